@@ -1,0 +1,295 @@
+"""Operator attribute types of the IR: one frozen dataclass per op, plus each op's shape rule.
+
+Rule: an op's attributes are immutable values (frozen dataclasses, hashable, printable); the mutable
+part of the IR is the graph (`nn2hls.ir.graph`). Every op produces exactly one tensor. Shapes exclude
+the batch dimension and are channels-last inside the graph: a 2D feature map is (H, W, C), a 1D one
+(L, C), a vector (F,). Weights are stored on the node (`Node.weights`), never inside an op.
+
+Weight layouts (channels-last, so the product is `y[..., o] = sum_i x[..., i] * kernel[i, o]`):
+- Dense:  kernel (in_features, units), bias (units,)
+- Conv:   kernel (*kernel_size, in_channels, filters), bias (filters,)
+- BatchNorm: gamma, beta, mean, var, each (channels,)
+- ScaleShift: scale, shift, each broadcastable to the node's shape (per last axis or full shape)
+
+`output_shape(input_shapes, weights)` returns the output shape or raises GraphError with a reason;
+`nn2hls.ir.verify` adds the node name.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields
+from typing import ClassVar, Mapping, Sequence
+
+import numpy as np
+
+from nn2hls.errors import GraphError
+
+Shape = tuple[int, ...]
+
+
+def _fmt(value: object) -> str:
+    if isinstance(value, float):
+        return repr(float(value))
+    if isinstance(value, tuple):
+        return "(" + ",".join(_fmt(v) for v in value) + ("," if len(value) == 1 else "") + ")"
+    return str(value)
+
+
+@dataclass(frozen=True)
+class Op:
+    """Base class of all op attribute types."""
+
+    kind: ClassVar[str] = "Op"
+    n_inputs: ClassVar[int | None] = 1  # None: one or more
+
+    def describe(self) -> str:
+        """`Kind(attr=value, ...)`, deterministic, used by the printer and error messages."""
+        parts = [f"{f.name}={_fmt(getattr(self, f.name))}" for f in fields(self)]
+        return f"{self.kind}({', '.join(parts)})" if parts else self.kind
+
+    def output_shape(self, inputs: Sequence[Shape], weights: Mapping[str, np.ndarray]) -> Shape:
+        raise NotImplementedError
+
+
+def _require(condition: bool, message: str) -> None:
+    if not condition:
+        raise GraphError(message)
+
+
+@dataclass(frozen=True)
+class Input(Op):
+    """The graph's input, in the source model's own layout (batch dimension excluded)."""
+
+    kind: ClassVar[str] = "Input"
+    n_inputs: ClassVar[int | None] = 0
+    shape: Shape = ()
+
+    def output_shape(self, inputs, weights):
+        return tuple(self.shape)
+
+
+@dataclass(frozen=True)
+class Dense(Op):
+    """y[..., o] = bias[o] + sum_i x[..., i] * kernel[i, o] over the last axis."""
+
+    kind: ClassVar[str] = "Dense"
+
+    def output_shape(self, inputs, weights):
+        (x,) = inputs
+        kernel = weights.get("kernel")
+        _require(kernel is not None and kernel.ndim == 2, "Dense needs a 2-D 'kernel' weight")
+        _require(len(x) >= 1 and x[-1] == kernel.shape[0],
+                 f"Dense kernel expects {kernel.shape[0]} input features, got shape {x}")
+        if "bias" in weights:
+            _require(weights["bias"].shape == (kernel.shape[1],), "Dense bias must have shape (units,)")
+        return tuple(x[:-1]) + (int(kernel.shape[1]),)
+
+
+def _spatial_out(size: int, kernel: int, stride: int, dilation: int, pad: tuple[int, int]) -> int:
+    effective = (kernel - 1) * dilation + 1
+    return (size + pad[0] + pad[1] - effective) // stride + 1
+
+
+@dataclass(frozen=True)
+class Conv(Op):
+    """N-D convolution (ndim 1 or 2), channels-last, groups = 1.
+
+    y[p, o] = bias[o] + sum_{k, c} xpad[p * stride + k * dilation, c] * kernel[k, c, o], where xpad is
+    the input padded with zeros by `pads` ((begin, end) per spatial axis).
+    """
+
+    kind: ClassVar[str] = "Conv"
+    ndim: int = 2
+    kernel_size: Shape = (1, 1)
+    strides: Shape = (1, 1)
+    dilations: Shape = (1, 1)
+    pads: tuple[tuple[int, int], ...] = ((0, 0), (0, 0))
+
+    def output_shape(self, inputs, weights):
+        (x,) = inputs
+        _require(len(x) == self.ndim + 1, f"Conv{self.ndim}D expects a rank-{self.ndim + 1} input, got {x}")
+        kernel = weights.get("kernel")
+        _require(kernel is not None and kernel.shape[:-2] == tuple(self.kernel_size),
+                 "Conv 'kernel' must have shape (*kernel_size, in_channels, filters)")
+        _require(kernel.shape[-2] == x[-1], f"Conv kernel expects {kernel.shape[-2]} channels, got {x[-1]}")
+        spatial = tuple(
+            _spatial_out(x[a], self.kernel_size[a], self.strides[a], self.dilations[a], self.pads[a])
+            for a in range(self.ndim))
+        _require(all(s >= 1 for s in spatial), f"Conv output would be empty for input {x}")
+        return spatial + (int(kernel.shape[-1]),)
+
+
+@dataclass(frozen=True)
+class Pool(Op):
+    """Max or average pooling over windows, channels-last, ndim 1 or 2.
+
+    Max ignores padding; average divides by the window size (count_include_pad) or by the number of
+    real (unpadded) inputs in the window.
+    """
+
+    kind: ClassVar[str] = "Pool"
+    mode: str = "max"  # "max" | "avg"
+    ndim: int = 2
+    pool_size: Shape = (2, 2)
+    strides: Shape = (2, 2)
+    pads: tuple[tuple[int, int], ...] = ((0, 0), (0, 0))
+    count_include_pad: bool = False
+
+    def output_shape(self, inputs, weights):
+        (x,) = inputs
+        _require(self.mode in ("max", "avg"), f"unknown pool mode {self.mode!r}")
+        _require(len(x) == self.ndim + 1, f"Pool{self.ndim}D expects a rank-{self.ndim + 1} input, got {x}")
+        spatial = tuple(_spatial_out(x[a], self.pool_size[a], self.strides[a], 1, self.pads[a])
+                        for a in range(self.ndim))
+        _require(all(s >= 1 for s in spatial), f"Pool output would be empty for input {x}")
+        return spatial + (x[-1],)
+
+
+@dataclass(frozen=True)
+class GlobalPool(Op):
+    """Max or average over all spatial positions: (..., C) -> (C,)."""
+
+    kind: ClassVar[str] = "GlobalPool"
+    mode: str = "avg"
+
+    def output_shape(self, inputs, weights):
+        (x,) = inputs
+        _require(len(x) >= 2, f"GlobalPool expects a feature map, got {x}")
+        return (x[-1],)
+
+
+@dataclass(frozen=True)
+class BatchNorm(Op):
+    """y = gamma * (x - mean) / sqrt(var + epsilon) + beta, per channel (last axis)."""
+
+    kind: ClassVar[str] = "BatchNorm"
+    epsilon: float = 1e-5
+
+    def output_shape(self, inputs, weights):
+        (x,) = inputs
+        for key in ("gamma", "beta", "mean", "var"):
+            _require(key in weights and weights[key].shape == (x[-1],),
+                     f"BatchNorm needs '{key}' of shape ({x[-1]},)")
+        return tuple(x)
+
+
+@dataclass(frozen=True)
+class ScaleShift(Op):
+    """y = x * scale + shift with constant scale and shift broadcast against x (numpy rules)."""
+
+    kind: ClassVar[str] = "ScaleShift"
+
+    def output_shape(self, inputs, weights):
+        (x,) = inputs
+        for key in ("scale", "shift"):
+            _require(key in weights, f"ScaleShift needs a '{key}' weight")
+            try:
+                shape = np.broadcast_shapes(tuple(x), weights[key].shape)
+            except ValueError:
+                raise GraphError(f"ScaleShift '{key}' of shape {weights[key].shape} does not broadcast "
+                                 f"to {x}") from None
+            _require(shape == tuple(x), f"ScaleShift '{key}' would change the shape {x}")
+        return tuple(x)
+
+
+ACTIVATIONS = ("linear", "relu", "clip", "leaky_relu", "elu", "sigmoid", "hard_sigmoid", "tanh")
+
+
+@dataclass(frozen=True)
+class Activation(Op):
+    """Element-wise function.
+
+    relu: max(x, 0); clip: min(max(x, low), high) (ReLU6 is clip 0..6); leaky_relu: x if x >= 0 else
+    alpha * x; elu: x if x > 0 else alpha * (exp(x) - 1); sigmoid; tanh; hard_sigmoid:
+    clip(alpha * x + beta, 0, 1); linear: x.
+    """
+
+    kind: ClassVar[str] = "Activation"
+    function: str = "relu"
+    alpha: float = 0.0
+    beta: float = 0.0
+    low: float = -math.inf
+    high: float = math.inf
+
+    def output_shape(self, inputs, weights):
+        _require(self.function in ACTIVATIONS,
+                 f"unknown activation {self.function!r}; known: {', '.join(ACTIVATIONS)}")
+        (x,) = inputs
+        return tuple(x)
+
+
+@dataclass(frozen=True)
+class Softmax(Op):
+    """y = exp(x - max) / sum(exp(x - max)) along `axis` (an IR axis, batch excluded; -1 = last)."""
+
+    kind: ClassVar[str] = "Softmax"
+    axis: int = -1
+
+    def output_shape(self, inputs, weights):
+        (x,) = inputs
+        _require(-len(x) <= self.axis < len(x), f"Softmax axis {self.axis} out of range for {x}")
+        return tuple(x)
+
+
+@dataclass(frozen=True)
+class Elementwise(Op):
+    """y = a (op) b for two tensors of the same shape; operation 'add', 'sub' or 'mul'."""
+
+    kind: ClassVar[str] = "Elementwise"
+    n_inputs: ClassVar[int | None] = 2
+    operation: str = "add"
+
+    def output_shape(self, inputs, weights):
+        _require(self.operation in ("add", "sub", "mul"), f"unknown element-wise op {self.operation!r}")
+        a, b = inputs
+        _require(tuple(a) == tuple(b), f"element-wise {self.operation} of different shapes {a} and {b}")
+        return tuple(a)
+
+
+@dataclass(frozen=True)
+class Concat(Op):
+    """Concatenation of one or more tensors along `axis` (an IR axis, batch excluded)."""
+
+    kind: ClassVar[str] = "Concat"
+    n_inputs: ClassVar[int | None] = None
+    axis: int = -1
+
+    def output_shape(self, inputs, weights):
+        rank = len(inputs[0])
+        axis = self.axis % rank if rank else 0
+        for shape in inputs:
+            _require(len(shape) == rank and all(shape[a] == inputs[0][a] for a in range(rank) if a != axis),
+                     f"Concat inputs {list(inputs)} differ outside axis {self.axis}")
+        out = list(inputs[0])
+        out[axis] = sum(s[axis] for s in inputs)
+        return tuple(out)
+
+
+@dataclass(frozen=True)
+class Reshape(Op):
+    """Row-major reshape to `shape` (Flatten is a Reshape to one axis). Pure wiring."""
+
+    kind: ClassVar[str] = "Reshape"
+    shape: Shape = ()
+
+    def output_shape(self, inputs, weights):
+        (x,) = inputs
+        _require(math.prod(x) == math.prod(self.shape), f"cannot reshape {x} to {self.shape}")
+        return tuple(self.shape)
+
+
+@dataclass(frozen=True)
+class Transpose(Op):
+    """y = x.transpose(perm) (axes exclude the batch). Pure wiring."""
+
+    kind: ClassVar[str] = "Transpose"
+    perm: Shape = ()
+
+    def output_shape(self, inputs, weights):
+        (x,) = inputs
+        _require(sorted(self.perm) == list(range(len(x))), f"Transpose perm {self.perm} invalid for {x}")
+        return tuple(x[p] for p in self.perm)
+
+
+ALL_OPS: tuple[type[Op], ...] = (Input, Dense, Conv, Pool, GlobalPool, BatchNorm, ScaleShift, Activation,
+                                 Softmax, Elementwise, Concat, Reshape, Transpose)
