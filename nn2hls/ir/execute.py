@@ -1,0 +1,207 @@
+"""Float reference executor of the IR: runs a Graph in float64 numpy on a batch.
+
+Each op is computed exactly as its docstring in `nn2hls.ir.ops` states, vectorized over the batch
+(axis 0), channels-last inside the graph:
+- Dense: x @ kernel + bias over the last axis.
+- Conv: zero-pad the spatial axes by `pads`, then for every kernel offset k add
+  x_pad[:, p * stride + k * dilation, :] @ kernel[k] (an im2col done one kernel offset at a time, each
+  a BLAS matmul), plus the bias.
+- Pool: max over the window with padding ignored (padded with -inf); avg sums with zero padding and
+  divides by the window size (count_include_pad) or by the number of real inputs in the window.
+- GlobalPool: max/mean over all spatial axes. BatchNorm: gamma * (x - mean) / sqrt(var + eps) + beta.
+- ScaleShift: x * scale + shift (numpy broadcasting against the per-sample shape).
+- Activation: relu, clip(low, high), leaky_relu(alpha), elu(alpha), sigmoid, tanh,
+  hard_sigmoid = clip(alpha * x + beta, 0, 1), linear.
+- Softmax along the IR axis (max-subtracted). Elementwise add/sub/mul. Concat, Reshape, Transpose
+  along IR axes (shifted by one for the batch).
+The input batch x has shape (N, *input_shape) in the source model's layout, as the Input node does.
+"""
+from __future__ import annotations
+
+import itertools
+from typing import Callable
+
+import numpy as np
+
+from nn2hls.errors import GraphError, InputDataError
+from nn2hls.ir.graph import Graph, Node
+from nn2hls.ir import ops
+
+
+def _dense(node: Node, x: np.ndarray) -> np.ndarray:
+    y = x @ node.weights["kernel"]
+    if "bias" in node.weights:
+        y = y + node.weights["bias"]
+    return y
+
+
+def _pad_spatial(x: np.ndarray, pads, value: float) -> np.ndarray:
+    if not any(p for pair in pads for p in pair):
+        return x
+    width = [(0, 0)] + [tuple(p) for p in pads] + [(0, 0)]
+    return np.pad(x, width, mode="constant", constant_values=value)
+
+
+def _window_slices(out_shape, strides, offsets):
+    """Slices picking, for every output position, the input at p * stride + offset."""
+    return tuple(slice(o, o + (n - 1) * s + 1, s) for n, s, o in zip(out_shape, strides, offsets))
+
+
+def _conv(node: Node, x: np.ndarray) -> np.ndarray:
+    op: ops.Conv = node.op
+    kernel = node.weights["kernel"]
+    xp = _pad_spatial(x, op.pads, 0.0)
+    out_spatial = node.shape[:-1]
+    y = np.zeros((x.shape[0],) + tuple(node.shape), dtype=np.float64)
+    for k in itertools.product(*(range(s) for s in op.kernel_size)):
+        offsets = [ki * d for ki, d in zip(k, op.dilations)]
+        window = xp[(slice(None),) + _window_slices(out_spatial, op.strides, offsets)]
+        y += window @ kernel[k]
+    if "bias" in node.weights:
+        y += node.weights["bias"]
+    return y
+
+
+def _pool(node: Node, x: np.ndarray) -> np.ndarray:
+    op: ops.Pool = node.op
+    out_spatial = node.shape[:-1]
+    offsets_all = list(itertools.product(*(range(s) for s in op.pool_size)))
+    if op.mode == "max":
+        xp = _pad_spatial(x, op.pads, -np.inf)
+        y = None
+        for k in offsets_all:
+            window = xp[(slice(None),) + _window_slices(out_spatial, op.strides, k)]
+            y = window.copy() if y is None else np.maximum(y, window)
+        return y
+    xp = _pad_spatial(x, op.pads, 0.0)
+    total = np.zeros((x.shape[0],) + tuple(node.shape), dtype=np.float64)
+    for k in offsets_all:
+        total += xp[(slice(None),) + _window_slices(out_spatial, op.strides, k)]
+    if op.count_include_pad:
+        return total / float(np.prod(op.pool_size))
+    ones = _pad_spatial(np.ones((1,) + tuple(x.shape[1:-1]) + (1,)), op.pads, 0.0)
+    count = np.zeros((1,) + tuple(out_spatial) + (1,))
+    for k in offsets_all:
+        count += ones[(slice(None),) + _window_slices(out_spatial, op.strides, k)]
+    return total / count
+
+
+def _global_pool(node: Node, x: np.ndarray) -> np.ndarray:
+    axes = tuple(range(1, x.ndim - 1))
+    return x.max(axis=axes) if node.op.mode == "max" else x.mean(axis=axes)
+
+
+def _batchnorm(node: Node, x: np.ndarray) -> np.ndarray:
+    w = node.weights
+    scale = w["gamma"] / np.sqrt(w["var"] + node.op.epsilon)
+    return (x - w["mean"]) * scale + w["beta"]
+
+
+def _scaleshift(node: Node, x: np.ndarray) -> np.ndarray:
+    return x * node.weights["scale"] + node.weights["shift"]
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    # Stable for large |x|: exp of a non-positive number only.
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+def _activation(node: Node, x: np.ndarray) -> np.ndarray:
+    op: ops.Activation = node.op
+    f = op.function
+    if f == "linear":
+        return x.copy()
+    if f == "relu":
+        return np.maximum(x, 0.0)
+    if f == "clip":
+        return np.minimum(np.maximum(x, op.low), op.high)
+    if f == "leaky_relu":
+        return np.where(x >= 0, x, op.alpha * x)
+    if f == "elu":
+        return np.where(x > 0, x, op.alpha * np.expm1(np.minimum(x, 0.0)))
+    if f == "sigmoid":
+        return _sigmoid(x)
+    if f == "tanh":
+        return np.tanh(x)
+    if f == "hard_sigmoid":
+        return np.minimum(np.maximum(op.alpha * x + op.beta, 0.0), 1.0)
+    raise GraphError(f"node {node.label()}: unknown activation {f!r}")
+
+
+def _batch_axis(axis: int, rank: int) -> int:
+    """An IR axis (batch excluded, may be negative) as an axis of the batched array."""
+    return (axis % rank) + 1
+
+
+def _softmax(node: Node, x: np.ndarray) -> np.ndarray:
+    axis = _batch_axis(node.op.axis, x.ndim - 1)
+    e = np.exp(x - x.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+_ELEMENTWISE = {"add": np.add, "sub": np.subtract, "mul": np.multiply}
+
+_UNARY: dict[type, Callable[[Node, np.ndarray], np.ndarray]] = {
+    ops.Dense: _dense,
+    ops.Conv: _conv,
+    ops.Pool: _pool,
+    ops.GlobalPool: _global_pool,
+    ops.BatchNorm: _batchnorm,
+    ops.ScaleShift: _scaleshift,
+    ops.Activation: _activation,
+    ops.Softmax: _softmax,
+    ops.Reshape: lambda node, x: x.reshape((x.shape[0],) + tuple(node.op.shape)),
+    ops.Transpose: lambda node, x: x.transpose((0,) + tuple(p + 1 for p in node.op.perm)),
+}
+
+
+def _run_node(node: Node, args: list[np.ndarray]) -> np.ndarray:
+    op = node.op
+    if isinstance(op, ops.Elementwise):
+        return _ELEMENTWISE[op.operation](args[0], args[1])
+    if isinstance(op, ops.Concat):
+        return np.concatenate(args, axis=_batch_axis(op.axis, args[0].ndim - 1))
+    fn = _UNARY.get(type(op))
+    if fn is None:
+        raise GraphError(f"node {node.label()}: the float executor does not know op {op.kind}")
+    return fn(node, args[0])
+
+
+def execute(graph: Graph, x: np.ndarray, *, return_all: bool = False
+            ) -> list[np.ndarray] | dict[str, np.ndarray]:
+    """Run `graph` on the batch `x` (N, *input_shape) in float64.
+
+    Returns the outputs in `graph.outputs` order, or with `return_all=True` a dict mapping every node
+    name to its float64 output (batch first).
+    """
+    input_node = graph.input
+    x = np.asarray(x, dtype=np.float64)
+    expected = tuple(input_node.shape)
+    if x.ndim == len(expected):
+        if x.shape == expected:
+            raise InputDataError(f"input of shape {x.shape} has no batch axis; expected (N, *{expected}) "
+                                 f"for graph '{graph.name}' (use x[None] for one sample)")
+    if tuple(x.shape[1:]) != expected:
+        raise InputDataError(f"input of shape {x.shape} does not match graph '{graph.name}': expected "
+                             f"(N, {', '.join(str(s) for s in expected)})")
+    values: dict[str, np.ndarray] = {}
+    order = graph.topological()
+    # Free intermediate values once their last reader ran (large batches), unless all are wanted.
+    last_use: dict[str, int] = {}
+    for i, node in enumerate(order):
+        for producer in node.inputs:
+            last_use[producer] = i
+    keep = set(graph.outputs)
+    for i, node in enumerate(order):
+        if isinstance(node.op, ops.Input):
+            values[node.name] = x
+        else:
+            values[node.name] = _run_node(node, [values[p] for p in node.inputs])
+        if not return_all:
+            for producer in set(node.inputs):
+                if last_use.get(producer) == i and producer not in keep:
+                    del values[producer]
+    if return_all:
+        return values
+    return [values[o] for o in graph.outputs]
