@@ -1,0 +1,133 @@
+"""Keras frontend: a `.keras` archive, a legacy `.h5` file or a live `keras.Model` -> IR Graph.
+
+Files are read with json + h5py only (no Keras, no TensorFlow; `keras_files`), the config is
+normalized to one topology (`keras_config`), and each layer call is converted by its class's
+converter (`keras_layers`) in dependency order. The IR is channels-last like Keras: the Input node has
+the Keras input shape without the batch, Dense and Conv kernels are used as stored, and
+channels_first layers read and write channels-last views joined by Transposes (`keras_build`), so the
+graph outputs are in the Keras model's own layout. Every IR node keeps its Keras layer name as
+`source_name`.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from nn2hls.errors import ModelLoadError, UnsupportedOpError
+from nn2hls.frontends.keras_build import Builder, KTensor
+from nn2hls.frontends.keras_config import LayerCall, Topology, parse_topology
+from nn2hls.frontends.keras_files import KerasModelSource, read_keras_file, read_live_model
+from nn2hls.frontends.keras_layers import CONVERTERS
+from nn2hls.ir.graph import Graph
+from nn2hls.ir.ops import Input
+
+_ALIASES = {"Convolution1D", "Convolution2D", "MaxPool1D", "MaxPool2D", "AvgPool1D", "AvgPool2D",
+            "GlobalAvgPool1D", "GlobalAvgPool2D", "GlobalMaxPool1D", "GlobalMaxPool2D"}
+SUPPORTED_LAYERS: tuple[str, ...] = ("InputLayer",) + tuple(k for k in CONVERTERS if k not in _ALIASES)
+
+
+def is_keras_model(obj: Any) -> bool:
+    """True for a live Keras 3 model (without importing Keras when it was never imported)."""
+    import sys
+    keras = sys.modules.get("keras")
+    return keras is not None and isinstance(obj, getattr(keras, "Model", ()))
+
+
+def load_keras(source: "str | Path | Any") -> Graph:
+    """Load a Keras model (a `.keras` / `.h5` path or a live `keras.Model`) as an IR Graph."""
+    if isinstance(source, (str, Path)):
+        model = read_keras_file(source)
+    elif is_keras_model(source):
+        model = read_live_model(source)
+    else:
+        raise ModelLoadError(f"load_keras expects a .keras/.h5 path or a keras.Model, got "
+                             f"{type(source).__name__}")
+    return build_graph(model)
+
+
+def build_graph(model: KerasModelSource) -> Graph:
+    """Convert a format-independent Keras model (config + weights) to an IR Graph."""
+    topology = parse_topology(model.config, model.origin)
+    weights = dict(model.weights)
+    if model.unnamed_weights:
+        weights.update(_match_unnamed(topology, model.unnamed_weights, set(weights)))
+    graph = Graph(topology.name)
+    builder = Builder(graph, weights, model.keras_major, model.origin)
+    if len(topology.inputs) != 1:
+        raise UnsupportedOpError(f"{model.origin}: the model has {len(topology.inputs)} inputs; nn2hls "
+                                 "supports models with exactly one input")
+    tensors: dict[tuple[str, int, int], KTensor] = {}
+    pending = list(topology.layers)
+    while pending:
+        remaining = []
+        for layer in pending:
+            if all(ref in tensors for ref in layer.inputs):
+                tensors[(layer.name, 0, 0)] = _convert(builder, layer, [tensors[r] for r in layer.inputs],
+                                                       topology, model.origin)
+            else:
+                remaining.append(layer)
+        if len(remaining) == len(pending):
+            missing = sorted({r[0] for layer in remaining for r in layer.inputs if r not in tensors})
+            raise ModelLoadError(f"{model.origin}: layer '{remaining[0].name}' reads tensors of "
+                                 f"{', '.join(missing)} that no layer produces; the config is corrupt")
+        pending = remaining
+    outputs = []
+    for ref in topology.outputs:
+        if ref not in tensors:
+            raise ModelLoadError(f"{model.origin}: output layer '{ref[0]}' does not exist; the config is corrupt")
+        outputs.append(builder.keras_view(tensors[ref], LayerCall("output", ref[0], {})))
+    graph.outputs = outputs
+    graph.meta["source_format"] = "keras"
+    return graph
+
+
+def _convert(builder: Builder, layer: LayerCall, inputs: list[KTensor], topology: Topology,
+             origin: str) -> KTensor:
+    if layer.class_name == "InputLayer":
+        if (layer.name, 0, 0) not in topology.inputs:
+            raise UnsupportedOpError(f"{origin}: input '{layer.name}' is not a model input; nn2hls supports "
+                                     "models with exactly one input")
+        return _input(builder, layer, origin)
+    converter = CONVERTERS.get(layer.class_name)
+    if converter is None:
+        raise UnsupportedOpError(f"layer '{layer.name}' of class {layer.class_name} is not supported; "
+                                 f"supported layers: {', '.join(SUPPORTED_LAYERS)}")
+    if not inputs:
+        raise ModelLoadError(f"{origin}: layer '{layer.name}' ({layer.class_name}) has no inputs")
+    return converter(builder, layer, inputs)
+
+
+def _input(builder: Builder, layer: LayerCall, origin: str) -> KTensor:
+    config = layer.config
+    shape = config.get("batch_shape") or config.get("batch_input_shape")
+    if shape is None and config.get("input_shape") is not None:
+        shape = [None] + list(config["input_shape"])
+    if shape is None:
+        raise ModelLoadError(f"{origin}: input '{layer.name}' has no shape")
+    dims = list(shape)[1:]
+    if any(d is None for d in dims) or not dims:
+        raise UnsupportedOpError(f"{origin}: input '{layer.name}' has shape {tuple(shape)} with unknown "
+                                 "dimensions; give the model a fixed input shape (keras.Input(shape=...))")
+    node = builder.graph.add(Input(shape=tuple(int(d) for d in dims)), [], name=layer.name,
+                             source_name=layer.name)
+    return KTensor(node.shape, keras=node.name)
+
+
+def _snake(class_name: str) -> str:
+    import re
+    text = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", class_name)
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", text).lower()
+
+
+def _match_unnamed(topology: Topology, unnamed: dict, named: set[str]) -> dict:
+    """Map `.keras` weight keys (snake_case class name + per-class counter) to layer names."""
+    counts: dict[str, int] = {}
+    result = {}
+    for layer in topology.layers:
+        base = _snake(layer.class_name)
+        index = counts.get(base, 0)
+        counts[base] = index + 1
+        key = base if index == 0 else f"{base}_{index}"
+        if key in unnamed and layer.name not in named:
+            result[layer.name] = unnamed[key]
+    return result

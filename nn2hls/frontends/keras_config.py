@@ -1,0 +1,162 @@
+"""Normalize a serialized Keras model config (Sequential or Functional, Keras 2 or 3) to one topology.
+
+Rules:
+- Sequential: the layers form a chain. The input shape comes from a leading InputLayer (`batch_shape`
+  in Keras 3, `batch_input_shape` in Keras 2), else from the first layer's `batch_input_shape`, else
+  from the model's `build_config.input_shape`; a synthetic InputLayer is added when none is listed.
+- Functional: every layer lists its calls in `inbound_nodes`. Keras 3 writes each call as
+  `{"args": [...], "kwargs": {...}}` whose Keras tensors are `{"class_name": "__keras_tensor__",
+  "config": {"keras_history": [layer, node_index, tensor_index]}}` (nested in lists for merge layers);
+  Keras 2 writes each call as a list of `[layer, node_index, tensor_index, kwargs]`. The model's
+  `input_layers` / `output_layers` list `[layer, node_index, tensor_index]` (Keras 3 writes a single
+  one unnested).
+- A tensor is identified by (layer name, node index, tensor index). Layers called more than once
+  (shared layers) and nested models are refused: the IR has one node per layer call and no sub-graphs.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from nn2hls.errors import ModelLoadError, UnsupportedOpError
+
+TensorRef = tuple[str, int, int]
+
+
+@dataclass
+class LayerCall:
+    """One call of one Keras layer: its class, name, config and the tensors it reads."""
+
+    class_name: str
+    name: str
+    config: dict[str, Any]
+    inputs: list[TensorRef] = field(default_factory=list)
+
+
+@dataclass
+class Topology:
+    """A Keras model as a list of layer calls plus its input and output tensors."""
+
+    name: str
+    layers: list[LayerCall]
+    inputs: list[TensorRef]
+    outputs: list[TensorRef]
+
+
+MODEL_CLASSES = ("Sequential", "Functional", "Model")
+
+
+def _layer_name(layer: dict[str, Any]) -> str:
+    return str(layer.get("config", {}).get("name") or layer.get("name") or "")
+
+
+def _input_shape_of(config: dict[str, Any]) -> list | None:
+    for key in ("batch_shape", "batch_input_shape"):
+        if config.get(key) is not None:
+            return list(config[key])
+    return None
+
+
+def parse_topology(model_config: dict[str, Any], origin: str) -> Topology:
+    """The topology of a serialized model (`{"class_name": ..., "config": ...}`)."""
+    if not isinstance(model_config, dict) or "class_name" not in model_config:
+        raise ModelLoadError(f"{origin}: the model config has no 'class_name'; the file is corrupt")
+    class_name = model_config["class_name"]
+    config = model_config.get("config", {})
+    if class_name == "Sequential":
+        return _sequential(model_config, config, origin)
+    if class_name in ("Functional", "Model") or (isinstance(config, dict) and "input_layers" in config):
+        return _functional(config, origin)
+    raise UnsupportedOpError(f"{origin}: a model of class '{class_name}' is not supported; save a "
+                             "Sequential or Functional model (subclassed models have no config)")
+
+
+def _sequential(model_config: dict[str, Any], config: Any, origin: str) -> Topology:
+    layers_cfg = config if isinstance(config, list) else config.get("layers", [])
+    name = "sequential" if isinstance(config, list) else str(config.get("name", "sequential"))
+    if not layers_cfg:
+        raise ModelLoadError(f"{origin}: the Sequential model has no layers")
+    layers: list[LayerCall] = []
+    first = layers_cfg[0]
+    if first.get("class_name") == "InputLayer":
+        input_layer = LayerCall("InputLayer", _layer_name(first), dict(first.get("config", {})))
+        rest = layers_cfg[1:]
+    else:
+        shape = _input_shape_of(first.get("config", {}))
+        if shape is None:
+            build = model_config.get("build_config") or {}
+            shape = build.get("input_shape")
+        if shape is None:
+            raise ModelLoadError(f"{origin}: the Sequential model has no input shape; build it (e.g. with "
+                                 "keras.Input(shape=...)) before saving")
+        input_layer = LayerCall("InputLayer", "input", {"batch_shape": list(shape), "name": "input"})
+        rest = layers_cfg
+    layers.append(input_layer)
+    previous = input_layer.name
+    for layer in rest:
+        call = LayerCall(str(layer.get("class_name")), _layer_name(layer), dict(layer.get("config", {})),
+                         [(previous, 0, 0)])
+        layers.append(call)
+        previous = call.name
+    return Topology(name, layers, [(input_layer.name, 0, 0)], [(previous, 0, 0)])
+
+
+def _refs(value: Any) -> list[TensorRef]:
+    """All tensor references in a model's input_layers/output_layers entry."""
+    if isinstance(value, list) and value and isinstance(value[0], str):
+        return [(value[0], int(value[1]), int(value[2]))]
+    refs: list[TensorRef] = []
+    for item in value or []:
+        refs.extend(_refs(item))
+    return refs
+
+
+def _keras3_tensors(value: Any, out: list[TensorRef]) -> None:
+    if isinstance(value, dict):
+        if value.get("class_name") == "__keras_tensor__":
+            history = value["config"]["keras_history"]
+            out.append((str(history[0]), int(history[1]), int(history[2])))
+            return
+        for item in value.values():
+            _keras3_tensors(item, out)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            _keras3_tensors(item, out)
+
+
+def _call_inputs(node: Any) -> list[TensorRef]:
+    """The tensors read by one entry of a layer's `inbound_nodes`."""
+    if isinstance(node, dict):  # Keras 3
+        refs: list[TensorRef] = []
+        _keras3_tensors(node.get("args", []), refs)
+        return refs
+    refs = []
+    for entry in node:  # Keras 2: [[name, node_index, tensor_index, kwargs], ...]
+        if isinstance(entry, list) and entry and isinstance(entry[0], str):
+            refs.append((entry[0], int(entry[1]), int(entry[2])))
+    return refs
+
+
+def _functional(config: dict[str, Any], origin: str) -> Topology:
+    layers: list[LayerCall] = []
+    for layer in config.get("layers", []):
+        class_name = str(layer.get("class_name"))
+        name = _layer_name(layer)
+        nodes = layer.get("inbound_nodes") or []
+        if class_name in MODEL_CLASSES:
+            raise UnsupportedOpError(f"{origin}: layer '{name}' is a nested {class_name} model; nested models "
+                                     "are not supported: flatten it into one Functional model")
+        if len(nodes) > 1:
+            raise UnsupportedOpError(f"{origin}: layer '{name}' ({class_name}) is called {len(nodes)} times "
+                                     "(a shared layer); use one layer per call")
+        inputs = _call_inputs(nodes[0]) if nodes else []
+        for ref in inputs:
+            if ref[1] != 0:
+                raise UnsupportedOpError(f"{origin}: layer '{name}' ({class_name}) reads call {ref[1]} of "
+                                         f"the shared layer '{ref[0]}'; use one layer per call")
+        layers.append(LayerCall(class_name, name, dict(layer.get("config", {})), inputs))
+    inputs = _refs(config.get("input_layers"))
+    outputs = _refs(config.get("output_layers"))
+    if not inputs or not outputs:
+        raise ModelLoadError(f"{origin}: the Functional model config lists no input or output layers")
+    return Topology(str(config.get("name", "model")), layers, inputs, outputs)

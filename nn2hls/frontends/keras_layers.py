@@ -1,0 +1,351 @@
+"""Per-layer converters of the Keras frontend: one function per Keras layer class, to IR ops.
+
+Each converter reads the layer's config (Keras 2 and Keras 3 spellings) and its input tensors and
+returns the output tensor. The maths they implement:
+- Dense: y = x @ kernel + bias on the last axis, then its `activation` as a separate node.
+- Conv1D/Conv2D: kernel (*k, C_in, C_out) is already the IR layout. Padding 'valid' is none; 'same'
+  pads total = max((ceil(n / s) - 1) * s + (k - 1) * d + 1 - n, 0) per axis, total // 2 at the
+  beginning and the rest at the end; 'causal' (Conv1D) pads (k - 1) * d at the beginning.
+- Max/AveragePooling1D/2D: same padding rule (strides default to the pool size); Keras's average
+  excludes padded positions (count_include_pad False).
+- GlobalAverage/MaxPooling1D/2D: over the spatial axes; keepdims adds a Reshape to the kept shape.
+- BatchNormalization: y = gamma * (x - mean) / sqrt(var + epsilon) + beta; gamma = 1 without
+  `scale`, beta = 0 without `center`; on the channel axis only (last, or axis 1 for channels_first).
+- Activation functions: relu, relu6 (clip 0..6), sigmoid, tanh, linear, elu (alpha 1), leaky_relu
+  (Keras 3 default slope 0.2), hard_sigmoid (Keras 3: relu6(x + 3) / 6, i.e. clip(x / 6 + 0.5, 0, 1);
+  Keras 2 / tf.keras: clip(0.2 x + 0.5, 0, 1)), softmax (last axis).
+- ReLU(max_value, negative_slope, threshold=0): relu, clip(0, max), leaky_relu(slope), or
+  leaky_relu followed by clip(-inf, max); a nonzero threshold is refused (no IR op matches it).
+- LeakyReLU (negative_slope, Keras 2 `alpha`), ELU (alpha), Softmax (one axis).
+- Flatten: row-major over Keras's layout (data_format channels_first first moves channels last);
+  Reshape: target_shape (one -1 resolved); Dropout and the noise layers: identity at inference.
+- Add/Subtract/Multiply: Elementwise (Add of n inputs chains n - 1 adds); Concatenate along its axis.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, Callable
+
+import numpy as np
+
+from nn2hls.errors import UnsupportedOpError
+from nn2hls.frontends.keras_build import Builder, KTensor, cl_axis, cl_shape, keras_axis
+from nn2hls.frontends.keras_config import LayerCall
+from nn2hls.ir import ops
+
+
+def _refuse(layer: LayerCall, what: str) -> UnsupportedOpError:
+    return UnsupportedOpError(f"layer '{layer.name}' ({layer.class_name}): {what}")
+
+
+def _tuple(value: Any, n: int) -> tuple[int, ...]:
+    if isinstance(value, (list, tuple)):
+        values = tuple(int(v) for v in value)
+        return values * n if len(values) == 1 else values
+    return (int(value),) * n
+
+
+def _channels_first(layer: LayerCall) -> bool:
+    fmt = layer.config.get("data_format") or "channels_last"
+    if fmt not in ("channels_last", "channels_first"):
+        raise _refuse(layer, f"data_format {fmt!r} is not supported; use channels_last or channels_first")
+    return fmt == "channels_first"
+
+
+def _pads(layer: LayerCall, padding: str, spatial: tuple[int, ...], kernel: tuple[int, ...],
+          strides: tuple[int, ...], dilations: tuple[int, ...]) -> tuple[tuple[int, int], ...]:
+    padding = str(padding).lower()
+    if padding == "valid":
+        return tuple((0, 0) for _ in spatial)
+    if padding == "same":
+        pads = []
+        for n, k, s, d in zip(spatial, kernel, strides, dilations):
+            effective = (k - 1) * d + 1
+            total = max((math.ceil(n / s) - 1) * s + effective - n, 0)
+            pads.append((total // 2, total - total // 2))
+        return tuple(pads)
+    if padding == "causal" and len(spatial) == 1:
+        return (((kernel[0] - 1) * dilations[0], 0),)
+    raise _refuse(layer, f"padding {padding!r} is not supported; use 'valid' or 'same'")
+
+
+# ---- activations ---------------------------------------------------------------------------------
+ACTIVATION_NAMES = ("linear", "relu", "relu6", "sigmoid", "tanh", "softmax", "elu", "leaky_relu",
+                    "hard_sigmoid")
+
+
+def activation_name(value: Any) -> str:
+    """The name of a serialized activation (a string, or Keras 3's {'class_name': 'function', ...})."""
+    if value is None:
+        return "linear"
+    if isinstance(value, dict):
+        config = value.get("config")
+        if isinstance(config, str):
+            return config
+        if isinstance(config, dict) and "name" in config:
+            return str(config["name"])
+        return str(value.get("class_name", value))
+    return str(value)
+
+
+def apply_activation(b: Builder, layer: LayerCall, t: KTensor, name: str, *, suffix: str | None = None
+                     ) -> KTensor:
+    """Append the activation `name` after tensor `t` (nothing for linear)."""
+    if name in ("linear", "None"):
+        return t
+    suffix = name if suffix is None else suffix
+    which = b.common_view([t])
+    source = b.view(t, which, layer)
+    if name == "softmax":
+        axis = t.rank - 1 if which == "keras" else cl_axis(t.rank - 1, t.rank)
+        op: ops.Op = ops.Softmax(axis=axis)
+    elif name == "relu":
+        op = ops.Activation("relu")
+    elif name == "relu6":
+        op = ops.Activation("clip", low=0.0, high=6.0)
+    elif name in ("sigmoid", "tanh"):
+        op = ops.Activation(name)
+    elif name == "elu":
+        op = ops.Activation("elu", alpha=1.0)
+    elif name == "leaky_relu":
+        op = ops.Activation("leaky_relu", alpha=0.2)
+    elif name == "hard_sigmoid":
+        alpha = 1.0 / 6.0 if b.keras_major >= 3 else 0.2
+        op = ops.Activation("hard_sigmoid", alpha=alpha, beta=0.5)
+    else:
+        raise _refuse(layer, f"activation {name!r} is not supported; supported: {', '.join(ACTIVATION_NAMES)}")
+    return b.tensor(which, b.add(op, [source], layer, suffix=suffix), t.shape)
+
+
+def _unary(b: Builder, layer: LayerCall, t: KTensor, op: ops.Op, suffix: str = "") -> KTensor:
+    which = b.common_view([t])
+    return b.tensor(which, b.add(op, [b.view(t, which, layer)], layer, suffix=suffix), t.shape)
+
+
+# ---- layers --------------------------------------------------------------------------------------
+def dense(b: Builder, layer: LayerCall, inputs: list[KTensor]) -> KTensor:
+    (t,) = inputs
+    names = ["kernel", "bias"] if layer.config.get("use_bias", True) else ["kernel"]
+    weights = b.layer_weights(layer, names)
+    node = b.add(ops.Dense(), [b.keras_view(t, layer)], layer, weights=weights)
+    out = KTensor(b.shape_of(node), keras=node)
+    return apply_activation(b, layer, out, activation_name(layer.config.get("activation")))
+
+
+def conv(b: Builder, layer: LayerCall, inputs: list[KTensor]) -> KTensor:
+    (t,) = inputs
+    ndim = 1 if layer.class_name.startswith("Conv1D") else 2
+    if int(layer.config.get("groups", 1) or 1) != 1:
+        raise _refuse(layer, "grouped convolution (groups != 1) is not supported")
+    first = _channels_first(layer)
+    if t.rank != ndim + 1:
+        raise _refuse(layer, f"expects a rank-{ndim + 1} input, got shape {t.shape}")
+    source = b.cl_view(t, layer) if first else b.keras_view(t, layer)
+    spatial = b.shape_of(source)[:-1]
+    kernel_size = _tuple(layer.config.get("kernel_size", 1), ndim)
+    strides = _tuple(layer.config.get("strides", 1), ndim)
+    dilations = _tuple(layer.config.get("dilation_rate", 1), ndim)
+    if any(s > 1 for s in strides) and any(d > 1 for d in dilations):
+        raise _refuse(layer, "strides > 1 together with dilation_rate > 1 is not supported by Keras")
+    pads = _pads(layer, layer.config.get("padding", "valid"), spatial, kernel_size, strides, dilations)
+    names = ["kernel", "bias"] if layer.config.get("use_bias", True) else ["kernel"]
+    weights = b.layer_weights(layer, names)
+    op = ops.Conv(ndim=ndim, kernel_size=kernel_size, strides=strides, dilations=dilations, pads=pads)
+    node = b.add(op, [source], layer, weights=weights)
+    shape = b.shape_of(node)
+    out = b.tensor("cl" if first else "keras", node, (shape[-1],) + shape[:-1] if first else shape)
+    return apply_activation(b, layer, out, activation_name(layer.config.get("activation")))
+
+
+def pool(b: Builder, layer: LayerCall, inputs: list[KTensor]) -> KTensor:
+    (t,) = inputs
+    ndim = 1 if "1D" in layer.class_name else 2
+    mode = "max" if layer.class_name.startswith("Max") else "avg"
+    first = _channels_first(layer)
+    if t.rank != ndim + 1:
+        raise _refuse(layer, f"expects a rank-{ndim + 1} input, got shape {t.shape}")
+    source = b.cl_view(t, layer) if first else b.keras_view(t, layer)
+    spatial = b.shape_of(source)[:-1]
+    size_key = "pool_size" if "pool_size" in layer.config else "pool_length"
+    pool_size = _tuple(layer.config.get(size_key, 2), ndim)
+    strides = layer.config.get("strides") or layer.config.get("stride")
+    strides = _tuple(strides, ndim) if strides is not None else pool_size
+    pads = _pads(layer, layer.config.get("padding", "valid"), spatial, pool_size, strides, (1,) * ndim)
+    op = ops.Pool(mode=mode, ndim=ndim, pool_size=pool_size, strides=strides, pads=pads,
+                  count_include_pad=False)
+    node = b.add(op, [source], layer)
+    shape = b.shape_of(node)
+    return b.tensor("cl" if first else "keras", node, (shape[-1],) + shape[:-1] if first else shape)
+
+
+def global_pool(b: Builder, layer: LayerCall, inputs: list[KTensor]) -> KTensor:
+    (t,) = inputs
+    mode = "max" if "Max" in layer.class_name else "avg"
+    first = _channels_first(layer)
+    source = b.cl_view(t, layer) if first else b.keras_view(t, layer)
+    node = b.add(ops.GlobalPool(mode=mode), [source], layer)
+    channels = b.shape_of(node)[0]
+    if layer.config.get("keepdims"):
+        ones = (1,) * (t.rank - 1)
+        kept = (channels,) + ones if first else ones + (channels,)
+        node = b.add(ops.Reshape(shape=kept), [node], layer, suffix="keepdims")
+        return KTensor(kept, keras=node)
+    return KTensor((channels,), keras=node)
+
+
+def batch_norm(b: Builder, layer: LayerCall, inputs: list[KTensor]) -> KTensor:
+    (t,) = inputs
+    axis = layer.config.get("axis", -1)
+    if isinstance(axis, (list, tuple)):
+        if len(axis) != 1:
+            raise _refuse(layer, f"normalization over several axes {list(axis)} is not supported")
+        axis = axis[0]
+    k = keras_axis(int(axis), t.rank, layer)
+    if k == t.rank - 1:
+        which = "keras"
+    elif k == 0:
+        which = "cl"
+    else:
+        raise _refuse(layer, f"axis {axis} is not supported; normalize the channel axis (first or last)")
+    names = (["gamma"] if layer.config.get("scale", True) else []) + \
+            (["beta"] if layer.config.get("center", True) else []) + ["moving_mean", "moving_variance"]
+    stored = b.layer_weights(layer, names)
+    channels = t.shape[k]
+    weights = {
+        "gamma": stored.get("gamma", np.ones(channels)),
+        "beta": stored.get("beta", np.zeros(channels)),
+        "mean": stored["moving_mean"],
+        "var": stored["moving_variance"],
+    }
+    op = ops.BatchNorm(epsilon=float(layer.config.get("epsilon", 1e-3)))
+    node = b.add(op, [b.view(t, which, layer)], layer, weights=weights)
+    return b.tensor(which, node, t.shape)
+
+
+def activation(b: Builder, layer: LayerCall, inputs: list[KTensor]) -> KTensor:
+    (t,) = inputs
+    return apply_activation(b, layer, t, activation_name(layer.config.get("activation")), suffix="")
+
+
+def relu(b: Builder, layer: LayerCall, inputs: list[KTensor]) -> KTensor:
+    (t,) = inputs
+    cfg = layer.config
+    threshold = float(cfg.get("threshold", 0.0) or 0.0)
+    slope = float(cfg.get("negative_slope", 0.0) or 0.0)
+    max_value = cfg.get("max_value")
+    if threshold != 0.0:
+        raise _refuse(layer, f"threshold={threshold} is not supported (no IR op); use threshold=0")
+    high = math.inf if max_value is None else float(max_value)
+    if slope == 0.0:
+        op = ops.Activation("relu") if high == math.inf else ops.Activation("clip", low=0.0, high=high)
+        return _unary(b, layer, t, op)
+    out = _unary(b, layer, t, ops.Activation("leaky_relu", alpha=slope))
+    if high == math.inf:
+        return out
+    return _unary(b, layer, out, ops.Activation("clip", low=-math.inf, high=high), suffix="max")
+
+
+def leaky_relu(b: Builder, layer: LayerCall, inputs: list[KTensor]) -> KTensor:
+    (t,) = inputs
+    slope = layer.config.get("negative_slope", layer.config.get("alpha", 0.3))
+    return _unary(b, layer, t, ops.Activation("leaky_relu", alpha=float(slope)))
+
+
+def elu(b: Builder, layer: LayerCall, inputs: list[KTensor]) -> KTensor:
+    (t,) = inputs
+    return _unary(b, layer, t, ops.Activation("elu", alpha=float(layer.config.get("alpha", 1.0))))
+
+
+def softmax(b: Builder, layer: LayerCall, inputs: list[KTensor]) -> KTensor:
+    (t,) = inputs
+    axis = layer.config.get("axis", -1)
+    if isinstance(axis, (list, tuple)):
+        if len(axis) != 1:
+            raise _refuse(layer, f"softmax over several axes {list(axis)} is not supported")
+        axis = axis[0]
+    k = keras_axis(int(axis), t.rank, layer)
+    which = b.common_view([t])
+    ir_axis = k if which == "keras" else cl_axis(k, t.rank)
+    node = b.add(ops.Softmax(axis=ir_axis), [b.view(t, which, layer)], layer)
+    return b.tensor(which, node, t.shape)
+
+
+def flatten(b: Builder, layer: LayerCall, inputs: list[KTensor]) -> KTensor:
+    (t,) = inputs
+    size = math.prod(t.shape)
+    if t.rank == 1:
+        return t
+    source = b.cl_view(t, layer) if _channels_first(layer) else b.keras_view(t, layer)
+    return KTensor((size,), keras=b.add(ops.Reshape(shape=(size,)), [source], layer))
+
+
+def reshape(b: Builder, layer: LayerCall, inputs: list[KTensor]) -> KTensor:
+    (t,) = inputs
+    target = [int(v) for v in layer.config.get("target_shape", ())]
+    size = math.prod(t.shape)
+    if target.count(-1) > 1:
+        raise _refuse(layer, f"target_shape {tuple(target)} has more than one -1")
+    if -1 in target:
+        known = math.prod(v for v in target if v != -1)
+        target[target.index(-1)] = size // known if known else 0
+    if math.prod(target) != size:
+        raise _refuse(layer, f"cannot reshape {t.shape} to {tuple(target)}")
+    shape = tuple(target)
+    return KTensor(shape, keras=b.add(ops.Reshape(shape=shape), [b.keras_view(t, layer)], layer))
+
+
+def identity(b: Builder, layer: LayerCall, inputs: list[KTensor]) -> KTensor:
+    (t,) = inputs
+    return t
+
+
+def _merge_view(b: Builder, layer: LayerCall, inputs: list[KTensor]) -> tuple[str, list[str]]:
+    if len(inputs) < 2:
+        raise _refuse(layer, f"needs at least two inputs, got {len(inputs)}")
+    which = b.common_view(inputs)
+    return which, [b.view(t, which, layer) for t in inputs]
+
+
+def elementwise(b: Builder, layer: LayerCall, inputs: list[KTensor]) -> KTensor:
+    operation = {"Add": "add", "Subtract": "sub", "Multiply": "mul"}[layer.class_name]
+    which, sources = _merge_view(b, layer, inputs)
+    if operation == "sub" and len(sources) != 2:
+        raise _refuse(layer, f"Subtract needs exactly two inputs, got {len(sources)}")
+    node = sources[0]
+    for i, other in enumerate(sources[1:]):
+        last = i == len(sources) - 2
+        node = b.add(ops.Elementwise(operation=operation), [node, other], layer,
+                     suffix="" if last else f"part{i}")
+    return b.tensor(which, node, inputs[0].shape)
+
+
+def concatenate(b: Builder, layer: LayerCall, inputs: list[KTensor]) -> KTensor:
+    which, sources = _merge_view(b, layer, inputs)
+    rank = inputs[0].rank
+    k = keras_axis(int(layer.config.get("axis", -1)), rank, layer)
+    node = b.add(ops.Concat(axis=k if which == "keras" else cl_axis(k, rank)), sources, layer)
+    shape = b.shape_of(node)
+    keras_shape = (shape[-1],) + shape[:-1] if which == "cl" and rank >= 2 else shape
+    return b.tensor(which, node, keras_shape)
+
+
+Converter = Callable[[Builder, LayerCall, list[KTensor]], KTensor]
+
+CONVERTERS: dict[str, Converter] = {
+    "Dense": dense,
+    "Conv1D": conv, "Conv2D": conv, "Convolution1D": conv, "Convolution2D": conv,
+    "MaxPooling1D": pool, "MaxPooling2D": pool, "AveragePooling1D": pool, "AveragePooling2D": pool,
+    "MaxPool1D": pool, "MaxPool2D": pool, "AvgPool1D": pool, "AvgPool2D": pool,
+    "GlobalAveragePooling1D": global_pool, "GlobalAveragePooling2D": global_pool,
+    "GlobalMaxPooling1D": global_pool, "GlobalMaxPooling2D": global_pool,
+    "GlobalAvgPool1D": global_pool, "GlobalAvgPool2D": global_pool,
+    "GlobalMaxPool1D": global_pool, "GlobalMaxPool2D": global_pool,
+    "BatchNormalization": batch_norm,
+    "Activation": activation,
+    "ReLU": relu, "LeakyReLU": leaky_relu, "ELU": elu, "Softmax": softmax,
+    "Flatten": flatten, "Reshape": reshape,
+    "Dropout": identity, "SpatialDropout1D": identity, "SpatialDropout2D": identity,
+    "GaussianNoise": identity, "GaussianDropout": identity, "AlphaDropout": identity,
+    "Add": elementwise, "Subtract": elementwise, "Multiply": elementwise,
+    "Concatenate": concatenate,
+}
