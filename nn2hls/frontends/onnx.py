@@ -1,0 +1,241 @@
+"""ONNX frontend: read an ONNX model exactly as exported and build the IR Graph (float weights).
+
+Rules:
+- one graph input (initializers listed as inputs are weights, not inputs), batch axis 0 symbolic or
+  fixed, every other dimension fixed; opsets 9 to 21 of the default domain;
+- nodes are visited in the file's (topological) order; a node whose inputs are all constants is
+  folded in numpy (`onnx_fold`), so exporters' shape subgraphs vanish; other nodes go through the
+  per-op converters of `onnx_ops`, which track each value's layout (`onnx_layout`) so the IR is
+  channels-last while the Input node and the graph outputs keep the source model's own layout;
+- IR node names are made safe by `Graph.add`; the ONNX node name (or its first output's name) is
+  kept as `Node.source_name` for messages;
+- every failure is a `ModelLoadError` (file) or `UnsupportedOpError` (content), one line.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import onnx
+from onnx import numpy_helper
+
+from nn2hls.errors import ModelLoadError, Nn2hlsError, UnsupportedOpError
+from nn2hls.frontends.onnx_fold import BATCH, attributes, constant_value, fold
+from nn2hls.frontends.onnx_layout import Layouts, Tensor, plain_tensor
+from nn2hls.frontends.onnx_ops import CONVERTERS
+from nn2hls.ir.graph import Graph
+from nn2hls.ir.ops import Input
+from nn2hls.ir.verify import verify
+
+MIN_OPSET, MAX_OPSET = 9, 21
+SUPPORTED_OPS: tuple[str, ...] = tuple(sorted(set(CONVERTERS) | {"Constant", "Shape"}))
+"""Ops accepted on run-time tensors (plus any op whose inputs are all constants, which is folded)."""
+
+_FLOAT_TYPES = {onnx.TensorProto.FLOAT, onnx.TensorProto.DOUBLE, onnx.TensorProto.FLOAT16,
+                onnx.TensorProto.BFLOAT16}
+
+
+def _read(source: str | Path | onnx.ModelProto) -> tuple[onnx.ModelProto, str]:
+    if isinstance(source, onnx.ModelProto):
+        return source, source.graph.name or "model"
+    path = Path(source)
+    if not path.exists():
+        raise ModelLoadError(f"ONNX model file '{path}' does not exist")
+    if not path.is_file():
+        raise ModelLoadError(f"ONNX model path '{path}' is not a file")
+    try:
+        model = onnx.load(str(path))
+    except Exception as exc:  # protobuf DecodeError, external-data errors, ...
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ModelLoadError(f"cannot read ONNX model '{path}': the file is corrupt or truncated "
+                             f"({reason}); re-export it") from None
+    if not model.graph.node and not model.graph.input:
+        raise ModelLoadError(f"cannot read ONNX model '{path}': the file holds no graph (corrupt, truncated "
+                             f"or not an ONNX file); re-export it")
+    return model, str(path)
+
+
+class _Importer:
+    """State of one import: values by ONNX name, the Graph being built, the layouts."""
+
+    def __init__(self, model: onnx.ModelProto, where: str) -> None:
+        self.model = model
+        self.where = where
+        stem = Path(where).stem if where.endswith(".onnx") else (model.graph.name or "model")
+        self.graph = Graph(stem)
+        self.layouts = Layouts(self.graph)
+        self.values: dict[str, object] = {}
+        self.opset = self._opset()
+        self.batch = BATCH
+        self._consumers: dict[str, int] = {}
+        for node in model.graph.node:
+            for name in node.input:
+                self._consumers[name] = self._consumers.get(name, 0) + 1
+        for out in model.graph.output:
+            self._consumers[out.name] = self._consumers.get(out.name, 0) + 1
+
+    # ---- context API used by the converters ---------------------------------------------------
+    def consumers(self, value: str) -> int:
+        return self._consumers.get(value, 0)
+
+    @staticmethod
+    def name(node: onnx.NodeProto) -> str:
+        return node.name or (node.output[0] if node.output else node.op_type)
+
+    def label(self, node: onnx.NodeProto) -> str:
+        return f"'{self.name(node)}'"
+
+    def add(self, op, inputs, node: onnx.NodeProto, weights=None) -> str:
+        name = self.name(node)
+        return self.graph.add(op, list(inputs), name=name, weights=weights, source_name=name).name
+
+    # ---- steps --------------------------------------------------------------------------------
+    def _opset(self) -> int:
+        versions = [o.version for o in self.model.opset_import if o.domain in ("", "ai.onnx")]
+        opset = versions[0] if versions else 1
+        if not MIN_OPSET <= opset <= MAX_OPSET:
+            raise UnsupportedOpError(f"ONNX model '{self.where}' uses opset {opset}; supported: opsets "
+                                     f"{MIN_OPSET} to {MAX_OPSET} (re-export with opset_version in that range)")
+        return opset
+
+    def _check_weights(self) -> None:
+        graph = self.model.graph
+        if graph.initializer or any(n.op_type == "Constant" for n in graph.node):
+            return
+        raise ModelLoadError(f"model has no weights: '{self.where}' has no initializers and no Constant "
+                             f"nodes; export it with its parameters (torch.onnx.export(..., "
+                             f"export_params=True))")
+
+    def _input(self) -> None:
+        graph = self.model.graph
+        weights = {t.name for t in graph.initializer}
+        inputs = [i for i in graph.input if i.name not in weights]
+        if len(inputs) != 1:
+            names = ", ".join(f"'{i.name}'" for i in inputs) or "none"
+            raise UnsupportedOpError(f"ONNX model '{self.where}' has {len(inputs)} inputs ({names}); nn2hls "
+                                     f"supports models with exactly one input")
+        value = inputs[0]
+        ttype = value.type.tensor_type
+        if not value.type.HasField("tensor_type") or ttype.elem_type not in _FLOAT_TYPES:
+            raise UnsupportedOpError(f"ONNX model '{self.where}': input '{value.name}' must be a float tensor")
+        if not ttype.HasField("shape") or len(ttype.shape.dim) < 2:
+            raise UnsupportedOpError(f"ONNX model '{self.where}': input '{value.name}' must have a batch axis "
+                                     f"and at least one feature axis with a known shape")
+        dims = list(ttype.shape.dim)
+        if dims[0].HasField("dim_value") and dims[0].dim_value > 0:
+            self.batch = int(dims[0].dim_value)
+        shape = []
+        for axis, dim in enumerate(dims[1:], start=1):
+            if not dim.HasField("dim_value") or dim.dim_value <= 0:
+                label = dim.dim_param or "?"
+                raise UnsupportedOpError(f"ONNX model '{self.where}': input '{value.name}' has a dynamic "
+                                         f"dimension '{label}' at axis {axis}; only the batch axis 0 may be "
+                                         f"dynamic (re-export with a fixed input shape)")
+            shape.append(int(dim.dim_value))
+        node = self.graph.add(Input(shape=tuple(shape)), name=value.name, source_name=value.name)
+        self.graph.meta["input_name"] = value.name
+        self.values[value.name] = plain_tensor(node.name, tuple(shape))
+
+    def _initializers(self) -> None:
+        for tensor in self.model.graph.initializer:
+            try:
+                self.values[tensor.name] = numpy_helper.to_array(tensor)
+            except Exception as exc:
+                raise ModelLoadError(f"ONNX model '{self.where}': cannot read weight '{tensor.name}' "
+                                     f"({str(exc).splitlines()[0] if str(exc) else type(exc).__name__}); "
+                                     f"keep external data files next to the model") from None
+
+    def _inputs_of(self, node: onnx.NodeProto) -> list:
+        out = []
+        for name in node.input:
+            if not name:
+                out.append(None)
+            elif name in self.values:
+                out.append(self.values[name])
+            else:
+                raise ModelLoadError(f"ONNX model '{self.where}': node {self.label(node)} reads undefined "
+                                     f"value '{name}' (corrupt or unsorted graph)")
+        return out
+
+    def _shape(self, node: onnx.NodeProto, inputs: list) -> list:
+        value = inputs[0]
+        full = np.array(((self.batch,) + value.shape) if isinstance(value, Tensor) else np.shape(value),
+                        dtype=np.int64)
+        attrs = attributes(node)
+        start, end = attrs.get("start", 0), attrs.get("end", None)
+        return [full[start:end]]
+
+    def _node(self, node: onnx.NodeProto) -> None:
+        op = node.op_type
+        if node.domain not in ("", "ai.onnx"):
+            raise UnsupportedOpError(f"unsupported ONNX op '{node.domain}.{op}' at node '{self.name(node)}'; "
+                                     f"supported: {', '.join(SUPPORTED_OPS)}")
+        inputs = self._inputs_of(node)
+        if op == "Constant":
+            try:
+                results = [constant_value(attributes(node))]
+            except KeyError as exc:
+                raise UnsupportedOpError(f"ONNX Constant node {self.label(node)}: unsupported value attribute "
+                                         f"({exc.args[0]}); supported: value, value_float(s), value_int(s)") from None
+        elif op == "Shape":
+            results = self._shape(node, inputs)
+        elif all(not isinstance(v, Tensor) for v in inputs) and any(v is not None for v in inputs):
+            try:
+                results = fold(node, inputs, self.opset)
+            except Nn2hlsError:
+                raise
+            except Exception as exc:
+                raise UnsupportedOpError(f"ONNX {op} node {self.label(node)}: cannot evaluate it on its constant "
+                                         f"inputs ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})") from None
+        elif op in CONVERTERS:
+            results = CONVERTERS[op](self, node, attributes(node), inputs)
+        else:
+            raise UnsupportedOpError(f"unsupported ONNX op '{op}' at node '{self.name(node)}'; supported: "
+                                     f"{', '.join(SUPPORTED_OPS)}")
+        for name, value in zip(node.output, results):
+            if name:
+                self.values[name] = value
+
+    def _outputs(self) -> None:
+        outputs = []
+        for out in self.model.graph.output:
+            value = self.values.get(out.name)
+            if value is None:
+                raise ModelLoadError(f"ONNX model '{self.where}': output '{out.name}' is never computed")
+            if not isinstance(value, Tensor):
+                raise UnsupportedOpError(f"ONNX model '{self.where}': output '{out.name}' is a constant that "
+                                         f"does not depend on the input")
+            if value.rank == 0:
+                raise UnsupportedOpError(f"ONNX model '{self.where}': output '{out.name}' is a scalar per sample")
+            outputs.append(self.layouts.source(value, hint=out.name).node)
+        self.graph.outputs = outputs
+        self.graph.meta["output_names"] = [o.name for o in self.model.graph.output]
+
+    def _prune(self) -> None:
+        """Drop nodes no output depends on (e.g. tensors only read by folded Shape nodes)."""
+        import networkx as nx
+        g = self.graph.to_networkx()
+        keep = set(self.graph.outputs) | {self.graph.input.name}
+        for out in self.graph.outputs:
+            keep |= nx.ancestors(g, out)
+        for node in reversed(self.graph.topological()):
+            if node.name not in keep:
+                del self.graph.nodes[node.name]
+
+    def run(self) -> Graph:
+        self._check_weights()
+        self._input()
+        self._initializers()
+        for node in self.model.graph.node:
+            self._node(node)
+        self._outputs()
+        self._prune()
+        self.graph.meta.update(source="onnx", opset=self.opset, producer=self.model.producer_name)
+        verify(self.graph)
+        return self.graph
+
+
+def load_onnx(source: str | Path | onnx.ModelProto) -> Graph:
+    """Import an ONNX model (path or ModelProto) as an IR Graph with float64 weights."""
+    model, where = _read(source)
+    return _Importer(model, where).run()
