@@ -1,0 +1,308 @@
+"""assign_precision: give every node the fixed-point types of its roles (docs/semantics.md).
+
+Per node, `config.precision_for(layer, op kind)` (layer = safe name, or source name when the config
+uses that) gives the spec; an explicit type string wins over `auto`. Derived (`auto`) types:
+
+- input (`config.precision_input`) and `result`: width `result_width`, Q/O modes `rounding`/`overflow`.
+  Signed unless the node's value interval is provably >= 0 (relu, sigmoid, softmax ...: unsigned,
+  one bit saved). Integer bits I = min(I_data + headroom_bits, I_interval) where I_data fits the
+  largest |value| of the float executor on the calibration data and I_interval fits the provable
+  interval of the node propagated from its inputs' type ranges (so bounded functions such as sigmoid
+  get I = 1 unsigned with or without data). Without calibration data I = I_interval and a warning
+  says data gives tighter types; the input then defaults to ap_fixed<result_width, 6> (|x| < 32).
+  Reshape, Transpose, max pooling and a Concat of equal input types keep their input's type (wiring).
+- `weight` (Dense/Conv kernel, ScaleShift scale): signed, width `weight_width`, rounding AP_RND
+  (nearest, ties up: error <= lsb/2), overflow AP_SAT; I is the fewest integer bits such that no
+  weight overflows after rounding.
+- `bias` (bias, shift): signed with F = frac(x) + frac(w), the accumulator's LSB, so adding it rounds
+  nothing inside the sum, and W = bitlen(max |raw bias|) + 1 (exact after rounding, never overflows).
+- `accum`: exact (`precision_rules.exact_accum`): F = frac(x) + frac(w) (>= frac(bias)), I from
+  max_j (sum_i |w_ij| * max|x| + |b_j|) over the weights quantized to their type, AP_TRN/AP_WRAP.
+  Avg-pool window sums likewise (F = frac(x), bound count * max|x|); softmax sums (F = frac(exp),
+  bound n * max exp entry). An explicit accum breaking frac(accum) >= frac(x) + frac(w),
+  >= frac(bias) or overflow AP_WRAP is refused with ConfigError naming the layer.
+- `recip` (avg pool 1/count): unsigned, width `weight_width`, AP_RND. `param` (clip bounds,
+  leaky_relu alpha, hard_sigmoid alpha/beta): signed, width `weight_width`, AP_RND/AP_SAT, I from the
+  largest finite constant.
+- table roles (`table`, `exp`, `sum`, `inv`) and `node.tables` come from `nn2hls.passes.table_types`.
+
+Weights are not modified here (quantize_weights does that), but every derived type is computed from
+the weights as they will be after quantization. `graph.meta['precision_widths']` (written by the
+precision search) overrides result/weight widths per node.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from nn2hls.errors import ConfigError
+from nn2hls.ir import fixed
+from nn2hls.ir.graph import Graph, Node
+from nn2hls.ir.ops import (Activation, Concat, Conv, Dense, Elementwise, GlobalPool, Input, Pool, Reshape,
+                           ScaleShift, Softmax, Transpose)
+from nn2hls.ir.types import FixedType
+from nn2hls.passes import precision_rules as rules
+from nn2hls.passes import table_types
+from nn2hls.passes.base import PassContext, PassResult, float_activations, precision_spec
+
+WEIGHT_ROUNDING = "AP_RND"
+WEIGHT_OVERFLOW = "AP_SAT"
+DEFAULT_INPUT_INTEGER_BITS = 6
+
+
+def _explicit(text: str) -> FixedType | None:
+    return None if text.strip().lower() == "auto" else FixedType.parse(text)
+
+
+def _explicit_or_error(text: str, node: Node, role: str) -> FixedType | None:
+    try:
+        return _explicit(text)
+    except ConfigError:
+        raise
+    except Exception as exc:  # FixedTypeError: add the layer
+        raise ConfigError(f"layer {node.label()}: bad {role} precision {text!r}: {exc}") from None
+
+
+class _Assigner:
+    """Assigns types node by node in topological order."""
+
+    def __init__(self, graph: Graph, ctx: PassContext, widths: dict[str, dict[str, int]]):
+        self.graph, self.ctx, self.widths = graph, ctx, widths
+        self.acts = float_activations(graph, ctx)
+        self.intervals: dict[str, rules.Interval] = {}
+        self.notes: list[str] = []
+
+    # ---- shared pieces --------------------------------------------------------------------------
+    def width(self, node: Node, spec, key: str) -> int:
+        return int(self.widths.get(node.name, {}).get(key, getattr(spec, key)))
+
+    def result(self, node: Node, spec, interval: rules.Interval) -> FixedType:
+        self.intervals[node.name] = interval
+        given = _explicit_or_error(spec.result, node, "result")
+        if given is not None:
+            return given
+        width = self.width(node, spec, "result_width")
+        lo, hi = interval
+        signed = lo < 0
+        integer = rules.integer_bits(max(abs(lo), abs(hi)), width, signed, spec.rounding)
+        if self.acts is not None and node.name in self.acts:
+            values = self.acts[node.name]
+            m = float(np.max(np.abs(values))) if values.size else 0.0
+            integer = min(integer, rules.integer_bits(m, width, signed, spec.rounding) + spec.headroom_bits)
+        return FixedType.fixed(width, integer, signed, spec.rounding, spec.overflow)
+
+    def weight_type(self, node: Node, spec, values: np.ndarray) -> FixedType:
+        given = _explicit_or_error(spec.weight, node, "weight")
+        if given is not None:
+            return given
+        width = self.width(node, spec, "weight_width")
+        m = float(np.max(np.abs(values))) if values.size else 0.0
+        return FixedType.fixed(width, rules.integer_bits(m, width, True, WEIGHT_ROUNDING), True,
+                               WEIGHT_ROUNDING, WEIGHT_OVERFLOW)
+
+    def quantized(self, node: Node, values: np.ndarray, t: FixedType, role: str) -> tuple[np.ndarray, np.ndarray]:
+        raw, ovf = fixed.quantize(values, t, return_overflow=True)
+        if ovf.any():
+            self.ctx.warn(f"layer {node.label()}: {int(ovf.sum())} {role} values overflow {t} "
+                          f"(largest |value| {float(np.max(np.abs(values))):g}); use more integer bits or 'auto'")
+        return raw, fixed.to_float(raw, t)
+
+    def in_type(self, node: Node, i: int = 0) -> FixedType:
+        return self.graph.nodes[node.inputs[i]].precision["result"]
+
+    def in_interval(self, node: Node, i: int = 0) -> rules.Interval:
+        return rules.type_range(self.in_type(node, i))
+
+    # ---- per op -----------------------------------------------------------------------------------
+    def assign(self, node: Node) -> None:
+        node.precision = {}
+        node.tables = {}
+        spec = precision_spec(self.ctx.config, node)
+        op = node.op
+        p = node.precision
+        if isinstance(op, Input):
+            p["result"] = self.input_type(node, spec)
+        elif isinstance(op, (Dense, Conv, ScaleShift)):
+            self.linear(node, spec)
+        elif isinstance(op, (Reshape, Transpose)) or (isinstance(op, (Pool, GlobalPool)) and op.mode == "max"):
+            given = _explicit_or_error(spec.result, node, "result")
+            p["result"] = given or self.in_type(node)
+            self.intervals[node.name] = self.intervals[node.inputs[0]]
+        elif isinstance(op, (Pool, GlobalPool)):
+            self.avg_pool(node, spec)
+        elif isinstance(op, Activation):
+            self.activation(node, spec)
+        elif isinstance(op, Softmax):
+            x_t = self.in_type(node)
+            data = self.acts.get(node.inputs[0]) if self.acts is not None else None
+            p.update(table_types.softmax_types(node, spec, x_t, data))
+            p["result"] = self.result(node, spec, (0.0, 1.0))
+        elif isinstance(op, Elementwise):
+            a, b = self.in_interval(node, 0), self.in_interval(node, 1)
+            if op.operation == "add":
+                iv = (a[0] + b[0], a[1] + b[1])
+            elif op.operation == "sub":
+                iv = (a[0] - b[1], a[1] - b[0])
+            else:
+                prods = [x * y for x in a for y in b]
+                iv = (min(prods), max(prods))
+            p["result"] = self.result(node, spec, iv)
+        elif isinstance(op, Concat):
+            types = {self.graph.nodes[i].precision["result"] for i in node.inputs}
+            iv = rules.hull([self.in_interval(node, i) for i in range(len(node.inputs))])
+            given = _explicit_or_error(spec.result, node, "result")
+            if given is None and len(types) == 1:
+                p["result"] = types.pop()
+                self.intervals[node.name] = iv
+            else:
+                p["result"] = self.result(node, spec, iv)
+        else:
+            raise ConfigError(f"node {node.label()}: no precision rule for op {op.kind}; "
+                              "run fold_batchnorm before assign_precision")
+
+    def input_type(self, node: Node, spec) -> FixedType:
+        width = self.width(node, spec, "result_width")
+        given = _explicit_or_error(self.ctx.config.precision_input, node, "input") \
+            or _explicit_or_error(spec.result, node, "result")
+        if given is None:
+            if self.ctx.calibration is not None:
+                m = float(np.max(np.abs(self.ctx.calibration))) if self.ctx.calibration.size else 0.0
+                integer = rules.integer_bits(m, width, True, spec.rounding) + spec.headroom_bits
+            else:
+                integer = DEFAULT_INPUT_INTEGER_BITS
+                self.ctx.warn(f"no calibration data: input type ap_fixed<{width},{integer}> assumed "
+                              f"(|x| < {2 ** (integer - 1)}); give calibration data or precision_input")
+            given = FixedType.fixed(width, integer, True, spec.rounding, spec.overflow)
+        self.intervals[node.name] = rules.type_range(given)
+        return given
+
+    def linear(self, node: Node, spec) -> None:
+        """Dense, Conv (kernel/bias) and ScaleShift (scale/shift, element-wise)."""
+        p, x_t = node.precision, self.in_type(node)
+        if isinstance(node.op, ScaleShift):
+            kernel = np.broadcast_to(node.weights["scale"], node.shape).reshape(1, -1)
+            bias = np.broadcast_to(node.weights["shift"], node.shape).reshape(-1)
+            roles = ("scale", "shift")
+        else:
+            kernel = node.weights["kernel"].reshape(-1, node.weights["kernel"].shape[-1])
+            bias = node.weights.get("bias")
+            roles = ("kernel", "bias")
+        w_t = self.weight_type(node, spec, kernel)
+        k_raw, k_q = self.quantized(node, kernel, w_t, roles[0])
+        b_t = _explicit_or_error(spec.bias, node, "bias")
+        if b_t is None:
+            b_t = rules.bits_at_frac(bias if bias is not None else np.zeros(1), x_t.frac + w_t.frac,
+                                     WEIGHT_ROUNDING, what=f"layer {node.label()} bias")
+        b_raw, b_q = (None, None) if bias is None else self.quantized(node, bias, b_t, roles[1])
+        acc = _explicit_or_error(spec.accum, node, "accum")
+        exact = rules.exact_accum(k_raw, w_t, b_raw, b_t, x_t, what=node.label())
+        if acc is None:
+            acc = exact
+        else:
+            rules.check_accum(acc, x_t, w_t, b_t, what=node.label())
+            if acc.integer < exact.integer:
+                self.ctx.warn(f"layer {node.label()}: accum {acc} has fewer integer bits than the exact "
+                              f"{exact}; sums may wrap")
+        p.update(weight=w_t, bias=b_t, accum=acc)
+        x_iv = self.intervals[node.inputs[0]]
+        if isinstance(node.op, ScaleShift):
+            iv = rules.scale_shift_interval(k_q, b_q if b_q is not None else 0.0, x_iv)
+        else:
+            iv = rules.dense_interval(k_q, b_q, x_iv)
+        p["result"] = self.result(node, spec, iv)
+
+    def avg_pool(self, node: Node, spec) -> None:
+        p, x_t, op = node.precision, self.in_type(node), node.op
+        in_shape = self.graph.nodes[node.inputs[0]].shape
+        if isinstance(op, Pool):
+            count = math.prod(op.pool_size)
+            padded = any(a for pair in op.pads for a in pair) and not op.count_include_pad
+            max_recip = 1.0 if padded else 1.0 / count
+        else:
+            count = math.prod(in_shape[:-1])
+            max_recip = 1.0 / count
+        exact_w = (count * rules.max_abs_raw(x_t)).bit_length() + 1
+        exact = FixedType.fixed(exact_w, exact_w - x_t.frac)
+        acc = _explicit_or_error(spec.accum, node, "accum")
+        if acc is None:
+            acc = exact
+        else:
+            rules.check_accum(acc, x_t, None, None, what=node.label())
+        width = self.width(node, spec, "weight_width")
+        p["accum"] = acc
+        p["recip"] = FixedType.fixed(width, rules.integer_bits(max_recip, width, False, WEIGHT_ROUNDING), False,
+                                     WEIGHT_ROUNDING)
+        p["result"] = self.result(node, spec, self.intervals[node.inputs[0]])
+
+    def activation(self, node: Node, spec) -> None:
+        op, p = node.op, node.precision
+        x_iv = self.intervals[node.inputs[0]]
+        fn = op.function
+        params: list[float] = []
+        if fn == "relu":
+            iv = (max(x_iv[0], 0.0), max(x_iv[1], 0.0))
+        elif fn == "linear":
+            iv = x_iv
+        elif fn == "clip":
+            iv = (min(max(x_iv[0], op.low), op.high), min(max(x_iv[1], op.low), op.high))
+            params = [v for v in (op.low, op.high) if math.isfinite(v)]
+        elif fn == "leaky_relu":
+            iv = rules.monotone_interval(lambda v: v if v >= 0 else op.alpha * v, x_iv, (0.0,))
+            params = [op.alpha]
+        elif fn == "hard_sigmoid":
+            iv = rules.monotone_interval(lambda v: min(max(op.alpha * v + op.beta, 0.0), 1.0), x_iv)
+            params = [op.alpha, op.beta]
+        elif fn == "elu":
+            iv = rules.monotone_interval(lambda v: v if v > 0 else op.alpha * math.expm1(v), x_iv, (0.0,))
+        elif fn == "sigmoid":
+            iv = (0.0, 1.0)
+        elif fn == "tanh":
+            iv = (-1.0, 1.0)
+        else:
+            raise ConfigError(f"node {node.label()}: no precision rule for activation {fn!r}")
+        if fn in ("clip", "leaky_relu", "hard_sigmoid"):
+            width = self.width(node, spec, "weight_width")
+            m = max((abs(v) for v in params), default=0.0)
+            p["param"] = FixedType.fixed(width, rules.integer_bits(m, width, True, WEIGHT_ROUNDING), True,
+                                         WEIGHT_ROUNDING, WEIGHT_OVERFLOW)
+        if fn in ("sigmoid", "tanh", "elu"):
+            p.update(table_types.activation_types(node, spec, self.in_type(node)))
+        p["result"] = self.result(node, spec, iv)
+
+
+def assign_types(graph: Graph, ctx: PassContext, widths: dict[str, dict[str, int]] | None = None) -> list[str]:
+    """(Re)assign every node's types in place; returns notes. `widths` overrides per node widths."""
+    assigner = _Assigner(graph, ctx, widths or {})
+    if assigner.acts is None:
+        ctx.warn("no calibration data: result types come from interval arithmetic; calibration data "
+                 "gives tighter types")
+    for node in graph.topological():
+        assigner.assign(node)
+    return assigner.notes
+
+
+def total_bits(graph: Graph) -> dict[str, int]:
+    """Per node: result width plus weight width (the quantities the precision search lowers)."""
+    out = {}
+    for node in graph.topological():
+        bits = node.precision["result"].width if "result" in node.precision else 0
+        if "weight" in node.precision:
+            bits += node.precision["weight"].width
+        out[node.name] = bits
+    return out
+
+
+class AssignPrecision:
+    name = "assign_precision"
+
+    def run(self, graph: Graph, ctx: PassContext) -> PassResult:
+        config = ctx.config
+        nodes = list(graph.nodes.values())
+        for key in config.precision_layers:
+            if not any(key in (n.name, n.source_name) for n in nodes):
+                ctx.warn(f"precision_layers names '{key}', which is no node of the graph; ignored")
+        notes = assign_types(graph, ctx, graph.meta.get("precision_widths"))
+        for node in graph.topological():
+            notes.append(f"{node.name}: " + ", ".join(f"{k}={v}" for k, v in sorted(node.precision.items())))
+        return PassResult(True, notes)

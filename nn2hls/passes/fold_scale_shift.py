@@ -1,0 +1,101 @@
+"""fold_scale_shift: fold a constant ScaleShift (y = x * a + d) into a neighbouring Dense/Conv.
+
+Maths (W kernel with input channels i and output channels o, b bias):
+- After: ScaleShift reading a Dense/Conv whose output only it reads, a and d constant along every
+  axis but the last (per output channel):
+      (x @ W + b) * a + d = x @ (W * a) + (b * a + d)          W'[..., o] = W[..., o] * a[o].
+- Before: ScaleShift whose only reader is a Dense/Conv, a and d per input channel (constant along
+  every axis but the last):
+      (x * a + d) @ W + b = x @ (a[:, None] * W) + (b + sum_i d[i] * W[i, :])
+  (for Conv the sum runs over all kernel taps). A Conv with zero padding sees 0, not d, at padded
+  taps, so a nonzero shift cannot fold into a padded Conv: refused with that reason.
+"After" is tried first. One rewrite per sweep, at most MAX_SWEEPS sweeps. Every ScaleShift left
+gets a note saying why it stayed.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from nn2hls.ir.graph import Graph, Node
+from nn2hls.ir.ops import Conv, Dense, ScaleShift
+from nn2hls.passes.base import (MAX_SWEEPS, PassContext, PassResult, per_last_axis, reader_problem,
+                                sole_reader)
+
+
+def _fold_after(graph: Graph, node: Node) -> str:
+    """Fold into the producer; return '' on success, else the reason it cannot."""
+    producer = graph.nodes[node.inputs[0]]
+    if not isinstance(producer.op, (Dense, Conv)):
+        return f"its input {producer.label()} is a {producer.op.kind}"
+    if sole_reader(graph, producer.name) is not node:
+        return reader_problem(graph, producer.name)
+    a = per_last_axis(node.weights["scale"], node.shape)
+    d = per_last_axis(node.weights["shift"], node.shape)
+    if a is None or d is None:
+        return "scale/shift vary along axes other than the channel axis"
+    kernel = producer.weights["kernel"]
+    bias = producer.weights.get("bias", np.zeros(kernel.shape[-1]))
+    producer.weights["kernel"] = kernel * a
+    producer.weights["bias"] = bias * a + d
+    producer.meta.setdefault("folded", []).append(node.source_name or node.name)
+    graph.bypass(node.name)
+    return ""
+
+
+def _fold_before(graph: Graph, node: Node) -> str:
+    """Fold into the sole reader; return '' on success, else the reason it cannot."""
+    reader = sole_reader(graph, node.name)
+    if reader is None:
+        return reader_problem(graph, node.name)
+    if not isinstance(reader.op, (Dense, Conv)):
+        return f"its reader {reader.label()} is a {reader.op.kind}"
+    a = per_last_axis(node.weights["scale"], node.shape)
+    d = per_last_axis(node.weights["shift"], node.shape)
+    if a is None or d is None:
+        return "scale/shift vary along axes other than the channel axis"
+    padded = isinstance(reader.op, Conv) and any(p for pair in reader.op.pads for p in pair)
+    if padded and np.any(d != 0):
+        return f"a nonzero shift cannot fold into {reader.label()}: its zero padding would see the shift"
+    kernel = reader.weights["kernel"]
+    bias = reader.weights.get("bias", np.zeros(kernel.shape[-1]))
+    taps = kernel.reshape(-1, kernel.shape[-2], kernel.shape[-1])  # (taps, in, out)
+    reader.weights["bias"] = bias + np.einsum("i,tio->o", d, taps)
+    reader.weights["kernel"] = kernel * a[:, None]
+    reader.meta.setdefault("folded", []).append(node.source_name or node.name)
+    graph.bypass(node.name)
+    return ""
+
+
+class FoldScaleShift:
+    name = "fold_scale_shift"
+
+    def run(self, graph: Graph, ctx: PassContext) -> PassResult:
+        notes: list[str] = []
+        refused: dict[str, str] = {}
+        changed = False
+        for _ in range(MAX_SWEEPS):
+            done = False
+            for node in graph.topological():
+                if not isinstance(node.op, ScaleShift) or node.name in refused:
+                    continue
+                producer = node.inputs[0]
+                why_after = _fold_after(graph, node)
+                if not why_after:
+                    notes.append(f"folded ScaleShift {node.label()} into {producer!r} (after it)")
+                    done = changed = True
+                    break
+                reader = sole_reader(graph, node.name)
+                why_before = _fold_before(graph, node)
+                if not why_before:
+                    notes.append(f"folded ScaleShift {node.label()} into {reader.name!r} (before it)")
+                    done = changed = True
+                    break
+                refused[node.name] = f"kept ScaleShift {node.label()}: after: {why_after}; before: {why_before}"
+            if done:
+                refused.clear()  # a rewrite may have made an earlier refusal foldable
+            else:
+                notes.extend(refused.values())
+                return PassResult(changed, notes)
+        notes.append(f"step limit of {MAX_SWEEPS} rewrites reached; run the pass again for more")
+        notes.extend(refused.values())
+        return PassResult(True, notes)
