@@ -26,7 +26,7 @@ def _fold_after(graph: Graph, node: Node) -> str:
     """Fold into the producer; return '' on success, else the reason it cannot."""
     producer = graph.nodes[node.inputs[0]]
     if not isinstance(producer.op, (Dense, Conv)):
-        return f"its input {producer.label()} is a {producer.op.kind}"
+        return f"its input {producer.label()} ({producer.op.kind}) is not a Dense/Conv"
     if sole_reader(graph, producer.name) is not node:
         return reader_problem(graph, producer.name)
     a = per_last_axis(node.weights["scale"], node.shape)
@@ -48,7 +48,7 @@ def _fold_before(graph: Graph, node: Node) -> str:
     if reader is None:
         return reader_problem(graph, node.name)
     if not isinstance(reader.op, (Dense, Conv)):
-        return f"its reader {reader.label()} is a {reader.op.kind}"
+        return f"its reader {reader.label()} ({reader.op.kind}) is not a Dense/Conv"
     a = per_last_axis(node.weights["scale"], node.shape)
     d = per_last_axis(node.weights["shift"], node.shape)
     if a is None or d is None:
