@@ -1,2 +1,41 @@
-"""nn2hls: compile trained neural networks into bit-exact, sparse HLS projects."""
+"""nn2hls: compile trained neural networks into bit-exact, sparse HLS projects.
+
+Public API (imported lazily, so `import nn2hls` stays cheap):
+`load(path_or_model, example_input=None) -> Graph`, `compile(model, config=None, calibration=None)
+-> CompiledModel`, `Config`, `CompiledModel`, `load_config`, and the error classes of nn2hls.errors.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from nn2hls.errors import (BuildError, ConfigError, FixedTypeError, GraphError, InputDataError,
+                           ModelLoadError, Nn2hlsError, OutputExistsError, UnsupportedOpError)
+
 __version__ = "0.1.0"
+
+_LAZY = {
+    "load": ("nn2hls.pipeline", "load"),
+    "compile": ("nn2hls.pipeline", "compile"),
+    "CompiledModel": ("nn2hls.pipeline", "CompiledModel"),
+    "Config": ("nn2hls.config", "Config"),
+    "load_config": ("nn2hls.config_file", "load_config"),
+}
+
+__all__ = ["load", "compile", "CompiledModel", "Config", "load_config", "Nn2hlsError", "FixedTypeError",
+           "ModelLoadError", "UnsupportedOpError", "GraphError", "ConfigError", "InputDataError",
+           "BuildError", "OutputExistsError", "__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        module, attr = _LAZY[name]
+        value = getattr(importlib.import_module(module), attr)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'nn2hls' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

@@ -1,0 +1,497 @@
+"""The `nn2hls` command line (DESIGN.md fixes the commands, options and exit codes).
+
+    nn2hls convert MODEL [-o OUT] [-c CONFIG.yml] [--backend vivado|vitis] [--precision TYPE]
+                         [--calibration X.npy] [--force]
+    nn2hls check   MODEL --input X.npy [-c CONFIG.yml] [--calibration X.npy] [--json]
+    nn2hls csim    PROJECT --input X.npy --output Y.npy [--ap-types DIR] [--force]
+    nn2hls emulate MODEL|PROJECT --input X.npy --output Y.npy [-c CONFIG.yml] [--calibration X.npy] [--force]
+    nn2hls report  MODEL|PROJECT [--json] [-c CONFIG.yml] [--calibration X.npy]
+
+Exit codes: 0 success; 1 `check` found a C-sim/emulator difference; 2 an error the user can fix,
+printed as one line `error: ...` on stderr (a traceback only with `--debug`); 3 an internal error (a
+bug in nn2hls: one line plus a request to rerun with --debug and report it). Results go to stdout;
+notes, warnings and progress to stderr (progress only on a terminal, never with --quiet). Nothing the
+user owns is overwritten without `--force` (project folders, output .npy files).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from nn2hls.errors import InputDataError, ModelLoadError, Nn2hlsError, OutputExistsError
+
+EXIT_OK, EXIT_MISMATCH, EXIT_USER, EXIT_INTERNAL = 0, 1, 2, 3
+
+
+class _State:
+    quiet = False
+
+
+def note(message: str) -> None:
+    """An informational line on stderr (silenced by --quiet)."""
+    if not _State.quiet:
+        print(f"note: {message}", file=sys.stderr)
+
+
+def warn(message: str) -> None:
+    print(f"warning: {message}", file=sys.stderr)
+
+
+# ---- argument parsing -------------------------------------------------------------------------------
+def _common() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                        help="show full tracebacks and pass logs")
+    common.add_argument("--quiet", action="store_true", default=argparse.SUPPRESS,
+                        help="no progress lines or notes (warnings and errors still print)")
+    return common
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = _common()
+    parser = argparse.ArgumentParser(
+        prog="nn2hls", parents=[common],
+        description="Compile trained neural networks (ONNX, Keras) into bit-exact, sparse Vivado/Vitis HLS "
+                    "projects, with a numpy emulator and a g++ C simulation that agree bit for bit.",
+        epilog="exit codes: 0 ok, 1 check not bit-exact, 2 user error, 3 internal error. "
+               "Run `nn2hls COMMAND --help` for a command's options.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("convert", parents=[common], help="convert a model into an HLS project",
+                       description="Compile MODEL (.onnx, .keras, .h5) and write an HLS project folder with "
+                                   "the fully resolved config (nn2hls_config.yml) and the typed graph.")
+    p.add_argument("model", metavar="MODEL", help="model file (.onnx, .keras, .h5)")
+    p.add_argument("-o", "--output", metavar="OUT", help="project folder (default: ./<model name>_hls)")
+    p.add_argument("-c", "--config", metavar="CONFIG.yml", help="YAML configuration (docs/config.md)")
+    p.add_argument("--backend", choices=("vivado", "vitis"), help="HLS tool flavour (overrides the config)")
+    p.add_argument("--precision", metavar="TYPE",
+                   help="default weight, bias, result and input type, e.g. 'ap_fixed<16,6>' (accumulators "
+                        "stay exact; per-op-type and per-layer config entries still win)")
+    p.add_argument("--calibration", metavar="X.npy",
+                   help="samples (N, *input_shape) used to size the types and as testbench data")
+    p.add_argument("--force", action="store_true", help="overwrite an existing output folder")
+    p.set_defaults(handler=cmd_convert)
+
+    p = sub.add_parser("check", parents=[common], help="convert, build the C-sim and compare everything",
+                       description="Convert MODEL in a temporary folder, build the C simulation and run it, the "
+                                   "emulator and the float reference on X. Exit 0 when C-sim == emulator on "
+                                   "every bit, 1 otherwise. X is also the calibration data unless "
+                                   "--calibration (or the config's calibration) is given.")
+    p.add_argument("model", metavar="MODEL", help="model file (.onnx, .keras, .h5)")
+    p.add_argument("--input", required=True, metavar="X.npy", help="samples (N, *input_shape), model layout")
+    p.add_argument("-c", "--config", metavar="CONFIG.yml", help="YAML configuration (docs/config.md)")
+    p.add_argument("--calibration", metavar="X.npy", help="calibration samples (default: the --input data)")
+    p.add_argument("--ap-types", metavar="DIR", help="build against vendor ap_types headers in DIR")
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of the summary")
+    p.set_defaults(handler=cmd_check)
+
+    p = sub.add_parser("csim", parents=[common], help="run a project's C simulation on samples",
+                       description="Build (or reuse) PROJECT's C simulation and write its outputs for X to Y.")
+    p.add_argument("project", metavar="PROJECT", help="project folder made by `nn2hls convert`")
+    p.add_argument("--input", required=True, metavar="X.npy", help="samples (N, *input_shape), model layout")
+    p.add_argument("--output", required=True, metavar="Y.npy", help="where to save the outputs (float64)")
+    p.add_argument("--ap-types", metavar="DIR",
+                   help="build against vendor ap_types headers in DIR (default: $NN2HLS_AP_TYPES, else "
+                        "nn2hls's own headers)")
+    p.add_argument("--force", action="store_true", help="overwrite an existing output file")
+    p.set_defaults(handler=cmd_csim)
+
+    p = sub.add_parser("emulate", parents=[common], help="run the bit-accurate numpy emulator",
+                       description="Emulate a PROJECT (exactly its C-sim's numbers) or a MODEL (compiled first, "
+                                   "with X as calibration data unless --calibration is given) on X.")
+    p.add_argument("target", metavar="MODEL|PROJECT", help="model file or project folder")
+    p.add_argument("--input", required=True, metavar="X.npy", help="samples (N, *input_shape), model layout")
+    p.add_argument("--output", required=True, metavar="Y.npy", help="where to save the outputs (float64)")
+    p.add_argument("-c", "--config", metavar="CONFIG.yml", help="YAML configuration (MODEL only)")
+    p.add_argument("--calibration", metavar="X.npy", help="calibration samples (MODEL only)")
+    p.add_argument("--force", action="store_true", help="overwrite an existing output file")
+    p.set_defaults(handler=cmd_emulate)
+
+    p = sub.add_parser("report", parents=[common], help="estimated resources and latency per layer",
+                       description="Per-layer weights, sparsity, types, multiplies by kind, DSPs, adders and "
+                                   "latency (rules: docs/report.md), for a PROJECT or a MODEL (compiled with "
+                                   "the default or given config).")
+    p.add_argument("target", metavar="MODEL|PROJECT", help="model file or project folder")
+    p.add_argument("--json", action="store_true", help="print the report as one JSON object")
+    p.add_argument("-c", "--config", metavar="CONFIG.yml", help="YAML configuration (MODEL only)")
+    p.add_argument("--calibration", metavar="X.npy", help="calibration samples (MODEL only)")
+    p.set_defaults(handler=cmd_report)
+
+    p = sub.add_parser("profile", parents=[common], help="weight distributions (not yet available)",
+                       description="Per-layer weight histograms; not yet available in this version.")
+    p.add_argument("model", metavar="MODEL", nargs="?")
+    p.add_argument("--compare", metavar="OTHER")
+    p.add_argument("-o", "--output", metavar="DIR")
+    p.set_defaults(handler=cmd_profile)
+    return parser
+
+
+# ---- helpers ----------------------------------------------------------------------------------------
+def _compile(model: str, config: Any, calibration: np.ndarray | str | None):
+    from nn2hls import progress
+    from nn2hls.pipeline import compile
+
+    with progress.step("compiling (passes, precision)"):
+        compiled = compile(model, config, calibration)
+    for message in compiled.warnings:
+        warn(message)
+    return compiled
+
+
+def _config(path: str | None):
+    from nn2hls.config_file import load_config
+
+    return load_config(path) if path else load_config(None)
+
+
+def _save_outputs(path: str, outputs: Any, force: bool) -> Path:
+    out = Path(path)
+    if out.suffix != ".npy":
+        out = out.with_name(out.name + ".npy") if out.suffix == "" else out
+        if out.suffix != ".npy":
+            raise InputDataError(f"output file '{path}' must end in .npy")
+    if out.exists() and not force:
+        raise OutputExistsError(f"output file '{out}' already exists; use --force to overwrite it")
+    if not out.parent.exists():
+        raise InputDataError(f"folder '{out.parent}' of the output file does not exist; create it first")
+    if isinstance(outputs, list):
+        flat = [np.asarray(o).reshape(len(o), -1) for o in outputs]
+        col, parts = 0, []
+        for k, f in enumerate(flat):
+            parts.append(f"output {k}: columns {col}..{col + f.shape[1] - 1}")
+            col += f.shape[1]
+        note(f"the model has {len(flat)} outputs; saved side by side, flattened ({'; '.join(parts)})")
+        outputs = np.concatenate(flat, axis=1)
+    np.save(out, np.asarray(outputs, dtype=np.float64))
+    return out
+
+
+def _input(path: str, graph) -> np.ndarray:
+    from nn2hls.pipeline import check_input, load_npy
+
+    return check_input(graph, load_npy(path, "input"), f"input '{path}'")
+
+
+def _summary_table(compiled) -> str:
+    from nn2hls.progress import format_table
+
+    report = compiled.report()
+    rows = []
+    for r in report["layers"]:
+        rows.append([r["name"], r["op"], "x".join(map(str, r["output_shape"])),
+                     f"{r['nonzero_weights']}/{r['weights']}" if r["weights"] else "-",
+                     f"{100 * r['sparsity']:.1f}%" if r["weights"] else "-", r["weight_type"] or "-",
+                     r["accum_type"] or "-", r["result_type"] or "-", r["dsp"]])
+    t = report["totals"]
+    rows.append(["total", "", "", f"{t['nonzero_weights']}/{t['weights']}",
+                 f"{100 * t['sparsity']:.1f}%" if t["weights"] else "-", "", "", "", t["dsp"]])
+    header = ["layer", "op", "output", "nonzero/weights", "sparsity", "weight_t", "accum_t", "result_t", "DSP"]
+    return format_table(header, rows)
+
+
+# ---- commands ---------------------------------------------------------------------------------------
+def cmd_convert(args: argparse.Namespace) -> int:
+    from nn2hls.config_file import apply_default_precision
+
+    cfg = _config(args.config)
+    if args.backend:
+        cfg.backend = args.backend
+    if args.precision:
+        apply_default_precision(cfg, args.precision)
+    model_path = Path(args.model)
+    out = Path(args.output) if args.output else Path.cwd() / f"{model_path.stem}_hls"
+    if out.exists() and (not out.is_dir() or any(out.iterdir())) and not args.force:
+        raise OutputExistsError(f"output folder '{out}' already exists; use --force to overwrite it or choose "
+                                "another -o path")
+    calibration = args.calibration
+    compiled = _compile(args.model, cfg, calibration)
+    tb_input = None
+    source = calibration or compiled.config.calibration
+    if source:
+        from nn2hls.pipeline import load_npy
+
+        tb_input = load_npy(source, "calibration")[:100]
+    else:
+        note("no calibration data: types were derived by interval arithmetic; give --calibration X.npy "
+             "for tighter types")
+    from nn2hls import progress
+
+    with progress.step("writing project"):
+        project = compiled.write(out, force=args.force, tb_input=tb_input)
+    print(f"model {compiled.graph.name} -> project {project} ({compiled.config.backend}, part "
+          f"{compiled.config.part}, clock {compiled.config.clock_period_ns:g} ns)")
+    print()
+    print(_summary_table(compiled))
+    print()
+    print(f"resolved config: {project / 'nn2hls_config.yml'}")
+    print(f"next: nn2hls csim {project} --input X.npy --output Y.npy   |   nn2hls report {project}")
+    return EXIT_OK
+
+
+def _float_reference(model: str, compiled, x: np.ndarray) -> tuple[list[np.ndarray], str]:
+    """Float outputs from onnxruntime (ONNX), Keras when installed (Keras files), else the IR executor."""
+    suffix = Path(model).suffix.lower()
+    if suffix == ".onnx":
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = 1
+        session = ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
+        feed_name = session.get_inputs()[0].name
+        outputs = session.run(None, {feed_name: x.astype(np.float32)})
+        return [np.asarray(o, dtype=np.float64) for o in outputs], "onnxruntime"
+    if suffix in (".keras", ".h5"):
+        try:
+            import keras  # noqa: F401
+        except ImportError:
+            keras = None
+        if keras is not None:
+            try:
+                kmodel = keras.saving.load_model(model, compile=False)
+                out = kmodel.predict(x.astype(np.float32), verbose=0)
+                outs = out if isinstance(out, (list, tuple)) else [out]
+                return [np.asarray(o, dtype=np.float64) for o in outs], "keras"
+            except Exception as exc:  # a Keras that cannot open the file: fall back, saying so
+                note(f"Keras could not run '{model}' ({type(exc).__name__}); using the IR float executor")
+    ref = compiled.float_reference(x)
+    return (ref if isinstance(ref, list) else [ref]), "nn2hls IR float executor"
+
+
+def _as_list(outputs: Any) -> list[np.ndarray]:
+    return list(outputs) if isinstance(outputs, list) else [outputs]
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from nn2hls import progress
+    from nn2hls.pipeline import load, load_npy
+    from nn2hls.testing import first_mismatch
+
+    cfg = _config(args.config)
+    graph = load(args.model)
+    x = _input(args.input, graph)
+    if args.calibration:
+        calibration, calib_name = args.calibration, args.calibration
+    elif cfg.calibration:
+        calibration, calib_name = None, cfg.calibration
+        note(f"using the config's calibration data '{cfg.calibration}'")
+    else:
+        calibration, calib_name = x, "input"
+        note(f"using the {len(x)} input samples as calibration data (give --calibration to use other data)")
+    if args.calibration:
+        load_npy(args.calibration, "calibration")  # a clear error before the passes run
+    compiled = _compile(graph, cfg, calibration)
+    compiled.source = graph
+    with tempfile.TemporaryDirectory(prefix="nn2hls_check_") as tmp:
+        with progress.step("writing project"):
+            compiled.write(Path(tmp) / compiled.name, tb_input=x[:16])
+        start = time.perf_counter()
+        with progress.step("building C simulation"):
+            sim = compiled.build(ap_types=args.ap_types)
+        build_s = time.perf_counter() - start
+        with progress.step(f"running C simulation on {len(x)} samples"):
+            start = time.perf_counter()
+            csim_out = sim.predict(x)
+            csim_s = time.perf_counter() - start
+    with progress.step(f"emulating {len(x)} samples"):
+        start = time.perf_counter()
+        result = compiled.emulate_full(x)
+        emu_s = time.perf_counter() - start
+    emu_out = result.outputs
+    with progress.step("float reference"):
+        ref_out, ref_name = _float_reference(args.model, compiled, x)
+
+    csim_list = _as_list(csim_out)
+    mismatch_rows = np.zeros(len(x), dtype=bool)
+    for e, c in zip(emu_out, csim_list):
+        e, c = np.asarray(e), np.asarray(c)
+        if e.shape != c.shape:
+            mismatch_rows[:] = True
+        else:
+            mismatch_rows |= (e != c).reshape(len(x), -1).any(axis=1)
+    if len(emu_out) != len(csim_list):
+        mismatch_rows[:] = True
+    mismatches = int(mismatch_rows.sum())
+    errors = np.concatenate([np.abs(np.asarray(e) - np.asarray(r).reshape(np.shape(e))).ravel()
+                             for e, r in zip(emu_out, ref_out)])
+    first_e, first_r = np.asarray(emu_out[0]), np.asarray(ref_out[0]).reshape(np.shape(emu_out[0]))
+    agreement = float(np.mean(first_e.reshape(len(x), -1).argmax(axis=1) == first_r.reshape(len(x), -1).argmax(axis=1)))
+    summary = {
+        "model": str(args.model),
+        "samples": int(len(x)),
+        "bit_exact": mismatches == 0,
+        "mismatches": mismatches,
+        "first_mismatch": first_mismatch(emu_out, csim_list),
+        "max_abs_err": float(errors.max()) if errors.size else 0.0,
+        "mean_abs_err": float(errors.mean()) if errors.size else 0.0,
+        "argmax_agreement": agreement,
+        "overflows": {str(k): int(v) for k, v in result.overflows.items()},
+        "build_s": round(build_s, 3),
+        "csim_samples_per_s": round(len(x) / max(csim_s, 1e-9), 1),
+        "emulator_samples_per_s": round(len(x) / max(emu_s, 1e-9), 1),
+        "float_reference": ref_name,
+        "calibration": calib_name,
+        "ap_types": args.ap_types or os.environ.get("NN2HLS_AP_TYPES", "") or "nn2hls",
+    }
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        _print_check(summary)
+    return EXIT_OK if summary["bit_exact"] else EXIT_MISMATCH
+
+
+def _print_check(s: dict[str, Any]) -> None:
+    verdict = "BIT-EXACT" if s["bit_exact"] else f"NOT BIT-EXACT ({s['mismatches']} samples differ)"
+    overflowing = {k: v for k, v in s["overflows"].items() if v}
+    lines = [
+        f"check {s['model']}: {s['samples']} samples",
+        f"  C-sim vs emulator:   {verdict}",
+    ]
+    if s["first_mismatch"]:
+        lines.append(f"  first difference:    {s['first_mismatch']}")
+    lines += [
+        f"  fixed vs float:      max abs err {s['max_abs_err']:.6g}, mean abs err {s['mean_abs_err']:.6g} "
+        f"(float reference: {s['float_reference']})",
+        f"  argmax agreement:    {100 * s['argmax_agreement']:.2f}%",
+        "  overflows:           " + (", ".join(f"{k}: {v}" for k, v in overflowing.items()) if overflowing
+                                     else "none (no value saturated or wrapped)"),
+        f"  C-sim build:         {s['build_s']:.2f} s",
+        f"  C-sim speed:         {s['csim_samples_per_s']:,.0f} samples/s",
+        f"  emulator speed:      {s['emulator_samples_per_s']:,.0f} samples/s",
+    ]
+    print("\n".join(lines))
+
+
+def cmd_csim(args: argparse.Namespace) -> int:
+    from nn2hls import progress
+    from nn2hls.pipeline import CompiledModel
+
+    compiled = CompiledModel.from_project(args.project)
+    x = _input(args.input, compiled.graph)
+    out = Path(args.output)
+    if out.exists() and not args.force:
+        raise OutputExistsError(f"output file '{out}' already exists; use --force to overwrite it")
+    with progress.step("building C simulation"):
+        sim = compiled.build(ap_types=args.ap_types)
+    with progress.step(f"running C simulation on {len(x)} samples"):
+        y = sim.predict(x)
+    saved = _save_outputs(args.output, y, args.force)
+    note(f"wrote {saved}")
+    return EXIT_OK
+
+
+def _target(path: str, config: str | None, calibration: Any):
+    from nn2hls.pipeline import CompiledModel, load
+    from nn2hls.project_io import is_project
+
+    target = Path(path)
+    if target.is_dir():
+        if not is_project(target):
+            raise ModelLoadError(f"'{target}' is a folder but not an nn2hls project (no nn2hls_graph.json); "
+                                 "give a model file or a folder made by `nn2hls convert`")
+        if config or calibration is not None:
+            note("-c/--calibration are ignored for a project: it carries its own resolved config and types")
+        return CompiledModel.from_project(target), None
+    graph = load(path)
+    return None, graph
+
+
+def cmd_emulate(args: argparse.Namespace) -> int:
+    from nn2hls import progress
+
+    out = Path(args.output)
+    if out.exists() and not args.force:
+        raise OutputExistsError(f"output file '{out}' already exists; use --force to overwrite it")
+    compiled, graph = _target(args.target, args.config, args.calibration)
+    if compiled is None:
+        x = _input(args.input, graph)
+        calibration = args.calibration
+        if calibration is None:
+            calibration = x
+            note(f"using the {len(x)} input samples as calibration data (give --calibration to use other data)")
+        compiled = _compile(graph, _config(args.config), calibration)
+    else:
+        x = _input(args.input, compiled.graph)
+    with progress.step(f"emulating {len(x)} samples"):
+        y = compiled.emulate(x)
+    saved = _save_outputs(args.output, y, args.force)
+    note(f"wrote {saved}")
+    return EXIT_OK
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from nn2hls.report import format_report
+
+    compiled, graph = _target(args.target, args.config, args.calibration)
+    if compiled is None:
+        if args.calibration is None:
+            note("no calibration data: types are derived by interval arithmetic (give --calibration X.npy "
+                 "or report a converted project)")
+        compiled = _compile(graph, _config(args.config), args.calibration)
+    report = compiled.report()
+    if args.json:
+        print(json.dumps(report))
+    else:
+        print(format_report(report), end="")
+    return EXIT_OK
+
+
+def cmd_profile(args: argparse.Namespace) -> int:
+    raise Nn2hlsError("`nn2hls profile` is not yet available in this version of nn2hls")
+
+
+# ---- entry point ------------------------------------------------------------------------------------
+def _os_error_message(exc: OSError) -> str:
+    name = f" '{exc.filename}'" if exc.filename else ""
+    return f"cannot access{name}: {exc.strerror or exc}"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    debug = getattr(args, "debug", False)
+    _State.quiet = getattr(args, "quiet", False)
+    from nn2hls import progress
+
+    progress.set_quiet(_State.quiet)
+    logger = logging.getLogger("nn2hls")
+    logger.handlers = [logging.StreamHandler(sys.stderr) if debug else logging.NullHandler()]
+    logger.setLevel(logging.INFO if debug else logging.WARNING)
+    logger.propagate = False
+    if not getattr(args, "command", None):
+        parser.print_help(sys.stderr)
+        return EXIT_USER
+    try:
+        return args.handler(args)
+    except Nn2hlsError as exc:
+        if debug:
+            traceback.print_exc()
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USER
+    except OSError as exc:  # unreadable/unwritable user paths
+        if debug:
+            traceback.print_exc()
+        print(f"error: {_os_error_message(exc)}", file=sys.stderr)
+        return EXIT_USER
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a bug in nn2hls
+        if debug:
+            traceback.print_exc()
+        print(f"internal error: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''} "
+              "(a bug in nn2hls; rerun with --debug and report the traceback)", file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+if __name__ == "__main__":
+    sys.exit(main())

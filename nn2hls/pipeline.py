@@ -1,0 +1,287 @@
+"""The Python API: load a model, compile it to a typed graph, emulate, write, build and report.
+
+    graph = nn2hls.load("model.onnx")                  # or .keras/.h5, a keras.Model, an onnx.ModelProto,
+                                                       # a torch.nn.Module (with example_input)
+    model = nn2hls.compile(graph, config="cfg.yml", calibration=x)
+    y = model.emulate(x)                               # bit-accurate numpy model (float64)
+    project = model.write("out/prj")                   # HLS project folder
+    sim = model.build(); y_csim = sim.predict(x)       # g++ C simulation, bit-identical to emulate
+    model.report()                                     # resources and latency (nn2hls.report)
+
+Data flow (DESIGN.md): frontend -> Graph (float) -> passes (typed, quantized) -> emulator / backend ->
+C-sim. `compile` validates what a user controls before the passes run: the config (schema), the layer
+names it mentions (against the model's node names and source names) and the calibration data's shape.
+A project folder also holds the fully resolved config (`nn2hls_config.yml`) and the typed graph
+(`nn2hls.project_io`), so `emulate/report/csim PROJECT` need neither the model nor the calibration data.
+"""
+from __future__ import annotations
+
+import importlib.util
+import shutil
+import tempfile
+import weakref
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+
+from nn2hls.config import Config
+from nn2hls.errors import ConfigError, InputDataError, ModelLoadError, OutputExistsError
+from nn2hls.ir.graph import Graph
+
+CONFIG_FILE = "nn2hls_config.yml"
+MODEL_SUFFIXES = (".onnx", ".keras", ".h5")
+
+
+# ---- loading ----------------------------------------------------------------------------------------
+def load(source: Any, example_input: Any = None) -> Graph:
+    """A float IR Graph from a model file path, an in-memory model or a Graph (returned as is)."""
+    if isinstance(source, Graph):
+        return source
+    if importlib.util.find_spec("nn2hls.frontends.loader") is not None:
+        from nn2hls.frontends.loader import load_model
+
+        return load_model(source, example_input)
+    return _load_fallback(source, example_input)
+
+
+def _load_fallback(source: Any, example_input: Any) -> Graph:
+    if isinstance(source, (str, Path)):
+        path = Path(source)
+        if not path.exists():
+            raise ModelLoadError(f"model file '{path}' does not exist")
+        if path.is_dir():
+            raise ModelLoadError(f"'{path}' is a folder, not a model file; give a {'/'.join(MODEL_SUFFIXES)} file")
+        suffix = path.suffix.lower()
+        if suffix == ".onnx":
+            from nn2hls.frontends.onnx import load_onnx
+
+            return load_onnx(path)
+        if suffix in (".keras", ".h5"):
+            from nn2hls.frontends.keras import load_keras
+
+            return load_keras(path)
+        raise ModelLoadError(f"cannot tell the format of '{path}' from its suffix; nn2hls reads "
+                             f"{', '.join(MODEL_SUFFIXES)} files")
+    module = type(source).__module__.split(".")[0]
+    if module == "onnx":
+        from nn2hls.frontends.onnx import load_onnx
+
+        return load_onnx(source)
+    if module == "keras":
+        from nn2hls.frontends.keras import load_keras
+
+        return load_keras(source)
+    if module == "torch":
+        from nn2hls.frontends.torch import load_torch  # Keras/torch helper's module
+
+        return load_torch(source, example_input)
+    raise ModelLoadError(f"nn2hls cannot load a {type(source).__name__}; give a model file "
+                         f"({', '.join(MODEL_SUFFIXES)}), an onnx.ModelProto, a keras.Model or a torch.nn.Module")
+
+
+def load_npy(path: str | Path, what: str = "input") -> np.ndarray:
+    """Read an .npy file of samples, with one-line errors for missing or unreadable files."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputDataError(f"{what} file '{path}' does not exist" if not path.exists()
+                             else f"{what} path '{path}' is not a file")
+    try:
+        data = np.load(path, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as exc:
+        raise InputDataError(f"cannot read {what} file '{path}' as a numpy .npy array ({exc})") from None
+    if not isinstance(data, np.ndarray):
+        raise InputDataError(f"{what} file '{path}' holds several arrays (.npz); save one array with np.save")
+    if data.dtype.kind not in "fiub":
+        raise InputDataError(f"{what} file '{path}' has dtype {data.dtype}; give numbers (float32/float64)")
+    return data
+
+
+def check_input(graph: Graph, x: Any, what: str = "input") -> np.ndarray:
+    """x as float64 of shape (N, *input_shape) (source layout), or InputDataError naming the shape."""
+    data = np.asarray(x, dtype=np.float64)
+    shape = tuple(graph.input.shape)
+    expected = "(N, " + ", ".join(str(s) for s in shape) + ")"
+    if data.ndim != len(shape) + 1 or tuple(data.shape[1:]) != shape:
+        hint = " (one sample? add a batch axis: x[None])" if tuple(data.shape) == shape else ""
+        raise InputDataError(f"{what} has shape {tuple(data.shape)}; model '{graph.name}' expects "
+                             f"{expected} in the model's own layout{hint}")
+    if data.shape[0] == 0:
+        raise InputDataError(f"{what} has no samples")
+    if not np.all(np.isfinite(data)):
+        raise InputDataError(f"{what} contains NaN or infinity; the hardware cannot represent them")
+    return data
+
+
+def _check_layer_names(graph: Graph, config: Config) -> None:
+    known = set(graph.nodes) | {n.source_name for n in graph.nodes.values() if n.source_name}
+    tables = (("precision.layers", config.precision_layers), ("pruning.layers", config.pruning.layers),
+              ("pruning.sparsity", config.pruning.sparsity))
+    for key, table in tables:
+        for name in table:
+            if name not in known:
+                names = ", ".join(n.name for n in graph.topological())
+                raise ConfigError(f"config '{key}' names layer '{name}', which model '{graph.name}' does not "
+                                  f"have; layers: {names}")
+
+
+def resolve_config(config: "Config | Mapping[str, Any] | str | Path | None") -> Config:
+    from nn2hls.config_file import load_config
+
+    return load_config(config)
+
+
+# ---- compilation ------------------------------------------------------------------------------------
+def compile(model: Any, config: "Config | Mapping[str, Any] | str | Path | None" = None,
+            calibration: "np.ndarray | str | Path | None" = None, *, example_input: Any = None
+            ) -> "CompiledModel":
+    """Run the pass pipeline on a model (anything `load` accepts) and return a CompiledModel.
+
+    `config`: a Config, a schema dict, a YAML path or None (defaults). `calibration`: samples
+    (N, *input_shape) in the model's layout, an .npy path, or None (then `config.calibration` if set,
+    else the precision pass derives ranges by interval arithmetic and warns).
+    """
+    from nn2hls.passes.pipeline import run_passes
+
+    graph = load(model, example_input)
+    cfg = resolve_config(config)
+    if not cfg.project_name:
+        cfg.project_name = graph.name
+    _check_layer_names(graph, cfg)
+    if calibration is None and cfg.calibration:
+        calibration = cfg.calibration
+    if isinstance(calibration, (str, Path)):
+        calibration = load_npy(calibration, "calibration")
+    if calibration is not None:
+        calibration = check_input(graph, calibration, "calibration data")
+    typed = run_passes(graph, cfg, calibration)
+    return CompiledModel(typed, cfg, source=graph, calibrated=calibration is not None)
+
+
+class CompiledModel:
+    """A typed, quantized graph plus its resolved config: emulate, write, build, report."""
+
+    def __init__(self, graph: Graph, config: Config, *, source: Graph | None = None,
+                 calibrated: bool = False, project_dir: Path | None = None) -> None:
+        self.graph = graph
+        self.config = config
+        self.source = source            # the float graph (None when loaded from a project)
+        self.calibrated = calibrated
+        self.project_dir = project_dir  # set by write() or when loaded from a project
+        self._tmp: str | None = None
+
+    # -- construction from a project ------------------------------------------------------------
+    @classmethod
+    def from_project(cls, folder: str | Path) -> "CompiledModel":
+        """Reload a project written by `write` (its typed graph and resolved config)."""
+        from nn2hls.config_file import load_config
+        from nn2hls.project_io import is_project, load_graph
+
+        folder = Path(folder)
+        if not folder.exists():
+            raise ModelLoadError(f"project folder '{folder}' does not exist")
+        if not is_project(folder):
+            raise ModelLoadError(f"'{folder}' is not an nn2hls project (no nn2hls_graph.json); "
+                                 "create one with `nn2hls convert MODEL -o DIR`")
+        cfg = load_config(folder / CONFIG_FILE) if (folder / CONFIG_FILE).is_file() else Config()
+        return cls(load_graph(folder), cfg, project_dir=folder)
+
+    # -- queries -----------------------------------------------------------------------------------
+    @property
+    def name(self) -> str:
+        return self.config.project_name or self.graph.name
+
+    @property
+    def warnings(self) -> list[str]:
+        return list(self.graph.meta.get("pass_warnings", []))
+
+    def _outputs(self, outputs: list[np.ndarray]) -> np.ndarray | list[np.ndarray]:
+        return outputs[0] if len(outputs) == 1 else list(outputs)
+
+    def emulate(self, x: Any) -> np.ndarray | list[np.ndarray]:
+        """Bit-accurate outputs (float64) for samples x of shape (N, *input_shape); a list if several."""
+        return self._outputs(self.emulate_full(x).outputs)
+
+    def emulate_full(self, x: Any, *, return_all: bool = False):
+        """The emulator's full result (outputs, per-layer overflow counts, raw values with return_all)."""
+        from nn2hls.emulate import emulate
+
+        return emulate(self.graph, check_input(self.graph, x), return_all=return_all)
+
+    def float_reference(self, x: Any) -> np.ndarray | list[np.ndarray]:
+        """Float64 outputs of the source (un-quantized) graph by the IR float executor."""
+        from nn2hls.ir.execute import execute
+
+        if self.source is None:
+            raise ModelLoadError("this compiled model was loaded from a project and has no float model; "
+                                 "compile the model file to get a float reference")
+        return self._outputs(execute(self.source, check_input(self.source, x)))
+
+    def report(self) -> dict[str, Any]:
+        """Resources and latency estimate (see nn2hls.report)."""
+        from nn2hls.report import build_report
+
+        return build_report(self.graph, self.config)
+
+    # -- project -----------------------------------------------------------------------------------
+    def write(self, out_dir: str | Path, force: bool = False, *, tb_input: np.ndarray | None = None
+              ) -> Path:
+        """Write the HLS project (plus nn2hls_config.yml and the typed graph) and return its folder.
+
+        An existing non-empty folder is an error unless `force`; with `force` a previous nn2hls project
+        there is replaced, and any other folder's same-named files are overwritten (nothing else is
+        deleted). `tb_input` (samples) become the testbench data, with the emulator's outputs as the
+        expected values.
+        """
+        from nn2hls.backends.vivado import write_project
+        from nn2hls.config_file import dump_config
+        from nn2hls.project_io import is_project, save_graph
+
+        out = Path(out_dir)
+        if out.exists() and not out.is_dir():
+            raise OutputExistsError(f"output path '{out}' exists and is a file; choose another -o path")
+        if out.is_dir() and any(out.iterdir()):
+            if not force:
+                raise OutputExistsError(f"output folder '{out}' already exists; use --force (force=True) to "
+                                        "overwrite it or choose another -o path")
+            if is_project(out):
+                shutil.rmtree(out)
+        tb_output = None
+        if tb_input is not None:
+            tb_input = check_input(self.graph, tb_input, "testbench input")
+            tb_output = self.emulate(tb_input)
+        out.mkdir(parents=True, exist_ok=True)
+        project = Path(write_project(self.graph, self.config, out, tb_input=tb_input, tb_output=tb_output))
+        dump_config(self.config, project / CONFIG_FILE)
+        save_graph(self.graph, project)
+        self.project_dir = project
+        return project
+
+    def build(self, ap_types: str | Path | None = None):
+        """Build (or reuse) the C simulation; returns a simulator with `.predict(x)`.
+
+        Writes the project into a temporary folder first when `write` was not called.
+        """
+        from nn2hls.csim import build
+
+        if self.project_dir is None:
+            self._tmp = tempfile.mkdtemp(prefix="nn2hls_")
+            weakref.finalize(self, shutil.rmtree, self._tmp, True)
+            self.write(Path(self._tmp) / self.name)
+        return build(self.project_dir, ap_types=ap_types)
+
+    def __repr__(self) -> str:
+        return f"CompiledModel({self.name!r}, {len(self.graph)} nodes, backend={self.config.backend})"
+
+
+def load_project_or_model(path: str | Path, config: Any = None, calibration: Any = None) -> CompiledModel:
+    """A project folder is reloaded; a model file is compiled (emulate/report accept either)."""
+    from nn2hls.project_io import is_project
+
+    path = Path(path)
+    if path.is_dir():
+        if is_project(path):
+            return CompiledModel.from_project(path)
+        raise ModelLoadError(f"'{path}' is a folder but not an nn2hls project (no nn2hls_graph.json); give a "
+                             f"model file ({', '.join(MODEL_SUFFIXES)}) or a folder made by `nn2hls convert`")
+    return compile(path, config, calibration)

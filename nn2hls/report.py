@@ -1,0 +1,317 @@
+"""Resource and latency report of a typed graph: per layer and totals, as a dict and as text tables.
+
+What is counted (the estimation rules themselves are in `nn2hls.report_rules` and docs/report.md):
+- `weights` / `nonzero_weights` / `sparsity`: entries of the layer's multiplying constants (Dense and
+  Conv kernels, ScaleShift scales) after weight quantization; a zero costs nothing.
+- `multiplies`: products computed per inference (Conv: per output position, taps that fall in the
+  zero padding excluded), split by kind into `mult_general`, `mult_pm_one`, `mult_pow2`;
+  `pruned_multiplies`: products a dense copy of the layer would compute that the zeros removed;
+  `lut_multiplies`: general products narrow enough for fabric logic.
+- `dsp`, `adders`: hardware instances (a Conv's per-position datapath is instantiated once and
+  reused across positions; comparators of max pooling and softmax count as adders).
+- `latency_cycles`: the layer's own latency; the total is the longest path through the graph.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from nn2hls import report_rules as rules
+from nn2hls.config import Config
+from nn2hls.ir.graph import Graph, Node
+from nn2hls.ir.ops import (Activation, BatchNorm, Conv, Dense, Elementwise, GlobalPool, Input, Pool,
+                           ScaleShift, Softmax)
+from nn2hls.ir.types import FixedType
+
+DEFAULT_WIDTH = 16  # operand width assumed when a graph carries no types (report of an untyped graph)
+NUMERIC_KEYS = ("weights", "nonzero_weights", "multiplies", "mult_general", "mult_pm_one", "mult_pow2",
+                "lut_multiplies", "pruned_multiplies", "dsp", "adders", "latency_cycles")
+
+
+def _width(t: FixedType | None) -> int:
+    return t.width if t is not None else DEFAULT_WIDTH
+
+
+class _Layer:
+    """Accumulates one layer's counts."""
+
+    def __init__(self, graph: Graph, node: Node) -> None:
+        self.node = node
+        self.row: dict[str, Any] = {
+            "name": node.name, "op": node.op.kind, "source_name": node.source_name,
+            "input_shapes": [list(graph.nodes[i].shape) for i in node.inputs],
+            "output_shape": list(node.shape),
+            "weight_type": str(node.precision["weight"]) if "weight" in node.precision else "",
+            "accum_type": str(node.precision["accum"]) if "accum" in node.precision else "",
+            "result_type": str(node.precision["result"]) if "result" in node.precision else "",
+        }
+        for key in NUMERIC_KEYS:
+            self.row[key] = 0
+        self.row["sparsity"] = 0.0
+        self.in_type = graph.nodes[node.inputs[0]].precision.get("result") if node.inputs else None
+
+    def constants(self, values: np.ndarray) -> None:
+        self.row["weights"] += int(values.size)
+        self.row["nonzero_weights"] += int(np.count_nonzero(values))
+
+    def products(self, values: np.ndarray, uses: np.ndarray | int, wtype: FixedType | None,
+                 in_bits: int) -> tuple[int, bool, bool]:
+        """Count the products of constants `values`, each used `uses` times per inference.
+
+        Returns the DSPs of one instance of every product, and whether DSP / LUT products exist.
+        """
+        values = np.asarray(values, dtype=np.float64)
+        uses = np.broadcast_to(np.asarray(uses, dtype=np.int64), values.shape)
+        kinds = rules.weight_kinds(values)
+        self.row["mult_general"] += int(uses[kinds == 1].sum())
+        self.row["mult_pm_one"] += int(uses[kinds == 2].sum())
+        self.row["mult_pow2"] += int(uses[kinds == 3].sum())
+        self.row["multiplies"] += int(uses[kinds != 0].sum())
+        self.row["pruned_multiplies"] += int(uses[kinds == 0].sum())
+        bits = rules.significant_bits(values, wtype)
+        dsp, lut = 0, False
+        for b, count in zip(*np.unique(bits[kinds == 1], return_counts=True)):
+            per = rules.dsp_per_product(int(b), in_bits)
+            dsp += per * int(count)
+            if per == 0:
+                lut = True
+                self.row["lut_multiplies"] += int(uses[(kinds == 1) & (bits == b)].sum())
+        return dsp, dsp > 0, lut
+
+
+def _dense(layer: _Layer, node: Node, clock: float) -> None:
+    kernel = node.weights["kernel"]
+    bias = node.weights.get("bias", np.zeros(kernel.shape[1]))
+    positions = math.prod(node.shape[:-1])
+    layer.constants(kernel)
+    dsp, uses_dsp, uses_lut = layer.products(kernel, positions, node.precision.get("weight"),
+                                             _width(layer.in_type))
+    terms = np.count_nonzero(kernel, axis=0) + (bias != 0)
+    layer.row["adders"] = positions * int(np.maximum(terms - 1, 0).sum())
+    layer.row["dsp"] = positions * dsp
+    depth = rules.tree_depth(int(terms.max()) if terms.size else 0)
+    layer.row["latency_cycles"] = (rules.mult_latency(uses_dsp, uses_lut)
+                                   + rules.adder_cycles(depth, clock) + 1)
+
+
+def _valid_taps(op: Conv, in_shape: tuple[int, ...], out_shape: tuple[int, ...]) -> np.ndarray:
+    """valid[p..., k...] = 1 where kernel tap k at output position p reads a real (unpadded) input."""
+    valid = np.ones((), dtype=np.int64)
+    for a in range(op.ndim):
+        o = np.arange(out_shape[a])[:, None]
+        k = np.arange(op.kernel_size[a])[None, :]
+        pos = o * op.strides[a] - op.pads[a][0] + k * op.dilations[a]
+        axis_valid = ((pos >= 0) & (pos < in_shape[a])).astype(np.int64)
+        valid = np.multiply.outer(valid, axis_valid)
+    # reorder (p0, k0, p1, k1, ...) -> (p0, p1, ..., k0, k1, ...)
+    order = [2 * a for a in range(op.ndim)] + [2 * a + 1 for a in range(op.ndim)]
+    return valid.transpose(order)
+
+
+def _conv(layer: _Layer, node: Node, graph: Graph, clock: float, reuse: int) -> None:
+    op: Conv = node.op
+    kernel = node.weights["kernel"]
+    bias = node.weights.get("bias", np.zeros(kernel.shape[-1]))
+    in_shape = graph.nodes[node.inputs[0]].shape
+    spatial = tuple(node.shape[:-1])
+    positions = math.prod(spatial)
+    valid = _valid_taps(op, in_shape, node.shape)                     # (*spatial, *k)
+    uses = valid.reshape(positions, -1).sum(axis=0).reshape(op.kernel_size)  # per tap, over positions
+    layer.constants(kernel)
+    dsp, uses_dsp, uses_lut = layer.products(kernel, uses[..., None, None], node.precision.get("weight"),
+                                             _width(layer.in_type))
+    nnz_tap = np.count_nonzero(kernel, axis=-2).reshape(-1, kernel.shape[-1])  # (taps, filters)
+    full_terms = nnz_tap.sum(axis=0) + (bias != 0)
+    layer.row["adders"] = int(np.maximum(full_terms - 1, 0).sum())
+    layer.row["dsp"] = math.ceil(dsp / reuse)
+    depth = rules.tree_depth(int(full_terms.max()) if full_terms.size else 0)
+    one = rules.mult_latency(uses_dsp, uses_lut) + rules.adder_cycles(depth, clock) + 1
+    layer.row["latency_cycles"] = (positions - 1) * reuse + one
+
+
+def _elementwise_scale(layer: _Layer, node: Node, scale: np.ndarray, shift: np.ndarray,
+                       clock: float) -> None:
+    scale = np.broadcast_to(scale, node.shape)
+    shift = np.broadcast_to(shift, node.shape)
+    layer.constants(np.asarray(scale))
+    dsp, uses_dsp, uses_lut = layer.products(scale, 1, node.precision.get("weight"), _width(layer.in_type))
+    adds = int(np.count_nonzero((scale != 0) & (shift != 0)))
+    layer.row["adders"] = adds
+    layer.row["dsp"] = dsp
+    layer.row["latency_cycles"] = (rules.mult_latency(uses_dsp, uses_lut)
+                                   + rules.adder_cycles(1 if adds else 0, clock) + 1)
+
+
+def _pool(layer: _Layer, node: Node, graph: Graph, clock: float) -> None:
+    op = node.op
+    in_shape = graph.nodes[node.inputs[0]].shape
+    if isinstance(op, GlobalPool):
+        window = math.prod(in_shape[:-1])
+    else:
+        window = math.prod(op.pool_size)
+    outputs = math.prod(node.shape)
+    layer.row["adders"] = outputs * max(window - 1, 0)
+    latency = rules.adder_cycles(rules.tree_depth(window), clock) + 1
+    if op.mode == "avg":
+        recip = np.full(outputs, 1.0 / window)
+        dsp, uses_dsp, uses_lut = layer.products(recip, 1, node.precision.get("recip"),
+                                                 _width(node.precision.get("accum")))
+        layer.row["pruned_multiplies"] = 0
+        layer.row["dsp"] = dsp
+        latency += rules.mult_latency(uses_dsp, uses_lut)
+    layer.row["latency_cycles"] = latency
+
+
+def _activation(layer: _Layer, node: Node, clock: float) -> None:
+    op: Activation = node.op
+    size = math.prod(node.shape)
+    latency = 1
+    if op.function in ("sigmoid", "tanh", "elu"):
+        latency += rules.TABLE_LATENCY
+    elif op.function in ("leaky_relu", "hard_sigmoid"):
+        dsp, uses_dsp, uses_lut = layer.products(np.full(size, op.alpha), 1, node.precision.get("param"),
+                                                 _width(layer.in_type))
+        layer.row["dsp"] = dsp
+        latency += rules.mult_latency(uses_dsp, uses_lut)
+        if op.function == "hard_sigmoid":
+            layer.row["adders"] = size
+            latency += rules.adder_cycles(1, clock)
+    layer.row["latency_cycles"] = latency
+
+
+def _softmax(layer: _Layer, node: Node, clock: float) -> None:
+    op: Softmax = node.op
+    n = node.shape[op.axis]
+    groups = math.prod(node.shape) // max(n, 1)
+    # max: n-1 comparators, differences: n, sum: n-1 adders (per group)
+    layer.row["adders"] = groups * (3 * n - 2)
+    exp_bits = _width(node.precision.get("exp"))
+    inv_bits = _width(node.precision.get("inv"))
+    per = rules.dsp_per_product(exp_bits, inv_bits)
+    layer.row["multiplies"] = layer.row["mult_general"] = groups * n
+    layer.row["dsp"] = groups * n * per
+    if per == 0:
+        layer.row["lut_multiplies"] = groups * n
+    depth = rules.tree_depth(n)
+    layer.row["latency_cycles"] = (2 * rules.adder_cycles(depth, clock) + rules.adder_cycles(1, clock)
+                                   + 2 * rules.TABLE_LATENCY + rules.mult_latency(per > 0, per == 0) + 1)
+
+
+def _binary(layer: _Layer, node: Node, graph: Graph, clock: float) -> None:
+    op: Elementwise = node.op
+    size = math.prod(node.shape)
+    if op.operation == "mul":
+        a, b = (_width(graph.nodes[i].precision.get("result")) for i in node.inputs)
+        per = rules.dsp_per_product(a, b)
+        layer.row["multiplies"] = layer.row["mult_general"] = size
+        layer.row["dsp"] = size * per
+        layer.row["lut_multiplies"] = size if per == 0 else 0
+        layer.row["latency_cycles"] = rules.mult_latency(per > 0, per == 0) + 1
+    else:
+        layer.row["adders"] = size
+        layer.row["latency_cycles"] = rules.adder_cycles(1, clock) + 1
+
+
+def layer_report(graph: Graph, node: Node, config: Config) -> dict[str, Any]:
+    """The report row of one node."""
+    layer = _Layer(graph, node)
+    op, clock, reuse = node.op, float(config.clock_period_ns), max(int(config.reuse_factor), 1)
+    if isinstance(op, Dense):
+        _dense(layer, node, clock)
+    elif isinstance(op, Conv):
+        _conv(layer, node, graph, clock, reuse)
+    elif isinstance(op, ScaleShift):
+        _elementwise_scale(layer, node, node.weights["scale"], node.weights["shift"], clock)
+    elif isinstance(op, BatchNorm):  # only in untyped graphs: y = x * s + (beta - mean * s)
+        w = node.weights
+        scale = w["gamma"] / np.sqrt(w["var"] + op.epsilon)
+        _elementwise_scale(layer, node, scale, w["beta"] - w["mean"] * scale, clock)
+    elif isinstance(op, (Pool, GlobalPool)):
+        _pool(layer, node, graph, clock)
+    elif isinstance(op, Activation):
+        _activation(layer, node, clock)
+    elif isinstance(op, Softmax):
+        _softmax(layer, node, clock)
+    elif isinstance(op, Elementwise):
+        _binary(layer, node, graph, clock)
+    # Reshape, Transpose, Concat: wiring, all zeros
+    row = layer.row
+    row["sparsity"] = round(1.0 - row["nonzero_weights"] / row["weights"], 6) if row["weights"] else 0.0
+    pruning = node.meta.get("pruning") if isinstance(node.meta, dict) else None
+    row["pruned_by_pass"] = int(pruning.get("pruned", 0)) if isinstance(pruning, dict) else 0
+    return row
+
+
+def _critical_path(graph: Graph, rows: dict[str, dict[str, Any]]) -> int:
+    finish: dict[str, int] = {}
+    for node in graph.topological():
+        own = rows[node.name]["latency_cycles"] if node.name in rows else 0
+        finish[node.name] = own + max((finish[i] for i in node.inputs), default=0)
+    return max((finish[o] for o in graph.outputs), default=0)
+
+
+def build_report(graph: Graph, config: Config | None = None) -> dict[str, Any]:
+    """Per-layer rows (every node but the Input) and totals; see the module docstring for the keys."""
+    config = config if config is not None else Config()
+    rows = {node.name: layer_report(graph, node, config)
+            for node in graph.topological() if not isinstance(node.op, Input)}
+    layers = list(rows.values())
+    totals: dict[str, Any] = {key: int(sum(r[key] for r in layers)) for key in NUMERIC_KEYS}
+    totals["pruned_by_pass"] = int(sum(r["pruned_by_pass"] for r in layers))
+    totals["latency_cycles"] = _critical_path(graph, rows)
+    totals["sparsity"] = (round(1.0 - totals["nonzero_weights"] / totals["weights"], 6)
+                          if totals["weights"] else 0.0)
+    totals["latency_ns"] = round(totals["latency_cycles"] * float(config.clock_period_ns), 3)
+    inp = graph.input
+    return {
+        "model": graph.name,
+        "part": config.part,
+        "clock_period_ns": float(config.clock_period_ns),
+        "reuse_factor": int(config.reuse_factor),
+        "input_shape": list(inp.shape),
+        "input_type": str(inp.precision["result"]) if "result" in inp.precision else "",
+        "layers": layers,
+        "totals": totals,
+        "rules": "nn2hls.report_rules (docs/report.md)",
+    }
+
+
+def _shape(shape: list[int]) -> str:
+    return "x".join(str(s) for s in shape) if shape else "scalar"
+
+
+def format_report(report: dict[str, Any]) -> str:
+    """Two aligned tables (resources, then types) and a totals paragraph."""
+    from nn2hls.progress import format_table
+
+    res_rows, type_rows = [], []
+    for r in report["layers"]:
+        ins = ",".join(_shape(s) for s in r["input_shapes"])
+        res_rows.append([r["name"], r["op"], f"{ins} -> {_shape(r['output_shape'])}", r["weights"],
+                         r["nonzero_weights"], f"{100 * r['sparsity']:.1f}%" if r["weights"] else "-",
+                         r["mult_general"], r["mult_pm_one"], r["mult_pow2"], r["pruned_multiplies"],
+                         r["dsp"], r["adders"], r["latency_cycles"]])
+        type_rows.append([r["name"], r["weight_type"] or "-", r["accum_type"] or "-", r["result_type"] or "-"])
+    t = report["totals"]
+    res_rows.append(["total", "", "", t["weights"], t["nonzero_weights"],
+                     f"{100 * t['sparsity']:.1f}%" if t["weights"] else "-", t["mult_general"],
+                     t["mult_pm_one"], t["mult_pow2"], t["pruned_multiplies"], t["dsp"], t["adders"],
+                     t["latency_cycles"]])
+    header = ["layer", "op", "shape", "weights", "nonzero", "sparsity", "mult", "+-1", "2^k", "pruned",
+              "DSP", "adders", "cycles"]
+    lines = [f"model {report['model']}: part {report['part']}, clock {report['clock_period_ns']:g} ns, "
+             f"reuse factor {report['reuse_factor']}, input {_shape(report['input_shape'])} "
+             f"{report['input_type']}".rstrip(),
+             "",
+             format_table(header, res_rows),
+             "",
+             format_table(["layer", "weight_t", "accum_t", "result_t"], type_rows),
+             "",
+             f"multiplies kept: {t['multiplies']} ({t['mult_general']} general, {t['mult_pm_one']} +-1, "
+             f"{t['mult_pow2']} power of two; {t['lut_multiplies']} general ones in LUTs); "
+             f"removed by zero weights: {t['pruned_multiplies']}",
+             f"estimated: {t['dsp']} DSP48E2, {t['adders']} adders, latency {t['latency_cycles']} cycles "
+             f"({t['latency_ns']:g} ns) along the critical path (rules: docs/report.md)"]
+    return "\n".join(lines) + "\n"
