@@ -1,0 +1,126 @@
+"""Element-wise activations on raw integers (docs/semantics.md).
+
+- relu: ``cast(max(x, 0), result)``; linear: ``cast(x, result)``.
+- clip: ``lo = cast(low, param)``, ``hi = cast(high, param)`` (infinite bounds absent),
+  ``cast(min(max(x, lo), hi), result)``, compared exactly at ``max(fx, fp)`` fractional bits.
+- leaky_relu: ``a = cast(alpha, param)``, ``cast(x >= 0 ? x : x * a, result)`` at ``fx + fp``.
+- hard_sigmoid: ``a, b = cast(alpha, param), cast(beta, param)``,
+  ``cast(min(max(x * a + b, 0), 1), result)`` at ``fx + fp``.
+- sigmoid, tanh: ``cast(table[index(x)], result)`` with the node's ``tables['table']`` spec and
+  ``precision['table']`` entry type; elu: ``x > 0 ? cast(x, result) : cast(table[index(x)], result)``.
+  The table is cast to the result type once; per-entry overflow flags count each lookup that
+  saturated or wrapped.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from nn2hls.errors import GraphError
+from nn2hls.emulate.arith import Tally, as_dtype, cast, max_abs, scale_pow2, storage_dtype, work_dtype
+from nn2hls.emulate.linear import Kernel, _types
+from nn2hls.ir import fixed, ops, tables
+from nn2hls.ir.graph import Node
+from nn2hls.ir.types import FixedType
+
+
+def _param(value: float, tp: FixedType) -> int:
+    return int(fixed.quantize(np.array([value]), tp)[0])
+
+
+def table_lookup(node: Node, role: str, entry_type: FixedType, result: FixedType):
+    """(spec, entries as result-storage raw, per-entry overflow flags) of a node's table."""
+    spec = node.tables.get(role)
+    if not isinstance(spec, tables.TableSpec):
+        raise GraphError(f"node {node.label()} has no '{role}' lookup table spec: run precision "
+                         "assignment first")
+    entries = fixed.quantize(tables.table_values(spec), entry_type)
+    out, ovf = fixed.requantize(entries, entry_type.frac, result, return_overflow=True)
+    return spec, as_dtype(out, storage_dtype(result)), ovf, entries
+
+
+def _count(tally: Tally, flags: np.ndarray, idx: np.ndarray, where=None) -> None:
+    if tally.enabled and flags.any():
+        hit = flags[idx]
+        tally.add(np.count_nonzero(hit if where is None else hit & where))
+
+
+def build_activation(node: Node, in_types: list[FixedType], in_shapes=None) -> Kernel:
+    op: ops.Activation = node.op
+    tx = in_types[0]
+    (tr,) = _types(node, "result")
+    f = op.function
+    fx = tx.frac
+
+    if f == "linear":
+        return lambda args, tally: cast(args[0], fx, tx.min_raw, tx.max_raw, tr, tally)
+
+    if f == "relu":
+        def relu(args, tally):
+            return cast(np.maximum(args[0], 0), fx, max(tx.min_raw, 0), max(tx.max_raw, 0), tr, tally)
+        return relu
+
+    if f == "clip":
+        (tp,) = _types(node, "param")
+        frac = max(fx, tp.frac)
+        kx, kp = frac - fx, frac - tp.frac
+        lo = _param(op.low, tp) << kp if math.isfinite(op.low) else None
+        hi = _param(op.high, tp) << kp if math.isfinite(op.high) else None
+        bound = max(max_abs(tx) << kx, abs(lo or 0), abs(hi or 0))
+        dtype = work_dtype(bound)
+        def clip(args, tally):
+            y = scale_pow2(as_dtype(args[0], dtype), kx)
+            if lo is not None:
+                y = np.maximum(y, lo)
+            if hi is not None:
+                y = np.minimum(y, hi)
+            return cast(y, frac, -bound, bound, tr, tally)
+        return clip
+
+    if f in ("leaky_relu", "hard_sigmoid"):
+        (tp,) = _types(node, "param")
+        a = _param(op.alpha, tp)
+        frac = fx + tp.frac
+        if f == "leaky_relu":
+            bound = max_abs(tx) * max(abs(a), 1 << tp.frac)
+            dtype = work_dtype(bound)
+
+            def leaky(args, tally):
+                x = as_dtype(args[0], dtype)
+                y = np.where(x >= 0, scale_pow2(x, tp.frac), x * a)
+                return cast(y, frac, -bound, bound, tr, tally)
+            return leaky
+        b = _param(op.beta, tp) << fx
+        one = 1 << frac
+        bound = max(max_abs(tx) * abs(a) + abs(b), one)
+        dtype = work_dtype(bound)
+
+        def hard_sigmoid(args, tally):
+            y = as_dtype(args[0], dtype) * a + b
+            y = np.minimum(np.maximum(y, 0), one)
+            return cast(y, frac, 0, one, tr, tally)
+        return hard_sigmoid
+
+    if f in ("sigmoid", "tanh", "elu"):
+        (tt,) = _types(node, "table")
+        spec, entries, flags, _ = table_lookup(node, "table", tt, tr)
+
+        if f != "elu":
+            def lookup(args, tally):
+                idx = tables.index(args[0], fx, spec)
+                _count(tally, flags, idx)
+                return entries[idx]
+            return lookup
+
+        def elu(args, tally):
+            x = args[0]
+            pos = x > 0
+            idx = tables.index(x, fx, spec)
+            _count(tally, flags, idx, ~pos)
+            # cast the positive branch only (zeros elsewhere never overflow)
+            direct = cast(np.where(pos, x, 0), fx, min(tx.min_raw, 0), tx.max_raw, tr, tally)
+            return np.where(pos, direct, entries[idx])
+        return elu
+
+    raise GraphError(f"node {node.label()}: activation {f!r} is not supported by the emulator")

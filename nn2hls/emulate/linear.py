@@ -1,0 +1,147 @@
+"""Dense, Conv and ScaleShift on raw integers (docs/semantics.md).
+
+Dense: ``acc = cast(bias + sum_i x_i * w_i, accum)``, ``y = cast(acc, result)``. The sum is computed
+exactly as one integer matrix product of the raw inputs and raw weights at the product's fractional
+bits ``fx + fw`` (aligned with the bias at ``P = max(fx + fw, fb)``). The accumulator type must have
+``frac >= P`` and AP_WRAP (docs/semantics.md), so the exact sum taken modulo 2**W(accum) equals any
+summation order of the C++ and one exact sum is enough. The product's dtype follows a proven bound
+``B = max_j sum_i |w_ij| * max|x| * 2**(P-fx-fw) + |b_j| * 2**(P-fb)`` (every partial sum of every
+order is below it): float64 BLAS when ``B < 2**52``, int64 ``np.matmul`` when ``B < 2**62``, Python
+ints (object arrays) beyond.
+
+Conv: zero padding then im2col (`numpy.lib.stride_tricks.sliding_window_view`, dilation and stride by
+slicing) and the same product; padding taps multiply zero, so they add no term.
+
+ScaleShift: ``y = cast(cast(x * scale + shift, accum), result)`` element-wise, broadcasting as numpy.
+"""
+from __future__ import annotations
+
+import math
+from typing import Callable
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from nn2hls.errors import GraphError
+from nn2hls.emulate.arith import (Tally, abs_max, abs_sum, as_dtype, cast, exact_weight, max_abs,
+                                  scale_pow2, work_dtype)
+from nn2hls.ir import ops
+from nn2hls.ir.graph import Node
+from nn2hls.ir.types import FixedType
+
+Kernel = Callable[[list, Tally], np.ndarray]
+
+
+def _types(node: Node, *roles: str) -> list[FixedType]:
+    out = []
+    for role in roles:
+        if role not in node.precision:
+            raise GraphError(f"node {node.label()} has no '{role}' type: run precision assignment first")
+        out.append(node.precision[role])
+    return out
+
+
+class _Product:
+    """The exact affine map x -> x @ W * 2**k + b of one Dense/Conv node, at fractional bits P."""
+
+    def __init__(self, node: Node, tx: FixedType, kernel2d: np.ndarray) -> None:
+        tw, ta, tr = _types(node, "weight", "accum", "result")
+        has_bias = "bias" in node.weights and np.any(node.weights["bias"] != 0)
+        tb = _types(node, "bias")[0] if has_bias else None
+        fp = tx.frac + tw.frac
+        fb = tb.frac if tb is not None else fp
+        self.frac = max(fp, fb)
+        if ta.frac < self.frac:
+            raise GraphError(f"node {node.label()}: accumulator {ta} has {ta.frac} fractional bits, fewer "
+                             f"than the products/bias need ({self.frac}): widen accum or use 'auto'")
+        if ta.overflow != "AP_WRAP":
+            raise GraphError(f"node {node.label()}: accumulator {ta} must use AP_WRAP (its sum must not "
+                             "depend on the summation order): drop the overflow mode of accum")
+        w = exact_weight(kernel2d, tw, f"node {node.label()} weight 'kernel'")
+        self.k = self.frac - fp
+        b = (as_dtype(exact_weight(node.weights["bias"], tb, f"node {node.label()} weight 'bias'"), object)
+             * (1 << (self.frac - fb)) if has_bias else None)
+        xmax = max_abs(tx)
+        col = abs_sum(w, 0) or [0]
+        babs = [abs(int(v)) for v in b.tolist()] if b is not None else [0] * len(col)
+        self.bound = max(c * xmax * (1 << self.k) + bb for c, bb in zip(col, babs))
+        self.dtype = work_dtype(max(self.bound, max(col) * xmax))
+        self.w = as_dtype(w, self.dtype)
+        self.b = as_dtype(b, self.dtype) if b is not None else None
+        self.accum, self.result = ta, tr
+
+    def __call__(self, x2d: np.ndarray, tally: Tally) -> np.ndarray:
+        x2d = as_dtype(x2d, self.dtype)
+        acc = x2d @ self.w
+        if self.k:
+            acc = scale_pow2(acc, self.k)
+        if self.b is not None:
+            acc += self.b
+        acc = cast(acc, self.frac, -self.bound, self.bound, self.accum, tally)
+        ta = self.accum
+        return cast(acc, ta.frac, ta.min_raw, ta.max_raw, self.result, tally)
+
+
+def build_dense(node: Node, in_types: list[FixedType]) -> Kernel:
+    product = _Product(node, in_types[0], node.weights["kernel"])
+    units = node.weights["kernel"].shape[1]
+
+    def run(args: list, tally: Tally) -> np.ndarray:
+        (x,) = args
+        y = product(x.reshape(-1, x.shape[-1]), tally)
+        return y.reshape(x.shape[:-1] + (units,))
+    return run
+
+
+def im2col(x: np.ndarray, kernel_size, strides, dilations, pads, fill) -> np.ndarray:
+    """(N, *spatial, C) -> windows (N, *out, *kernel_size, C) (a view where possible)."""
+    nd = len(kernel_size)
+    if any(p for pair in pads for p in pair):
+        width = [(0, 0)] + [tuple(p) for p in pads] + [(0, 0)]
+        x = np.pad(x, width, mode="constant", constant_values=fill)
+    eff = tuple((k - 1) * d + 1 for k, d in zip(kernel_size, dilations))
+    win = sliding_window_view(x, eff, axis=tuple(range(1, nd + 1)))  # (N, *pos, C, *eff)
+    sl = (slice(None),) + tuple(slice(None, None, s) for s in strides) + (slice(None),) \
+        + tuple(slice(None, None, d) for d in dilations)
+    win = win[sl]
+    perm = (0,) + tuple(range(1, nd + 1)) + tuple(range(nd + 2, 2 * nd + 2)) + (nd + 1,)
+    return win.transpose(perm)
+
+
+def build_conv(node: Node, in_types: list[FixedType]) -> Kernel:
+    op: ops.Conv = node.op
+    kernel = node.weights["kernel"]
+    product = _Product(node, in_types[0], kernel.reshape(-1, kernel.shape[-1]))
+    out_shape = tuple(node.shape)
+    taps = int(np.prod(kernel.shape[:-1]))
+
+    def run(args: list, tally: Tally) -> np.ndarray:
+        (x,) = args
+        fill = 0 if x.dtype == object else x.dtype.type(0)
+        cols = im2col(x, op.kernel_size, op.strides, op.dilations, op.pads, fill)
+        n = x.shape[0]
+        y = product(cols.reshape(n * math.prod(out_shape[:-1]), taps), tally)
+        return y.reshape((n,) + out_shape)
+    return run
+
+
+def build_scaleshift(node: Node, in_types: list[FixedType]) -> Kernel:
+    tx = in_types[0]
+    tw, tb, ta, tr = _types(node, "weight", "bias", "accum", "result")
+    fp = tx.frac + tw.frac
+    frac = max(fp, tb.frac)
+    scale = exact_weight(node.weights["scale"], tw, f"node {node.label()} weight 'scale'")
+    shift = as_dtype(exact_weight(node.weights["shift"], tb, f"node {node.label()} weight 'shift'"),
+                     object) * (1 << (frac - tb.frac))
+    k = frac - fp
+    smax, bmax = abs_max(scale), abs_max(shift)
+    bound = max_abs(tx) * smax * (1 << k) + bmax
+    dtype = work_dtype(bound)
+    scale_d, shift_d = as_dtype(scale, dtype), as_dtype(shift, dtype)
+
+    def run(args: list, tally: Tally) -> np.ndarray:
+        (x,) = args
+        y = scale_pow2(as_dtype(x, dtype) * scale_d, k) + shift_d
+        y = cast(y, frac, -bound, bound, ta, tally)
+        return cast(y, ta.frac, ta.min_raw, ta.max_raw, tr, tally)
+    return run

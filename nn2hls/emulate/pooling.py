@@ -1,0 +1,96 @@
+"""Pool and GlobalPool on raw integers (docs/semantics.md).
+
+Max: ``y = cast(max over the window, result)``; padding is ignored (padded with a value below the
+input type's minimum, so it never wins). Average: ``s = cast(sum over the window, accum)`` (zero
+padding adds nothing), ``r = cast(1/count, recip)`` where count is the window size with
+``count_include_pad`` and otherwise the number of real inputs in the window, so ``r`` varies by
+position; ``y = cast(s * r, result)``. ``1/count`` is assigned as a double (what the C++ constant
+``(recip_t)(1.0 / count)`` does); no ``1/count`` lies within 2**-53 of a rounding boundary of a type
+narrower than 50 fractional bits, so this equals the exact rational cast.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from nn2hls.emulate.arith import Tally, as_dtype, cast, max_abs, work_dtype
+from nn2hls.emulate.linear import Kernel, _types, im2col
+from nn2hls.ir import fixed, ops
+from nn2hls.ir.graph import Node
+from nn2hls.ir.types import FixedType
+
+
+def _window_max(x: np.ndarray, tx: FixedType, size, strides, pads) -> np.ndarray:
+    nd = len(size)
+    fill = tx.min_raw - 1 if x.dtype != np.float64 else -np.inf
+    if x.dtype == np.int64 and fill < np.iinfo(np.int64).min:  # pragma: no cover - width 64 signed
+        x = as_dtype(x, object)
+    win = im2col(x, size, strides, (1,) * nd, pads, fill)  # (N, *out, *size, C)
+    return win.max(axis=tuple(range(nd + 1, 2 * nd + 1)))
+
+
+def _avg(node: Node, tx: FixedType, size, strides, pads, include_pad: bool, spatial) -> Kernel:
+    ta, tq, tr = _types(node, "accum", "recip", "result")
+    nd = len(size)
+    taps = math.prod(size)
+    # per-position counts of real inputs (or the full window)
+    if include_pad:
+        counts = np.full(tuple(node.shape[:-1]), taps, dtype=np.int64)
+    else:
+        ones = np.ones((1,) + tuple(spatial) + (1,), dtype=np.float64)
+        win = im2col(ones, size, strides, (1,) * nd, pads, 0.0)
+        counts = win.sum(axis=tuple(range(nd + 1, 2 * nd + 1)))[0, ..., 0].astype(np.int64)
+    recip = fixed.quantize(1.0 / counts, tq)  # (*out,) raw
+    recip_obj = as_dtype(recip, object)
+    rmax = max([abs(int(v)) for v in recip_obj.reshape(-1).tolist()] or [0])
+    sum_bound = max_abs(tx) * taps
+    sum_dtype = work_dtype(sum_bound)
+    prod_bound = max_abs(ta) * rmax
+    prod_dtype = work_dtype(prod_bound)
+    recip_d = as_dtype(recip_obj, prod_dtype)[..., None]  # broadcast over channels
+    pfrac = ta.frac + tq.frac
+
+    def run(args: list, tally: Tally) -> np.ndarray:
+        (x,) = args
+        x = as_dtype(x, sum_dtype)
+        fill = 0 if x.dtype == object else x.dtype.type(0)
+        win = im2col(x, size, strides, (1,) * nd, pads, fill)
+        s = win.sum(axis=tuple(range(nd + 1, 2 * nd + 1)))
+        s = cast(s, tx.frac, -sum_bound, sum_bound, ta, tally)
+        p = as_dtype(s, prod_dtype) * recip_d
+        return cast(p, pfrac, -prod_bound, prod_bound, tr, tally)
+    return run
+
+
+def build_pool(node: Node, in_types: list[FixedType], in_shapes) -> Kernel:
+    op: ops.Pool = node.op
+    tx = in_types[0]
+    if op.mode == "avg":
+        return _avg(node, tx, op.pool_size, op.strides, op.pads, op.count_include_pad, in_shapes[0][:-1])
+    (tr,) = _types(node, "result")
+
+    def run(args: list, tally: Tally) -> np.ndarray:
+        m = _window_max(args[0], tx, op.pool_size, op.strides, op.pads)
+        return cast(m, tx.frac, tx.min_raw, tx.max_raw, tr, tally)
+    return run
+
+
+def build_global_pool(node: Node, in_types: list[FixedType], in_shapes) -> Kernel:
+    op: ops.GlobalPool = node.op
+    tx = in_types[0]
+    spatial = tuple(in_shapes[0][:-1])
+    if op.mode == "avg":
+        inner = _avg(node, tx, spatial, spatial, tuple((0, 0) for _ in spatial), True, spatial)
+
+        def run_avg(args: list, tally: Tally) -> np.ndarray:
+            y = inner(args, tally)
+            return y.reshape(y.shape[0], y.shape[-1])
+        return run_avg
+    (tr,) = _types(node, "result")
+
+    def run(args: list, tally: Tally) -> np.ndarray:
+        x = args[0]
+        m = x.reshape(x.shape[0], -1, x.shape[-1]).max(axis=1)
+        return cast(m, tx.frac, tx.min_raw, tx.max_raw, tr, tally)
+    return run

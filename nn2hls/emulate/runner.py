@@ -1,0 +1,134 @@
+"""Run a typed graph on a numpy batch, bit-accurately (the oracle the C simulation must match).
+
+Each node's op is turned once into a kernel (`build_*` in the op-family modules: weights converted
+to raw integers and checked exactly representable, dtypes chosen from proven bounds, tables built),
+then the batch is pushed through the kernels in topological order, in chunks of samples small
+enough to stay in cache (`CHUNK_ELEMENTS` values of the widest tensor per chunk). The input is
+assigned to the Input node's `result` type as a double (`cast(x, result)`); the outputs are the raw
+values times 2**-frac. Every node's overflow tally counts the values that its casts saturated,
+zeroed or wrapped.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from nn2hls.emulate import activations, linear, pooling, softmax, wiring
+from nn2hls.emulate.arith import Tally, quantize_input, to_float, to_int
+from nn2hls.errors import GraphError, InputDataError
+from nn2hls.ir import ops
+from nn2hls.ir.graph import Graph, Node
+from nn2hls.ir.types import FixedType
+
+CHUNK_ELEMENTS = 1 << 17
+
+_BUILDERS: dict[type, Callable] = {
+    ops.Dense: lambda node, types, shapes: linear.build_dense(node, types),
+    ops.Conv: lambda node, types, shapes: linear.build_conv(node, types),
+    ops.ScaleShift: lambda node, types, shapes: linear.build_scaleshift(node, types),
+    ops.Pool: pooling.build_pool,
+    ops.GlobalPool: pooling.build_global_pool,
+    ops.Activation: activations.build_activation,
+    ops.Softmax: softmax.build_softmax,
+    ops.Reshape: wiring.build_reshape,
+    ops.Transpose: wiring.build_transpose,
+    ops.Concat: wiring.build_concat,
+    ops.Elementwise: wiring.build_elementwise,
+}
+
+
+@dataclass
+class EmulationResult:
+    """Outputs (graph.outputs order, float64), raw values per node (return_all), overflow counts."""
+
+    outputs: list[np.ndarray]
+    raw: dict[str, tuple[np.ndarray, FixedType]] = field(default_factory=dict)
+    overflows: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def total_overflows(self) -> int:
+        return sum(self.overflows.values())
+
+
+def _work_per_sample(node: Node) -> int:
+    size = math.prod(node.shape)
+    if isinstance(node.op, ops.Conv):
+        size = math.prod(node.shape[:-1]) * math.prod(node.weights["kernel"].shape[:-1])
+    return max(size, 1)
+
+
+def _build(node: Node, graph: Graph):
+    if "result" not in node.precision:
+        raise GraphError(f"node {node.label()} has no result type: run precision assignment before "
+                         "emulating")
+    if isinstance(node.op, ops.Input):
+        return None
+    builder = _BUILDERS.get(type(node.op))
+    if builder is None:
+        raise GraphError(f"node {node.label()}: the emulator does not support {node.op.kind}; fold or "
+                         "lower it first (BatchNorm is folded by the passes)")
+    types = [graph.nodes[i].precision["result"] for i in node.inputs]
+    shapes = [graph.nodes[i].shape for i in node.inputs]
+    return builder(node, types, shapes)
+
+
+def emulate(graph: Graph, x, *, return_all: bool = False, count_overflows: bool = True,
+            chunk_size: int | None = None) -> EmulationResult:
+    """Run the typed `graph` on x of shape (N, *input_shape) per docs/semantics.md, bit-accurately."""
+    order = graph.topological()
+    kernels = {node.name: _build(node, graph) for node in order}
+    inp = graph.input
+    x = np.asarray(x)
+    if x.dtype.kind not in "fiub":
+        raise InputDataError(f"input data of dtype {x.dtype} is not numeric: pass a float array")
+    x = x.astype(np.float64, copy=False)
+    if x.shape[1:] != tuple(inp.shape) or x.ndim == 0:
+        raise InputDataError(f"input data of shape {x.shape} does not match model input "
+                             f"{inp.label()} of shape (N, {', '.join(map(str, inp.shape))})")
+    n = x.shape[0]
+    if chunk_size is None:
+        widest = max(_work_per_sample(node) for node in order)
+        chunk_size = max(1, CHUNK_ELEMENTS // widest)
+    chunk_size = max(1, min(int(chunk_size), max(n, 1)))
+    tallies = {node.name: Tally(count_overflows) for node in order}
+    # drop each value after its last reader
+    last_use: dict[str, int] = {}
+    for pos, node in enumerate(order):
+        for producer in node.inputs:
+            last_use[producer] = pos
+    keep = set(graph.outputs)
+    pieces: dict[str, list[np.ndarray]] = {name: [] for name in (
+        [node.name for node in order] if return_all else list(dict.fromkeys(graph.outputs)))}
+    for start in range(0, max(n, 1), chunk_size):
+        xs = x[start:start + chunk_size]
+        values: dict[str, np.ndarray] = {}
+        for pos, node in enumerate(order):
+            tally = tallies[node.name]
+            if kernels[node.name] is None:
+                out = quantize_input(xs, node.precision["result"], tally)
+            else:
+                out = kernels[node.name]([values[i] for i in node.inputs], tally)
+            values[node.name] = out
+            if node.name in pieces:
+                pieces[node.name].append(out)
+            for producer in node.inputs:
+                if last_use.get(producer) == pos and producer not in keep:
+                    values.pop(producer, None)
+        if n == 0:
+            break
+
+    def joined(name: str) -> np.ndarray:
+        parts = pieces[name]
+        return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=0)
+
+    outputs = [to_float(joined(name), graph.nodes[name].precision["result"]) for name in graph.outputs]
+    raw = {}
+    if return_all:
+        for node in order:
+            t = node.precision["result"]
+            raw[node.name] = (to_int(joined(node.name), t), t)
+    overflows = {name: tally.count for name, tally in tallies.items()} if count_overflows else {}
+    return EmulationResult(outputs, raw, overflows)

@@ -1,0 +1,300 @@
+"""Lookup tables of the nonlinear functions: their index function, entries and default sizes/types.
+
+Both the emulator and the generated C++ read these tables; the entries are computed here once, in
+float64, and quantized to the entry type with `nn2hls.ir.fixed.quantize` (nothing recomputes them).
+
+Index function (docs/semantics.md). A table has ``size = 2**n`` entries; the entry read for an input
+of exact value ``v = raw * 2**-frac`` is
+
+    index(v) = clamp(floor(v * 2**shift) - offset, 0, size - 1)
+
+computed exactly on the raw integer: ``floor(raw * 2**(shift - frac))`` is ``raw << (shift - frac)``
+or the arithmetic shift ``raw >> (frac - shift)``. Bucket ``i`` therefore holds the inputs in
+``[lo_i, lo_i + step)`` with ``lo_i = (i + offset) * step``, ``step = 2**-shift``; the first and last
+buckets also take everything below/above the table (clamping).
+
+Sample point (`table_values`). Each entry is the function at the centre of the *representable*
+inputs of its bucket: with the input's fractional bits ``input_frac`` known, those inputs are
+``lo_i, lo_i + lsb, ..., lo_i + step - lsb`` and the centre is ``lo_i + (step - lsb) / 2`` (just
+``lo_i`` when a bucket holds a single input, so such tables are exact up to the entry rounding);
+without ``input_frac`` the centre of the real interval, ``lo_i + step / 2``. For ``exp`` and ``elu``
+(domain ``v <= 0``) only inputs ``<= 0`` count, so the bucket holding 0 samples at 0 and
+``exp(0) == 1`` exactly. For ``inv`` (the reciprocal) the entry is ``1 / centre``: it splits the
+relative error evenly between both ends of the bucket instead of biasing it to one edge.
+
+Tables chosen by the helpers (size = the configured ``table_size`` or the smallest power of two that
+covers the range at the chosen step, whichever is smaller; the step is a power of two never finer than
+the input's LSB):
+
+| function | covers | index of 0 | step (size 1024, fine input) | max error of the entry |
+|---|---|---|---|---|
+| sigmoid | [-8, 8) ∩ input range | size/2 | 1/64 | step/8 + tail sigmoid(-8) (3.4e-4) |
+| tanh    | [-4, 4) ∩ input range | size/2 | 1/128 | step/2 + tail 1 - tanh(4) (6.7e-4) |
+| elu     | [-8, 0] ∩ input range | size-1 | 1/128 | alpha * (step/2 + exp(-8)) |
+| exp     | [-R, 0], R = min(12, data range, input span) | size-1 | 1/64 | relative step/2 |
+| inv     | [1, n] (n = softmax axis length) | 0 | 2**-floor(log2((size-1)/(n-1))) | relative step/2 |
+
+(plus half an LSB of the entry type, which rounds). Softmax needs no more: the maximum input
+always indexes ``exp(0) == 1`` alone in its bucket, so the argmax survives, and the outputs sum to
+``s * inv(s)``, i.e. to 1 within the inverse table's relative error (< 0.8% for n <= 10).
+
+`default_table_types` gives the entry types (AP_RND, AP_SAT) for a configured table width W:
+sigmoid ``ap_ufixed<W,0>`` (1.0 saturates to 1 - 2**-W), tanh ``ap_fixed<W,1>``, elu
+``ap_fixed<W,1+ceil(log2|alpha|)>``, softmax exp ``ap_ufixed<W,1>`` (holds 1.0 exactly), sum
+``ap_ufixed<W-1+b,b>`` with ``b = bit_length(n)`` (an exact sum of n exp entries), inv
+``ap_ufixed<W,1>``.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from nn2hls.errors import ConfigError, GraphError
+from nn2hls.ir.types import FixedType
+
+FUNCTIONS = ("sigmoid", "tanh", "elu", "exp", "inv")
+
+SIGMOID_RANGE = 8.0   # sigmoid(-8) = 3.4e-4
+TANH_RANGE = 4.0      # 1 - tanh(4) = 6.7e-4
+ELU_RANGE = 8.0       # exp(-8) = 3.4e-4
+EXP_RANGE = 12.0      # exp(-12) = 6.1e-6 < 2**-17, below the LSB of an 18-bit exp entry
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """One lookup table: ``index = clamp(floor(v * 2**shift) - offset, 0, size - 1)``.
+
+    ``input_frac`` is the fractional bit count of the indexed input's type (sets the sample point,
+    see the module docstring); ``alpha`` is ELU's alpha (unused by the other functions).
+    """
+
+    function: str
+    size: int
+    shift: int
+    offset: int
+    input_frac: int | None = None
+    alpha: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.function not in FUNCTIONS:
+            raise GraphError(f"unknown table function {self.function!r}; known: {', '.join(FUNCTIONS)}")
+        if not _is_power_of_two(self.size) or self.size < 2:
+            raise ConfigError(f"table size {self.size} must be a power of two >= 2: fix "
+                              "precision.table_size")
+        for name in ("shift", "offset"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise GraphError(f"table {name} must be an integer, got {value!r}")
+
+    @property
+    def step(self) -> float:
+        """Width of one bucket, 2**-shift."""
+        return math.ldexp(1.0, -self.shift)
+
+
+def _is_power_of_two(n: int) -> bool:
+    return isinstance(n, int) and not isinstance(n, bool) and n > 0 and n & (n - 1) == 0
+
+
+# -------------------------------------------------------------------------------------------------
+# index function
+# -------------------------------------------------------------------------------------------------
+def index(raw, frac: int, spec: TableSpec) -> np.ndarray:
+    """Table indices (int64) of the exact values ``raw * 2**-frac``.
+
+    ``raw`` holds integers: an int64 or object (Python int) array, or a float64 array of
+    integer values (exact below 2**53). ``floor(v * 2**shift)`` is computed exactly.
+    """
+    arr = np.asarray(raw)
+    k = spec.shift - frac
+    lo, hi = spec.offset, spec.offset + spec.size - 1  # floor values that map inside the table
+    if arr.dtype.kind == "f":
+        with np.errstate(over="ignore"):
+            v = np.floor(arr * math.ldexp(1.0, k)) if k != 0 else arr
+        return (np.clip(v, lo, hi) - lo).astype(np.int64)
+    if arr.dtype == object:
+        def one(r: int) -> int:
+            r = int(r)
+            v = r << k if k >= 0 else r >> -k
+            return min(max(v, lo), hi) - lo
+        flat = [one(r) for r in arr.reshape(-1).tolist()]
+        return np.array(flat, dtype=np.int64).reshape(arr.shape)
+    arr = arr.astype(np.int64, copy=False)
+    if k >= 62:
+        return index(arr.astype(object), frac, spec)
+    if k >= 0:
+        # clip first so the left shift cannot overflow: values beyond these bounds clamp anyway
+        r_lo, r_hi = (lo >> k) - 1, -((-hi) >> k) + 1
+        bound = (1 << (62 - k)) - 1
+        v = np.clip(arr, max(r_lo, -bound), min(r_hi, bound)) << k
+    else:
+        v = arr >> min(-k, 63)
+    return (np.clip(v, lo, hi) - lo).astype(np.int64)
+
+
+# -------------------------------------------------------------------------------------------------
+# entries
+# -------------------------------------------------------------------------------------------------
+def sample_points(spec: TableSpec) -> np.ndarray:
+    """The input value (float64) at which each entry is evaluated (see the module docstring)."""
+    i = np.arange(spec.size, dtype=np.float64)
+    step = spec.step
+    lo = (i + spec.offset) * step
+    # width of the span of representable inputs in a bucket (0: a single input, lo itself)
+    if spec.input_frac is None:
+        width = step
+    else:
+        width = max(step - math.ldexp(1.0, -spec.input_frac), 0.0)
+    if spec.function in ("exp", "elu"):
+        # domain v <= 0: the representable inputs of the bucket holding 0 stop at 0
+        top = np.minimum(lo + width, 0.0)
+        return np.where(lo <= 0.0, (lo + top) / 2, lo)
+    return lo + width / 2
+
+
+def table_values(spec: TableSpec) -> np.ndarray:
+    """The float64 entries of the table (quantize them to the entry type with `fixed.quantize`)."""
+    v = sample_points(spec)
+    f = spec.function
+    if f == "sigmoid":
+        return 0.5 * (1.0 + np.tanh(0.5 * v))  # = 1 / (1 + exp(-v)) without overflow warnings
+    if f == "tanh":
+        return np.tanh(v)
+    if f == "exp":
+        return np.exp(np.minimum(v, 0.0))
+    if f == "elu":
+        return spec.alpha * np.expm1(np.minimum(v, 0.0))
+    if f == "inv":
+        return 1.0 / np.maximum(v, spec.step)
+    raise GraphError(f"unknown table function {f!r}")  # pragma: no cover - TableSpec validates
+
+
+# -------------------------------------------------------------------------------------------------
+# choosing specs
+# -------------------------------------------------------------------------------------------------
+def _shift_for(span: float, buckets: int, input_frac: int) -> int:
+    """Largest shift (finest step 2**-shift) with span * 2**shift <= buckets, never finer than the LSB."""
+    if span <= 0:
+        return input_frac
+    shift = math.floor(math.log2(buckets / span))
+    # guard the float log against off-by-one at exact powers of two
+    while span * math.ldexp(1.0, shift) > buckets:
+        shift -= 1
+    while span * math.ldexp(1.0, shift + 1) <= buckets:
+        shift += 1
+    return min(shift, input_frac)
+
+
+def _fit_size(buckets_needed: float, size: int) -> int:
+    """The smallest power of two >= buckets_needed (at least 2), capped at size."""
+    needed = max(2, int(math.ceil(buckets_needed)))
+    return min(size, 1 << (needed - 1).bit_length())
+
+
+def _check_size(size: int) -> None:
+    if not _is_power_of_two(size) or size < 2:
+        raise ConfigError(f"table size {size} must be a power of two >= 2: fix precision.table_size")
+
+
+def _symmetric_spec(function: str, input_type: FixedType, size: int, limit: float) -> TableSpec:
+    """A table over [-R, R) (signed input) or [0, R) (unsigned), R = min(limit, the type's range)."""
+    _check_size(size)
+    lsb = input_type.lsb
+    hi = min(limit, input_type.max_value + lsb)
+    if input_type.signed:
+        lo = max(-limit, input_type.min_value)
+        r = max(-lo, hi)
+        shift = _shift_for(2 * r, size, input_type.frac)
+        step = math.ldexp(1.0, -shift)
+        # buckets needed on each side of 0, table centred on 0
+        half = max(math.ceil(r / step), 1)
+        n = _fit_size(2 * half, size)
+        return TableSpec(function, n, shift, -(n // 2), input_type.frac)
+    shift = _shift_for(hi, size, input_type.frac)
+    step = math.ldexp(1.0, -shift)
+    n = _fit_size(hi / step, size)
+    return TableSpec(function, n, shift, 0, input_type.frac)
+
+
+def sigmoid_spec(input_type: FixedType, size: int) -> TableSpec:
+    """Sigmoid table over [-8, 8) intersected with the input type's range, 0 at index size/2."""
+    return _symmetric_spec("sigmoid", input_type, size, SIGMOID_RANGE)
+
+
+def tanh_spec(input_type: FixedType, size: int) -> TableSpec:
+    """Tanh table over [-4, 4) intersected with the input type's range, 0 at index size/2."""
+    return _symmetric_spec("tanh", input_type, size, TANH_RANGE)
+
+
+def _nonpositive_spec(function: str, frac: int, span: float, size: int, alpha: float = 1.0) -> TableSpec:
+    """A table over [-span, 0] with 0 alone in the last bucket (offset = -(size - 1))."""
+    _check_size(size)
+    shift = _shift_for(span, size - 1, frac)
+    step = math.ldexp(1.0, -shift)
+    n = _fit_size(span / step + 1, size)
+    return TableSpec(function, n, shift, -(n - 1), frac, float(alpha))
+
+
+def elu_spec(input_type: FixedType, size: int, alpha: float = 1.0) -> TableSpec:
+    """ELU table of alpha*(exp(v)-1) over [-8, 0] intersected with the input's negative range."""
+    span = min(ELU_RANGE, -input_type.min_value) if input_type.signed else 0.0
+    return _nonpositive_spec("elu", input_type.frac, span, size, alpha)
+
+
+def softmax_specs(input_type: FixedType, axis_length: int, size: int,
+                  data_range: float | None = None, *, sum_frac: int | None = None
+                  ) -> tuple[TableSpec, TableSpec]:
+    """(exp table, reciprocal table) of a softmax over `axis_length` values of `input_type`.
+
+    The exp table covers d = x - max in [-R, 0] with R = min(12, data_range, the input type's span);
+    `data_range` is the largest max(x) - x observed on calibration data. The reciprocal table covers
+    the sum s in [1, axis_length] (the maximum contributes exp(0) = 1 exactly); `sum_frac` is the
+    sum type's fractional bit count when known (sets the sample point only).
+    """
+    _check_size(size)
+    if axis_length < 1:
+        raise GraphError(f"softmax over an empty axis (length {axis_length})")
+    span = input_type.max_value - input_type.min_value
+    r = min(EXP_RANGE, span)
+    if data_range is not None and np.isfinite(data_range) and data_range > 0:
+        r = min(r, float(data_range))
+    exp_spec = _nonpositive_spec("exp", input_type.frac, r, size)
+    if axis_length == 1:
+        inv_spec = TableSpec("inv", 2, 0, 1, sum_frac)
+    else:
+        frac = sum_frac if sum_frac is not None else 10 ** 6
+        shift = _shift_for(axis_length - 1, size - 1, frac)
+        step = math.ldexp(1.0, -shift)
+        n = _fit_size((axis_length - 1) / step + 1, size)
+        inv_spec = TableSpec("inv", n, shift, 1 << shift if shift >= 0 else 0, sum_frac)
+    return exp_spec, inv_spec
+
+
+def default_table_types(function: str, table_width: int, *, axis_length: int = 1,
+                        alpha: float = 1.0) -> dict[str, FixedType]:
+    """Suggested entry types (role -> FixedType) of a sigmoid/tanh/elu/softmax node's tables."""
+    w = int(table_width)
+    if w < 2:
+        raise ConfigError(f"table width {w} too small: set precision.table_width >= 2")
+
+    def ufixed(width: int, integer: int) -> FixedType:
+        return FixedType.fixed(width, integer, False, "AP_RND", "AP_SAT")
+
+    if function == "sigmoid":
+        return {"table": ufixed(w, 0)}
+    if function == "tanh":
+        return {"table": FixedType.fixed(w, 1, True, "AP_RND", "AP_SAT")}
+    if function == "elu":
+        a = abs(float(alpha))
+        integer = 1 + (max(0, math.ceil(math.log2(a))) if a > 0 else 0)
+        return {"table": FixedType.fixed(w, integer, True, "AP_RND", "AP_SAT")}
+    if function == "softmax":
+        b = max(1, int(axis_length)).bit_length()
+        return {"exp": ufixed(w, 1), "sum": ufixed(w - 1 + b, b), "inv": ufixed(w, 1)}
+    raise GraphError(f"no lookup table for function {function!r}")
+
+
+__all__ = ["TableSpec", "FUNCTIONS", "index", "sample_points", "table_values", "sigmoid_spec",
+           "tanh_spec", "elu_spec", "softmax_specs", "default_table_types"]
