@@ -1,0 +1,129 @@
+"""ONNX import errors: each is a one-line Nn2hlsError subclass whose text names the file/node/attribute."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+
+from nn2hls.errors import ModelLoadError, Nn2hlsError, UnsupportedOpError
+from nn2hls.frontends.onnx import SUPPORTED_OPS, load_onnx
+
+
+def _model(nodes, in_shape=(4,), inits=None, *, opset=13, inputs=None):
+    if inits is None:
+        inits = [numpy_helper.from_array(np.ones((4, 3), np.float32), "W")]
+    inputs = inputs or [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", *in_shape])]
+    graph = helper.make_graph(nodes, "m", inputs, [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+                              initializer=inits)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
+
+
+def _error(cls, source) -> str:
+    with pytest.raises(cls) as info:
+        load_onnx(source)
+    message = str(info.value)
+    assert "\n" not in message and isinstance(info.value, Nn2hlsError)
+    return message
+
+
+def test_unsupported_op_names_op_node_and_list():
+    m = _model([helper.make_node("LSTM", ["x", "W"], ["y"], name="/lstm/LSTM")])
+    message = _error(UnsupportedOpError, m)
+    assert message == f"unsupported ONNX op 'LSTM' at node '/lstm/LSTM'; supported: {', '.join(SUPPORTED_OPS)}"
+    assert message.startswith("unsupported ONNX op 'LSTM' at node '/lstm/LSTM'; supported: Add, AveragePool, ")
+
+
+def test_missing_file(tmp_path):
+    path = tmp_path / "nope.onnx"
+    assert _error(ModelLoadError, path) == f"ONNX model file '{path}' does not exist"
+
+
+def test_truncated_file(tmp_path):
+    good = _model([helper.make_node("MatMul", ["x", "W"], ["y"])])
+    path = tmp_path / "cut.onnx"
+    path.write_bytes(good.SerializeToString()[:-7])
+    message = _error(ModelLoadError, path)
+    assert message.startswith(f"cannot read ONNX model '{path}': the file is corrupt or truncated")
+
+
+def test_garbage_file(tmp_path):
+    path = tmp_path / "junk.onnx"
+    path.write_bytes(b"\xff\x00this is not protobuf at all\x01\x02" * 3)
+    message = _error(ModelLoadError, path)
+    assert message.startswith(f"cannot read ONNX model '{path}'")
+
+
+def test_model_without_weights():
+    m = _model([helper.make_node("Relu", ["x"], ["y"])], inits=[])
+    assert _error(ModelLoadError, m).startswith("model has no weights: 'm' has no initializers and no Constant nodes")
+
+
+def test_several_inputs():
+    inputs = [helper.make_tensor_value_info(n, TensorProto.FLOAT, ["N", 4]) for n in ("a", "b")]
+    m = _model([helper.make_node("Add", ["a", "b"], ["y"])], inputs=inputs)
+    assert _error(UnsupportedOpError, m) == ("ONNX model 'm' has 2 inputs ('a', 'b'); nn2hls supports models "
+                                             "with exactly one input")
+
+
+def test_dynamic_non_batch_dimension():
+    m = _model([helper.make_node("MatMul", ["x", "W"], ["y"])], in_shape=("F",))
+    assert _error(UnsupportedOpError, m) == ("ONNX model 'm': input 'x' has a dynamic dimension 'F' at axis 1; "
+                                             "only the batch axis 0 may be dynamic (re-export with a fixed input "
+                                             "shape)")
+
+
+def test_grouped_conv_refused():
+    w = numpy_helper.from_array(np.ones((4, 1, 3, 3), np.float32), "W")
+    m = _model([helper.make_node("Conv", ["x", "W"], ["y"], group=4, name="dw")], in_shape=(4, 6, 6), inits=[w])
+    assert _error(UnsupportedOpError, m) == ("ONNX Conv node 'dw': attribute group=4 is not supported; supported: "
+                                             "group=1 (grouped and depthwise convolutions are not supported yet)")
+
+
+def test_ceil_mode_partial_window_refused():
+    m = _model([helper.make_node("MaxPool", ["x"], ["y"], kernel_shape=[2, 2], strides=[2, 2], ceil_mode=1,
+                                 name="p")], in_shape=(1, 5, 5))
+    assert _error(UnsupportedOpError, m).startswith("ONNX MaxPool node 'p': attribute ceil_mode=1 is not supported;")
+
+
+def test_bad_auto_pad():
+    w = numpy_helper.from_array(np.ones((2, 1, 3, 3), np.float32), "W")
+    m = _model([helper.make_node("Conv", ["x", "W"], ["y"], auto_pad="WEIRD", name="c")], in_shape=(1, 6, 6),
+               inits=[w])
+    assert _error(UnsupportedOpError, m) == ("ONNX Conv node 'c': attribute auto_pad='WEIRD' is not supported; "
+                                             "supported: NOTSET, VALID, SAME_UPPER, SAME_LOWER")
+
+
+def test_flatten_axis_merging_batch():
+    m = _model([helper.make_node("Flatten", ["x"], ["y"], axis=2, name="f")], in_shape=(2, 3))
+    assert _error(UnsupportedOpError, m).startswith("ONNX Flatten node 'f': attribute axis=2 is not supported;")
+
+
+def test_reshape_changing_batch():
+    shape = numpy_helper.from_array(np.array([-1], np.int64), "s")
+    m = _model([helper.make_node("Reshape", ["x", "s"], ["y"], name="r")], in_shape=(2, 3), inits=[shape])
+    assert _error(UnsupportedOpError, m) == ("ONNX Reshape node 'r': target shape [-1] for an input of shape "
+                                             "(N, 2, 3) would change the batch axis; only reshapes that keep "
+                                             "axis 0 as the batch are supported")
+
+
+def test_constant_divided_by_tensor():
+    c = numpy_helper.from_array(np.float32(2.0), "c")
+    m = _model([helper.make_node("Div", ["c", "x"], ["y"], name="d")], inits=[c])
+    assert _error(UnsupportedOpError, m) == "ONNX Div node 'd': constant / tensor is not supported (only tensor / constant)"
+
+
+def test_matmul_of_two_tensors():
+    m = _model([helper.make_node("MatMul", ["x", "x"], ["y"], name="mm")], in_shape=(4, 4))
+    assert _error(UnsupportedOpError, m).startswith("ONNX MatMul node 'mm': only x @ W with a constant W")
+
+
+def test_opset_out_of_range():
+    m = _model([helper.make_node("MatMul", ["x", "W"], ["y"])], opset=7)
+    assert _error(UnsupportedOpError, m) == ("ONNX model 'm' uses opset 7; supported: opsets 9 to 21 (re-export "
+                                             "with opset_version in that range)")
+
+
+def test_folding_only_op_on_tensor():
+    idx = numpy_helper.from_array(np.array([0, 1], np.int64), "i")
+    m = _model([helper.make_node("Gather", ["x", "i"], ["y"], axis=1, name="g")], inits=[idx])
+    assert _error(UnsupportedOpError, m).startswith("unsupported ONNX op 'Gather' at node 'g'; supported: ")
