@@ -20,6 +20,7 @@ from nn2hls.frontends.keras_files import KerasModelSource, read_keras_file, read
 from nn2hls.frontends.keras_layers import CONVERTERS
 from nn2hls.ir.graph import Graph
 from nn2hls.ir.ops import Input
+from nn2hls.ir.verify import verify
 
 _ALIASES = {"Convolution1D", "Convolution2D", "MaxPool1D", "MaxPool2D", "AvgPool1D", "AvgPool2D",
             "GlobalAvgPool1D", "GlobalAvgPool2D", "GlobalMaxPool1D", "GlobalMaxPool2D"}
@@ -77,7 +78,8 @@ def build_graph(model: KerasModelSource) -> Graph:
             raise ModelLoadError(f"{model.origin}: output layer '{ref[0]}' does not exist; the config is corrupt")
         outputs.append(builder.keras_view(tensors[ref], LayerCall("output", ref[0], {})))
     graph.outputs = outputs
-    graph.meta["source_format"] = "keras"
+    graph.meta.update(source="keras", keras_major=model.keras_major)
+    verify(graph)
     return graph
 
 

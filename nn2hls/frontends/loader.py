@@ -1,0 +1,59 @@
+"""Pick the frontend for a model: by file suffix for paths, by type for in-memory models.
+
+Rule: `.onnx` -> ONNX frontend; `.keras` and `.h5`/`.hdf5` -> Keras frontend; an `onnx.ModelProto`
+-> ONNX; a `keras.Model` -> Keras; a `torch.nn.Module` -> PyTorch (needs `example_input`). Types are
+recognized without importing Keras or torch when the caller never imported them (an object of those
+types cannot exist otherwise). Anything else is a ModelLoadError naming what was given and what is
+supported.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+from nn2hls.errors import ModelLoadError
+from nn2hls.ir.graph import Graph
+
+SUFFIXES = {".onnx": "onnx", ".keras": "keras", ".h5": "keras", ".hdf5": "keras"}
+
+
+def _is_instance(obj: Any, module: str, attr_path: str) -> bool:
+    root = sys.modules.get(module)
+    if root is None:
+        return False
+    cls: Any = root
+    for part in attr_path.split("."):
+        cls = getattr(cls, part, None)
+        if cls is None:
+            return False
+    return isinstance(obj, cls)
+
+
+def load_model(source: Any, example_input: Any = None) -> Graph:
+    """Load `source` (a model file path or an in-memory ONNX / Keras / PyTorch model) as an IR Graph."""
+    if isinstance(source, (str, Path)):
+        path = Path(source)
+        kind = SUFFIXES.get(path.suffix.lower())
+        if kind is None:
+            raise ModelLoadError(f"'{path}': unknown model file suffix '{path.suffix}'; supported: "
+                                 f"{', '.join(SUFFIXES)}")
+        if not path.exists():
+            raise ModelLoadError(f"model file '{path}' does not exist")
+        if kind == "onnx":
+            from nn2hls.frontends.onnx import load_onnx
+            return load_onnx(path)
+        from nn2hls.frontends.keras import load_keras
+        return load_keras(path)
+    if _is_instance(source, "onnx", "ModelProto"):
+        from nn2hls.frontends.onnx import load_onnx
+        return load_onnx(source)
+    if _is_instance(source, "keras", "Model"):
+        from nn2hls.frontends.keras import load_keras
+        return load_keras(source)
+    if _is_instance(source, "torch", "nn.Module"):
+        from nn2hls.frontends.torch import load_torch
+        return load_torch(source, example_input)
+    raise ModelLoadError(f"cannot load a model from a {type(source).__module__}.{type(source).__name__}; "
+                         f"give a file path ({', '.join(SUFFIXES)}), an onnx.ModelProto, a keras.Model or "
+                         "a torch.nn.Module with an example input")

@@ -1,0 +1,77 @@
+"""PyTorch frontend: a live `torch.nn.Module` -> ONNX in memory -> the ONNX frontend -> IR Graph.
+
+Rule: the module is exported with `torch.onnx.export` to an in-memory buffer (the TorchScript
+exporter by default, `dynamo=True` for the torch.export-based one), in eval mode, with the example
+input fixing every shape; the batch axis is declared dynamic so the IR input shape is the example's
+shape without its first axis. The ONNX model is then imported by `nn2hls.frontends.onnx.load_onnx`,
+so PyTorch support is exactly the ONNX frontend's op coverage; the IR keeps the module's own (NCHW)
+input and output layout, channels-last inside.
+"""
+from __future__ import annotations
+
+import io
+import warnings
+from typing import Any
+
+import numpy as np
+
+from nn2hls.errors import ModelLoadError, UnsupportedOpError
+from nn2hls.ir.graph import Graph
+
+TORCH_HINT = "install PyTorch (pip install 'nn2hls[torch]')"
+
+
+def _torch():
+    try:
+        import torch
+    except ImportError:
+        raise ModelLoadError(f"loading a PyTorch module needs torch, which is not installed: {TORCH_HINT}") from None
+    return torch
+
+
+def export_onnx_bytes(module: Any, example_input: Any, *, dynamo: bool = False, opset: int = 17) -> bytes:
+    """The ONNX serialization of `module` traced on `example_input` (a tensor or array, batch first)."""
+    torch = _torch()
+    if not isinstance(module, torch.nn.Module):
+        raise ModelLoadError(f"load_torch expects a torch.nn.Module, got {type(module).__name__}")
+    if example_input is None:
+        raise ModelLoadError("loading a PyTorch module needs an example input (a batch, e.g. "
+                             "torch.zeros(1, *input_shape)) to fix the shapes")
+    x = example_input if isinstance(example_input, torch.Tensor) else torch.as_tensor(
+        np.asarray(example_input, dtype=np.float32))
+    x = x.to(torch.float32)
+    if x.ndim < 2:
+        raise ModelLoadError(f"the example input of shape {tuple(x.shape)} has no batch axis; give "
+                             "(N, *input_shape)")
+    was_training = module.training
+    module.eval()
+    buffer = io.BytesIO()
+    try:
+        with warnings.catch_warnings(), torch.no_grad():
+            warnings.simplefilter("ignore")
+            if dynamo:
+                program = torch.onnx.export(module, (x,), dynamo=True, opset_version=max(opset, 18),
+                                            input_names=["input"], verbose=False)
+                program.save(buffer)
+            else:
+                torch.onnx.export(module, (x,), buffer, dynamo=False, opset_version=opset,
+                                  input_names=["input"],
+                                  dynamic_axes={"input": {0: "batch"}})
+    except Exception as exc:  # noqa: BLE001 - the exporter raises many types; report one line
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise UnsupportedOpError(f"torch.onnx.export failed for {type(module).__name__}: {first}") from exc
+    finally:
+        module.train(was_training)
+    return buffer.getvalue()
+
+
+def load_torch(module: Any, example_input: Any, *, dynamo: bool = False) -> Graph:
+    """Export `module` to ONNX in memory with `example_input` and import it as an IR Graph."""
+    import onnx
+
+    from nn2hls.frontends.onnx import load_onnx
+
+    data = export_onnx_bytes(module, example_input, dynamo=dynamo)
+    graph = load_onnx(onnx.load_from_string(data))
+    graph.meta["source"] = "torch"
+    return graph
