@@ -5,7 +5,7 @@ Rules:
   fixed, every other dimension fixed; opsets 9 to 21 of the default domain;
 - nodes are visited in the file's (topological) order; a node whose inputs are all constants is
   folded in numpy (`onnx_fold`), so exporters' shape subgraphs vanish; other nodes go through the
-  per-op converters of `onnx_ops`, which track each value's layout (`onnx_layout`) so the IR is
+  per-op converters of `onnx_ops`, `onnx_ops_spatial` and `onnx_ops_wiring`, which track each value's layout (`onnx_layout`) so the IR is
   channels-last while the Input node and the graph outputs keep the source model's own layout;
 - IR node names are made safe by `Graph.add`; the ONNX node name (or its first output's name) is
   kept as `Node.source_name` for messages;
@@ -22,6 +22,7 @@ from onnx import numpy_helper
 from nn2hls.errors import ModelLoadError, Nn2hlsError, UnsupportedOpError
 from nn2hls.frontends.onnx_fold import BATCH, attributes, constant_value, fold
 from nn2hls.frontends.onnx_layout import Layouts, Tensor, plain_tensor
+from nn2hls.frontends import onnx_ops_spatial, onnx_ops_wiring  # noqa: F401  (register their converters)
 from nn2hls.frontends.onnx_ops import CONVERTERS
 from nn2hls.ir.graph import Graph
 from nn2hls.ir.ops import Input

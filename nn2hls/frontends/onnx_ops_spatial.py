@@ -1,0 +1,142 @@
+"""ONNX converters of spatial ops: Conv, MaxPool, AveragePool, GlobalAveragePool/GlobalMaxPool,
+BatchNormalization. All work on channels-last IR data (the input is brought to that layout first).
+
+- Conv (1D/2D, group = 1): kernel (M, C, *k) -> (*k, C, M); pads from `pads` or `auto_pad`:
+  SAME_* pads a total of max((ceil(L / s) - 1) * s + (k - 1) * d + 1 - L, 0) per axis, the odd unit at
+  the end for SAME_UPPER and at the beginning for SAME_LOWER; VALID pads nothing.
+- MaxPool / AveragePool -> Pool (count_include_pad kept; ceil_mode=1 only where it yields the
+  floor-mode shape, i.e. no partial window).
+- GlobalAveragePool / GlobalMaxPool -> GlobalPool, whose ONNX (C, 1, ..., 1) is IR (C,).
+- BatchNormalization (inference) -> BatchNorm over ONNX axis 1 = the IR's last axis.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from nn2hls.errors import UnsupportedOpError
+from nn2hls.frontends.onnx_layout import Tensor, channels_last, plain_tensor
+from nn2hls.frontends.onnx_ops import attribute_error, constant_input, converter, tensor_input
+from nn2hls.ir import ops
+
+# ---- convolution and pooling --------------------------------------------------------------------
+
+def _pads(ctx, node, attrs, spatial, kernel, strides, dilations) -> tuple[tuple[int, int], ...]:
+    nd = len(spatial)
+    auto_pad = attrs.get("auto_pad", "NOTSET")
+    if auto_pad == "NOTSET":
+        pads = list(attrs.get("pads", [0] * (2 * nd)))
+        if len(pads) != 2 * nd:
+            raise attribute_error(ctx, node, "pads", pads, f"{2 * nd} values (begin and end per axis)")
+        return tuple((int(pads[a]), int(pads[a + nd])) for a in range(nd))
+    if auto_pad == "VALID":
+        return tuple((0, 0) for _ in range(nd))
+    if auto_pad in ("SAME_UPPER", "SAME_LOWER"):
+        out = []
+        for size, k, s, d in zip(spatial, kernel, strides, dilations):
+            total = max((-(-size // s) - 1) * s + (k - 1) * d + 1 - size, 0)
+            small = total // 2
+            out.append((small, total - small) if auto_pad == "SAME_UPPER" else (total - small, small))
+        return tuple(out)
+    raise attribute_error(ctx, node, "auto_pad", auto_pad, "NOTSET, VALID, SAME_UPPER, SAME_LOWER")
+
+
+def _spatial_attr(ctx, node, attrs, key: str, nd: int, default: int = 1) -> tuple[int, ...]:
+    value = tuple(int(v) for v in attrs.get(key, [default] * nd))
+    if len(value) != nd:
+        raise attribute_error(ctx, node, key, list(value), f"{nd} values")
+    return value
+
+
+def _feature_map(ctx, node, inputs, what: str) -> Tensor:
+    t = tensor_input(ctx, node, inputs, 0)
+    if t.rank not in (2, 3):
+        raise UnsupportedOpError(f"ONNX {node.op_type} node {ctx.label(node)}: {what} of a per-sample shape "
+                                 f"{t.shape} is not supported; supported: 1D (C, L) and 2D (C, H, W)")
+    return ctx.layouts.channels_last(t, hint=ctx.name(node) + "_in")
+
+
+@converter("Conv")
+def conv(ctx, node, attrs, inputs):
+    t = _feature_map(ctx, node, inputs, "convolution")
+    nd = t.rank - 1
+    group = int(attrs.get("group", 1))
+    if group != 1:
+        raise attribute_error(ctx, node, "group", group, "group=1 (grouped and depthwise convolutions are "
+                                                         "not supported yet)")
+    w = constant_input(ctx, node, inputs, 1, "weight")
+    if w.ndim != nd + 2 or w.shape[1] != t.shape[0]:
+        raise UnsupportedOpError(f"ONNX Conv node {ctx.label(node)}: weight of shape {w.shape} does not match "
+                                 f"an input of shape {t.shape}")
+    kernel = tuple(int(k) for k in w.shape[2:])
+    if "kernel_shape" in attrs and tuple(attrs["kernel_shape"]) != kernel:
+        raise attribute_error(ctx, node, "kernel_shape", list(attrs["kernel_shape"]),
+                              f"the weight's own kernel shape {list(kernel)}")
+    strides = _spatial_attr(ctx, node, attrs, "strides", nd)
+    dilations = _spatial_attr(ctx, node, attrs, "dilations", nd)
+    pads = _pads(ctx, node, attrs, t.shape[1:], kernel, strides, dilations)
+    weights = {"kernel": np.transpose(w, tuple(range(2, nd + 2)) + (1, 0))}
+    bias = constant_input(ctx, node, inputs, 2, "bias", required=False)
+    if bias is not None:
+        weights["bias"] = bias
+    op = ops.Conv(ndim=nd, kernel_size=kernel, strides=strides, dilations=dilations, pads=pads)
+    name = ctx.add(op, [t.node], node, weights)
+    ir_shape = ctx.graph.nodes[name].shape
+    return [plain_tensor(name, (ir_shape[-1],) + tuple(ir_shape[:-1]), channels_last(t.rank))]
+
+
+@converter("MaxPool", "AveragePool")
+def pool(ctx, node, attrs, inputs):
+    if len(node.output) > 1 and node.output[1] and ctx.consumers(node.output[1]):
+        raise UnsupportedOpError(f"ONNX MaxPool node {ctx.label(node)}: the Indices output is not supported")
+    t = _feature_map(ctx, node, inputs, "pooling")
+    nd = t.rank - 1
+    if "kernel_shape" not in attrs:
+        raise UnsupportedOpError(f"ONNX {node.op_type} node {ctx.label(node)}: missing kernel_shape")
+    kernel = _spatial_attr(ctx, node, attrs, "kernel_shape", nd)
+    strides = _spatial_attr(ctx, node, attrs, "strides", nd)
+    dilations = _spatial_attr(ctx, node, attrs, "dilations", nd)
+    if any(d != 1 for d in dilations):
+        raise attribute_error(ctx, node, "dilations", list(dilations), "all 1")
+    pads = _pads(ctx, node, attrs, t.shape[1:], kernel, strides, dilations)
+    if attrs.get("ceil_mode", 0):
+        for size, k, s, (pb, pe) in zip(t.shape[1:], kernel, strides, pads):
+            floor_out = (size + pb + pe - k) // s + 1
+            ceil_out = -(-(size + pb + pe - k) // s) + 1
+            if (ceil_out - 1) * s >= size + pb:
+                ceil_out -= 1
+            if ceil_out != floor_out:
+                raise attribute_error(ctx, node, "ceil_mode", 1, "ceil_mode=0, or ceil_mode=1 where it gives "
+                                      "the same output size (here it adds a partial window)")
+    mode = "max" if node.op_type == "MaxPool" else "avg"
+    op = ops.Pool(mode=mode, ndim=nd, pool_size=kernel, strides=strides, pads=pads,
+                  count_include_pad=bool(attrs.get("count_include_pad", 0)) if mode == "avg" else False)
+    name = ctx.add(op, [t.node], node)
+    ir_shape = ctx.graph.nodes[name].shape
+    return [plain_tensor(name, (ir_shape[-1],) + tuple(ir_shape[:-1]), channels_last(t.rank))]
+
+
+@converter("GlobalAveragePool", "GlobalMaxPool")
+def global_pool(ctx, node, attrs, inputs):
+    t = tensor_input(ctx, node, inputs, 0)
+    if t.rank < 2:
+        raise UnsupportedOpError(f"ONNX {node.op_type} node {ctx.label(node)}: needs a feature map, got "
+                                 f"per-sample shape {t.shape}")
+    t = ctx.layouts.channels_last(t, hint=ctx.name(node) + "_in")
+    mode = "avg" if node.op_type == "GlobalAveragePool" else "max"
+    name = ctx.add(ops.GlobalPool(mode=mode), [t.node], node)
+    shape = (t.shape[0],) + (1,) * (t.rank - 1)
+    return [Tensor(name, shape, shape, channels_last(t.rank), (t.shape[0],))]
+
+
+@converter("BatchNormalization")
+def batchnorm(ctx, node, attrs, inputs):
+    if attrs.get("training_mode", 0):
+        raise attribute_error(ctx, node, "training_mode", attrs["training_mode"], "0 (inference)")
+    t = tensor_input(ctx, node, inputs, 0)
+    t = ctx.layouts.channels_last(t, hint=ctx.name(node) + "_in")
+    weights = {key: constant_input(ctx, node, inputs, i, key)
+               for i, key in enumerate(("gamma", "beta", "mean", "var"), start=1)}
+    op = ops.BatchNorm(epsilon=float(attrs.get("epsilon", 1e-5)))
+    return [t.with_node(ctx.add(op, [t.node], node, weights))]
+
+

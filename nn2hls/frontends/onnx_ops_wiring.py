@@ -1,0 +1,123 @@
+"""ONNX converters of wiring ops: Identity, Dropout, Flatten, Reshape, Squeeze, Unsqueeze, Transpose,
+Concat. Except Concat they emit no IR node: they change how the ONNX value maps onto the IR data
+(`onnx_layout.Tensor`), and the consumer that needs a layout asks for it.
+
+Reshape: 0 copies the input dimension (unless allowzero), -1 is inferred; the target's axis 0 must be
+the batch (a folded symbolic batch, the fixed batch size, 0, or -1 with the rest equal to the
+per-sample size). Transpose must keep axis 0 first; perm t maps the layout's perm p to inv(t)[p].
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from nn2hls.errors import UnsupportedOpError
+from nn2hls.frontends.onnx_fold import BATCH
+from nn2hls.frontends.onnx_layout import Tensor, identity, plain_tensor
+from nn2hls.frontends.onnx_ops import attribute_error, converter, onnx_axis, relabel, tensor_input
+from nn2hls.ir import ops
+
+# ---- wiring -------------------------------------------------------------------------------------
+
+@converter("Identity", "Dropout")
+def identity_op(ctx, node, attrs, inputs):
+    if node.op_type == "Dropout" and len(node.output) > 1 and node.output[1] and ctx.consumers(node.output[1]):
+        raise UnsupportedOpError(f"ONNX Dropout node {ctx.label(node)}: its mask output is not supported")
+    return [tensor_input(ctx, node, inputs, 0)]
+
+
+@converter("Flatten")
+def flatten(ctx, node, attrs, inputs):
+    t = tensor_input(ctx, node, inputs, 0)
+    axis = int(attrs.get("axis", 1))
+    if axis < 0:
+        axis += t.rank + 1
+    if axis != 1:
+        raise attribute_error(ctx, node, "axis", attrs.get("axis", 1), "axis=1 (other values merge the batch "
+                                                                        "axis with the features)")
+    return [relabel(t, (math.prod(t.shape),))]
+
+
+@converter("Reshape")
+def reshape(ctx, node, attrs, inputs):
+    t = tensor_input(ctx, node, inputs, 0)
+    if ctx.opset < 5 or len(inputs) < 2:
+        raise UnsupportedOpError(f"ONNX Reshape node {ctx.label(node)}: missing the shape input")
+    if isinstance(inputs[1], Tensor):
+        raise UnsupportedOpError(f"ONNX Reshape node {ctx.label(node)}: the target shape is computed at run "
+                                 f"time; only shapes known at import are supported")
+    target = [int(s) for s in np.asarray(inputs[1]).ravel()]
+    full = (ctx.batch,) + t.shape
+    if not attrs.get("allowzero", 0):
+        target = [full[i] if s == 0 and i < len(full) else s for i, s in enumerate(target)]
+    size = math.prod(t.shape)
+    rest = target[1:]
+    ok = bool(target) and (target[0] in (ctx.batch, BATCH) or target[0] == -1)
+    if ok and rest.count(-1) + (target[0] == -1) > 1:
+        ok = False
+    if ok and target[0] == -1:
+        ok = -1 not in rest and math.prod(rest) == size
+    elif ok and -1 in rest:
+        known = math.prod(s for s in rest if s != -1)
+        ok = known > 0 and size % known == 0
+        rest = [size // known if s == -1 else s for s in rest]
+    if not ok or math.prod(rest) != size or any(s <= 0 for s in rest):
+        shown = ["N" if s == BATCH else s for s in np.asarray(inputs[1]).ravel().tolist()]
+        raise UnsupportedOpError(f"ONNX Reshape node {ctx.label(node)}: target shape {shown} for an input of "
+                                 f"shape (N, {', '.join(map(str, t.shape))}) would change the batch axis; "
+                                 f"only reshapes that keep axis 0 as the batch are supported")
+    return [relabel(t, rest)]
+
+
+@converter("Squeeze", "Unsqueeze")
+def squeeze(ctx, node, attrs, inputs):
+    t = tensor_input(ctx, node, inputs, 0)
+    if ctx.opset >= 13:
+        axes = None if len(inputs) < 2 or inputs[1] is None else [int(a) for a in np.asarray(inputs[1]).ravel()]
+    else:
+        axes = attrs.get("axes")
+    shape = list(t.shape)
+    if node.op_type == "Squeeze":
+        if axes is None:
+            axes = [i + 1 for i, s in enumerate(shape) if s == 1]
+        drop = {onnx_axis(ctx, node, a, t.rank, "axes") for a in axes}
+        if any(shape[a] != 1 for a in drop):
+            raise attribute_error(ctx, node, "axes", list(axes), "axes of size 1")
+        return [relabel(t, [s for i, s in enumerate(shape) if i not in drop])]
+    if axes is None:
+        raise UnsupportedOpError(f"ONNX Unsqueeze node {ctx.label(node)}: missing axes")
+    rank = t.rank + len(axes)
+    for a in sorted(onnx_axis(ctx, node, a, rank, "axes") for a in axes):
+        shape.insert(a, 1)
+    return [relabel(t, shape)]
+
+
+@converter("Transpose")
+def transpose(ctx, node, attrs, inputs):
+    t = tensor_input(ctx, node, inputs, 0)
+    perm = [int(p) for p in attrs.get("perm", list(range(t.rank, -1, -1)))]
+    if sorted(perm) != list(range(t.rank + 1)) or perm[0] != 0:
+        raise attribute_error(ctx, node, "perm", perm, "permutations that keep the batch axis 0 first")
+    tp = [p - 1 for p in perm[1:]]
+    if t.base != t.shape:
+        t = ctx.layouts.source(t, hint=ctx.name(node) + "_in")
+    inverse = [int(i) for i in np.argsort(tp)]
+    shape = tuple(t.shape[p] for p in tp)
+    return [Tensor(t.node, shape, shape, tuple(inverse[p] for p in t.perm), t.ir_shape)]
+
+
+@converter("Concat")
+def concat(ctx, node, attrs, inputs):
+    values = [v for v in inputs if v is not None]
+    if not all(isinstance(v, Tensor) for v in values):
+        raise UnsupportedOpError(f"ONNX Concat node {ctx.label(node)}: concatenating a constant with run-time "
+                                 f"tensors is not supported")
+    first = values[0]
+    axis = onnx_axis(ctx, node, int(attrs["axis"]), first.rank)
+    perm = first.perm if first.plain else identity(first.rank)
+    parts = [ctx.layouts.emit(v, v.shape, perm, hint=ctx.name(node) + f"_in{i}") for i, v in enumerate(values)]
+    name = ctx.add(ops.Concat(axis=perm.index(axis)), [p.node for p in parts], node)
+    shape = list(first.shape)
+    shape[axis] = sum(v.shape[axis] for v in values)
+    return [plain_tensor(name, tuple(shape), perm)]
