@@ -178,3 +178,66 @@ def test_weight_count_mismatch_is_reported(tmp_path):
     _rewrite_archive(FIXTURES / "mlp_bn.keras", path, edit)
     with pytest.raises(ModelLoadError, match=r"layer 'fc1' \(Dense\) has 2 stored weights .*expected kernel$"):
         load_keras(path)
+
+
+def test_keras2_sequential_config_and_hard_sigmoid():
+    """A tf.keras 2 Sequential config (input shape on the first layer, no InputLayer) and Keras 2's
+    hard_sigmoid clip(0.2 x + 0.5, 0, 1), built from a config and weights without any file."""
+    from nn2hls.frontends.keras import build_graph
+    from nn2hls.frontends.keras_files import KerasModelSource
+
+    config = {"class_name": "Sequential", "config": {"name": "seq", "layers": [
+        {"class_name": "Dense", "config": {"name": "d", "units": 2, "activation": "hard_sigmoid",
+                                           "use_bias": True, "batch_input_shape": [None, 3]}},
+        {"class_name": "LeakyReLU", "config": {"name": "lk", "alpha": 0.3}},
+    ]}}
+    kernel = np.array([[1.0, -2.0], [0.5, 3.0], [-1.0, 0.25]])
+    bias = np.array([0.1, -0.2])
+    source = KerasModelSource(config, {"d": [("d/bias:0", bias), ("d/kernel:0", kernel)]}, keras_major=2)
+    graph = build_graph(source)
+    assert graph.input.shape == (3,)
+    x = np.random.default_rng(3).normal(size=(20, 3)) * 4
+    expected = np.clip(0.2 * (x @ kernel + bias) + 0.5, 0, 1)  # names matched, not file order
+    np.testing.assert_allclose(execute(graph, x)[0], expected, rtol=1e-12)
+    assert graph.nodes["lk"].op == ops.Activation("leaky_relu", alpha=0.3)
+
+
+def test_chunked_h5_attributes(tmp_path):
+    """tf.keras splits long attributes into name0, name1, ...; they are joined."""
+    import shutil
+
+    import h5py
+    path = tmp_path / "chunked.h5"
+    shutil.copy(FIXTURES / "tf2_mlp_bn.h5", path)
+    with h5py.File(path, "r+") as f:
+        group = f["model_weights"]
+        names = list(group.attrs["layer_names"])
+        del group.attrs["layer_names"]
+        group.attrs["layer_names0"] = np.array(names[:2])
+        group.attrs["layer_names1"] = np.array(names[2:])
+    x, expected = reference("mlp_bn")
+    assert_matches(load_keras(path), x, expected)
+
+
+def _functional_config(layers, inputs, outputs):
+    return {"class_name": "Functional", "config": {"name": "f", "layers": layers,
+                                                    "input_layers": inputs, "output_layers": outputs}}
+
+
+def test_multi_input_and_shared_layers_refused():
+    from nn2hls.frontends.keras import build_graph
+    from nn2hls.frontends.keras_files import KerasModelSource
+
+    inp = lambda n: {"class_name": "InputLayer", "config": {"name": n, "batch_input_shape": [None, 2]},  # noqa: E731
+                     "inbound_nodes": []}
+    add = {"class_name": "Add", "config": {"name": "add"},
+           "inbound_nodes": [[["a", 0, 0, {}], ["b", 0, 0, {}]]]}
+    two_inputs = _functional_config([inp("a"), inp("b"), add], [["a", 0, 0], ["b", 0, 0]], [["add", 0, 0]])
+    with pytest.raises(UnsupportedOpError, match="the model has 2 inputs; nn2hls supports models with "
+                                                 "exactly one input"):
+        build_graph(KerasModelSource(two_inputs, origin="'m.h5'"))
+    shared = {"class_name": "ReLU", "config": {"name": "r"},
+              "inbound_nodes": [[["a", 0, 0, {}]], [["a", 0, 0, {}]]]}
+    config = _functional_config([inp("a"), shared], [["a", 0, 0]], [["r", 0, 0]])
+    with pytest.raises(UnsupportedOpError, match=r"layer 'r' \(ReLU\) is called 2 times \(a shared layer\)"):
+        build_graph(KerasModelSource(config, origin="'m.h5'"))
