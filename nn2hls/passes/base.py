@@ -12,6 +12,7 @@ by a graph fingerprint so a rewritten graph is executed again).
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -102,12 +103,15 @@ def float_activations(graph: Graph, ctx: PassContext) -> dict[str, np.ndarray] |
 
 def graph_fingerprint(graph: Graph) -> str:
     """A cheap key that changes when structure or weights change (for caching float executions)."""
-    parts = []
+    digest = hashlib.sha1()
     for node in graph.topological():
-        wsum = ",".join(f"{k}:{float(np.sum(np.abs(v))):.17g}:{float(np.sum(v)):.17g}"
-                        for k, v in sorted(node.weights.items()))
-        parts.append(f"{node.name}={node.op.describe()}({','.join(node.inputs)})[{wsum}]")
-    return "|".join(parts) + "->" + ",".join(graph.outputs)
+        digest.update(f"{node.name}={node.op.describe()}({','.join(node.inputs)})".encode())
+        for key, value in sorted(node.weights.items()):
+            arr = np.ascontiguousarray(value, dtype=np.float64)
+            digest.update(f"{key}{arr.shape}".encode())
+            digest.update(arr.tobytes())
+    digest.update(("->" + ",".join(graph.outputs)).encode())
+    return digest.hexdigest()
 
 
 def layer_key(config: Config, node: Node, table: dict[str, Any]) -> str | None:

@@ -170,3 +170,22 @@ def test_quantize_weights_exact_and_counts_zeros():
     np.testing.assert_array_equal(fixed.to_float(fixed.quantize(out["d"].weights["bias"], b_t), b_t),
                                   out["d"].weights["bias"])
     assert "kernel: 2x2 nnz=2" in str(out)
+
+
+def test_scale_shift_types_by_hand_and_override_by_source_name():
+    g = Graph("s")
+    x = g.add(ops.Input(shape=(2,)), name="x")
+    s = g.add(ops.ScaleShift(), [x.name], name="bn/1", weights={"scale": [2.0, -0.5], "shift": [1.0, 0.25]})
+    r = g.add(ops.Activation(function="relu"), [s.name], name="r")
+    g.outputs = [r.name]
+    assert s.name == "bn_1" and s.source_name == "bn/1"
+    out = run_passes(g, _config())
+    p = out["bn_1"].precision
+    assert p["weight"] == T("ap_fixed<8,3,AP_RND,AP_SAT>")     # max|scale| 2
+    assert p["bias"] == T("ap_fixed<12,2,AP_RND,AP_SAT>")      # F = 10; raw 1.0 -> 1024: 11 bits + sign
+    # max(64 * 128 + 1024, 16 * 128 + 256) = 9216 -> 14 bits + sign, F = 10
+    assert p["accum"] == T("ap_fixed<15,5>")
+    out2 = run_passes(g, _config(**{"bn/1": {"result": "ap_fixed<10,4>"}}))
+    assert out2["bn_1"].precision["result"] == T("ap_fixed<10,4>")
+    with pytest.raises(ConfigError, match=r"layer 'bn/1' \(bn_1\): bad weight precision 'ap_fixed<x>'"):
+        run_passes(g, _config(bn_1={"weight": "ap_fixed<x>"}))

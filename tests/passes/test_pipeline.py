@@ -105,7 +105,6 @@ def test_imported_models_compile_without_overflow(path):
 @pytest.mark.parametrize("path", sorted(str(p.relative_to(ROOT)) for p in (ROOT / "tests/fixtures/keras").glob("*.keras")))
 def test_keras_models_compile_without_overflow(path):
     """Keras fixtures cover sigmoid/tanh/elu/clip tables and params, global pools, Concat, residual adds."""
-    pytest.importorskip("keras")
     keras_front = pytest.importorskip("nn2hls.frontends.keras")
     emulate_mod = pytest.importorskip("nn2hls.emulate")
     from nn2hls.ir.execute import execute

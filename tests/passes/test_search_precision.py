@@ -90,3 +90,20 @@ def test_search_without_data_is_skipped_with_warning(digits_mlp):
     g, *_ = digits_mlp
     out = run_passes(g, Config(search=SearchSpec(enabled=True)))
     assert "precision search needs calibration data; skipped (give --calibration)" in out.meta["pass_warnings"]
+
+
+def test_max_abs_search_keeps_error_within_tolerance():
+    rng = np.random.default_rng(3)
+    g = Graph("small")
+    x = g.add(ops.Input(shape=(4,)), name="x")
+    d = g.add(ops.Dense(), [x.name], name="d", weights={"kernel": rng.normal(size=(4, 3)), "bias": rng.normal(size=3)})
+    t = g.add(ops.Activation(function="tanh"), [d.name], name="t")
+    g.outputs = [t.name]
+    calib = rng.normal(size=(300, 4))
+    tol = 0.05
+    out = run_passes(g, Config(search=SearchSpec(enabled=True, metric="max_abs", tolerance=tol)), calib)
+    info = out.meta["precision_search"]
+    assert info["bits_saved"] > 0
+    assert out["d"].precision["result"].width < 16 and out["d"].precision["weight"].width < 16
+    err = float(np.max(np.abs(emulate_mod.emulate(out, calib).outputs[0] - run_float(g, calib))))
+    assert err == pytest.approx(info["final_score"]) and err <= tol
