@@ -4,7 +4,7 @@ The schema (documented with examples in docs/config.md) is nested for readabilit
 optional and defaults to the value in `nn2hls.config`:
 
     project_name: str                  clock_period_ns: float > 0      reuse_factor: int >= 1
-    backend: vivado | vitis            io_type: io_parallel            strategy: latency | resource
+    backend: vivado | vitis            io_type: io_parallel            strategy: latency
     part: str                          calibration: path of an .npy file (relative to the YAML file)
     precision:
       input: TYPE | auto
@@ -35,7 +35,7 @@ from nn2hls.ir.types import MAX_WIDTH, OVERFLOW_MODES, QUANT_MODES, FixedType
 
 BACKENDS = ("vivado", "vitis")
 IO_TYPES = ("io_parallel",)
-STRATEGIES = ("latency", "resource")
+STRATEGIES = ("latency",)  # the backend implements the latency strategy only
 SEARCH_METRICS = ("argmax", "max_abs")
 TYPE_ROLES = ("weight", "bias", "accum", "result")
 

@@ -20,7 +20,7 @@ backend: VITIS
 part: xc7z020clg400-1
 clock_period_ns: 4
 io_type: io_parallel
-strategy: resource
+strategy: latency
 reuse_factor: 2
 calibration: data/x.npy
 precision:
@@ -36,7 +36,7 @@ passes: {disable: [fold_scale_shift], add: [search_precision]}
     path.write_text(text)
     cfg = load_config(path)
     assert (cfg.project_name, cfg.backend, cfg.part) == ("my_net", "vitis", "xc7z020clg400-1")
-    assert cfg.clock_period_ns == 4.0 and cfg.strategy == "resource" and cfg.reuse_factor == 2
+    assert cfg.clock_period_ns == 4.0 and cfg.strategy == "latency" and cfg.reuse_factor == 2
     assert cfg.calibration == str(tmp_path / "data" / "x.npy")  # relative to the YAML file
     assert cfg.precision_input == "ap_fixed<12,4>"
     assert cfg.precision.weight == "ap_fixed<8,2>" and cfg.precision.result_width == 12
@@ -81,7 +81,7 @@ def test_example_config_is_valid():
     ({"passes": {"remove": ["x"]}}, "unknown key 'remove' in 'passes'; valid keys: disable, add"),
     ({"backend": "quartus"}, "'backend' must be one of vivado, vitis, got 'quartus'"),
     ({"io_type": "io_stream"}, "'io_type' must be one of io_parallel, got 'io_stream'"),
-    ({"strategy": 3}, "'strategy' must be one of latency, resource, got 3"),
+    ({"strategy": 3}, "'strategy' must be one of latency, got 3"),
     ({"reuse_factor": 0}, "'reuse_factor' must be an integer >= 1, got 0"),
     ({"reuse_factor": True}, "'reuse_factor' must be an integer >= 1, got True"),
     ({"clock_period_ns": -1}, "'clock_period_ns' must be a number > 0.0, got -1.0"),
