@@ -16,16 +16,16 @@ ScaleShift: ``y = cast(cast(x * scale + shift, accum), result)`` element-wise, b
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import Callable
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
 from nn2hls.errors import GraphError
 from nn2hls.emulate.arith import (Tally, abs_max, abs_sum, as_dtype, cast, exact_weight, max_abs,
                                   scale_pow2, work_dtype)
-from nn2hls.ir import ops
+from nn2hls.ir import fixed, ops
 from nn2hls.ir.graph import Node
 from nn2hls.ir.types import FixedType
 
@@ -66,9 +66,22 @@ class _Product:
         babs = [abs(int(v)) for v in b.tolist()] if b is not None else [0] * len(col)
         self.bound = max(c * xmax * (1 << self.k) + bb for c, bb in zip(col, babs))
         self.dtype = work_dtype(max(self.bound, max(col) * xmax))
+        self.accum, self.result = ta, tr
+        # Fast path: when the accum cast provably changes nothing and the result rounds AP_RND,
+        # floor(acc / 2**s + 1/2) = floor((acc + 2**(s-1)) / 2**s): fold the half into the bias and
+        # truncate (one pass fewer). Exact while acc + half stays below 2**52.
+        s_res = self.frac - tr.frac
+        acc_exact = ta.frac >= self.frac and (-self.bound << (ta.frac - self.frac)) >= ta.min_raw \
+            and (self.bound << (ta.frac - self.frac)) <= ta.max_raw
+        self.fused = (acc_exact and s_res > 0 and self.dtype is np.float64
+                      and fixed.effective_rounding(tr) == "AP_RND" and self.bound + (1 << s_res) < (1 << 51))
+        if self.fused:
+            half = 1 << (s_res - 1)
+            b = (b if b is not None else np.zeros(len(col), dtype=object)) + half
+            self.trunc = dataclasses.replace(tr, rounding="AP_TRN")
+            self.lo, self.hi = -self.bound + half, self.bound + half
         self.w = as_dtype(w, self.dtype)
         self.b = as_dtype(b, self.dtype) if b is not None else None
-        self.accum, self.result = ta, tr
 
     def __call__(self, x2d: np.ndarray, tally: Tally) -> np.ndarray:
         x2d = as_dtype(x2d, self.dtype)
@@ -77,6 +90,8 @@ class _Product:
             acc = scale_pow2(acc, self.k)
         if self.b is not None:
             acc += self.b
+        if self.fused:
+            return cast(acc, self.frac, self.lo, self.hi, self.trunc, tally)
         acc = cast(acc, self.frac, -self.bound, self.bound, self.accum, tally)
         ta = self.accum
         return cast(acc, ta.frac, ta.min_raw, ta.max_raw, self.result, tally)
@@ -93,19 +108,24 @@ def build_dense(node: Node, in_types: list[FixedType]) -> Kernel:
     return run
 
 
-def im2col(x: np.ndarray, kernel_size, strides, dilations, pads, fill) -> np.ndarray:
-    """(N, *spatial, C) -> windows (N, *out, *kernel_size, C) (a view where possible)."""
-    nd = len(kernel_size)
+def window_slices(x: np.ndarray, kernel_size, strides, dilations, pads, fill, out_spatial) -> list:
+    """For each kernel offset k (row-major), the view x_pad[:, p * stride + k * dilation, :] over all
+    output positions p: a list of prod(kernel_size) arrays of shape (N, *out_spatial, C)."""
     if any(p for pair in pads for p in pair):
         width = [(0, 0)] + [tuple(p) for p in pads] + [(0, 0)]
         x = np.pad(x, width, mode="constant", constant_values=fill)
-    eff = tuple((k - 1) * d + 1 for k, d in zip(kernel_size, dilations))
-    win = sliding_window_view(x, eff, axis=tuple(range(1, nd + 1)))  # (N, *pos, C, *eff)
-    sl = (slice(None),) + tuple(slice(None, None, s) for s in strides) + (slice(None),) \
-        + tuple(slice(None, None, d) for d in dilations)
-    win = win[sl]
-    perm = (0,) + tuple(range(1, nd + 1)) + tuple(range(nd + 2, 2 * nd + 2)) + (nd + 1,)
-    return win.transpose(perm)
+    views = []
+    for k in np.ndindex(*kernel_size):
+        sl = tuple(slice(kk * d, kk * d + (n - 1) * s + 1, s)
+                   for kk, d, s, n in zip(k, dilations, strides, out_spatial))
+        views.append(x[(slice(None),) + sl])
+    return views
+
+
+def im2col(x: np.ndarray, kernel_size, strides, dilations, pads, fill, out_spatial) -> np.ndarray:
+    """(N, *spatial, C) -> (N, *out_spatial, prod(kernel_size) * C), taps ordered (*kernel, C)."""
+    views = window_slices(x, kernel_size, strides, dilations, pads, fill, out_spatial)
+    return views[0] if len(views) == 1 else np.concatenate(views, axis=-1)
 
 
 def build_conv(node: Node, in_types: list[FixedType]) -> Kernel:
@@ -118,7 +138,7 @@ def build_conv(node: Node, in_types: list[FixedType]) -> Kernel:
     def run(args: list, tally: Tally) -> np.ndarray:
         (x,) = args
         fill = 0 if x.dtype == object else x.dtype.type(0)
-        cols = im2col(x, op.kernel_size, op.strides, op.dilations, op.pads, fill)
+        cols = im2col(x, op.kernel_size, op.strides, op.dilations, op.pads, fill, out_shape[:-1])
         n = x.shape[0]
         y = product(cols.reshape(n * math.prod(out_shape[:-1]), taps), tally)
         return y.reshape((n,) + out_shape)

@@ -15,32 +15,38 @@ import math
 import numpy as np
 
 from nn2hls.emulate.arith import Tally, as_dtype, cast, max_abs, work_dtype
-from nn2hls.emulate.linear import Kernel, _types, im2col
+import functools
+
+from nn2hls.emulate.linear import Kernel, _types, window_slices
 from nn2hls.ir import fixed, ops
 from nn2hls.ir.graph import Node
 from nn2hls.ir.types import FixedType
 
 
-def _window_max(x: np.ndarray, tx: FixedType, size, strides, pads) -> np.ndarray:
+def _window_max(x: np.ndarray, tx: FixedType, size, strides, pads, out_spatial) -> np.ndarray:
     nd = len(size)
     fill = tx.min_raw - 1 if x.dtype != np.float64 else -np.inf
     if x.dtype == np.int64 and fill < np.iinfo(np.int64).min:  # pragma: no cover - width 64 signed
         x = as_dtype(x, object)
-    win = im2col(x, size, strides, (1,) * nd, pads, fill)  # (N, *out, *size, C)
-    return win.max(axis=tuple(range(nd + 1, 2 * nd + 1)))
+    views = window_slices(x, size, strides, (1,) * nd, pads, fill, out_spatial)
+    return functools.reduce(np.maximum, views)
+
+
+def _window_sum(x: np.ndarray, size, strides, pads, fill, out_spatial) -> np.ndarray:
+    views = window_slices(x, size, strides, (1,) * len(size), pads, fill, out_spatial)
+    return functools.reduce(np.add, views)
 
 
 def _avg(node: Node, tx: FixedType, size, strides, pads, include_pad: bool, spatial) -> Kernel:
     ta, tq, tr = _types(node, "accum", "recip", "result")
-    nd = len(size)
     taps = math.prod(size)
+    out_spatial = tuple(node.shape[:-1]) if len(node.shape) > 1 else tuple(1 for _ in size)
     # per-position counts of real inputs (or the full window)
     if include_pad:
         counts = np.full(tuple(node.shape[:-1]), taps, dtype=np.int64)
     else:
         ones = np.ones((1,) + tuple(spatial) + (1,), dtype=np.float64)
-        win = im2col(ones, size, strides, (1,) * nd, pads, 0.0)
-        counts = win.sum(axis=tuple(range(nd + 1, 2 * nd + 1)))[0, ..., 0].astype(np.int64)
+        counts = _window_sum(ones, size, strides, pads, 0.0, out_spatial)[0, ..., 0].astype(np.int64)
     recip = fixed.quantize(1.0 / counts, tq)  # (*out,) raw
     recip_obj = as_dtype(recip, object)
     rmax = max([abs(int(v)) for v in recip_obj.reshape(-1).tolist()] or [0])
@@ -55,8 +61,7 @@ def _avg(node: Node, tx: FixedType, size, strides, pads, include_pad: bool, spat
         (x,) = args
         x = as_dtype(x, sum_dtype)
         fill = 0 if x.dtype == object else x.dtype.type(0)
-        win = im2col(x, size, strides, (1,) * nd, pads, fill)
-        s = win.sum(axis=tuple(range(nd + 1, 2 * nd + 1)))
+        s = _window_sum(x, size, strides, pads, fill, out_spatial)
         s = cast(s, tx.frac, -sum_bound, sum_bound, ta, tally)
         p = as_dtype(s, prod_dtype) * recip_d
         return cast(p, pfrac, -prod_bound, prod_bound, tr, tally)
@@ -71,7 +76,7 @@ def build_pool(node: Node, in_types: list[FixedType], in_shapes) -> Kernel:
     (tr,) = _types(node, "result")
 
     def run(args: list, tally: Tally) -> np.ndarray:
-        m = _window_max(args[0], tx, op.pool_size, op.strides, op.pads)
+        m = _window_max(args[0], tx, op.pool_size, op.strides, op.pads, node.shape[:-1])
         return cast(m, tx.frac, tx.min_raw, tx.max_raw, tr, tally)
     return run
 

@@ -7,6 +7,9 @@ enough to stay in cache (`CHUNK_ELEMENTS` values of the widest tensor per chunk)
 assigned to the Input node's `result` type as a double (`cast(x, result)`); the outputs are the raw
 values times 2**-frac. Every node's overflow tally counts the values that its casts saturated,
 zeroed or wrapped.
+
+The per-chunk products are small, so BLAS runs single-threaded during `emulate` (via threadpoolctl
+when installed): on a shared machine OpenBLAS's spinning worker threads made them 100x slower.
 """
 from __future__ import annotations
 
@@ -23,7 +26,22 @@ from nn2hls.ir import ops
 from nn2hls.ir.graph import Graph, Node
 from nn2hls.ir.types import FixedType
 
-CHUNK_ELEMENTS = 1 << 17
+CHUNK_ELEMENTS = 1 << 15
+_BLAS = []  # lazily created threadpoolctl controller (or None when not installed)
+
+
+def _single_threaded_blas():
+    """A context manager limiting BLAS to one thread (a no-op without threadpoolctl)."""
+    if not _BLAS:
+        try:
+            from threadpoolctl import ThreadpoolController
+            _BLAS.append(ThreadpoolController())
+        except Exception:  # pragma: no cover - optional dependency
+            _BLAS.append(None)
+    if _BLAS[0] is None:  # pragma: no cover
+        import contextlib
+        return contextlib.nullcontext()
+    return _BLAS[0].limit(limits=1, user_api="blas")
 
 _BUILDERS: dict[type, Callable] = {
     ops.Dense: lambda node, types, shapes: linear.build_dense(node, types),
@@ -78,6 +96,12 @@ def _build(node: Node, graph: Graph):
 def emulate(graph: Graph, x, *, return_all: bool = False, count_overflows: bool = True,
             chunk_size: int | None = None) -> EmulationResult:
     """Run the typed `graph` on x of shape (N, *input_shape) per docs/semantics.md, bit-accurately."""
+    with _single_threaded_blas():
+        return _emulate(graph, x, return_all, count_overflows, chunk_size)
+
+
+def _emulate(graph: Graph, x, return_all: bool, count_overflows: bool,
+             chunk_size: int | None) -> EmulationResult:
     order = graph.topological()
     kernels = {node.name: _build(node, graph) for node in order}
     inp = graph.input
