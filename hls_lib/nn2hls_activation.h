@@ -1,0 +1,87 @@
+// nn2hls_activation.h -- element-wise activations (docs/semantics.md, "Activation ...").
+//
+// relu:         y = cast(max(x, 0))
+// clip:         y = cast(min(max(x, lo), hi)) with lo, hi already in the param type (a missing bound
+//               is disabled by HAS_LO / HAS_HI)
+// leaky_relu:   y = cast(x >= 0 ? x : x * a)
+// hard_sigmoid: y = cast(min(max(x * a + b, 0), 1)), bounds compared exactly
+// sigmoid/tanh: y = cast(table[index(x)]), entries computed in Python (nn2hls.ir.tables)
+// elu:          y = x > 0 ? cast(x) : cast(table[index(x)])
+// Every cast is an assignment to y_t, which applies y_t's quantization and overflow modes once.
+#ifndef NN2HLS_ACTIVATION_H_
+#define NN2HLS_ACTIVATION_H_
+
+#include "nn2hls_common.h"
+
+namespace nn2hls {
+
+template <class x_t, class y_t, int N>
+void relu(const x_t x[N], y_t y[N]) {
+#pragma HLS INLINE
+  const ap_int<2> zero = 0;
+  for (int i = 0; i < N; i++) {
+#pragma HLS UNROLL
+    if (x[i] > zero) y[i] = x[i];
+    else y[i] = zero;
+  }
+}
+
+template <class x_t, class y_t, class p_t, int N, bool HAS_LO, bool HAS_HI>
+void clip(const x_t x[N], y_t y[N], const p_t lo, const p_t hi) {
+#pragma HLS INLINE
+  for (int i = 0; i < N; i++) {
+#pragma HLS UNROLL
+    if (HAS_LO && x[i] < lo) y[i] = lo;
+    else if (HAS_HI && x[i] > hi) y[i] = hi;
+    else y[i] = x[i];
+  }
+}
+
+template <class x_t, class y_t, class p_t, int N>
+void leaky_relu(const x_t x[N], y_t y[N], const p_t alpha) {
+#pragma HLS INLINE
+  const ap_int<2> zero = 0;
+  for (int i = 0; i < N; i++) {
+#pragma HLS UNROLL
+    if (x[i] >= zero) y[i] = x[i];
+    else y[i] = x[i] * alpha;
+  }
+}
+
+template <class x_t, class y_t, class p_t, int N>
+void hard_sigmoid(const x_t x[N], y_t y[N], const p_t alpha, const p_t beta) {
+#pragma HLS INLINE
+  const ap_int<2> zero = 0;
+  const ap_int<2> one = 1;
+  for (int i = 0; i < N; i++) {
+#pragma HLS UNROLL
+    const auto t = x[i] * alpha + beta;
+    if (t < zero) y[i] = zero;
+    else if (t > one) y[i] = one;
+    else y[i] = t;
+  }
+}
+
+template <class x_t, class y_t, class t_t, int N, int W1, int SHIFT, int OFFSET, int SIZE>
+void table_activation(const x_t x[N], y_t y[N], const t_t table[SIZE]) {
+#pragma HLS INLINE
+  for (int i = 0; i < N; i++) {
+#pragma HLS UNROLL
+    y[i] = table[table_index<W1, SHIFT, OFFSET, SIZE>(x[i])];
+  }
+}
+
+template <class x_t, class y_t, class t_t, int N, int W1, int SHIFT, int OFFSET, int SIZE>
+void elu(const x_t x[N], y_t y[N], const t_t table[SIZE]) {
+#pragma HLS INLINE
+  const ap_int<2> zero = 0;
+  for (int i = 0; i < N; i++) {
+#pragma HLS UNROLL
+    if (x[i] > zero) y[i] = x[i];
+    else y[i] = table[table_index<W1, SHIFT, OFFSET, SIZE>(x[i])];
+  }
+}
+
+}  // namespace nn2hls
+
+#endif

@@ -1,0 +1,79 @@
+// nn2hls_common.h -- shared helpers of the nn2hls layer kernels (io_parallel, latency strategy).
+//
+// Only the public ap_fixed/ap_int API is used (construction, assignment with the target's Q/O modes,
+// + - *, comparisons, to_int()), so the kernels compile unchanged against nn2hls's hls_lib types and
+// the vendor ap_types headers.
+//
+// Table index (docs/semantics.md): index(v) = clamp(floor(v * 2^SHIFT) - OFFSET, 0, SIZE - 1).
+// It is computed exactly without doubles:
+//   1. t = v assigned to ap_fixed<W1, W1 - SHIFT, AP_TRN, AP_SAT>: its LSB is 2^-SHIFT, so AP_TRN
+//      floors to n * 2^-SHIFT with n = floor(v * 2^SHIFT); W1 (chosen by the backend) holds
+//      OFFSET - 1 .. OFFSET + SIZE, so saturation only moves n within the clamped region;
+//   2. t * 2^SHIFT (a 1-bit power-of-two constant, i.e. wiring) is an integer-valued fixed; to_int()
+//      gives n exactly; then subtract OFFSET and clamp.
+#ifndef NN2HLS_COMMON_H_
+#define NN2HLS_COMMON_H_
+
+#include "ap_fixed.h"
+#include "ap_int.h"
+
+// Layer constant arrays are `NN2HLS_CONST`: constexpr with nn2hls's own ap types (constant
+// initialization: g++ does not emit a giant static constructor, so big layers compile fast), plain
+// const with the vendor headers (whose types are not literal types) and in the HLS tools.
+#ifndef NN2HLS_CONST
+#if defined(NN2HLS_AP_CORE_H) && !defined(__SYNTHESIS__)
+#define NN2HLS_CONST constexpr
+#else
+#define NN2HLS_CONST const
+#endif
+#endif
+
+namespace nn2hls {
+
+// 2^e as a double (exact for |e| < 1000), usable in constant expressions.
+inline double pow2(int e) { return e >= 0 ? (e == 0 ? 1.0 : 2.0 * pow2(e - 1)) : 0.5 * pow2(e + 1); }
+
+template <int W1, int SHIFT, int OFFSET, int SIZE, class v_t>
+inline int table_index(const v_t &v) {
+#pragma HLS INLINE
+  ap_fixed<W1, W1 - SHIFT, AP_TRN, AP_SAT> t = v;
+  const ap_ufixed<1, 1 + SHIFT> scale = pow2(SHIFT);  // 2^SHIFT exactly (raw 1)
+  int n = (t * scale).to_int() - OFFSET;
+  if (n < 0) n = 0;
+  if (n > SIZE - 1) n = SIZE - 1;
+  return n;
+}
+
+// y[i] = x[i] cast to y_t (Reshape; linear activation)
+template <class x_t, class y_t, int N>
+void copy_cast(const x_t x[N], y_t y[N]) {
+#pragma HLS INLINE
+  for (int i = 0; i < N; i++) {
+#pragma HLS UNROLL
+    y[i] = x[i];
+  }
+}
+
+// y[i] = x[src[i]] cast to y_t (Transpose: index remapping, pure wiring in hardware)
+template <class x_t, class y_t, int N>
+void gather_cast(const x_t x[], y_t y[N], const int src[N]) {
+#pragma HLS INLINE
+  for (int i = 0; i < N; i++) {
+#pragma HLS UNROLL
+    y[i] = x[src[i]];
+  }
+}
+
+// y[dst[i]] = x[i] cast to y_t (one input of a Concat)
+template <class x_t, class y_t, int N>
+void scatter_cast(const x_t x[N], y_t y[], const int dst[N]) {
+#pragma HLS INLINE
+  for (int i = 0; i < N; i++) {
+#pragma HLS UNROLL
+    y[dst[i]] = x[i];
+  }
+}
+
+}  // namespace nn2hls
+
+#endif

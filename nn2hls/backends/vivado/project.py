@@ -1,0 +1,158 @@
+"""Write a complete Vivado/Vitis HLS project for a typed graph (io_parallel, latency strategy).
+
+Layout (all paths relative, files byte-identical for the same graph and config):
+
+    <out>/build_prj.tcl  README.md  nn2hls_project.json
+    <out>/firmware/<name>.cpp .h  <name>_types.h  <name>_layers.h  layer_<node>.cpp  nn2hls/*.h
+    <out>/tb/<name>_test.cpp   <out>/tb_data/tb_input.dat tb_output.dat   <out>/csim/<name>_batch.cpp
+
+The kernels of hls_lib (`nn2hls_*.h`) are copied into `firmware/nn2hls/` so the project is complete
+for the HLS tool, which brings its own `ap_fixed.h`; the C simulation adds hls_lib (or vendor
+headers) to the include path for the ap types only. `nn2hls_project.json` records what the C
+simulation needs (name, input/output shapes, sources).
+"""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import jinja2
+import numpy as np
+
+from nn2hls.backends.vivado.context import LayerContext, build_layer, type_name
+from nn2hls.backends.vivado.cpp import cpp_type, literal
+from nn2hls.config import Config
+from nn2hls.errors import ConfigError, InputDataError
+from nn2hls.ir.graph import Graph
+from nn2hls.ir.names import safe_identifier
+from nn2hls.ir.ops import Input
+from nn2hls.ir.verify import verify
+from nn2hls.resources import hls_lib_dir, templates_dir
+
+MANIFEST = "nn2hls_project.json"
+
+
+def _environment() -> jinja2.Environment:
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(str(templates_dir() / "vivado")),
+                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                              keep_trailing_newline=True, autoescape=False)
+
+
+def _signature(layer: LayerContext) -> str:
+    args = [f"const {i['type']} x{k}[{i['size']}]" for k, i in enumerate(layer.inputs)]
+    return ", ".join(args + [f"{layer.out_type} y[{layer.out_size}]"])
+
+
+def _shape_comment(shape: tuple[int, ...]) -> str:
+    return " (shape " + "x".join(str(s) for s in shape) + ")" if shape else ""
+
+
+def project_name(graph: Graph, config: Config) -> str:
+    return safe_identifier(config.project_name or graph.name, fallback="model")
+
+
+def build_context(graph: Graph, config: Config) -> dict:
+    """The plain data all templates of one project render from."""
+    if config.backend not in ("vivado", "vitis"):
+        raise ConfigError(f"backend {config.backend!r} is not supported; use 'vivado' or 'vitis'")
+    if config.io_type != "io_parallel":
+        raise ConfigError(f"io_type {config.io_type!r} is not supported yet; use 'io_parallel'")
+    verify(graph, typed=True)
+    name = project_name(graph, config)
+    inp = graph.input
+    typedefs = []
+    layers = []
+    for node in graph.topological():
+        typedefs.append({"name": type_name(node.name, "result"), "cpp": cpp_type(node.precision["result"])})
+        if isinstance(node.op, Input):
+            continue
+        layer = build_layer(graph, node, config.reuse_factor)
+        typedefs.extend(layer.typedefs)
+        layers.append(layer)
+    var = {n: ("x_in" if isinstance(graph[n].op, Input) else f"v_{n}") for n in graph.nodes}
+    layer_dicts = []
+    for layer in layers:
+        d = dict(vars(layer))
+        d["signature"] = _signature(layer)
+        d["args"] = [var[i] for i in graph[layer.name].inputs]
+        layer_dicts.append(d)
+    outputs, offset = [], 0
+    for k, out in enumerate(graph.outputs):
+        size = int(math.prod(graph[out].shape))
+        outputs.append({"type": type_name(out, "result"), "size": size, "var": var[out], "offset": offset,
+                        "shape": list(graph[out].shape), "shape_comment": _shape_comment(graph[out].shape)})
+        offset += size
+    vitis = config.backend == "vitis"
+    tool = "Vitis HLS" if vitis else "Vivado HLS"
+    return {
+        "project": name, "guard": name.upper(), "typedefs": typedefs, "layers": layer_dicts,
+        "input": {"type": type_name(inp.name, "result"), "size": int(math.prod(inp.shape)),
+                  "shape": list(inp.shape), "shape_comment": _shape_comment(inp.shape)},
+        "outputs": outputs, "total_out": offset, "vitis": vitis, "tool_name": tool,
+        "run_command": "vitis_hls -f build_prj.tcl" if vitis else "vivado_hls -f build_prj.tcl",
+        "part": config.part, "clock": literal(config.clock_period_ns),
+        "sources": [f"{name}.cpp"] + [f"layer_{l['name']}.cpp" for l in layer_dicts],
+    }
+
+
+def _data_lines(arr: np.ndarray, per_sample: int, what: str) -> str:
+    arr = np.asarray(arr, dtype=np.float64)
+    if arr.size % max(per_sample, 1) != 0:
+        raise InputDataError(f"{what}: {arr.size} values do not split into samples of {per_sample}")
+    rows = arr.reshape(-1, per_sample)
+    return "".join(" ".join(repr(float(v)) for v in row) + "\n" for row in rows)
+
+
+def write_project(graph: Graph, config: Config, out_dir, *, tb_input=None, tb_output=None) -> Path:
+    """Write the HLS project of a typed graph into `out_dir` and return its path.
+
+    `tb_input` (N, *input_shape) and `tb_output` (an array or a list of arrays, graph.outputs order:
+    the emulator's outputs for tb_input) become the testbench vectors in tb_data/.
+    """
+    ctx = build_context(graph, config)
+    env = _environment()
+    out = Path(out_dir)
+    name = ctx["project"]
+    files: dict[str, str] = {}
+
+    def render(template: str, **extra) -> str:
+        return env.get_template(template).render(**ctx, **extra)
+
+    files[f"firmware/{name}_types.h"] = render("types.h.j2")
+    files[f"firmware/{name}_layers.h"] = render("layers.h.j2")
+    files[f"firmware/{name}.h"] = render("top.h.j2")
+    files[f"firmware/{name}.cpp"] = render("top.cpp.j2")
+    for layer in ctx["layers"]:
+        files[f"firmware/layer_{layer['name']}.cpp"] = render("layer.cpp.j2", layer=layer,
+                                                              signature=layer["signature"])
+    files[f"tb/{name}_test.cpp"] = render("test.cpp.j2")
+    files[f"csim/{name}_batch.cpp"] = render("batch.cpp.j2")
+    files["build_prj.tcl"] = render("build_prj.tcl.j2")
+    files["README.md"] = render("README.md.j2")
+    for header in sorted(hls_lib_dir().glob("nn2hls_*.h")):
+        if header.name.startswith("nn2hls_ap"):
+            continue  # the simulation ap types stay in hls_lib: the HLS tool brings its own
+        files[f"firmware/nn2hls/{header.name}"] = header.read_text()
+    if tb_input is not None:
+        x = np.asarray(tb_input, dtype=np.float64)
+        files["tb_data/tb_input.dat"] = _data_lines(x, ctx["input"]["size"], "tb_input")
+        if tb_output is not None:
+            outs = tb_output if isinstance(tb_output, (list, tuple)) else [tb_output]
+            n = x.shape[0] if x.ndim else 1
+            flat = np.concatenate([np.asarray(o, dtype=np.float64).reshape(n, -1) for o in outs], axis=1)
+            files["tb_data/tb_output.dat"] = _data_lines(flat, ctx["total_out"], "tb_output")
+    files.setdefault("tb_data/tb_input.dat", "")
+    files.setdefault("tb_data/tb_output.dat", "")
+    manifest = {"project": name, "backend": config.backend, "input_shape": ctx["input"]["shape"],
+                "output_shapes": [o["shape"] for o in ctx["outputs"]],
+                "sources": [f"firmware/{s}" for s in ctx["sources"]] + [f"csim/{name}_batch.cpp"],
+                "layer_weights": {l["name"]: l["weight_entries"] for l in ctx["layers"]},
+                "layer_products": {l["name"]: l["products"] for l in ctx["layers"]}}
+    files[MANIFEST] = json.dumps(manifest, indent=1, sort_keys=True) + "\n"
+    for rel, text in sorted(files.items()):
+        path = out / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.exists() or path.read_text() != text:
+            path.write_text(text)
+    return out

@@ -1,0 +1,62 @@
+"""Run a built C simulation library on batches of samples through ctypes.
+
+Rule: `Simulator.predict(x)` takes x of shape (N, *input_shape) in the source model's layout, any
+real numeric dtype (converted to float64, C-contiguous; NaN/inf refused), calls
+`<name>_batch(in, out, N)` once, and returns the outputs as float64 arrays (N, *output_shape): one
+array for a single-output model, a list in graph.outputs order otherwise.
+"""
+from __future__ import annotations
+
+import ctypes
+import math
+from pathlib import Path
+
+import numpy as np
+
+from nn2hls.errors import BuildError, InputDataError
+
+_DOUBLE_P = ctypes.POINTER(ctypes.c_double)
+
+
+class Simulator:
+    """A loaded C simulation of one project."""
+
+    def __init__(self, library: Path, manifest: dict, *, cached: bool = False, build_seconds: float = 0.0):
+        self.library = Path(library)
+        self.name = manifest["project"]
+        self.input_shape = tuple(manifest["input_shape"])
+        self.output_shapes = [tuple(s) for s in manifest["output_shapes"]]
+        self.cached = cached
+        self.build_seconds = build_seconds
+        try:
+            self._lib = ctypes.CDLL(str(self.library))
+            self._batch = getattr(self._lib, f"{self.name}_batch")
+        except (OSError, AttributeError) as exc:
+            raise BuildError(f"cannot load the C simulation library '{self.library}': {exc}; delete the "
+                             "project's build/ folder and rebuild") from None
+        self._batch.argtypes = (_DOUBLE_P, _DOUBLE_P, ctypes.c_int)
+        self._batch.restype = ctypes.c_int
+        self._n_in = math.prod(self.input_shape)
+        self._sizes = [math.prod(s) for s in self.output_shapes]
+
+    def predict(self, x) -> np.ndarray | list[np.ndarray]:
+        arr = np.asarray(x)
+        if arr.dtype.kind not in "fiub":
+            raise InputDataError(f"C simulation input of dtype {arr.dtype} is not numeric; pass real numbers")
+        if arr.ndim != len(self.input_shape) + 1 or tuple(arr.shape[1:]) != self.input_shape:
+            raise InputDataError(f"C simulation input has shape {arr.shape}, expected (N, "
+                                 f"{', '.join(map(str, self.input_shape))}) for project '{self.name}'")
+        arr = np.ascontiguousarray(arr, dtype=np.float64)
+        if not np.all(np.isfinite(arr)):
+            raise InputDataError("C simulation input contains NaN or infinite values; remove or replace them")
+        n = arr.shape[0]
+        if n >= 2 ** 31:
+            raise InputDataError(f"batch of {n} samples is too large; split it below 2**31")
+        out = np.empty((n, sum(self._sizes)), dtype=np.float64)
+        if n:
+            self._batch(arr.ctypes.data_as(_DOUBLE_P), out.ctypes.data_as(_DOUBLE_P), n)
+        results, offset = [], 0
+        for size, shape in zip(self._sizes, self.output_shapes):
+            results.append(out[:, offset:offset + size].reshape((n, *shape)))
+            offset += size
+        return results[0] if len(results) == 1 else results
