@@ -13,14 +13,15 @@
 //      Q: AP_TRN floor, AP_TRN_ZERO toward 0, AP_RND half up, AP_RND_ZERO half toward 0,
 //         AP_RND_INF half away from 0, AP_RND_MIN_INF half down, AP_RND_CONV half to even.
 //      O: AP_WRAP two's complement wrap, AP_SAT clamp, AP_SAT_ZERO 0 on overflow, AP_SAT_SYM clamp
-//         to +-max (signed: the most negative value also becomes -max), AP_WRAP_SM (signed: the
-//         bitwise complement of the wrapped bits on overflow; unsigned: clamp). N must be 0.
+//         to +-max (signed: the most negative value also becomes -max, except for W = 1).
+//         AP_WRAP_SM and N != 0 are refused by a static_assert (the vendor's rules are not modelled).
 //  * a*b is exact: W = W1+W2, I = I1+I2, signed if either is. a+b, a-b are exact with
 //    F = max(F1,F2), I = max(I1 + (S2 && !S1), I2 + (S1 && !S2)) + 1, W = I + F, signed if either
 //    is (a-b: always signed). -a: W+1, I+1, signed. int+int gives ap_int/ap_uint, anything with a
 //    fixed operand gives ap_fixed/ap_ufixed. A C++ integer operand counts as ap_int<bits>/ap_uint<bits>
 //    (int = ap_int<32>, bool = ap_uint<1>).
 //  * Comparisons are exact across all types. to_double()/to_float() round to nearest even.
+//    to_int()/to_int64()/... truncate toward zero (then wrap to the C++ type).
 // Widths are limited to 1..128 bits (a static_assert says so); results wider than 128 bits too.
 #ifndef NN2HLS_AP_CORE_H
 #define NN2HLS_AP_CORE_H
@@ -139,7 +140,7 @@ constexpr u128 convert_general(bool neg, u128 mag, int Fs) {
   const u128 minm = Sd ? ((u128)1 << (Wd - 1)) : 0;  // magnitude of the most negative value
   bool ovf;
   if (huge) ovf = true;
-  else if (neg) ovf = mag > minm || (O == AP_SAT_SYM && Sd && mag == minm);
+  else if (neg) ovf = mag > minm || (O == AP_SAT_SYM && Sd && Wd > 1 && mag == minm);
   else ovf = mag > maxm;
   const u128 bits = neg ? (u128)0 - mag : mag;
   if (!ovf) return bits;
@@ -154,7 +155,7 @@ constexpr u128 convert_general(bool neg, u128 mag, int Fs) {
       if (Sd) return ~wrapped;
       return neg ? 0 : maxm;
     case AP_SAT_SYM:
-      if (Sd) return neg ? (u128)0 - maxm : maxm;
+      if (Sd) return neg ? (u128)0 - (Wd > 1 ? maxm : minm) : maxm;
       return neg ? 0 : maxm;
     default:  // AP_SAT
       if (Sd) return neg ? (u128)0 - minm : maxm;
@@ -201,7 +202,7 @@ struct conv {
   static constexpr T qhi() {
     return sh > 0 ? (T)((UT)smax() << sh) : (sh < 0 ? (smax() >> d) + (Q == AP_TRN ? 0 : 1) : smax());
   }
-  static constexpr bool sym = (O == AP_SAT_SYM) && Sd;
+  static constexpr bool sym = (O == AP_SAT_SYM) && Sd && Wd > 1;
   static constexpr bool may_ovf = qlo() < (sym ? -dmax() : dmin()) || qhi() > dmax();
 
   static constexpr T wrap(T v) {
@@ -268,6 +269,36 @@ using enable_int = typename std::enable_if<std::is_integral<T>::value, int>::typ
 
 struct u128_parts { uint64_t hi, lo; };
 
+// x.range(hi, lo) on a non-const object: readable like the bits (an ap_uint) and assignable.
+template <class B> struct range_ref {
+  B* p;
+  int hi, lo;
+  constexpr ap_uint<B::width> get() const { return static_cast<const B*>(p)->range(hi, lo); }
+  constexpr operator ap_uint<B::width>() const { return get(); }
+  constexpr operator unsigned long long() const { return get().to_uint64(); }
+  constexpr unsigned long long to_uint64() const { return get().to_uint64(); }
+  constexpr long long to_int64() const { return get().to_int64(); }
+  constexpr unsigned to_uint() const { return get().to_uint(); }
+  constexpr int to_int() const { return get().to_int(); }
+  constexpr int length() const { return hi - lo + 1; }
+  // Replace bits hi..lo of the raw value with the low bits of v.
+  constexpr range_ref& operator=(u128 v) {
+    const int n = hi - lo + 1;
+    const u128 m = (n >= 128 ? ~(u128)0 : (((u128)1 << n) - 1)) << lo;
+    const u128 bits = ((u128)(i128)p->V & ~m) | ((v << lo) & m);
+    p->V = B::wrap_bits(bits);
+    return *this;
+  }
+  template <class T, enable_int<T> = 0> constexpr range_ref& operator=(T v) {
+    return *this = (u128)(i128)v;
+  }
+  template <int W2, int I2, bool S2, ap_q_mode Q2, ap_o_mode O2, bool K2>
+  constexpr range_ref& operator=(const base<W2, I2, S2, Q2, O2, K2>& v) {
+    return *this = (u128)(i128)v.V;
+  }
+  constexpr range_ref& operator=(const range_ref& o) { return *this = (u128)o.get().V; }
+};
+
 template <int W, int I, bool S, ap_q_mode Q, ap_o_mode O, bool K> struct base {
   static_assert(W >= 1 && W <= 128, "nn2hls hls_lib: ap types are limited to 1..128 bits");
   typedef typename storage<W, S>::type raw_t;
@@ -304,7 +335,26 @@ template <int W, int I, bool S, ap_q_mode Q, ap_o_mode O, bool K> struct base {
 
   // ---- conversions out ----
   constexpr double to_double() const { return (double)V * pow2d(I - W); }
-  constexpr float to_float() const { return (float)V * (float)pow2d(I - W); }
+  constexpr float to_float() const {
+    if constexpr (W <= 64) {
+      return (float)V * (float)pow2d(I - W);
+    } else {
+      // (float) of a 128-bit integer near 2^128 overflows: keep the top 62 bits plus a sticky
+      // bit (round-to-nearest-even stays exact), then scale by a power of two in double.
+      const bool neg = S && V < 0;
+      const u128 m = neg ? (u128)0 - (u128)(i128)V : (u128)V;
+      const uint64_t mh = (uint64_t)(m >> 64);
+      float f;
+      if (mh == 0) {
+        f = (float)((double)(float)(uint64_t)m * pow2d(I - W));
+      } else {
+        const int s = (128 - __builtin_clzll(mh)) - 62;
+        const uint64_t top = (uint64_t)(m >> s) | (uint64_t)((m & (((u128)1 << s) - 1)) != 0);
+        f = (float)((double)(float)top * pow2d(s + I - W));
+      }
+      return neg ? -f : f;
+    }
+  }
   constexpr operator native_t() const {
     if constexpr (K) return (native_t)V;
     else return to_double();
@@ -340,6 +390,9 @@ template <int W, int I, bool S, ap_q_mode Q, ap_o_mode O, bool K> struct base {
     return from_raw<ap_uint<W>>((typename ap_uint<W>::raw_t)(n >= 128 ? bits : bits & (((u128)1 << n) - 1)));
   }
   constexpr ap_uint<W> range() const { return range(W - 1, 0); }
+  constexpr range_ref<base> range(int hi, int lo) { return range_ref<base>{this, hi, lo}; }
+  constexpr range_ref<base> range() { return range_ref<base>{this, W - 1, 0}; }
+  template <class B> constexpr base(const range_ref<B>& r) : base(r.get()) {}
 
   // ---- compound assignment: exact operation, then this type's Q/O ----
   template <int W2, int I2, bool S2, ap_q_mode Q2, ap_o_mode O2, bool K2>
@@ -371,12 +424,13 @@ template <int W, int I, bool S, ap_q_mode Q, ap_o_mode O, bool K> struct base {
   constexpr self_t operator+() const { return self(); }
   constexpr bool operator!() const { return V == 0; }
 
- private:
+  // Raw bits (low W of b) to a normalized raw value.
   static constexpr raw_t wrap_bits(u128 b) {
     if constexpr (W == 128) return (raw_t)b;
     else if constexpr (S) return (raw_t)((i128)(b << (128 - W)) >> (128 - W));
     else return (raw_t)(b & (((u128)1 << W) - 1));
   }
+ private:
   constexpr self_t& self() { return static_cast<self_t&>(*this); }
   constexpr const self_t& self() const { return static_cast<const self_t&>(*this); }
   template <class R> constexpr self_t& set(const R& r) {
@@ -548,6 +602,7 @@ std::basic_ostream<CharT, Traits>& operator<<(std::basic_ostream<CharT, Traits>&
 template <int W, int I, ap_q_mode Q, ap_o_mode O, int N>
 struct ap_fixed : nn2hls_ap::base<W, I, true, Q, O, false> {
   static_assert(N == 0, "nn2hls hls_lib: ap_fixed saturation bits N must be 0");
+  static_assert(O != AP_WRAP_SM, "nn2hls hls_lib: AP_WRAP_SM is not supported (use the vendor headers)");
   typedef nn2hls_ap::base<W, I, true, Q, O, false> Base;
   using Base::Base;
   constexpr ap_fixed() : Base() {}
@@ -556,6 +611,7 @@ struct ap_fixed : nn2hls_ap::base<W, I, true, Q, O, false> {
 template <int W, int I, ap_q_mode Q, ap_o_mode O, int N>
 struct ap_ufixed : nn2hls_ap::base<W, I, false, Q, O, false> {
   static_assert(N == 0, "nn2hls hls_lib: ap_ufixed saturation bits N must be 0");
+  static_assert(O != AP_WRAP_SM, "nn2hls hls_lib: AP_WRAP_SM is not supported (use the vendor headers)");
   typedef nn2hls_ap::base<W, I, false, Q, O, false> Base;
   using Base::Base;
   constexpr ap_ufixed() : Base() {}
