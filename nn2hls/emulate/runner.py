@@ -52,6 +52,7 @@ _BUILDERS: dict[type, Callable] = {
     ops.Activation: activations.build_activation,
     ops.Softmax: softmax.build_softmax,
     ops.Reshape: wiring.build_reshape,
+    ops.Quant: wiring.build_reshape,  # y = cast(x, result), result = the quantizer's dtype
     ops.Transpose: wiring.build_transpose,
     ops.Concat: wiring.build_concat,
     ops.Elementwise: wiring.build_elementwise,

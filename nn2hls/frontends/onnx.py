@@ -5,7 +5,8 @@ Rules:
   fixed, every other dimension fixed; opsets 9 to 21 of the default domain;
 - nodes are visited in the file's (topological) order; a node whose inputs are all constants is
   folded in numpy (`onnx_fold`), so exporters' shape subgraphs vanish; other nodes go through the
-  per-op converters of `onnx_ops`, `onnx_ops_spatial` and `onnx_ops_wiring`, which track each value's layout (`onnx_layout`) so the IR is
+  per-op converters of `onnx_ops`, `onnx_ops_spatial` and `onnx_ops_wiring` (QONNX quantizers:
+  `onnx_quant`), which track each value's layout (`onnx_layout`) so the IR is
   channels-last while the Input node and the graph outputs keep the source model's own layout;
 - IR node names are made safe by `Graph.add`; the ONNX node name (or its first output's name) is
   kept as `Node.source_name` for messages;
@@ -23,6 +24,7 @@ from nn2hls.errors import ModelLoadError, Nn2hlsError, UnsupportedOpError
 from nn2hls.frontends.onnx_fold import BATCH, attributes, constant_value, fold
 from nn2hls.frontends.onnx_layout import Layouts, Tensor, plain_tensor
 from nn2hls.frontends import onnx_ops_spatial, onnx_ops_wiring  # noqa: F401  (register their converters)
+from nn2hls.frontends import onnx_quant
 from nn2hls.frontends.onnx_ops import CONVERTERS
 from nn2hls.ir.graph import Graph
 from nn2hls.ir.ops import Input
@@ -168,11 +170,13 @@ class _Importer:
 
     def _node(self, node: onnx.NodeProto) -> None:
         op = node.op_type
-        if node.domain not in ("", "ai.onnx"):
+        if node.domain not in ("", "ai.onnx") + onnx_quant.QONNX_DOMAINS:
             raise UnsupportedOpError(f"unsupported ONNX op '{node.domain}.{op}' at node '{self.name(node)}'; "
                                      f"supported: {', '.join(SUPPORTED_OPS)}")
         inputs = self._inputs_of(node)
-        if op == "Constant":
+        if node.domain in onnx_quant.QONNX_DOMAINS:
+            results = onnx_quant.convert(self, node, attributes(node), inputs)
+        elif op == "Constant":
             try:
                 results = [constant_value(attributes(node))]
             except KeyError as exc:
@@ -231,6 +235,7 @@ class _Importer:
             self._node(node)
         self._outputs()
         self._prune()
+        onnx_quant.apply_weight_types(self.graph)
         self.graph.meta.update(source="onnx", opset=self.opset, producer=self.model.producer_name)
         verify(self.graph)
         return self.graph

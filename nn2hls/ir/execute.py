@@ -12,6 +12,7 @@ Each op is computed exactly as its docstring in `nn2hls.ir.ops` states, vectoriz
 - ScaleShift: x * scale + shift (numpy broadcasting against the per-sample shape).
 - Activation: relu, clip(low, high), leaky_relu(alpha), elu(alpha), sigmoid, tanh,
   hard_sigmoid = clip(alpha * x + beta, 0, 1), linear.
+- Quant: the source quantizer's float definition (QONNX IntQuant, `nn2hls.ir.quant.int_quant`).
 - Softmax along the IR axis (max-subtracted). Elementwise add/sub/mul. Concat, Reshape, Transpose
   along IR axes (shifted by one for the batch).
 The input batch x has shape (N, *input_shape) in the source model's layout, as the Input node does.
@@ -140,6 +141,12 @@ def _softmax(node: Node, x: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=axis, keepdims=True)
 
 
+def _quant(node: Node, x: np.ndarray) -> np.ndarray:
+    from nn2hls.ir.quant import int_quant
+    op: ops.Quant = node.op
+    return int_quant(x, op.scale, op.zero_point, op.bit_width, op.signed, op.narrow, op.rounding_mode)
+
+
 _ELEMENTWISE = {"add": np.add, "sub": np.subtract, "mul": np.multiply}
 
 _UNARY: dict[type, Callable[[Node, np.ndarray], np.ndarray]] = {
@@ -151,6 +158,7 @@ _UNARY: dict[type, Callable[[Node, np.ndarray], np.ndarray]] = {
     ops.ScaleShift: _scaleshift,
     ops.Activation: _activation,
     ops.Softmax: _softmax,
+    ops.Quant: _quant,
     ops.Reshape: lambda node, x: x.reshape((x.shape[0],) + tuple(node.op.shape)),
     ops.Transpose: lambda node, x: x.transpose((0,) + tuple(p + 1 for p in node.op.perm)),
 }

@@ -291,5 +291,36 @@ class Transpose(Op):
         return tuple(x[p] for p in self.perm)
 
 
+@dataclass(frozen=True)
+class Quant(Op):
+    """A quantizer: y = cast(x, dtype), and the result type of this node is forced to `dtype`.
+
+    `dtype` is a Vivado type spelling (`FixedType.parse`). The remaining attributes keep the source
+    quantizer's float definition (QONNX IntQuant: y = scale * (round(clamp(x / scale + zero_point,
+    lo, hi)) - zero_point), see `nn2hls.ir.quant`), which the float executor runs; the frontend only
+    creates a Quant when the two agree exactly (power-of-two scale, zero point 0).
+    """
+
+    kind: ClassVar[str] = "Quant"
+    dtype: str = "ap_fixed<8,8,AP_RND_CONV,AP_SAT>"
+    scale: float = 1.0
+    zero_point: float = 0.0
+    bit_width: int = 8
+    signed: bool = True
+    narrow: bool = False
+    rounding_mode: str = "ROUND"
+
+    def output_shape(self, inputs, weights):
+        (x,) = inputs
+        from nn2hls.errors import FixedTypeError
+        from nn2hls.ir.types import FixedType
+        try:
+            FixedType.parse(self.dtype)
+        except FixedTypeError as exc:
+            raise GraphError(f"Quant dtype: {exc}") from None
+        return tuple(x)
+
+
 ALL_OPS: tuple[type[Op], ...] = (Input, Dense, Conv, Pool, GlobalPool, BatchNorm, ScaleShift, Activation,
-                                 Softmax, Elementwise, Concat, Reshape, Transpose)
+                                 Softmax, Elementwise, Concat, Reshape, Transpose,
+                                 Quant)

@@ -25,6 +25,10 @@ uses that) gives the spec; an explicit type string wins over `auto`. Derived (`a
   leaky_relu alpha, hard_sigmoid alpha/beta): signed, width `weight_width`, AP_RND/AP_SAT, I from the
   largest finite constant.
 - table roles (`table`, `exp`, `sum`, `inv`) and `node.tables` come from `nn2hls.passes.table_types`.
+- quantized models (`nn2hls.passes.quant_rules`): a Quant node's result is its `dtype`; weight and bias
+  types forced by the frontend (`node.meta['forced_precision']`) replace `auto` while they hold the
+  values exactly; a node whose readers all lead to quantizers through relu/wiring gets the exact
+  result type (no double rounding); an Input read only by quantizers of one dtype takes that dtype.
 
 Weights are not modified here (quantize_weights does that), but every derived type is computed from
 the weights as they will be after quantization. `graph.meta['precision_widths']` (written by the
@@ -39,10 +43,11 @@ import numpy as np
 from nn2hls.errors import ConfigError
 from nn2hls.ir import fixed
 from nn2hls.ir.graph import Graph, Node
-from nn2hls.ir.ops import (Activation, Concat, Conv, Dense, Elementwise, GlobalPool, Input, Pool, Reshape,
-                           ScaleShift, Softmax, Transpose)
+from nn2hls.ir.ops import (Activation, Concat, Conv, Dense, Elementwise, GlobalPool, Input, Pool, Quant,
+                           Reshape, ScaleShift, Softmax, Transpose)
 from nn2hls.ir.types import FixedType
 from nn2hls.passes import precision_rules as rules
+from nn2hls.passes import quant_rules
 from nn2hls.passes import table_types
 from nn2hls.passes.base import PassContext, PassResult, float_activations, precision_spec
 
@@ -82,6 +87,9 @@ class _Assigner:
         given = _explicit_or_error(spec.result, node, "result")
         if given is not None:
             return given
+        exact = quant_rules.exact_result(self.graph, node)
+        if exact is not None:
+            return exact
         width = self.width(node, spec, "result_width")
         lo, hi = interval
         signed = lo < 0
@@ -96,6 +104,9 @@ class _Assigner:
         given = _explicit_or_error(spec.weight, node, "weight")
         if given is not None:
             return given
+        forced = quant_rules.forced_type(node, "weight", values)
+        if forced is not None:
+            return forced
         width = self.width(node, spec, "weight_width")
         m = float(np.max(np.abs(values))) if values.size else 0.0
         return FixedType.fixed(width, rules.integer_bits(m, width, True, WEIGHT_ROUNDING), True,
@@ -133,6 +144,9 @@ class _Assigner:
             self.avg_pool(node, spec)
         elif isinstance(op, Activation):
             self.activation(node, spec)
+        elif isinstance(op, Quant):
+            p["result"] = FixedType.parse(op.dtype)
+            self.intervals[node.name] = rules.type_range(p["result"])
         elif isinstance(op, Softmax):
             x_t = self.in_type(node)
             data = self.acts.get(node.inputs[0]) if self.acts is not None else None
@@ -164,7 +178,7 @@ class _Assigner:
     def input_type(self, node: Node, spec) -> FixedType:
         width = self.width(node, spec, "result_width")
         given = _explicit_or_error(self.ctx.config.precision_input, node, "input") \
-            or _explicit_or_error(spec.result, node, "result")
+            or _explicit_or_error(spec.result, node, "result") or quant_rules.input_type(self.graph)
         if given is None:
             if self.ctx.calibration is not None:
                 m = float(np.max(np.abs(self.ctx.calibration))) if self.ctx.calibration.size else 0.0
@@ -191,6 +205,8 @@ class _Assigner:
         w_t = self.weight_type(node, spec, kernel)
         k_raw, k_q = self.quantized(node, kernel, w_t, roles[0])
         b_t = _explicit_or_error(spec.bias, node, "bias")
+        if b_t is None and bias is not None:
+            b_t = quant_rules.forced_type(node, "bias", bias)
         if b_t is None:
             b_t = rules.bits_at_frac(bias if bias is not None else np.zeros(1), x_t.frac + w_t.frac,
                                      WEIGHT_ROUNDING, what=f"layer {node.label()} bias")

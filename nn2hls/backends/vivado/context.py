@@ -19,6 +19,7 @@ from nn2hls.backends.vivado.cpp import (comment_text, constant_values, cpp_type,
 from nn2hls.backends.vivado.sparse import split_conv, split_dense
 from nn2hls.errors import GraphError, UnsupportedOpError
 from nn2hls.ir.graph import Graph, Node
+from nn2hls.ir.ops import Quant
 from nn2hls.ir.ops import (Activation, BatchNorm, Concat, Conv, Dense, Elementwise, GlobalPool, Input,
                            Pool, Reshape, ScaleShift, Softmax, Transpose)
 from nn2hls.ir.types import FixedType
@@ -323,6 +324,8 @@ def build_layer(graph: Graph, node: Node, reuse_factor: int = 1) -> LayerContext
         return build_scale_shift(graph, node)
     if isinstance(op, Elementwise):
         return build_elementwise(graph, node)
+    if isinstance(op, Quant):  # y = cast(x, dtype): the result type is the quantizer's type
+        return _base(graph, node, "copy", "nn2hls_common.h")
     if isinstance(op, Reshape):
         return build_reshape(graph, node)
     if isinstance(op, Transpose):

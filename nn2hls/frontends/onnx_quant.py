@@ -1,0 +1,133 @@
+"""QONNX quantizers in the ONNX frontend: IntQuant/Quant and BipolarQuant (nn2hls.ir.quant semantics).
+
+Rules:
+- Domains `qonnx.custom_op.general`, its Brevitas alias `onnx.brevitas` and the older
+  `finn.custom_op.general`; op types `Quant`, `IntQuant`, `BipolarQuant`.
+- A quantizer whose data input is a constant (a weight initializer, after folding) is evaluated at
+  import time by its float definition, so the weight becomes its exact quantized float values
+  (scale, zero point and bit width may be per tensor or per channel, any positive scale). The values
+  are remembered; after the import `apply_weight_types` gives every Dense/Conv whose kernel holds
+  exactly those values (in any order: layout permutations and transposes do not change the multiset)
+  `node.meta['forced_precision'] = {'weight': T, 'bias': B}` where T is the narrowest type holding
+  every kernel value exactly (`nn2hls.ir.quant.exact_type`) and B likewise for the bias, so the
+  precision pass neither rounds the weights nor the bias.
+- A quantizer on a run-time tensor becomes an IR `Quant` node (y = cast(x, T), T from
+  `nn2hls.ir.quant.fixed_type_for`) when its scale is one power of two 2^-k and its zero point is 0:
+  then the cast is exactly the QONNX definition. Other scales/zero points on activations, per-channel
+  activation scales and BipolarQuant on activations are refused with a one-line UnsupportedOpError.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from nn2hls.errors import Nn2hlsError, UnsupportedOpError
+from nn2hls.frontends.onnx_layout import Tensor
+from nn2hls.ir import ops
+from nn2hls.ir.graph import Graph
+from nn2hls.ir.quant import bipolar_quant, exact_type, fixed_type_for, int_quant, pow2_exponent
+
+QONNX_DOMAINS: tuple[str, ...] = ("qonnx.custom_op.general", "onnx.brevitas", "finn.custom_op.general")
+QONNX_OPS: tuple[str, ...] = ("Quant", "IntQuant", "BipolarQuant")
+_META_KEY = "_quantized_constants"
+
+
+def _constant(ctx, node, inputs: list, index: int, what: str) -> np.ndarray:
+    value = inputs[index] if index < len(inputs) else None
+    if value is None or isinstance(value, Tensor):
+        raise UnsupportedOpError(f"QONNX {node.op_type} node {ctx.label(node)}: {what} (input {index}) must be "
+                                 f"a constant; a computed {what} is not supported")
+    return np.asarray(value, dtype=np.float64)
+
+
+def _int_attr(attrs: dict, name: str, default: int) -> bool:
+    return bool(int(attrs.get(name, default)))
+
+
+def _remember(ctx, values: np.ndarray) -> None:
+    ctx.graph.meta.setdefault(_META_KEY, []).append(np.sort(np.asarray(values, dtype=np.float64).reshape(-1)))
+
+
+def convert(ctx, node, attrs: dict, inputs: list) -> list:
+    """Convert one QONNX quantizer node (any QONNX_DOMAINS domain)."""
+    if node.op_type not in QONNX_OPS:
+        raise UnsupportedOpError(f"unsupported QONNX op '{node.domain}.{node.op_type}' at node "
+                                 f"'{ctx.name(node)}'; supported: {', '.join(QONNX_OPS)}")
+    x = inputs[0] if inputs else None
+    if x is None:
+        raise UnsupportedOpError(f"QONNX {node.op_type} node {ctx.label(node)} has no data input")
+    scale = _constant(ctx, node, inputs, 1, "scale")
+    if np.any(scale <= 0) or not np.all(np.isfinite(scale)):
+        raise UnsupportedOpError(f"QONNX {node.op_type} node {ctx.label(node)}: scale must be positive and "
+                                 f"finite")
+    if node.op_type == "BipolarQuant":
+        if isinstance(x, Tensor):
+            raise UnsupportedOpError(f"QONNX BipolarQuant node {ctx.label(node)}: bipolar activations are not "
+                                     f"supported (only bipolar weights); quantize activations with IntQuant")
+        values = bipolar_quant(x, scale)
+        _remember(ctx, values)
+        return [values]
+    zero_point = _constant(ctx, node, inputs, 2, "zero point")
+    bits = _constant(ctx, node, inputs, 3, "bit width")
+    if bits.size != 1 or bits.reshape(-1)[0] != round(float(bits.reshape(-1)[0])) or bits.reshape(-1)[0] < 1:
+        raise UnsupportedOpError(f"QONNX {node.op_type} node {ctx.label(node)}: bit width must be one positive "
+                                 f"integer, got {bits.reshape(-1).tolist()}")
+    bit_width = int(bits.reshape(-1)[0])
+    signed = _int_attr(attrs, "signed", 1)
+    narrow = _int_attr(attrs, "narrow", 0)
+    mode = str(attrs.get("rounding_mode", "ROUND")).upper()
+    if not isinstance(x, Tensor):
+        try:
+            values = int_quant(x, scale, zero_point, bit_width, signed, narrow, mode)
+        except Nn2hlsError as exc:
+            raise UnsupportedOpError(f"QONNX {node.op_type} node {ctx.label(node)}: {exc}") from None
+        _remember(ctx, values)
+        return [values]
+    # run-time tensor: one power-of-two scale and zero point 0 -> a cast
+    flat_scale = scale.reshape(-1)
+    if not np.all(flat_scale == flat_scale[0]):
+        raise UnsupportedOpError(f"QONNX {node.op_type} node {ctx.label(node)}: per-channel scales on "
+                                 f"activations are not supported; use one scale per tensor")
+    k = pow2_exponent(float(flat_scale[0]))
+    if k is None:
+        raise UnsupportedOpError(f"QONNX {node.op_type} node {ctx.label(node)}: activation scale "
+                                 f"{float(flat_scale[0])!r} is not a power of two; only power-of-two "
+                                 f"activation scales are supported (Brevitas: scaling_impl_type='po2' / "
+                                 f"restrict_scaling_type=POWER_OF_TWO)")
+    if np.any(zero_point != 0):
+        raise UnsupportedOpError(f"QONNX {node.op_type} node {ctx.label(node)}: a nonzero zero point on "
+                                 f"activations is not supported; use zero point 0")
+    try:
+        dtype = fixed_type_for(k, bit_width, signed, narrow, mode)
+    except UnsupportedOpError as exc:
+        raise UnsupportedOpError(f"QONNX {node.op_type} node {ctx.label(node)}: {exc}") from None
+    op = ops.Quant(dtype=str(dtype), scale=float(flat_scale[0]), zero_point=0.0, bit_width=bit_width,
+                   signed=signed, narrow=narrow, rounding_mode=mode)
+    return [x.with_node(ctx.add(op, [x.node], node))]
+
+
+def _same_values(values: np.ndarray, remembered: list[np.ndarray]) -> bool:
+    flat = np.sort(np.asarray(values, dtype=np.float64).reshape(-1))
+    return any(r.shape == flat.shape and np.array_equal(r, flat) for r in remembered)
+
+
+def apply_weight_types(graph: Graph) -> None:
+    """Force exact weight/bias types on Dense/Conv nodes whose kernel came from a QONNX quantizer."""
+    remembered = graph.meta.pop(_META_KEY, [])
+    if not remembered:
+        return
+    for node in graph.nodes.values():
+        if not isinstance(node.op, (ops.Dense, ops.Conv)):
+            continue
+        if not _same_values(node.weights["kernel"], remembered):
+            continue
+        forced = {}
+        weight_t = exact_type(node.weights["kernel"], signed=True)
+        if weight_t is None:
+            continue
+        forced["weight"] = weight_t
+        if "bias" in node.weights:
+            bias_t = exact_type(node.weights["bias"], signed=True)
+            if bias_t is not None:
+                forced["bias"] = bias_t
+        node.meta["forced_precision"] = forced
+        node.meta["quantized_weights"] = True

@@ -1,0 +1,89 @@
+"""Precision rules for quantized models (QONNX): forced types and exact results before quantizers.
+
+A model trained with quantizers computes, between two quantizers, exact float arithmetic on values
+that are already on fixed-point grids. To reproduce it bit for bit:
+
+- `forced_type(node, role)`: the type the frontend fixed for a role (`node.meta['forced_precision']`,
+  e.g. the exact type of weights that a QONNX quantizer produced), used only while it still holds
+  every value of that role exactly (a later pass that rescaled the weights voids it);
+- `exact_result(graph, node)`: when every path from `node` reaches a `Quant` node through ops that
+  only move or compare values (relu, linear, Reshape, Transpose, max pooling), the node's result must
+  not round or saturate, or the quantizer would round twice. The exact result type is the
+  accumulator for Dense/Conv/ScaleShift (which is exact by construction), the input type for relu and
+  linear, and the full-width sum/difference/product type for Elementwise;
+- `input_type(graph)`: the Input node takes the common dtype of the quantizers reading it, so
+  `cast(x, input)` is the quantizer itself.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from nn2hls.ir import fixed
+from nn2hls.ir.graph import Graph, Node
+from nn2hls.ir.ops import Activation, Elementwise, GlobalPool, Pool, Quant, Reshape, Transpose
+from nn2hls.ir.types import FixedType
+
+
+def forced_type(node: Node, role: str, values: np.ndarray | None) -> FixedType | None:
+    """The frontend-forced type of `role`, when it represents `values` exactly (else None)."""
+    t = node.meta.get("forced_precision", {}).get(role)
+    if t is None:
+        return None
+    if values is not None:
+        v = np.asarray(values, dtype=np.float64)
+        raw, ovf = fixed.quantize(v, t, return_overflow=True)
+        if np.any(ovf) or not np.array_equal(fixed.to_float(raw, t), v):
+            return None
+    return t
+
+
+def _passes_exact(node: Node) -> bool:
+    op = node.op
+    if isinstance(op, Activation):
+        return op.function in ("relu", "linear")
+    if isinstance(op, (Pool, GlobalPool)):
+        return op.mode == "max"
+    return isinstance(op, (Reshape, Transpose))
+
+
+def feeds_quant(graph: Graph, name: str, _seen: dict[str, bool] | None = None) -> bool:
+    """True when every reader path of `name` reaches a Quant node through exact wiring ops."""
+    seen = {} if _seen is None else _seen
+    if name in seen:
+        return seen[name]
+    readers = graph.consumers(name)
+    ok = bool(readers) and name not in graph.outputs
+    for r in readers:
+        if not ok:
+            break
+        node = graph.nodes[r]
+        ok = isinstance(node.op, Quant) or (_passes_exact(node) and feeds_quant(graph, r, seen))
+    seen[name] = ok
+    return ok
+
+
+def exact_result(graph: Graph, node: Node) -> FixedType | None:
+    """The exact result type of `node` when it feeds quantizers only (see the module docstring)."""
+    if not feeds_quant(graph, node.name):
+        return None
+    op = node.op
+    in_types = [graph.nodes[i].precision.get("result") for i in node.inputs]
+    if any(t is None for t in in_types):
+        return None
+    if "accum" in node.precision and not isinstance(op, (Pool, GlobalPool)):
+        return node.precision["accum"]
+    if isinstance(op, Activation) and op.function in ("relu", "linear"):
+        return in_types[0]
+    if isinstance(op, Elementwise):
+        fn = {"add": fixed.sum_type, "sub": fixed.diff_type, "mul": fixed.product_type}[op.operation]
+        return fn(in_types[0], in_types[1])
+    return None
+
+
+def input_type(graph: Graph) -> FixedType | None:
+    """The common dtype of the Quant nodes reading the Input node, when all its readers are Quant."""
+    readers = [graph.nodes[r] for r in graph.consumers(graph.input.name)]
+    if not readers or not all(isinstance(r.op, Quant) for r in readers):
+        return None
+    types = {FixedType.parse(r.op.dtype) for r in readers}
+    return types.pop() if len(types) == 1 else None
