@@ -1,11 +1,14 @@
 """Compile a generated project into a shared library for the batched C simulation, with a cache.
 
 Rules:
-- Flags: `-O2 -shared -fPIC -std=c++17`, include path = the ap types folder only (the project's own
+- Flags: `-O2 -shared -fPIC -std=c++20` (C++20 because hls_lib's constexpr conversions, which
+  let g++ constant-initialize the weight arrays instead of emitting a huge static constructor,
+  currently need it; the generated sources themselves are C++11 for the HLS tools), include path = the ap types folder only (the project's own
   headers are found relative to the sources).
 - Cache key: SHA-256 of the compiler identity, the flags, the ap types headers' contents and every
-  file under firmware/ and csim/; the library is `build/lib<name>_<key16>.so`, so an unchanged project
-  is never recompiled and a changed one never reuses a stale library.
+  file under firmware/ and csim/; the library is `build/lib<name>_<headers8>_<key16>.so` (one kept
+  per header set), so an unchanged project is never recompiled and a changed one never reuses a
+  stale library.
 - Translation units: the sources are bundled into unity files (`build/unit<k>.cpp` including them);
   a large project (more source bytes than SPLIT_BYTES) is split into two bundles balanced by size and
   compiled in parallel (2 jobs), then linked. A small one is a single g++ invocation.
@@ -43,13 +46,20 @@ def _tree_files(root: Path, patterns: tuple[str, ...]) -> list[Path]:
     return sorted(files)
 
 
-def cache_key(project: Path, cxx: list[str], ap_dir: Path) -> str:
+def header_set_key(ap_dir: Path) -> str:
+    """Hash of the ap types headers (names and contents)."""
     h = hashlib.sha256()
-    h.update(compiler_identity(tuple(cxx)).encode())
-    h.update(" ".join(FLAGS).encode())
     for path in _tree_files(ap_dir, ("*.h", "*.hpp", "*.def")):
         h.update(str(path.relative_to(ap_dir)).encode())
         h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def cache_key(project: Path, cxx: list[str], headers_key: str) -> str:
+    h = hashlib.sha256()
+    h.update(compiler_identity(tuple(cxx)).encode())
+    h.update(" ".join(FLAGS).encode())
+    h.update(headers_key.encode())
     for sub in ("firmware", "csim"):
         for path in _tree_files(project / sub, ("*",)):
             h.update(str(path.relative_to(project)).encode())
@@ -94,9 +104,11 @@ def build_library(project: Path, ap_types=None) -> tuple[Path, bool, float]:
     name = manifest["project"]
     cxx = find_compiler()
     ap_dir = ap_types_dir(ap_types).resolve()
-    key = cache_key(project, cxx, ap_dir)[:16]
+    headers = header_set_key(ap_dir)
+    key = cache_key(project, cxx, headers)[:16]
     build_dir = project / "build"
-    lib = build_dir / f"lib{name}_{key}.so"
+    prefix = f"lib{name}_{headers[:8]}_"  # one library kept per header set
+    lib = build_dir / f"{prefix}{key}.so"
     if lib.is_file():
         return lib, True, time.perf_counter() - start
     build_dir.mkdir(exist_ok=True)
@@ -121,7 +133,7 @@ def build_library(project: Path, ap_types=None) -> tuple[Path, bool, float]:
                  build_dir, log_path, name)
         _run_all([[*cxx, "-shared", "-o", tmp.name, *objects]], build_dir, log_path, f"{name} (link)")
     os.replace(tmp, lib)
-    for stale in build_dir.glob(f"lib{name}_*.so"):
+    for stale in build_dir.glob(f"{prefix}*.so"):
         if stale != lib:
             stale.unlink(missing_ok=True)
     return lib, False, time.perf_counter() - start
