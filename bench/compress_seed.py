@@ -1,0 +1,272 @@
+"""Reproduce the seed's compression recipes on scikit-learn's 8x8 digits and carry them to hardware.
+
+Models: an MLP 64-64-32-32-10 and a small CNN (Conv 1->8 3x3, relu, maxpool 2, flatten, dense 10).
+Data: load_digits, pixels / 16, stratified split 60% train / 20% validation / 20% held-out test,
+several seeds (the split and the initialisation change with the seed).
+Recipes (nn2hls.compress):
+  float    : Adam, cross-entropy.
+  L1       : from the float model, train with lambda*sum|w| (lambda 1e-4), then 7 iterations of
+             "prune the bottom of the |w| distribution (a global fraction of the remaining weights),
+             retrain with masks and L1"; stop at the target sparsity or when validation accuracy
+             drops by more than 0.5 pt (rolled back).
+  L_p      : the same with the smoothed L_p penalty, p = 0.1, lambda 1e-3, a larger fraction per step
+             and a 2 pt tolerance.
+  ternary / binary : QAT (Brevitas quantizers when installed, else nn2hls's own STE) from the float
+             model, every Linear/Conv layer, power-of-two per-layer scale.
+Each result of seed 0 is exported to ONNX and compiled with nn2hls (calibration: the training set):
+bit-exact C simulation vs emulator on the test set, fixed-point test accuracy, and the report's
+multiplies (general / power-of-two / +-1) and DSPs against the unpruned model.
+
+Usage: python bench/compress_seed.py [--seeds 3] [--quick] [--no-compile]
+Writes bench/compress/results.json, bench/compress/*.png (profile figures) and prints a Markdown
+section (also bench/compress/section.md) to append to bench/RESULTS.md.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from nn2hls.compress import masks, qat  # noqa: E402
+from nn2hls.compress.export import export_onnx  # noqa: E402
+from nn2hls.compress.penalties import L1Penalty, LpPenalty  # noqa: E402
+from nn2hls.compress.schedule import accuracy, fit, iterative_prune, make_callbacks, to_tensors  # noqa: E402
+
+OUT = ROOT / "bench" / "compress"
+
+
+def mlp() -> nn.Module:
+    return nn.Sequential(nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 32), nn.ReLU(),
+                         nn.Linear(32, 10))
+
+
+def cnn() -> nn.Module:
+    return nn.Sequential(nn.Conv2d(1, 8, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(8 * 3 * 3, 10))
+
+
+ARCHS = {"mlp": (mlp, (64,)), "cnn": (cnn, (1, 8, 8))}
+
+
+def data(seed: int):
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    x, y = load_digits(return_X_y=True)
+    x = (x / 16.0).astype(np.float32)
+    x_tr, x_te, y_tr, y_te = train_test_split(x, y, test_size=0.2, stratify=y, random_state=seed)
+    x_tr, x_va, y_tr, y_va = train_test_split(x_tr, y_tr, test_size=0.25, stratify=y_tr, random_state=seed)
+    return (x_tr, y_tr), (x_va, y_va), (x_te, y_te)
+
+
+def run_seed(arch: str, seed: int, cfg: dict) -> tuple[dict, dict]:
+    make, shape = ARCHS[arch]
+    (x_tr, y_tr), (x_va, y_va), (x_te, y_te) = data(seed)
+    xt, yt = to_tensors(x_tr.reshape(-1, *shape), y_tr)
+    xv, yv = to_tensors(x_va.reshape(-1, *shape), y_va)
+    xe, ye = to_tensors(x_te.reshape(-1, *shape), y_te)
+    torch.manual_seed(seed)
+    base = make()
+    fit(base, xt, yt, epochs=cfg["epochs"], lr=3e-3, seed=seed)
+    out = {"float": {"test_acc": accuracy(base, xe, ye), "val_acc": accuracy(base, xv, yv)}}
+    models = {"float": base}
+    for recipe, penalty, frac, target, tol in (
+            ("l1", L1Penalty(1e-4), cfg["l1_fraction"], 0.80, 0.005),
+            ("lp", LpPenalty(1e-3, p=0.1, eps=1e-3), cfg["lp_fraction"], 0.93, 0.02)):
+        model = make()
+        model.load_state_dict(base.state_dict())
+        train, _ = make_callbacks(xt, yt, xv, yv, epochs=cfg["reg_epochs"], retrain_epochs=cfg["retrain_epochs"],
+                                  lr=1e-3, penalty=penalty, seed=seed)
+        test_curve = []
+
+        def evaluate(m: nn.Module) -> float:
+            test_curve.append(accuracy(m, xe, ye))
+            return accuracy(m, xv, yv)
+
+        res = iterative_prune(model, train, evaluate, target_sparsity=target, tolerance=tol,
+                              max_iterations=cfg["iterations"], fraction=frac, scope="global")
+        hist = [{"iteration": r.iteration, "sparsity": r.sparsity, "val_acc": r.accuracy,
+                 "test_acc": test_curve[i], "accepted": r.accepted} for i, r in enumerate(res.history)]
+        final = [h for h in hist if h["accepted"]][-1]
+        masks.finalize(model)
+        out[recipe] = {"history": hist, "stop_reason": res.stop_reason, "sparsity": masks.sparsity(model),
+                       "test_acc": accuracy(model, xe, ye), "final_iteration": final["iteration"],
+                       "layer_sparsity": masks.layer_sparsity(model)}
+        models[recipe] = model
+    for kind in ("ternary", "binary"):
+        qm = qat.quantize_model(base, kind)
+        fit(qm, xt, yt, epochs=cfg["qat_epochs"], lr=1e-3, seed=seed)
+        frozen = qat.freeze(qm)
+        out[kind] = {"test_acc": accuracy(qm, xe, ye), "frozen_test_acc": accuracy(frozen, xe, ye),
+                     "sparsity": masks.sparsity(frozen),
+                     "backend": "brevitas" if qat.has_brevitas() else "ste"}
+        models[kind] = qm
+    return out, models
+
+
+def compile_models(arch: str, models: dict, seed: int, workdir: Path) -> dict:
+    """Export, compile, check bit-exactness and read the report of each model (compiler present)."""
+    try:
+        import nn2hls
+        from nn2hls.pipeline import compile as nn_compile  # noqa: F401
+    except Exception as exc:  # noqa: BLE001
+        return {"error": f"compiler not available: {exc}"}
+    _, shape = ARCHS[arch]
+    (x_tr, _), _, (x_te, y_te) = data(seed)
+    x_tr = x_tr.reshape(-1, *shape).astype(np.float64)
+    x_te = x_te.reshape(-1, *shape).astype(np.float64)
+    rows = {}
+    for name, model in models.items():
+        path = export_onnx(model, torch.zeros(1, *shape), workdir / f"{arch}_{name}.onnx")
+        t0 = time.perf_counter()
+        try:
+            cm = nn2hls.compile(path, calibration=x_tr)
+            emu = np.asarray(cm.emulate(x_te))
+            sim = cm.build()
+            csim = np.asarray(sim.predict(x_te))
+            rep = cm.report()["totals"]
+        except Exception as exc:  # noqa: BLE001 - record and go on with the other models
+            rows[name] = {"error": f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"}
+            continue
+        rows[name] = {"bit_exact": bool(np.array_equal(emu, csim)), "fixed_test_acc": float((emu.argmax(1) == y_te).mean()),
+                      "weights": rep["weights"], "nonzero_weights": rep["nonzero_weights"],
+                      "multiplies": rep["multiplies"], "mult_general": rep["mult_general"],
+                      "mult_pow2": rep["mult_pow2"], "mult_pm_one": rep["mult_pm_one"], "dsp": rep["dsp"],
+                      "seconds": round(time.perf_counter() - t0, 2)}
+    dense = rows.get("float", {}).get("multiplies")
+    for name, row in rows.items():
+        if dense and "multiplies" in row:
+            row["mult_ratio_vs_dense"] = row["multiplies"] / dense
+    return rows
+
+
+def profiles(arch: str, workdir: Path) -> list[str]:
+    from nn2hls.profile import run_profile
+
+    made = []
+    for recipe in ("l1", "lp"):
+        out = OUT / f"{arch}_{recipe}"
+        run_profile(workdir / f"{arch}_{recipe}.onnx", out, compare=workdir / f"{arch}_float.onnx")
+        made.append(str(out.relative_to(ROOT)))
+    return made
+
+
+def summarize(results: dict) -> dict:
+    summary = {}
+    for arch, per_seed in results["runs"].items():
+        s = {}
+        f = np.array([r["float"]["test_acc"] for r in per_seed])
+        s["float_acc"] = float(f.mean())
+        for key in ("l1", "lp", "ternary", "binary"):
+            acc = np.array([r[key]["test_acc"] for r in per_seed])
+            sp = np.array([r[key]["sparsity"] for r in per_seed])
+            s[key] = {"acc": float(acc.mean()), "acc_std": float(acc.std()), "drop_pt": float((f - acc).mean() * 100),
+                      "worst_drop_pt": float((f - acc).max() * 100), "sparsity": float(sp.mean()),
+                      "min_sparsity": float(sp.min())}
+        summary[arch] = s
+    return summary
+
+
+def markdown(results: dict) -> str:
+    s = results["summary"]
+    lines = ["## Compression", "",
+             f"`python bench/compress_seed.py --seeds {results['seeds']}` ({results['seconds']:.0f} s on "
+             f"{torch.get_num_threads()} thread(s); QAT backend: {results['qat_backend']}). sklearn 8x8 digits, "
+             "stratified 60/20/20 train/validation/test split per seed; numbers are test accuracy, mean over "
+             "seeds (drop = float minus compressed, percentage points; worst = the worst seed).", "",
+             "| model | recipe | sparsity (mean / min) | test acc | drop (mean / worst) | target | met |",
+             "| --- | --- | --- | --- | --- | --- | --- |"]
+    for arch, a in s.items():
+        lines.append(f"| {arch} | float | 0% | {a['float_acc']*100:.2f}% | - | - | - |")
+        for key, target in (("l1", (0.72, 0.5)), ("lp", (0.90, 2.0)), ("ternary", None), ("binary", None)):
+            r = a[key]
+            if target:
+                met = r["sparsity"] >= target[0] and r["drop_pt"] <= target[1]
+                tgt = f">= {target[0]*100:.0f}% pruned, <= {target[1]} pt"
+            else:
+                met, tgt = None, "-"
+            lines.append(f"| {arch} | {key} | {r['sparsity']*100:.1f}% / {r['min_sparsity']*100:.1f}% | "
+                         f"{r['acc']*100:.2f}% | {r['drop_pt']:+.2f} / {r['worst_drop_pt']:+.2f} pt | {tgt} | "
+                         f"{'-' if met is None else ('yes' if met else 'NO')} |")
+    lines += ["", "Per-iteration curves (seed 0): sparsity -> test accuracy", ""]
+    for arch, per_seed in results["runs"].items():
+        for key in ("l1", "lp"):
+            r = per_seed[0][key]
+            pts = ", ".join(f"{h['sparsity']*100:.0f}%:{h['test_acc']*100:.1f}%{'' if h['accepted'] else ' (rolled back)'}"
+                            for h in r["history"])
+            lines.append(f"- {arch} {key} (stop: {r['stop_reason']}): {pts}")
+    comp = results.get("compile", {})
+    lines += ["", "Compiled with nn2hls (seed 0; calibration = training set; default config):", ""]
+    if not comp:
+        lines.append("compiler step skipped")
+    for arch, rows in comp.items():
+        if "error" in rows:
+            lines.append(f"- {arch}: {rows['error']}")
+            continue
+        lines += [f"| {arch} | bit-exact | fixed acc | nonzero / weights | multiplies (x dense) | general | pow2 | +-1 | DSP |",
+                  "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+        for name, r in rows.items():
+            if "error" in r:
+                lines.append(f"| {name} | error: {r['error']} | | | | | | | |")
+                continue
+            lines.append(f"| {name} | {'yes' if r['bit_exact'] else 'NO'} | {r['fixed_test_acc']*100:.2f}% | "
+                         f"{r['nonzero_weights']} / {r['weights']} | {r['multiplies']} ({r.get('mult_ratio_vs_dense', 0):.3f}) | "
+                         f"{r['mult_general']} | {r['mult_pow2']} | {r['mult_pm_one']} | {r['dsp']} |")
+        lines.append("")
+    if results.get("figures"):
+        lines.append("Figures (log-scale |w| histograms per layer, float vs pruned): " +
+                     ", ".join(f"`{f}/`" for f in results["figures"]))
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--quick", action="store_true", help="few epochs (smoke test)")
+    ap.add_argument("--no-compile", action="store_true")
+    args = ap.parse_args(argv)
+    torch.set_num_threads(1)
+    cfg = dict(epochs=60, reg_epochs=20, retrain_epochs=10, qat_epochs=30, iterations=7,
+               l1_fraction=0.22, lp_fraction=0.33)
+    if args.quick:
+        cfg.update(epochs=5, reg_epochs=2, retrain_epochs=1, qat_epochs=2, iterations=2)
+    t0 = time.perf_counter()
+    OUT.mkdir(parents=True, exist_ok=True)
+    work = OUT / "_models"
+    results = {"seeds": args.seeds, "config": cfg, "runs": {}, "compile": {}, "figures": [],
+               "qat_backend": "brevitas" if qat.has_brevitas() else "ste (Brevitas not installed)"}
+    for arch in ARCHS:
+        results["runs"][arch] = []
+        for seed in range(args.seeds):
+            out, models = run_seed(arch, seed, cfg)
+            results["runs"][arch].append(out)
+            print(f"{arch} seed {seed}: " + ", ".join(
+                f"{k} {v['test_acc']*100:.1f}%" + (f"@{v['sparsity']*100:.0f}%" if 'sparsity' in v else '')
+                for k, v in out.items()), flush=True)
+            if seed == 0:
+                if args.no_compile:
+                    results["compile"][arch] = {"error": "compiler step skipped (--no-compile)"}
+                    for name, model in models.items():
+                        export_onnx(model, torch.zeros(1, *ARCHS[arch][1]), work / f"{arch}_{name}.onnx")
+                else:
+                    results["compile"][arch] = compile_models(arch, models, seed, work)
+                results["figures"] += profiles(arch, work)
+    results["seconds"] = time.perf_counter() - t0
+    results["summary"] = summarize(results)
+    (OUT / "results.json").write_text(json.dumps(results, indent=1))
+    md = markdown(results)
+    (OUT / "section.md").write_text(md)
+    print(md)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

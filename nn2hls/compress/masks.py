@@ -1,0 +1,129 @@
+"""Pruning masks for PyTorch models, built on `torch.nn.utils.prune`.
+
+Rule: every prunable layer (`nn.Linear`, `nn.Conv1d/2d`; weights only, biases are never pruned)
+carries a `weight_mask` buffer installed by `torch.nn.utils.prune`; the layer's effective weight is
+`weight_orig * weight_mask`, recomputed before every forward pass. A pruned weight therefore stays
+exactly zero through any number of optimizer steps (SGD, Adam's momentum and second moments may move
+`weight_orig`, never the effective weight), and masks only ever shrink: a new mask is combined with
+the old one by `prune`'s own container (element-wise product).
+
+Magnitude rules: `threshold_for_fraction` reads a threshold from the distribution of the still-nonzero
+|w| (its quantile), per layer or over all layers at once ("global"); `prune_below` zeroes every |w|
+below a threshold. `finalize` makes the pruning permanent (plain weights containing zeros) for export.
+"""
+from __future__ import annotations
+
+from typing import Iterator
+
+import torch
+from torch import nn
+from torch.nn.utils import prune
+
+from nn2hls.errors import ConfigError
+
+PRUNABLE = (nn.Linear, nn.Conv1d, nn.Conv2d)
+
+
+def prunable_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
+    """(qualified name, module) of every layer whose weight can be pruned, in module order."""
+    return [(name, m) for name, m in model.named_modules() if isinstance(m, PRUNABLE)]
+
+
+def _layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
+    layers = prunable_layers(model)
+    if not layers:
+        raise ConfigError(f"model {type(model).__name__} has no Linear/Conv layer to prune")
+    return layers
+
+
+def is_pruned(module: nn.Module) -> bool:
+    """True when the module carries a torch.nn.utils.prune mask on its weight."""
+    return prune.is_pruned(module) and hasattr(module, "weight_mask")
+
+
+def install_masks(model: nn.Module) -> None:
+    """Give every prunable layer an all-ones mask (idempotent), so the model's state_dict layout is
+    the same before and after any pruning step (snapshots can be restored with load_state_dict)."""
+    for _, module in _layers(model):
+        if not is_pruned(module):
+            prune.identity(module, "weight")
+
+
+def effective_weight(module: nn.Module) -> torch.Tensor:
+    """The weight the layer computes with (masked when pruned), recomputed from weight_orig * mask."""
+    if is_pruned(module):
+        return (module.weight_orig * module.weight_mask).detach()
+    return module.weight.detach()
+
+
+def apply_mask(module: nn.Module, mask: torch.Tensor) -> None:
+    """Combine `mask` (1 keeps, 0 prunes) with the layer's current mask."""
+    prune.custom_from_mask(module, "weight", mask.to(module.weight.dtype))
+
+
+def threshold_for_fraction(model: nn.Module, fraction: float, scope: str = "layer") -> dict[str, float]:
+    """Per layer, the |w| threshold below which `fraction` of its still-nonzero weights lie.
+
+    scope "layer": each layer's own quantile; "global": one quantile over all layers' nonzero |w|.
+    """
+    if not 0.0 <= fraction < 1.0:
+        raise ConfigError(f"pruning fraction {fraction} must be in [0, 1)")
+    layers = _layers(model)
+    alive = {name: effective_weight(m).abs().flatten() for name, m in layers}
+    alive = {name: w[w > 0] for name, w in alive.items()}
+    if scope == "global":
+        pool = torch.cat([w for w in alive.values()])
+        thr = float(torch.quantile(pool.double(), fraction)) if pool.numel() and fraction > 0 else 0.0
+        return {name: thr for name in alive}
+    if scope != "layer":
+        raise ConfigError(f"pruning scope '{scope}' is unknown; use 'layer' or 'global'")
+    return {name: (float(torch.quantile(w.double(), fraction)) if w.numel() and fraction > 0 else 0.0)
+            for name, w in alive.items()}
+
+
+def prune_below(model: nn.Module, thresholds: float | dict[str, float]) -> None:
+    """Zero (mask) every weight with |w| <= threshold (a float for all layers, or name -> float).
+
+    A threshold of 0 only keeps already-zero weights masked."""
+    for name, module in _layers(model):
+        thr = thresholds if isinstance(thresholds, (int, float)) else thresholds.get(name, 0.0)
+        w = effective_weight(module)
+        apply_mask(module, (w.abs() > thr) & (w != 0))
+
+
+def prune_fraction(model: nn.Module, fraction: float, scope: str = "layer") -> None:
+    """Prune `fraction` of the remaining nonzero weights (the smallest in magnitude)."""
+    prune_below(model, threshold_for_fraction(model, fraction, scope))
+
+
+def layer_sparsity(model: nn.Module) -> dict[str, float]:
+    """Fraction of exactly-zero effective weights per prunable layer."""
+    out = {}
+    for name, module in _layers(model):
+        w = effective_weight(module)
+        out[name] = float((w == 0).sum()) / w.numel()
+    return out
+
+
+def sparsity(model: nn.Module) -> float:
+    """Fraction of exactly-zero effective weights over all prunable layers (weights only)."""
+    zeros = total = 0
+    for _, module in _layers(model):
+        w = effective_weight(module)
+        zeros += int((w == 0).sum())
+        total += w.numel()
+    return zeros / total
+
+
+def finalize(model: nn.Module) -> nn.Module:
+    """Make the masks permanent in place: plain `weight` parameters holding the zeros. Returns model."""
+    for _, module in prunable_layers(model):
+        if is_pruned(module):
+            prune.remove(module, "weight")
+    return model
+
+
+def masked_parameters(model: nn.Module) -> Iterator[torch.Tensor]:
+    """The effective weights (differentiable) of every prunable layer, e.g. for a penalty."""
+    for _, module in prunable_layers(model):
+        yield module.weight

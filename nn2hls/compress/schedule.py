@@ -1,0 +1,176 @@
+"""Iterative train -> prune -> retrain-with-masks schedule, and a ready `fit` for classification.
+
+Schedule (the seed's recipe):
+  1. `train(model, 0)`: the user's training (typically with an L1 or L_p penalty); the baseline
+     accuracy is `evaluate(model)` on validation data.
+  2. iteration i = 1, 2, ...: prune (a fraction of the remaining weights, or every |w| below a threshold
+     read from the weight distribution), then `train(model, i)` again: the masks keep pruned weights
+     at exactly zero while the penalty keeps pushing new weights towards zero; `evaluate(model)`.
+  3. stop when the sparsity reaches `target_sparsity` ("target"), when the accuracy fell more than
+     `tolerance` below the baseline ("tolerance": the model is rolled back to the last accepted
+     iteration), when pruning removed nothing more ("stalled") or after `max_iterations` ("max_iterations").
+The training step is the user's callback, so any loss, optimizer or data pipeline works; `fit` and
+`make_callbacks` give one for plain classification tensors (cross-entropy, Adam, optional penalty).
+"""
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+import torch
+from torch import nn
+
+from nn2hls.compress import masks
+from nn2hls.errors import ConfigError
+
+TrainFn = Callable[[nn.Module, int], None]
+EvalFn = Callable[[nn.Module], float]
+ThresholdFn = Callable[[nn.Module], "float | dict[str, float]"]
+
+
+@dataclass
+class IterationRecord:
+    iteration: int
+    sparsity: float
+    accuracy: float
+    layer_sparsity: dict[str, float]
+    accepted: bool = True
+
+
+@dataclass
+class PruneResult:
+    baseline_accuracy: float
+    history: list[IterationRecord] = field(default_factory=list)
+    stop_reason: str = ""
+
+    @property
+    def final(self) -> IterationRecord:
+        """The last accepted iteration (the state the model was left in)."""
+        return [r for r in self.history if r.accepted][-1]
+
+
+def iterative_prune(model: nn.Module, train: TrainFn, evaluate: EvalFn, *, target_sparsity: float = 0.9,
+                    tolerance: float = 0.005, max_iterations: int = 7, fraction: float | None = 0.2,
+                    threshold: "float | ThresholdFn | None" = None, scope: str = "layer") -> PruneResult:
+    """Run the schedule on `model` in place and return its history (see module docstring).
+
+    Exactly one of `fraction` (prune this fraction of the remaining nonzero weights per iteration,
+    smallest |w| first, per layer or `scope="global"`) and `threshold` (a float, or a function of
+    the model returning a float or name -> float, e.g. read from the weight distribution) is used;
+    `threshold` wins when given. `tolerance` is in accuracy units (0.005 = 0.5 percentage points).
+    """
+    if not 0.0 < target_sparsity <= 1.0:
+        raise ConfigError(f"target_sparsity {target_sparsity} must be in (0, 1]")
+    if threshold is None and fraction is None:
+        raise ConfigError("iterative_prune needs a pruning rule: give fraction= or threshold=")
+    masks.install_masks(model)
+    train(model, 0)
+    result = PruneResult(baseline_accuracy=float(evaluate(model)))
+    result.history.append(IterationRecord(0, masks.sparsity(model), result.baseline_accuracy,
+                                          masks.layer_sparsity(model)))
+    if masks.sparsity(model) >= target_sparsity:
+        result.stop_reason = "target"
+        return result
+    for it in range(1, max_iterations + 1):
+        accepted_state = copy.deepcopy(model.state_dict())
+        before = masks.sparsity(model)
+        if threshold is not None:
+            thr = threshold(model) if callable(threshold) else threshold
+            masks.prune_below(model, thr)
+        else:
+            masks.prune_fraction(model, fraction, scope)
+        if masks.sparsity(model) <= before:
+            result.stop_reason = "stalled"
+            return result
+        train(model, it)
+        acc = float(evaluate(model))
+        rec = IterationRecord(it, masks.sparsity(model), acc, masks.layer_sparsity(model))
+        result.history.append(rec)
+        if result.baseline_accuracy - acc > tolerance:
+            rec.accepted = False
+            model.load_state_dict(accepted_state)
+            result.stop_reason = "tolerance"
+            return result
+        if rec.sparsity >= target_sparsity:
+            result.stop_reason = "target"
+            return result
+    result.stop_reason = "max_iterations"
+    return result
+
+
+def std_threshold(k: float) -> ThresholdFn:
+    """A threshold rule read from each layer's weight distribution: k times the standard deviation
+    of its nonzero weights (the seed prunes the bottom of the distribution)."""
+    def rule(model: nn.Module) -> dict[str, float]:
+        out = {}
+        for name, module in masks.prunable_layers(model):
+            w = masks.effective_weight(module).flatten()
+            w = w[w != 0]
+            out[name] = float(k * w.std()) if w.numel() > 1 else 0.0
+        return out
+    return rule
+
+
+# ---- a ready training step for classification tensors ------------------------------------------------
+def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
+    """Top-1 accuracy of `model` on (x, y), in eval mode, without gradients."""
+    was = model.training
+    model.eval()
+    with torch.no_grad():
+        acc = float((model(x).argmax(dim=1) == y).float().mean())
+    model.train(was)
+    return acc
+
+
+def fit(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, epochs: int = 20, lr: float = 1e-3,
+        batch_size: int = 64, penalty: Callable[[nn.Module], torch.Tensor] | None = None,
+        weight_decay: float = 0.0, seed: int = 0) -> list[float]:
+    """Train a classifier with cross-entropy (+ penalty(model)) and Adam; returns the loss per epoch.
+
+    Batches are shuffled by a generator seeded with `seed`, so a run is deterministic on CPU.
+    Pruning masks, if installed, are respected (pruned weights stay zero).
+    """
+    gen = torch.Generator().manual_seed(seed)
+    opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=lr, weight_decay=weight_decay)
+    loss_fn = nn.CrossEntropyLoss()
+    model.train()
+    losses = []
+    n = x.shape[0]
+    for _ in range(epochs):
+        order = torch.randperm(n, generator=gen)
+        total = 0.0
+        for start in range(0, n, batch_size):
+            idx = order[start:start + batch_size]
+            opt.zero_grad()
+            loss = loss_fn(model(x[idx]), y[idx])
+            if penalty is not None:
+                loss = loss + penalty(model)
+            loss.backward()
+            opt.step()
+            total += float(loss) * len(idx)
+        losses.append(total / n)
+    model.eval()
+    return losses
+
+
+def make_callbacks(x_train: torch.Tensor, y_train: torch.Tensor, x_val: torch.Tensor, y_val: torch.Tensor, *,
+                   epochs: int = 20, retrain_epochs: int | None = None, lr: float = 1e-3, batch_size: int = 64,
+                   penalty: Callable[[nn.Module], torch.Tensor] | None = None,
+                   seed: int = 0) -> tuple[TrainFn, EvalFn]:
+    """(train, evaluate) callbacks for `iterative_prune` built on `fit` and `accuracy`."""
+    def train(model: nn.Module, iteration: int) -> None:
+        n = epochs if iteration == 0 or retrain_epochs is None else retrain_epochs
+        fit(model, x_train, y_train, epochs=n, lr=lr, batch_size=batch_size, penalty=penalty,
+            seed=seed + 1000 * iteration)
+
+    def evaluate(model: nn.Module) -> float:
+        return accuracy(model, x_val, y_val)
+
+    return train, evaluate
+
+
+def to_tensors(x: np.ndarray, y: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+    """float32 inputs and int64 labels."""
+    return torch.as_tensor(np.asarray(x), dtype=torch.float32), torch.as_tensor(np.asarray(y), dtype=torch.int64)
