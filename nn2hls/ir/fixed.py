@@ -24,6 +24,12 @@ and UG1399 differ, the headers win because the C simulation must match them):
 - ``ap_int``/``ap_uint`` (``is_int``) round toward zero when assigned a fractional value (from a
   double or an ap_fixed): ``ap_int<8>(-1.5) == -1`` whereas ``ap_fixed<8,8>(-1.5) == -2``. Such
   types therefore use AP_TRN_ZERO here (`effective_rounding`). Overflow is AP_WRAP.
+- Vendor bug reproduced by `quantize`: assigning a double ``-1/2 < x < 0`` to an ``ap_int<W>`` /
+  ``ap_uint<W>`` gives the bit pattern ``1`` (``ap_int<8>(-0.3) == 1``, ``ap_int<1>(-0.3) == -1``)
+  instead of 0; ``-1/2`` itself and ``(-1, -1/2)`` give 0. Assigning from an ap_fixed is not affected.
+- The vendor headers assert ("Attempting to read bit beyond MSB") on some casts that drop more
+  bits than the source has (e.g. ``ap_fixed<5,13,AP_TRN,AP_SAT_ZERO>`` from ``ap_ufixed<12,-7>``);
+  built with ``-DNDEBUG`` they agree with the rules here.
 - Doubles are converted exactly: AP_WRAP of a huge double keeps the low W bits of its exact
   integer value (``ap_fixed<16,6>(1e30) == 0``), subnormals round like any other value.
 - ``a + b`` and ``a - b`` have ``F = max(Fa, Fb)``, ``I = max(Ia + (sb and not sa),
@@ -59,9 +65,20 @@ def effective_rounding(t: FixedType) -> str:
     return "AP_TRN_ZERO" if t.is_int else t.rounding
 
 
+def _int_array(values) -> np.ndarray:
+    """An integer ndarray of ``values``; Python ints beyond int64 stay exact (object array)."""
+    if isinstance(values, np.ndarray):
+        return values
+    arr = np.array(values, dtype=object)
+    flat = arr.reshape(-1).tolist()
+    if all(-(1 << 63) <= int(v) < (1 << 63) for v in flat):
+        return np.array([int(v) for v in flat], dtype=np.int64).reshape(arr.shape)
+    return _to_object(arr)
+
+
 def as_raw(values, t: FixedType) -> RawArray:
     """Convert integers (list, array, int) to the canonical raw array of ``t`` (no range check)."""
-    arr = np.asarray(values)
+    arr = _int_array(values)
     if raw_dtype(t) is object:
         return _to_object(arr)
     if arr.dtype == object:
@@ -72,7 +89,7 @@ def as_raw(values, t: FixedType) -> RawArray:
 def to_bits(raw: RawArray, t: FixedType) -> RawArray:
     """Raw integers -> their W-bit unsigned patterns (what ``x.range()`` shows in C++)."""
     if t.width <= _INT64_MAX_WIDTH:
-        return np.asarray(raw).astype(np.int64) & ((1 << t.width) - 1)
+        return _int_array(raw).astype(np.int64) & ((1 << t.width) - 1)
     mask = (1 << t.width) - 1
     return _map_object(lambda r: int(r) & mask, raw)
 
@@ -85,12 +102,9 @@ def from_bits(bits, t: FixedType) -> RawArray:
             b -= 1 << t.width
         return b
     if t.width <= _INT64_MAX_WIDTH:
-        arr = np.asarray(bits)
+        arr = _int_array(bits)
         if arr.dtype != object:
-            b = arr.astype(np.int64) & ((1 << t.width) - 1)
-            if t.signed:
-                b = np.where(b >= (1 << (t.width - 1)), b - (1 << t.width), b)
-            return b
+            return _wrap_int64(arr.astype(np.int64), t)
     return as_raw(_map_object(one, bits), t)
 
 
@@ -148,14 +162,14 @@ def _to_object(arr: np.ndarray) -> np.ndarray:
 
 
 def _map_object(fn, arr) -> np.ndarray:
-    arr = np.asarray(arr)
+    arr = arr if isinstance(arr, np.ndarray) else np.array(arr, dtype=object)
     out = np.empty(arr.shape, dtype=object)
     out.reshape(-1)[:] = [fn(v) for v in arr.reshape(-1).tolist()]
     return out
 
 
 def _scaled_to_float(raw: RawArray, frac: int) -> np.ndarray:
-    raw = np.asarray(raw)
+    raw = _int_array(raw)
     if raw.dtype != object:
         return np.ldexp(raw.astype(np.float64), -frac)
 
@@ -213,7 +227,8 @@ def _wrap_int64(m: np.ndarray, t: FixedType) -> np.ndarray:
     """m (int64, any value) -> m mod 2^W as a raw value of t (W <= 63)."""
     r = m & ((1 << t.width) - 1)
     if t.signed:
-        r = np.where(r >= (1 << (t.width - 1)), r - (1 << t.width), r)
+        half = 1 << (t.width - 1)
+        r = (r ^ half) - half  # sign extension without leaving int64
     return r
 
 
@@ -239,8 +254,17 @@ def quantize(x, t: FixedType, *, return_overflow: bool = False):
                              "clean the data before quantizing")
     if t.width > _INT64_MAX_WIDTH:
         raw0 = _map_object(_double_to_scaled_int, x)
-        return requantize(raw0, _DOUBLE_FRAC, t, return_overflow=return_overflow)
-    return _quantize_int64(x, t, return_overflow)
+        out, ovf = requantize(raw0, _DOUBLE_FRAC, t, return_overflow=True)
+    else:
+        out, ovf = _quantize_int64(x, t, True)
+    if t.is_int:
+        # vendor quirk: ap_int<W>(x) for -1/2 < x < 0 holds the bit pattern 1 (see module docstring)
+        quirk = (x < 0) & (x > -0.5)
+        if quirk.any():
+            out = np.where(quirk, from_bits(np.ones(1, dtype=np.int64), t)[0], out)
+            out = out.astype(raw_dtype(t), copy=False)
+            ovf = ovf & ~quirk
+    return _finish(out, ovf, return_overflow)
 
 
 def _double_to_scaled_int(v: float) -> int:
@@ -248,41 +272,63 @@ def _double_to_scaled_int(v: float) -> int:
     return num << (_DOUBLE_FRAC - (den.bit_length() - 1))
 
 
-def _quantize_int64(x: np.ndarray, t: FixedType, return_overflow: bool):
-    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
-        y = np.ldexp(x, t.frac)  # exact unless it overflows to inf or underflows
-    huge = np.isinf(y)
-    if huge.any():
-        # |x| * 2^frac >= 2^1024: an integer multiple of 2^971, so of 2^W; any huge stand-in works
-        y = np.where(huge, np.copysign(2.0 ** 1000, x), y)
-    fl = np.floor(y)
-    exact = y == fl
-    mid = fl + 0.5  # exact whenever y is not an integer (then |y| < 2^52)
-    tie = ~exact & (y == mid)
-    above = ~exact & (y > mid)
-    neg = x < 0
-    tiny = (y == 0) & (x != 0)  # underflowed to zero: keep the sign of x
-    if tiny.any():
-        fl = np.where(tiny & neg, -1.0, fl)
-        exact = exact & ~tiny
-        above = above | (tiny & neg)
-    mode = effective_rounding(t)
+def _round_to_integer(y: np.ndarray, x: np.ndarray, mode: str, frac: int) -> np.ndarray:
+    """Exact rounding of the scaled doubles y = x * 2^frac to integer-valued doubles with ``mode``.
+
+    floor/trunc/rint are exact, and so is ``d = y - rint(y)`` (|d| <= 1/2), which flags the ties.
+    When y underflowed to 0 (frac < 0) only the floor-type modes need the sign of x.
+    """
     if mode == "AP_TRN":
-        v = fl
+        v = np.floor(y)
+        if frac < 0:
+            tiny = (y == 0) & (x < 0)
+            if tiny.any():
+                v[tiny] = -1.0
+        return v
+    if mode == "AP_TRN_ZERO":
+        return np.trunc(y)
+    v = np.rint(y)  # ties to even: AP_RND_CONV
+    if mode == "AP_RND_CONV":
+        return v
+    d = y - v
+    if mode == "AP_RND":
+        v += d == 0.5
+    elif mode == "AP_RND_MIN_INF":
+        v -= d == -0.5
+    elif mode == "AP_RND_ZERO":
+        v += (d == 0.5) & (y < 0)
+        v -= (d == -0.5) & (y > 0)
+    elif mode == "AP_RND_INF":
+        v += (d == 0.5) & (y > 0)
+        v -= (d == -0.5) & (y < 0)
     else:
-        odd = np.fmod(fl, 2.0) != 0
-        v = fl + _increment(mode, exact, tie, above, neg, odd)
-    # v is an integer-valued double; range bounds 2^(W-1), 2^W are exact powers of two
-    if t.signed:
-        too_high = v >= 2.0 ** (t.width - 1)
-        too_low = v < -(2.0 ** (t.width - 1))
-    else:
-        too_high = v >= 2.0 ** t.width
-        too_low = v < 0
-    any_ovf = bool(too_high.any() or too_low.any())
-    if not any_ovf and not (t.overflow == "AP_SAT_SYM" and t.signed):
+        raise FixedTypeError(f"unknown quantization mode {mode!r}")
+    return v
+
+
+def _quantize_int64(x: np.ndarray, t: FixedType, return_overflow: bool):
+    frac = t.frac
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        # scaling by a power of two is exact unless it overflows to inf or underflows
+        y = x * 2.0 ** frac if -1022 <= frac <= 1023 else np.ldexp(x, frac)
+    if frac > 0 and not np.isfinite(y).all():
+        # |x| * 2^frac >= 2^1024: an integer multiple of 2^971, so of 2^W; any huge stand-in works
+        y = np.where(np.isinf(y), np.copysign(2.0 ** 1000, x), y)
+    v = _round_to_integer(y, x, effective_rounding(t), frac)
+    # v is integer-valued; the range ends -2^(W-1), 2^(W-1) (2^W unsigned) are exact doubles
+    lo_f = -(2.0 ** (t.width - 1)) if t.signed else 0.0
+    hi_f = 2.0 ** (t.width - 1) if t.signed else 2.0 ** t.width
+    sym = t.overflow == "AP_SAT_SYM" and t.signed and t.width > 1
+    if v.size == 0 or (lo_f < float(v.min()) if sym else lo_f <= float(v.min())) and float(v.max()) < hi_f:
         out = v.astype(np.int64)
         return _finish(out, np.zeros(out.shape, dtype=bool), return_overflow)
+    too_high = v >= hi_f
+    too_low = v <= lo_f if sym else v < lo_f
+    if t.overflow in ("AP_SAT", "AP_SAT_SYM") and t.width <= 53:
+        # min/max raw are exact doubles here
+        low = -t.max_raw if sym else t.min_raw
+        out = np.clip(v, float(low), float(t.max_raw)).astype(np.int64)
+        return _finish(out, too_high | too_low, return_overflow)
     if t.overflow == "AP_WRAP":
         # fmod is exact; |result| < 2^W <= 2^63 fits int64
         wrapped = _wrap_int64(np.fmod(v, 2.0 ** t.width).astype(np.int64), t)
@@ -304,7 +350,7 @@ def requantize(raw, frac: int, t: FixedType, *, return_overflow: bool = False):
     ``return_overflow=True`` returns ``(raw_t, mask)``; mask marks elements whose rounded value did
     not fit ``t`` and were saturated, zeroed or wrapped (for AP_SAT_SYM also ``min_raw``).
     """
-    arr = np.asarray(raw)
+    arr = _int_array(raw)
     if arr.dtype.kind == "f":
         raise FixedTypeError("requantize takes raw integers, not floats: use quantize() for float values")
     if arr.dtype == object or t.width > _INT64_MAX_WIDTH or arr.dtype == np.uint64:
@@ -406,7 +452,7 @@ def _requantize_object(raw: np.ndarray, frac: int, t: FixedType, return_overflow
 # exact arithmetic
 # ---------------------------------------------------------------------------------------------------
 def _operand(raw, t: FixedType, wide: bool) -> np.ndarray:
-    arr = np.asarray(raw)
+    arr = _int_array(raw)
     if wide:
         return arr if arr.dtype == object else _to_object(arr)
     return arr.astype(np.int64, copy=False) if arr.dtype != object else as_raw(arr, FixedType.fixed(63, 0))
