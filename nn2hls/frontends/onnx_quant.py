@@ -43,8 +43,10 @@ def _int_attr(attrs: dict, name: str, default: int) -> bool:
     return bool(int(attrs.get(name, default)))
 
 
-def _remember(ctx, values: np.ndarray) -> None:
-    ctx.graph.meta.setdefault(_META_KEY, []).append(np.sort(np.asarray(values, dtype=np.float64).reshape(-1)))
+def _remember(ctx, values: np.ndarray, scale: np.ndarray) -> None:
+    sorted_values = np.sort(np.asarray(values, dtype=np.float64).reshape(-1))
+    scales = np.unique(np.asarray(scale, dtype=np.float64).reshape(-1))
+    ctx.graph.meta.setdefault(_META_KEY, []).append((sorted_values, scales))
 
 
 def convert(ctx, node, attrs: dict, inputs: list) -> list:
@@ -64,7 +66,7 @@ def convert(ctx, node, attrs: dict, inputs: list) -> list:
             raise UnsupportedOpError(f"QONNX BipolarQuant node {ctx.label(node)}: bipolar activations are not "
                                      f"supported (only bipolar weights); quantize activations with IntQuant")
         values = bipolar_quant(x, scale)
-        _remember(ctx, values)
+        _remember(ctx, values, scale)
         return [values]
     zero_point = _constant(ctx, node, inputs, 2, "zero point")
     bits = _constant(ctx, node, inputs, 3, "bit width")
@@ -80,7 +82,7 @@ def convert(ctx, node, attrs: dict, inputs: list) -> list:
             values = int_quant(x, scale, zero_point, bit_width, signed, narrow, mode)
         except Nn2hlsError as exc:
             raise UnsupportedOpError(f"QONNX {node.op_type} node {ctx.label(node)}: {exc}") from None
-        _remember(ctx, values)
+        _remember(ctx, values, scale if np.all(zero_point == 0) else np.ones(1))
         return [values]
     # run-time tensor: one power-of-two scale and zero point 0 -> a cast
     flat_scale = scale.reshape(-1)
@@ -105,29 +107,81 @@ def convert(ctx, node, attrs: dict, inputs: list) -> list:
     return [x.with_node(ctx.add(op, [x.node], node))]
 
 
-def _same_values(values: np.ndarray, remembered: list[np.ndarray]) -> bool:
+def _matching_scales(values: np.ndarray, remembered: list) -> np.ndarray | None:
     flat = np.sort(np.asarray(values, dtype=np.float64).reshape(-1))
-    return any(r.shape == flat.shape and np.array_equal(r, flat) for r in remembered)
+    for r, scales in remembered:
+        if r.shape == flat.shape and np.array_equal(r, flat):
+            return scales
+    return None
+
+
+def _output_scales(kernel: np.ndarray, scales: np.ndarray) -> np.ndarray | None:
+    """Per output channel (last axis) a scale a_o with kernel[..., o] / a_o exact integers, or None."""
+    columns = kernel.reshape(-1, kernel.shape[-1])
+    out = np.ones(columns.shape[1])
+    for o in range(columns.shape[1]):
+        col = columns[:, o][columns[:, o] != 0]
+        for a in scales.tolist():
+            q = col / a
+            if np.array_equal(q, np.round(q)) and np.array_equal(q * a, col):
+                out[o] = a
+                break
+        else:
+            if col.size:
+                return None
+    return out
+
+
+def _factor_scale(graph: Graph, node, a: np.ndarray) -> None:
+    """Dense/Conv(W, b) -> Dense/Conv(W / a) then ScaleShift(scale a, shift b), per output channel.
+
+    (x @ (q * a)) + b == (x @ q) * a + b exactly: the integer (ternary, binary, low-bit) weights q
+    need adders or narrow products only, and the scale costs one product per output.
+    """
+    kernel = node.weights["kernel"]
+    bias = node.weights.pop("bias", np.zeros(kernel.shape[-1]))
+    node.weights["kernel"] = kernel / a
+    scale_node = graph.add(ops.ScaleShift(), [node.name], name=node.name + "_scale",
+                           weights={"scale": a, "shift": bias}, source_name=node.source_name)
+    graph.replace_uses(node.name, scale_node.name)
+    scale_node.inputs = (node.name,)
+    node.meta["forced_precision"] = {"weight": exact_type(node.weights["kernel"], signed=True)}
+    forced = {"weight": exact_type(a, signed=True)}
+    shift_t = exact_type(bias, signed=True)
+    if shift_t is not None:
+        forced["bias"] = shift_t
+    scale_node.meta["forced_precision"] = forced
+    scale_node.meta["keep_separate"] = "it applies a quantizer's per-output scale once (integer weights)"
+    node.meta["factored_scale"] = scale_node.name
 
 
 def apply_weight_types(graph: Graph) -> None:
-    """Force exact weight/bias types on Dense/Conv nodes whose kernel came from a QONNX quantizer."""
+    """Force exact weight/bias types on Dense/Conv nodes whose kernel came from a QONNX quantizer.
+
+    When the quantizer's scales are not powers of two, the scale is factored out per output
+    (`_factor_scale`) so the layer keeps integer weights.
+    """
     remembered = graph.meta.pop(_META_KEY, [])
     if not remembered:
         return
-    for node in graph.nodes.values():
+    for node in list(graph.nodes.values()):
         if not isinstance(node.op, (ops.Dense, ops.Conv)):
             continue
-        if not _same_values(node.weights["kernel"], remembered):
+        scales = _matching_scales(node.weights["kernel"], remembered)
+        if scales is None:
             continue
-        forced = {}
+        node.meta["quantized_weights"] = True
+        if not all(pow2_exponent(a) is not None for a in scales.tolist()):
+            a = _output_scales(node.weights["kernel"], scales)
+            if a is not None and exact_type(a, signed=True) is not None:
+                _factor_scale(graph, node, a)
+                continue
         weight_t = exact_type(node.weights["kernel"], signed=True)
         if weight_t is None:
             continue
-        forced["weight"] = weight_t
+        forced = {"weight": weight_t}
         if "bias" in node.weights:
             bias_t = exact_type(node.weights["bias"], signed=True)
             if bias_t is not None:
                 forced["bias"] = bias_t
         node.meta["forced_precision"] = forced
-        node.meta["quantized_weights"] = True

@@ -10,7 +10,8 @@ Maths (W kernel with input channels i and output channels o, b bias):
   (for Conv the sum runs over all kernel taps). A Conv with zero padding sees 0, not d, at padded
   taps, so a nonzero shift cannot fold into a padded Conv: refused with that reason.
 "After" is tried first. One rewrite per sweep, at most MAX_SWEEPS sweeps. Every ScaleShift left
-gets a note saying why it stayed.
+gets a note saying why it stayed. A ScaleShift with `meta['keep_separate']` (a quantizer's per-output
+scale factored out of integer weights by the frontend) is never folded.
 """
 from __future__ import annotations
 
@@ -25,6 +26,8 @@ from nn2hls.passes.base import (MAX_SWEEPS, PassContext, PassResult, per_last_ax
 def _fold_after(graph: Graph, node: Node) -> str:
     """Fold into the producer; return '' on success, else the reason it cannot."""
     producer = graph.nodes[node.inputs[0]]
+    if node.meta.get("keep_separate"):
+        return f"kept on purpose: {node.meta['keep_separate']}"
     if not isinstance(producer.op, (Dense, Conv)):
         return f"its input {producer.label()} ({producer.op.kind}) is not a Dense/Conv"
     if sole_reader(graph, producer.name) is not node:
@@ -44,6 +47,8 @@ def _fold_after(graph: Graph, node: Node) -> str:
 
 def _fold_before(graph: Graph, node: Node) -> str:
     """Fold into the sole reader; return '' on success, else the reason it cannot."""
+    if node.meta.get("keep_separate"):
+        return f"kept on purpose: {node.meta['keep_separate']}"
     reader = sole_reader(graph, node.name)
     if reader is None:
         return reader_problem(graph, node.name)

@@ -1,7 +1,7 @@
 """QONNX test models built with onnx.helper, and an independent numpy evaluator of their ONNX graphs.
 
 `qonnx_mlp` builds x -> Quant -> [Gemm(Quant(W)) -> Relu -> Quant]* -> Gemm(Quant(W)) -> Quant with
-power-of-two scales, in the QONNX domain (or its Brevitas alias). Weight quantizers may be per tensor
+power-of-two scales (weights optionally float scales), in the QONNX domain (or its Brevitas alias). Weight quantizers may be per tensor
 or per output channel, IntQuant (any bit width, narrow) or BipolarQuant. Biases are arbitrary float32
 values (Brevitas' default unquantized bias).
 
@@ -28,7 +28,7 @@ def _quant_node(name, x, scale, zeropt, bits, *, signed=1, narrow=0, rounding="R
 
 def qonnx_mlp(sizes, *, w_bits=4, a_bits=8, w_scale_exp=3, per_channel=False, narrow=0, bipolar=False,
               in_bits=8, in_exp=4, a_exp=3, out_bits=16, out_exp=6, rounding="ROUND", seed=0,
-              domain=QDOMAIN, final_quant=True) -> onnx.ModelProto:
+              domain=QDOMAIN, final_quant=True, float_scale=False) -> onnx.ModelProto:
     rng = np.random.default_rng(seed)
     nodes, inits = [], []
     n_in = sizes[0]
@@ -44,6 +44,8 @@ def qonnx_mlp(sizes, *, w_bits=4, a_bits=8, w_scale_exp=3, per_channel=False, na
             scale = (2.0 ** -k).astype(np.float32)
         else:
             scale = np.float32(2.0 ** -w_scale_exp)
+        if float_scale:  # Brevitas' default: a float scale (per tensor or per output channel)
+            scale = (np.asarray(scale, np.float64) * rng.uniform(0.6, 0.95, size=np.shape(scale))).astype(np.float32)
         if bipolar:
             inits.append(numpy_helper.from_array(np.asarray(scale, np.float32), f"wq{i}_scale"))
             nodes.append(helper.make_node("BipolarQuant", [f"w{i}", f"wq{i}_scale"], [f"wq{i}"], name=f"wq{i}",

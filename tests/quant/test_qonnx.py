@@ -173,3 +173,45 @@ def test_forced_weight_type_dropped_when_weights_change():
     t = dense.meta["forced_precision"]["weight"]
     assert forced_type(dense, "weight", dense.weights["kernel"]) == t
     assert forced_type(dense, "weight", dense.weights["kernel"] * 0.3) is None
+
+
+FLOAT_SCALE_MODELS = {
+    "ternary_float_scale": dict(w_bits=2, narrow=1, w_scale_exp=2, float_scale=True),
+    "bipolar_float_scale": dict(bipolar=True, float_scale=True),
+    "int4_per_channel_float_scale": dict(w_bits=4, per_channel=True, float_scale=True),
+}
+
+
+@pytest.mark.parametrize("name", sorted(FLOAT_SCALE_MODELS))
+def test_float_weight_scale_factored_out_exactly(name):
+    from nn2hls.ir.ops import ScaleShift
+    model = qonnx_mlp([16, 24, 16, 5], seed=4, **FLOAT_SCALE_MODELS[name])
+    graph = load_onnx(model)
+    x = _data()
+    ref = numpy_eval(model, x)
+    np.testing.assert_array_equal(execute(graph, x)[0], ref)
+    typed = run_passes(graph, Config(), x[:500])
+    dense = [n for n in typed.topological() if isinstance(n.op, Dense)]
+    scales = [n for n in typed.topological() if isinstance(n.op, ScaleShift)]
+    assert len(dense) == len(scales) == 3  # one per-output scale per layer, not folded back
+    for d in dense:
+        assert np.array_equal(d.weights["kernel"], np.round(d.weights["kernel"]))  # integer weights
+    np.testing.assert_array_equal(emulate(typed, x).outputs[0], ref)
+
+
+@pytest.mark.parametrize("kw", [dict(w_bits=2, narrow=1), dict(bipolar=True),
+                                dict(w_bits=2, narrow=1, float_scale=True), dict(bipolar=True, float_scale=True)],
+                         ids=["ternary", "bipolar", "ternary_float", "bipolar_float"])
+def test_report_has_no_general_multiplies_in_hidden_layers(kw):
+    from nn2hls.report import build_report
+    model = qonnx_mlp([16, 32, 32, 5], seed=2, **kw)
+    typed = run_passes(load_onnx(model), Config(), _data(300))
+    rows = {r["name"]: r for r in build_report(typed, Config())["layers"]}
+    for name in ("fc0", "fc1", "fc2"):
+        assert rows[name]["mult_general"] == 0, rows[name]
+        assert rows[name]["multiplies"] > 0
+    if kw.get("float_scale"):
+        # the scale is applied once per output: 32 + 32 + 5 products in total
+        scale_rows = [r for r in rows.values() if r["op"] == "ScaleShift"]
+        assert sum(r["mult_general"] for r in scale_rows) == 32 + 32 + 5
+        assert all(rows[n]["mult_pm_one"] == rows[n]["multiplies"] for n in ("fc0", "fc1", "fc2"))
