@@ -43,6 +43,7 @@ NaN and infinities cannot be assigned (the vendor silently gives 0): `quantize` 
 """
 from __future__ import annotations
 
+import math
 from fractions import Fraction
 import numpy as np
 
@@ -182,47 +183,6 @@ def _scaled_to_float(raw: RawArray, frac: int) -> np.ndarray:
     return np.array([one(r) for r in raw.reshape(-1).tolist()], dtype=np.float64).reshape(raw.shape)
 
 
-def _increment(mode: str, exact, tie, above, neg, odd):
-    """Whether to add 1 to floor(v): exact/tie/above describe v - floor(v) (0, 1/2, > 1/2)."""
-    if mode == "AP_TRN":
-        return np.zeros(np.shape(exact), dtype=bool)
-    if mode == "AP_TRN_ZERO":
-        return ~exact & neg
-    if mode == "AP_RND":
-        return above | tie
-    if mode == "AP_RND_ZERO":
-        return above | (tie & neg)
-    if mode == "AP_RND_INF":
-        return above | (tie & ~neg)
-    if mode == "AP_RND_MIN_INF":
-        return above
-    if mode == "AP_RND_CONV":
-        return above | (tie & odd)
-    raise FixedTypeError(f"unknown quantization mode {mode!r}")
-
-
-def _overflow_flags(mode: str, t: FixedType, too_high, too_low, is_min):
-    """Elements the overflow mode changes: out of range, plus min_raw itself for AP_SAT_SYM."""
-    if mode == "AP_SAT_SYM" and t.signed and t.width > 1:
-        return too_high, too_low | is_min
-    return too_high, too_low
-
-
-def _overflow_int64(n: np.ndarray, t: FixedType, too_high, too_low, wrapped):
-    """Apply t.overflow; n holds the in-range values, wrapped the (n mod 2^W) values (int64)."""
-    mode = t.overflow
-    hi, lo = _overflow_flags(mode, t, too_high, too_low, n == t.min_raw)
-    ovf = hi | lo
-    if mode == "AP_WRAP":
-        out = wrapped
-    elif mode == "AP_SAT_ZERO":
-        out = np.where(ovf, 0, n)
-    else:
-        low_value = -t.max_raw if (mode == "AP_SAT_SYM" and t.signed and t.width > 1) else t.min_raw
-        out = np.where(hi, t.max_raw, np.where(lo, low_value, n))
-    return out.astype(np.int64, copy=False), ovf
-
-
 def _wrap_int64(m: np.ndarray, t: FixedType) -> np.ndarray:
     """m (int64, any value) -> m mod 2^W as a raw value of t (W <= 63)."""
     r = m & ((1 << t.width) - 1)
@@ -233,7 +193,10 @@ def _wrap_int64(m: np.ndarray, t: FixedType) -> np.ndarray:
 
 
 def _finish(out, ovf, return_overflow: bool):
+    """``out`` or ``(out, mask)``; ovf None means no element overflowed."""
     if return_overflow:
+        if ovf is None:
+            return out, np.zeros(np.shape(out), dtype=bool)
         return out, np.asarray(ovf, dtype=bool)
     return out
 
@@ -247,24 +210,31 @@ def quantize(x, t: FixedType, *, return_overflow: bool = False):
     The double is taken at its exact binary value. With ``return_overflow=True`` returns
     ``(raw, mask)`` where mask marks elements changed by the overflow mode.
     """
-    x = np.asarray(x, dtype=np.float64)
-    if not np.isfinite(x).all():
-        bad = x[~np.isfinite(x)].reshape(-1)[0]
-        raise InputDataError(f"cannot convert {bad} to {t}: input contains NaN or infinity; "
-                             "clean the data before quantizing")
+    x = np.asarray(x)
+    if x.dtype not in (np.float64, np.float32):
+        x = x.astype(np.float64)
     if t.width > _INT64_MAX_WIDTH:
-        raw0 = _map_object(_double_to_scaled_int, x)
+        _check_finite(x, t)
+        raw0 = _map_object(_double_to_scaled_int, x.astype(np.float64, copy=False))
         out, ovf = requantize(raw0, _DOUBLE_FRAC, t, return_overflow=True)
     else:
-        out, ovf = _quantize_int64(x, t, True)
+        out, ovf = _quantize_int64(x, t, return_overflow)
     if t.is_int:
         # vendor quirk: ap_int<W>(x) for -1/2 < x < 0 holds the bit pattern 1 (see module docstring)
         quirk = (x < 0) & (x > -0.5)
         if quirk.any():
             out = np.where(quirk, from_bits(np.ones(1, dtype=np.int64), t)[0], out)
             out = out.astype(raw_dtype(t), copy=False)
-            ovf = ovf & ~quirk
+            ovf = None if ovf is None else ovf & ~quirk
     return _finish(out, ovf, return_overflow)
+
+
+def _check_finite(x: np.ndarray, t: FixedType) -> None:
+    finite = np.isfinite(x)
+    if not finite.all():
+        bad = x[~finite].reshape(-1)[0]
+        raise InputDataError(f"cannot convert {bad} to {t}: input contains NaN or infinity; "
+                             "clean the data before quantizing")
 
 
 def _double_to_scaled_int(v: float) -> int:
@@ -275,69 +245,86 @@ def _double_to_scaled_int(v: float) -> int:
 def _round_to_integer(y: np.ndarray, x: np.ndarray, mode: str, frac: int) -> np.ndarray:
     """Exact rounding of the scaled doubles y = x * 2^frac to integer-valued doubles with ``mode``.
 
-    floor/trunc/rint are exact, and so is ``d = y - rint(y)`` (|d| <= 1/2), which flags the ties.
-    When y underflowed to 0 (frac < 0) only the floor-type modes need the sign of x.
+    floor/trunc/rint are exact, and so is ``d = y - rint(y)`` (|d| <= 1/2), which flags the ties;
+    at a tie ``y = v + d`` so the sign of y is read from ``v = rint(y)``. When y underflowed to 0
+    (frac < 0) only AP_TRN needs the sign of x. Works in place on y (a scratch array).
     """
     if mode == "AP_TRN":
-        v = np.floor(y)
+        v = np.floor(y, out=y)
         if frac < 0:
-            tiny = (y == 0) & (x < 0)
+            tiny = (v == 0) & (x < 0)
             if tiny.any():
                 v[tiny] = -1.0
         return v
     if mode == "AP_TRN_ZERO":
-        return np.trunc(y)
-    v = np.rint(y)  # ties to even: AP_RND_CONV
+        return np.trunc(y, out=y)
     if mode == "AP_RND_CONV":
-        return v
-    d = y - v
+        return np.rint(y, out=y)  # ties to even
+    v = np.rint(y)
+    d = np.subtract(y, v, out=y)
     if mode == "AP_RND":
         v += d == 0.5
     elif mode == "AP_RND_MIN_INF":
         v -= d == -0.5
-    elif mode == "AP_RND_ZERO":
-        v += (d == 0.5) & (y < 0)
-        v -= (d == -0.5) & (y > 0)
+    elif mode == "AP_RND_ZERO":  # tie y = v + 1/2 < 0 iff v < 0; y = v - 1/2 > 0 iff v > 0
+        v += (d == 0.5) & (v < 0)
+        v -= (d == -0.5) & (v > 0)
     elif mode == "AP_RND_INF":
-        v += (d == 0.5) & (y > 0)
-        v -= (d == -0.5) & (y < 0)
+        v += (d == 0.5) & (v >= 0)
+        v -= (d == -0.5) & (v <= 0)
     else:
         raise FixedTypeError(f"unknown quantization mode {mode!r}")
     return v
 
 
-def _quantize_int64(x: np.ndarray, t: FixedType, return_overflow: bool):
+def _scaled_rounded(x: np.ndarray, t: FixedType) -> np.ndarray:
+    """x * 2^t.frac rounded with t's mode, as integer-valued float64 (no overflow handling yet)."""
     frac = t.frac
     with np.errstate(over="ignore", under="ignore", invalid="ignore"):
         # scaling by a power of two is exact unless it overflows to inf or underflows
-        y = x * 2.0 ** frac if -1022 <= frac <= 1023 else np.ldexp(x, frac)
-    if frac > 0 and not np.isfinite(y).all():
-        # |x| * 2^frac >= 2^1024: an integer multiple of 2^971, so of 2^W; any huge stand-in works
-        y = np.where(np.isinf(y), np.copysign(2.0 ** 1000, x), y)
-    v = _round_to_integer(y, x, effective_rounding(t), frac)
+        if -1022 <= frac <= 1023:
+            y = np.multiply(x, 2.0 ** frac, dtype=np.float64)
+        else:
+            y = np.ldexp(x.astype(np.float64), frac)
+        return _round_to_integer(y, x, effective_rounding(t), frac)
+
+
+def _quantize_int64(x: np.ndarray, t: FixedType, need_mask: bool = True):
+    """(raw int64, overflow mask or None) for t.width <= 63; None: no overflow or mask not needed."""
+    v = _scaled_rounded(x, t)
+    if v.size == 0:
+        return v.astype(np.int64), None
+    vmin, vmax = float(v.min()), float(v.max())
+    if not (math.isfinite(vmin) and math.isfinite(vmax)):
+        _check_finite(x, t)
+        # finite x but |x| * 2^frac >= 2^1024: a multiple of 2^971, so of 2^W; any huge stand-in works
+        v = np.where(np.isinf(v), np.copysign(2.0 ** 1000, x), v)
+        vmin, vmax = float(v.min()), float(v.max())
     # v is integer-valued; the range ends -2^(W-1), 2^(W-1) (2^W unsigned) are exact doubles
     lo_f = -(2.0 ** (t.width - 1)) if t.signed else 0.0
     hi_f = 2.0 ** (t.width - 1) if t.signed else 2.0 ** t.width
     sym = t.overflow == "AP_SAT_SYM" and t.signed and t.width > 1
-    if v.size == 0 or (lo_f < float(v.min()) if sym else lo_f <= float(v.min())) and float(v.max()) < hi_f:
-        out = v.astype(np.int64)
-        return _finish(out, np.zeros(out.shape, dtype=bool), return_overflow)
-    too_high = v >= hi_f
-    too_low = v <= lo_f if sym else v < lo_f
+    if (lo_f < vmin if sym else lo_f <= vmin) and vmax < hi_f:
+        return v.astype(np.int64), None
+    if t.overflow == "AP_WRAP":
+        mask = ((v >= hi_f) | (v < lo_f)) if need_mask else None
+        if -(2.0 ** 63) <= vmin and vmax < 2.0 ** 63:
+            return _wrap_int64(v.astype(np.int64), t), mask
+        # fmod is exact; |result| < 2^W <= 2^63 fits int64
+        return _wrap_int64(np.fmod(v, 2.0 ** t.width).astype(np.int64), t), mask
     if t.overflow in ("AP_SAT", "AP_SAT_SYM") and t.width <= 53:
         # min/max raw are exact doubles here
+        mask = ((v >= hi_f) | ((v <= lo_f) if sym else (v < lo_f))) if need_mask else None
         low = -t.max_raw if sym else t.min_raw
-        out = np.clip(v, float(low), float(t.max_raw)).astype(np.int64)
-        return _finish(out, too_high | too_low, return_overflow)
-    if t.overflow == "AP_WRAP":
-        # fmod is exact; |result| < 2^W <= 2^63 fits int64
-        wrapped = _wrap_int64(np.fmod(v, 2.0 ** t.width).astype(np.int64), t)
-        n = wrapped
-    else:
-        wrapped = None
-        n = np.where(too_high | too_low, 0.0, v).astype(np.int64)
-    out, ovf = _overflow_int64(n, t, too_high, too_low, wrapped)
-    return _finish(out, ovf, return_overflow)
+        return np.clip(v, float(low), float(t.max_raw), out=v).astype(np.int64), mask
+    # AP_SAT_ZERO, or AP_SAT/AP_SAT_SYM wider than a double's mantissa
+    too_high = v >= hi_f
+    too_low = v <= lo_f if sym else v < lo_f
+    ovf = too_high | too_low
+    n = np.where(ovf, 0.0, v).astype(np.int64)
+    if t.overflow != "AP_SAT_ZERO":
+        n = np.where(too_high, t.max_raw, np.where(too_low, -t.max_raw if sym else t.min_raw, n))
+    return n.astype(np.int64, copy=False), ovf
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -363,8 +350,37 @@ def cast(raw, src: FixedType, dst: FixedType, *, return_overflow: bool = False):
     return requantize(raw, src.frac, dst, return_overflow=return_overflow)
 
 
+def _round_shift_int64(raw: np.ndarray, s: int, mode: str) -> np.ndarray:
+    """round(raw / 2^s) with ``mode`` for 1 <= s <= 62 and |raw| < 2^62 (no int64 overflow).
+
+    Each nearest mode adds half - 1 or half before the arithmetic (floor) shift: a tie then goes
+    down or up, and every non-tie goes to the nearest integer either way.
+    """
+    if mode == "AP_TRN":
+        return raw >> s
+    low = (1 << s) - 1
+    if mode == "AP_TRN_ZERO":
+        return (raw + (raw < 0) * low) >> s
+    half = 1 << (s - 1)
+    if mode == "AP_RND":
+        return (raw + half) >> s
+    if mode == "AP_RND_MIN_INF":
+        return (raw + (half - 1)) >> s
+    if mode == "AP_RND_ZERO":
+        return (raw + half - (raw >= 0)) >> s
+    if mode == "AP_RND_INF":
+        return (raw + half - (raw < 0)) >> s
+    if mode == "AP_RND_CONV":
+        return (raw + (half - 1) + ((raw >> s) & 1)) >> s
+    raise FixedTypeError(f"unknown quantization mode {mode!r}")
+
+
 def _requantize_int64(raw: np.ndarray, frac: int, t: FixedType, return_overflow: bool):
+    if raw.size == 0:
+        return _finish(raw.copy(), None, return_overflow)
     s = frac - t.frac  # bits to drop (>0) or to append (<0)
+    sym = t.overflow == "AP_SAT_SYM" and t.signed and t.width > 1
+    low_sat = -t.max_raw if sym else t.min_raw
     if s > 0:
         if s >= 65:
             # |raw| * 2^-s < 1/4: only the sign matters for every mode
@@ -372,35 +388,44 @@ def _requantize_int64(raw: np.ndarray, frac: int, t: FixedType, return_overflow:
         elif s >= 63:
             # pre-shift by 2 keeping a sticky bit: floor, tie and above stay the same
             raw, s = (raw >> 2) | ((raw & 3) != 0), s - 2
-        fl = raw >> s
-        rem = raw & ((1 << s) - 1)
-        half = 1 << (s - 1)
-        mode = effective_rounding(t)
-        if mode == "AP_TRN":
-            n = fl
+        if not (-(1 << 62) <= int(raw.min()) and int(raw.max()) < (1 << 62)):
+            return _requantize_object(raw, t.frac + s, t, return_overflow)
+        n = _round_shift_int64(raw, s, effective_rounding(t))
+        nmin, nmax = int(n.min()), int(n.max())
+        if (nmin > t.min_raw if sym else nmin >= t.min_raw) and nmax <= t.max_raw:
+            return _finish(n, None, return_overflow)
+        too_high = n > t.max_raw
+        too_low = n <= t.min_raw if sym else n < t.min_raw
+        if t.overflow == "AP_WRAP":
+            out = _wrap_int64(n, t)
+        elif t.overflow == "AP_SAT_ZERO":
+            out = np.where(too_high | too_low, 0, n)
         else:
-            inc = _increment(mode, rem == 0, rem == half, rem > half, raw < 0, (fl & 1) == 1)
-            n = fl + inc
-        if t.signed:
-            too_high, too_low = n > t.max_raw, n < t.min_raw
-        else:
-            too_high, too_low = n > t.max_raw, n < 0
-        wrapped = _wrap_int64(n, t) if t.overflow == "AP_WRAP" else None
-        out, ovf = _overflow_int64(n, t, too_high, too_low, wrapped)
-        return _finish(out, ovf, return_overflow)
+            out = np.clip(n, low_sat, t.max_raw)
+        return _finish(out, too_high | too_low, return_overflow)
     shift = -s
-    # value = raw * 2^shift; overflow checks on raw itself so nothing overflows int64
+    # value = raw * 2^shift; range checks on raw itself so nothing overflows int64
     hi_lim = t.max_raw >> shift
     lo_lim = -((-t.min_raw) >> shift)
-    too_high, too_low = raw > hi_lim, raw < lo_lim
-    n = np.where(too_high | too_low, 0, raw) << shift if shift < 64 else np.zeros_like(raw)
-    wrapped = None
+    rmin, rmax = int(raw.min()), int(raw.max())
+    if lo_lim <= rmin and rmax <= hi_lim and not (sym and rmin << shift == t.min_raw):
+        return _finish(raw << shift, None, return_overflow)
+    too_high = raw > hi_lim
+    too_low = raw < lo_lim
+    if sym:
+        too_low |= raw == (t.min_raw >> shift) if (t.min_raw >> shift) << shift == t.min_raw else False
+    ovf = too_high | too_low
     if t.overflow == "AP_WRAP":
-        shifted = (raw.view(np.uint64) << np.uint64(shift)).view(np.int64) if shift < 64 \
-            else np.zeros_like(raw)
-        wrapped = _wrap_int64(shifted, t)
-    out, ovf = _overflow_int64(n, t, too_high, too_low, wrapped)
-    return _finish(out, ovf, return_overflow)
+        if shift >= 64:
+            out = np.zeros_like(raw)
+        else:
+            out = _wrap_int64((raw.view(np.uint64) << np.uint64(shift)).view(np.int64), t)
+    elif t.overflow == "AP_SAT_ZERO":
+        out = np.where(ovf, 0, raw) << shift if shift < 64 else np.zeros_like(raw)
+    else:
+        inside = np.where(ovf, 0, raw) << shift if shift < 64 else np.zeros_like(raw)
+        out = np.where(too_high, t.max_raw, np.where(too_low, low_sat, inside))
+    return _finish(out.astype(np.int64, copy=False), ovf, return_overflow)
 
 
 def _requantize_object(raw: np.ndarray, frac: int, t: FixedType, return_overflow: bool):

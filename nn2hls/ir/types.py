@@ -120,11 +120,11 @@ class FixedType:
         if len(args) >= 3:
             rounding = _normalize_mode(args[2], QUANT_MODES)
             if rounding is None:
-                raise bad(f"unknown quantization mode {args[2]!r} (use {'/'.join(QUANT_MODES)}); ")
+                raise bad(f"unknown quantization mode {args[2].upper()!r} (use {'/'.join(QUANT_MODES)}); ")
         if len(args) >= 4:
             overflow = _normalize_mode(args[3], OVERFLOW_MODES)
             if overflow is None:
-                raise bad(f"unknown overflow mode {args[3]!r} (use {'/'.join(OVERFLOW_MODES)}); ")
+                raise bad(f"unknown overflow mode {args[3].upper()!r} (use {'/'.join(OVERFLOW_MODES)}); ")
         if len(args) == 5:
             if not re.match(r"^\d+$", args[4]):
                 raise bad("N must be a non-negative integer; ")
