@@ -127,11 +127,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--calibration", metavar="X.npy", help="calibration samples (MODEL only)")
     p.set_defaults(handler=cmd_report)
 
-    p = sub.add_parser("profile", parents=[common], help="weight distributions (not yet available)",
-                       description="Per-layer weight histograms; not yet available in this version.")
-    p.add_argument("model", metavar="MODEL", nargs="?")
-    p.add_argument("--compare", metavar="OTHER")
-    p.add_argument("-o", "--output", metavar="DIR")
+    p = sub.add_parser("profile", parents=[common], help="per-layer weight distributions and sparsity",
+                       description="Per-layer log-scale |w| histograms (PNG, needs matplotlib), sparsity, "
+                                   "summary.txt and profile.json in DIR; --compare overlays another version.")
+    p.add_argument("model", metavar="MODEL", nargs="?", help="model file (.onnx, .keras, .h5)")
+    p.add_argument("--compare", metavar="OTHER", help="another version of the model to overlay (e.g. unpruned)")
+    p.add_argument("-o", "--output", metavar="DIR", help="output folder")
     p.set_defaults(handler=cmd_profile)
     return parser
 
@@ -446,7 +447,14 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_profile(args: argparse.Namespace) -> int:
-    raise Nn2hlsError("`nn2hls profile` is not yet available in this version of nn2hls")
+    from nn2hls.profile import run_profile, summary_text
+
+    if not args.model or not args.output:
+        raise Nn2hlsError("`nn2hls profile` needs a model and an output folder: nn2hls profile MODEL -o DIR")
+    result = run_profile(args.model, args.output, compare=args.compare)
+    if not _State.quiet:
+        print(summary_text(result), end="")
+    return EXIT_OK
 
 
 # ---- entry point ------------------------------------------------------------------------------------

@@ -27,10 +27,10 @@ def _example(model: nn.Module, example_input: Any) -> torch.Tensor:
 
 def plain_copy(model: nn.Module) -> nn.Module:
     """An eval-mode copy with masks made permanent and quantized layers frozen."""
-    from nn2hls.compress.masks import finalize
+    from nn2hls.compress.masks import copy_model, finalize
     from nn2hls.compress.qat import freeze
 
-    return freeze(finalize(copy.deepcopy(model))).eval()
+    return freeze(finalize(copy_model(model))).eval()
 
 
 def export_onnx(model: nn.Module, example_input: Any, path: str | Path, *, opset: int = 17) -> Path:
@@ -55,9 +55,9 @@ def export_qonnx(model: nn.Module, example_input: Any, path: str | Path) -> Path
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    from nn2hls.compress.masks import finalize
+    from nn2hls.compress.masks import copy_model, finalize
 
-    m = finalize(copy.deepcopy(model)).eval()
+    m = finalize(copy_model(model)).eval()
     try:
         _export(m, _example(m, example_input), export_path=str(path))
     except ModuleNotFoundError as exc:

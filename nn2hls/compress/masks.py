@@ -13,6 +13,7 @@ below a threshold. `finalize` makes the pruning permanent (plain weights contain
 """
 from __future__ import annotations
 
+import copy
 from typing import Iterator
 
 import torch
@@ -113,6 +114,23 @@ def sparsity(model: nn.Module) -> float:
         zeros += int((w == 0).sum())
         total += w.numel()
     return zeros / total
+
+
+def copy_model(model: nn.Module) -> nn.Module:
+    """A deep copy of a (possibly pruned) model.
+
+    `prune` keeps the masked weight as a plain non-leaf attribute, which `copy.deepcopy` refuses; it
+    is swapped for a detached copy while copying (the forward pre-hook recomputes it anyway)."""
+    saved = []
+    for _, module in prunable_layers(model):
+        if is_pruned(module) and "weight" in module.__dict__:
+            saved.append((module, module.__dict__["weight"]))
+            module.__dict__["weight"] = module.__dict__["weight"].detach()
+    try:
+        return copy.deepcopy(model)
+    finally:
+        for module, weight in saved:
+            module.__dict__["weight"] = weight
 
 
 def finalize(model: nn.Module) -> nn.Module:

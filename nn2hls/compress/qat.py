@@ -19,7 +19,6 @@ gives a plain torch model holding the quantized weights, exactly representable, 
 """
 from __future__ import annotations
 
-import copy
 import importlib.util
 import math
 import re
@@ -179,9 +178,9 @@ def quantize_model(model: nn.Module, spec: "str | QuantSpec", *, backend: str = 
         raise ConfigError(f"QAT backend '{backend}' is unknown; use 'auto', 'brevitas' or 'ste'")
     if backend == "brevitas" and not has_brevitas():
         raise ConfigError("QAT backend 'brevitas' needs Brevitas: pip install brevitas (or use backend='ste')")
-    from nn2hls.compress.masks import finalize
+    from nn2hls.compress.masks import copy_model, finalize
 
-    model = finalize(copy.deepcopy(model))
+    model = finalize(copy_model(model))
     for name, layer in _targets(model, layers):
         new = _brevitas_layer(layer, spec) if backend == "brevitas" else _ste_layer(layer, spec)
         with torch.no_grad():
@@ -206,7 +205,9 @@ def quantized_weight(layer: nn.Module) -> torch.Tensor | None:
 def freeze(model: nn.Module) -> nn.Module:
     """A plain torch copy of a QAT model: every quantized layer becomes nn.Linear/nn.Conv2d holding
     its quantized weights (exact multiples of a power of two, so a float32 ONNX carries them exactly)."""
-    model = copy.deepcopy(model).eval()
+    from nn2hls.compress.masks import copy_model
+
+    model = copy_model(model).eval()
     swaps = []
     for name, layer in model.named_modules():
         q = quantized_weight(layer)

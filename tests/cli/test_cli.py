@@ -58,7 +58,7 @@ def test_python_dash_m_works():
 
 def test_no_command_and_profile():
     assert run().returncode == 2
-    assert_user_error(run("profile", str(JET)), "not yet available")
+    assert_user_error(run("profile", str(JET)), "needs a model and an output folder")
 
 
 def test_convert_writes_project_and_summary(tmp_path):

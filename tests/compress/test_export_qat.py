@@ -1,0 +1,144 @@
+"""Pruned and QAT models exported to ONNX round-trip into nn2hls (zeros, weights, float outputs),
+compile bit-exact, and QAT layers compute with exactly the quantized values the maths says."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+from torch import nn  # noqa: E402
+
+from nn2hls.compress import masks, qat  # noqa: E402
+from nn2hls.compress.export import export_onnx, export_qonnx  # noqa: E402
+from nn2hls.errors import ConfigError  # noqa: E402
+
+
+def _mlp() -> nn.Module:
+    torch.manual_seed(3)
+    return nn.Sequential(nn.Linear(12, 16), nn.ReLU(), nn.Linear(16, 8), nn.ReLU(), nn.Linear(8, 4))
+
+
+def _cnn() -> nn.Module:
+    torch.manual_seed(4)
+    return nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(4 * 3 * 3, 5))
+
+
+def _kernels(path) -> list[np.ndarray]:
+    from nn2hls.frontends.onnx import load_onnx
+    from nn2hls.ir.ops import Conv, Dense
+
+    g = load_onnx(path)
+    return [n.weights["kernel"] for n in g.topological() if isinstance(n.op, (Dense, Conv))]
+
+
+@pytest.mark.parametrize("make,shape", [(_mlp, (12,)), (_cnn, (1, 8, 8))], ids=["mlp", "cnn"])
+def test_pruned_export_round_trips(tmp_path, make, shape):
+    from nn2hls.frontends.onnx import load_onnx
+    from nn2hls.ir.execute import execute
+
+    net = make()
+    masks.prune_fraction(net, 0.6)
+    zeros = sum(int((masks.effective_weight(m) == 0).sum()) for _, m in masks.prunable_layers(net))
+    path = export_onnx(net, torch.zeros(1, *shape), tmp_path / "pruned.onnx")
+    assert masks.is_pruned(net[0])  # the caller's model keeps its masks
+    assert sum(int((k == 0).sum()) for k in _kernels(path)) == zeros
+    x = np.random.default_rng(0).normal(size=(20, *shape))
+    (y,) = execute(load_onnx(path), x)
+    with torch.no_grad():
+        ref = net(torch.as_tensor(x, dtype=torch.float32)).double().numpy()
+    np.testing.assert_allclose(y, ref, rtol=1e-5, atol=1e-5)
+
+
+def test_quantizer_maths():
+    w = torch.tensor([-0.5, -0.2, -0.05, 0.0, 0.07, 0.13, 0.6])
+    t = qat.quantize_tensor(w, qat.QuantSpec("ternary"), 0.25)
+    assert t.tolist() == [-0.25, -0.25, 0.0, 0.0, 0.0, 0.25, 0.25]
+    b = qat.quantize_tensor(w, qat.QuantSpec("binary"), 0.125)
+    assert b.tolist() == [-0.125, -0.125, -0.125, 0.125, 0.125, 0.125, 0.125]
+    f = qat.quantize_tensor(w, qat.QuantSpec("fixed", 4), None)  # max 0.6 -> F = 4-1-0 = 3, lim 7
+    assert f.tolist() == [-0.5, -0.25, 0.0, 0.0, 0.125, 0.125, 0.625]
+    # scales: binary 2^round(log2 mean|w|); ternary from the weights above 0.7 mean|w|
+    assert qat.initial_scale(torch.tensor([0.1, -0.3, 0.2]), "binary") == 0.25
+    assert qat.initial_scale(torch.tensor([0.01, -0.5, 0.45, 0.02]), "ternary") == 0.5
+    assert qat.QuantSpec.parse("fixed<6>") == qat.QuantSpec("fixed", 6)
+    with pytest.raises(ConfigError, match="'quaternary'"):
+        qat.QuantSpec.parse("quaternary")
+
+
+BACKENDS = ["ste"] + (["brevitas"] if qat.has_brevitas() else [])
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("kind", ["ternary", "binary", "fixed6"])
+def test_qat_trains_with_ste_and_freezes_exactly(tmp_path, backend, kind):
+    net = _mlp()
+    q = qat.quantize_model(net, kind, backend=backend)
+    x, y = torch.randn(32, 12), torch.randint(0, 4, (32,))
+    opt = torch.optim.Adam(q.parameters(), lr=1e-2)
+    for _ in range(3):  # gradients reach the float shadow weights through the quantizer
+        opt.zero_grad()
+        nn.functional.cross_entropy(q(x), y).backward()
+        opt.step()
+    layers = [m for m in q.modules() if qat.quantized_weight(m) is not None]
+    assert len(layers) == 3
+    for m in layers:
+        w = qat.quantized_weight(m)
+        levels = torch.unique(w.abs())
+        if kind == "ternary":
+            assert len(levels[levels > 0]) == 1
+        elif kind == "binary":
+            assert len(levels) == 1 and torch.all(w != 0)
+        # every value is an integer multiple of a power of two no finer than 2^-20
+        scaled = w.double() * 2 ** 20
+        assert torch.equal(scaled, torch.round(scaled))
+    frozen = qat.freeze(q)
+    assert all(type(m) in (nn.Linear, nn.ReLU, nn.Sequential) for m in frozen.modules())
+    with torch.no_grad():
+        torch.testing.assert_close(frozen(x), q(x), rtol=0, atol=1e-6)
+    path = export_onnx(q, torch.zeros(1, 12), tmp_path / "q.onnx")
+    for k, m in zip(_kernels(path), layers):
+        np.testing.assert_array_equal(k, qat.quantized_weight(m).double().numpy().T)
+
+
+def test_qonnx_export_has_quant_nodes(tmp_path):
+    pytest.importorskip("brevitas")
+    pytest.importorskip("onnxoptimizer")
+    import onnx
+
+    q = qat.quantize_model(_mlp(), "ternary", backend="brevitas")
+    path = export_qonnx(q, torch.zeros(1, 12), tmp_path / "q.qonnx.onnx")
+    ops = [n.op_type for n in onnx.load(str(path)).graph.node]
+    assert ops.count("Quant") == 3
+
+
+def test_qonnx_export_needs_brevitas(monkeypatch, tmp_path):
+    monkeypatch.setattr(qat, "has_brevitas", lambda: False)
+    with pytest.raises(ConfigError, match="QONNX export needs Brevitas"):
+        export_qonnx(_mlp(), torch.zeros(1, 12), tmp_path / "x.onnx")
+
+
+@pytest.mark.csim
+@pytest.mark.slow
+def test_pruned_and_ternary_models_compile_bit_exact(tmp_path):
+    import shutil
+
+    if shutil.which("g++") is None and shutil.which("c++") is None:
+        pytest.skip("no C++ compiler")
+    import nn2hls
+
+    rng = np.random.default_rng(1)
+    x = rng.uniform(0, 1, size=(64, 12))
+    pruned = _mlp()
+    masks.prune_fraction(pruned, 0.7)
+    tern = qat.quantize_model(_mlp(), "ternary", backend="ste")
+    for name, model in (("pruned", pruned), ("ternary", tern)):
+        path = export_onnx(model, torch.zeros(1, 12), tmp_path / f"{name}.onnx")
+        cm = nn2hls.compile(path, calibration=x)
+        emu = np.asarray(cm.emulate(x))
+        csim = np.asarray(cm.build().predict(x))
+        np.testing.assert_array_equal(emu, csim)
+        totals = cm.report()["totals"]
+        nonzero = sum(int((k != 0).sum()) for k in _kernels(path))
+        assert totals["multiplies"] <= nonzero
+        if name == "ternary":
+            assert totals["mult_general"] == 0 and totals["dsp"] == 0

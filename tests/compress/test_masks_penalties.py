@@ -1,0 +1,114 @@
+"""Pruning masks survive optimizer steps; penalties match hand-computed values and gradients."""
+from __future__ import annotations
+
+import math
+
+import pytest
+
+torch = pytest.importorskip("torch")
+from torch import nn  # noqa: E402
+
+from nn2hls.compress import masks  # noqa: E402
+from nn2hls.compress.penalties import L1Penalty, LpPenalty, l1, lp  # noqa: E402
+from nn2hls.errors import ConfigError  # noqa: E402
+
+
+def _net() -> nn.Module:
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Linear(6, 5), nn.ReLU(), nn.Linear(5, 3))
+
+
+@pytest.mark.parametrize("make_opt", [
+    lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9),
+    lambda p: torch.optim.Adam(p, lr=0.05),
+    lambda p: torch.optim.AdamW(p, lr=0.05, weight_decay=0.1),
+], ids=["sgd-momentum", "adam", "adamw"])
+def test_masks_stay_zero_through_optimizer_steps(make_opt):
+    net = _net()
+    # Adam/momentum state built up before pruning must not resurrect pruned weights
+    opt = make_opt(net.parameters())
+    x, y = torch.randn(16, 6), torch.randint(0, 3, (16,))
+    for _ in range(3):
+        opt.zero_grad()
+        nn.functional.cross_entropy(net(x), y).backward()
+        opt.step()
+    masks.prune_fraction(net, 0.5)
+    zero_before = {n: (masks.effective_weight(m) == 0).clone() for n, m in masks.prunable_layers(net)}
+    opt = make_opt(net.parameters())  # weight_orig is the parameter now
+    for _ in range(20):
+        opt.zero_grad()
+        nn.functional.cross_entropy(net(x), y).backward()
+        opt.step()
+    for name, m in masks.prunable_layers(net):
+        w = m.weight  # what forward uses
+        assert torch.all(w[zero_before[name]] == 0), name
+        assert torch.all(masks.effective_weight(m)[zero_before[name]] == 0)
+    # the weights that were kept did train
+    assert masks.sparsity(net) == pytest.approx(sum(int(z.sum()) for z in zero_before.values()) / (30 + 15))
+
+
+def test_prune_fraction_per_layer_and_global_counts():
+    net = nn.Linear(10, 10, bias=False)
+    with torch.no_grad():
+        net.weight.copy_(torch.arange(1, 101, dtype=torch.float32).reshape(10, 10) / 100)
+    masks.prune_fraction(net, 0.3)
+    assert masks.sparsity(net) == pytest.approx(0.3)
+    w = masks.effective_weight(net).flatten()
+    assert torch.all(w[:30] == 0) and torch.all(w[30:] != 0)
+    masks.prune_fraction(net, 0.5)            # half of the 70 remaining
+    assert masks.sparsity(net) == pytest.approx(0.65)
+    masks.finalize(net)
+    assert not masks.is_pruned(net) and int((net.weight == 0).sum()) == 65
+
+
+def test_global_scope_prunes_across_layers():
+    net = nn.Sequential(nn.Linear(4, 4, bias=False), nn.Linear(4, 4, bias=False))
+    with torch.no_grad():
+        net[0].weight.fill_(0.01)
+        net[1].weight.fill_(1.0)
+        net[1].weight[0, 0] = 2.0
+    masks.prune_fraction(net, 0.5, scope="global")
+    ls = masks.layer_sparsity(net)
+    assert ls == {"0": 1.0, "1": 0.0}
+    with pytest.raises(ConfigError, match="scope 'bad'"):
+        masks.prune_fraction(net, 0.1, scope="bad")
+
+
+def test_l1_value_and_gradient():
+    w = torch.tensor([[-2.0, 0.5], [0.0, 3.0]], requires_grad=True)
+    v = l1([w])
+    assert float(v.detach()) == 5.5
+    v.backward()
+    assert w.grad.tolist() == [[-1.0, 1.0], [0.0, 1.0]]
+
+
+def test_lp_value_gradient_and_smoothness():
+    p, eps = 0.5, 0.1
+    w = torch.tensor([0.0, 0.3, -1.2], dtype=torch.float64, requires_grad=True)
+    v = lp([w], p, eps)
+    expected = sum((x * x + eps * eps) ** (p / 2) - eps ** p for x in (0.0, 0.3, -1.2))
+    assert float(v.detach()) == pytest.approx(expected, rel=1e-12)
+    v.backward()
+    hand = [p * x * (x * x + eps * eps) ** (p / 2 - 1) for x in (0.0, 0.3, -1.2)]
+    assert w.grad.tolist() == pytest.approx(hand, rel=1e-12)
+    assert torch.autograd.gradcheck(lambda t: lp([t], 0.1, 1e-3), (torch.randn(5, dtype=torch.float64,
+                                                                               requires_grad=True),))
+    # close to |w|^p away from zero, 0 at zero
+    big = torch.tensor([2.0], dtype=torch.float64)
+    assert float(lp([big], 0.1, 1e-3)) == pytest.approx(2.0 ** 0.1 - 1e-3 ** 0.1, rel=1e-6)
+    with pytest.raises(ConfigError, match="0 < p < 1"):
+        lp([big], 1.0)
+
+
+def test_penalty_objects_use_effective_weights_only():
+    net = nn.Sequential(nn.Linear(2, 2), nn.Linear(2, 1))
+    with torch.no_grad():
+        net[0].weight.copy_(torch.tensor([[1.0, -2.0], [0.5, 0.0]]))
+        net[1].weight.copy_(torch.tensor([[3.0, 0.25]]))
+        net[0].bias.fill_(100.0)  # biases are not penalised
+    assert float(L1Penalty(0.1)(net)) == pytest.approx(0.1 * 6.75)
+    masks.prune_below(net, 0.6)  # removes 0.5 and 0.25
+    assert float(L1Penalty(0.1)(net)) == pytest.approx(0.1 * 6.0)
+    lpv = float(LpPenalty(1.0, p=0.5, eps=1e-6)(net))
+    # each nonzero term is sqrt(|w|) - eps^p (eps^p = 1e-3); pruned zeros add exactly nothing
+    assert lpv == pytest.approx(sum(math.sqrt(a) - 1e-3 for a in (1.0, 2.0, 3.0)), rel=1e-5)

@@ -1,0 +1,77 @@
+"""The iterative schedule stops at the target sparsity, at the tolerance (with rollback), or stalls."""
+from __future__ import annotations
+
+import pytest
+
+torch = pytest.importorskip("torch")
+from torch import nn  # noqa: E402
+
+from nn2hls.compress import masks  # noqa: E402
+from nn2hls.compress.schedule import (accuracy, fit, iterative_prune, std_threshold,  # noqa: E402
+                                      to_tensors)
+from nn2hls.errors import ConfigError  # noqa: E402
+
+
+def _net() -> nn.Module:
+    net = nn.Linear(10, 10, bias=False)
+    with torch.no_grad():
+        net.weight.copy_(torch.arange(1, 101, dtype=torch.float32).reshape(10, 10))
+    return net
+
+
+def test_stops_at_target_sparsity():
+    trained = []
+    res = iterative_prune(_net(), lambda m, i: trained.append(i), lambda m: 0.9, target_sparsity=0.6,
+                          tolerance=0.01, fraction=0.2, max_iterations=10)
+    # 0.2 of the remaining weights each step, whole weights (|w| <= the quantile): 100 -> 80 -> 64 -> 51
+    # (12.8 rounds up) -> 40 (10.2 rounds up): stops as soon as 60% >= the target
+    assert res.stop_reason == "target"
+    assert [round(r.sparsity, 4) for r in res.history] == [0.0, 0.2, 0.36, 0.49, 0.6]
+    assert trained == [0, 1, 2, 3, 4]
+
+
+def test_stops_at_tolerance_and_rolls_back():
+    net = _net()
+    accs = iter([0.95, 0.95, 0.945, 0.93, 0.99])  # baseline, it1, it2 (within 0.01), it3 (too low)
+
+    res = iterative_prune(net, lambda m, i: None, lambda m: next(accs), target_sparsity=0.99,
+                          tolerance=0.01, fraction=0.5, max_iterations=10)
+    assert res.stop_reason == "tolerance"
+    assert [r.accepted for r in res.history] == [True, True, True, False]
+    assert res.final.iteration == 2 and res.final.sparsity == pytest.approx(0.75)
+    assert masks.sparsity(net) == pytest.approx(0.75)  # rolled back from 0.875
+
+
+def test_max_iterations_and_threshold_rule():
+    net = _net()
+    res = iterative_prune(net, lambda m, i: None, lambda m: 1.0, target_sparsity=1.0, threshold=10.0,
+                          max_iterations=3)
+    assert res.stop_reason == "stalled"  # a fixed threshold prunes once, then nothing more
+    assert masks.sparsity(net) == pytest.approx(0.10)
+    net = _net()
+    res = iterative_prune(net, lambda m, i: None, lambda m: 1.0, target_sparsity=1.0,
+                          threshold=std_threshold(1.0), max_iterations=3)
+    # std of 1..100 is 29.01 (unbiased): 1..29 go; std of 30..100 is 20.6, below every survivor
+    assert res.stop_reason == "stalled" and masks.sparsity(net) == pytest.approx(0.29)
+    net = _net()
+    res = iterative_prune(net, lambda m, i: None, lambda m: 1.0, target_sparsity=1.0, fraction=0.1,
+                          max_iterations=2)
+    assert res.stop_reason == "max_iterations" and len(res.history) == 3
+    with pytest.raises(ConfigError, match="target_sparsity"):
+        iterative_prune(_net(), lambda m, i: None, lambda m: 1.0, target_sparsity=0.0)
+
+
+def test_fit_learns_a_separable_problem_and_keeps_masks():
+    torch.manual_seed(0)
+    x = torch.randn(200, 4)
+    y = (x[:, 0] + x[:, 1] > 0).long()
+    net = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2))
+    masks.install_masks(net)
+    masks.prune_fraction(net, 0.5)
+    zero = masks.effective_weight(net[0]) == 0
+    losses = fit(net, x, y, epochs=30, lr=0.02, seed=1)
+    assert losses[-1] < losses[0]
+    assert accuracy(net, x, y) > 0.9
+    assert torch.all(masks.effective_weight(net[0])[zero] == 0)
+    xt, yt = to_tensors(x.numpy(), y.numpy())
+    assert xt.dtype == torch.float32 and yt.dtype == torch.int64
