@@ -1,0 +1,100 @@
+"""C-simulation benchmark: cold/cached build seconds, samples/s, firmware lines, build scaling.
+
+Usage: python bench/csim.py [--quick] [--out bench/csim_results.md]
+Models: the 16-64-32-32-5 jet MLP and its 75%-pruned copy, the 8x8 digits CNN (example_models/),
+a random 64-256-256-10 MLP, and single Dense layers of ~10k/100k/1M weights for build scaling.
+Prints a Markdown table (paste it into bench/RESULTS.md, section "C simulation").
+"""
+from __future__ import annotations
+
+import argparse
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from nn2hls.backends.vivado import write_project
+from nn2hls.config import Config
+from nn2hls.csim import build
+from nn2hls.emulate import emulate
+from nn2hls.frontends.onnx import load_onnx
+from nn2hls.ir import ops
+from nn2hls.ir.graph import Graph
+from nn2hls.passes.pipeline import run_passes
+from nn2hls.resources import example_models_dir
+
+
+def mlp(widths: list[int], seed: int = 0) -> Graph:
+    rng = np.random.default_rng(seed)
+    g = Graph("mlp_" + "_".join(map(str, widths)))
+    prev = g.add(ops.Input(shape=(widths[0],)), name="x").name
+    for k in range(len(widths) - 1):
+        prev = g.add(ops.Dense(), [prev], name=f"fc{k}", weights={
+            "kernel": rng.normal(size=(widths[k], widths[k + 1])) / np.sqrt(widths[k]),
+            "bias": rng.normal(size=widths[k + 1]) * 0.1}).name
+        if k < len(widths) - 2:
+            prev = g.add(ops.Activation(function="relu"), [prev], name=f"relu{k}").name
+    g.outputs = [prev]
+    return g
+
+
+def child_peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+
+
+def measure(name: str, graph: Graph, x: np.ndarray, root: Path, repeats: int = 3) -> dict:
+    typed = run_passes(graph, Config(), x[:500])
+    project = write_project(typed, Config(), root / name)
+    lines = sum(len(p.read_text().splitlines()) for p in (project / "firmware").rglob("*.cpp"))
+    sim = build(project)
+    cold = sim.build_seconds
+    cached = build(project).build_seconds
+    sim.predict(x[:100])
+    best = min(_timed(sim.predict, x) for _ in range(repeats))
+    exact = bool(np.array_equal(sim.predict(x[:1000]), emulate(typed, x[:1000]).outputs[0]))
+    weights = sum(int(np.count_nonzero(n.weights["kernel"])) for n in typed.nodes.values() if "kernel" in n.weights)
+    return {"model": name, "nonzero weights": weights, "cold build s": round(cold, 2),
+            "cached build s": round(cached, 4), "samples/s": int(len(x) / best), "firmware lines": lines,
+            "bit-exact (1000)": exact, "peak compiler MB": round(child_peak_mb())}
+
+
+def _timed(fn, x) -> float:
+    t = time.perf_counter()
+    fn(x)
+    return time.perf_counter() - t
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true", help="skip the 1M-weight scaling point")
+    args = ap.parse_args()
+    d = example_models_dir()
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        jet_x = np.load(d / "jet_mlp_input.npy")
+        jet_x = np.concatenate([jet_x] * (100_000 // len(jet_x) + 1))[:100_000]
+        rows.append(measure("jet MLP 16-64-32-32-5", load_onnx(d / "jet_mlp.onnx"), jet_x, root))
+        rows.append(measure("jet MLP 75% pruned", load_onnx(d / "jet_mlp_pruned.onnx"), jet_x, root))
+        dx = np.load(d / "digits_input.npy")
+        dx = np.concatenate([dx] * (20_000 // len(dx) + 1))[:20_000]
+        rows.append(measure("digits CNN 8x8", load_onnx(d / "digits_cnn.onnx"), dx, root))
+        rng = np.random.default_rng(1)
+        rows.append(measure("MLP 64-256-256-10", mlp([64, 256, 256, 10]), rng.normal(size=(20_000, 64)), root))
+        sizes = [(100, 100), (316, 316)] + ([] if args.quick else [(1000, 1000)])
+        for n_in, n_out in sizes:
+            rows.append(measure(f"Dense {n_in}x{n_out}", mlp([n_in, n_out]), rng.normal(size=(2_000, n_in)), root,
+                                repeats=1))
+    keys = list(rows[0])
+    print("| " + " | ".join(keys) + " |")
+    print("|" + "---|" * len(keys))
+    for r in rows:
+        print("| " + " | ".join(str(r[k]) for k in keys) + " |")
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
