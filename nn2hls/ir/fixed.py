@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import math
 from fractions import Fraction
+
 import numpy as np
 
 from nn2hls.errors import FixedTypeError, InputDataError
@@ -82,9 +83,7 @@ def as_raw(values, t: FixedType) -> RawArray:
     arr = _int_array(values)
     if raw_dtype(t) is object:
         return _to_object(arr)
-    if arr.dtype == object:
-        return np.array(arr.tolist(), dtype=np.int64).reshape(arr.shape) if arr.size else arr.astype(np.int64)
-    return arr.astype(np.int64, copy=False)
+    return _to_int64(arr)
 
 
 def to_bits(raw: RawArray, t: FixedType) -> RawArray:
@@ -154,6 +153,12 @@ def diff_type(a: FixedType, b: FixedType) -> FixedType:
 # ---------------------------------------------------------------------------------------------------
 # helpers
 # ---------------------------------------------------------------------------------------------------
+def _to_int64(arr: np.ndarray) -> np.ndarray:
+    if arr.dtype == object:  # Python ints that fit (OverflowError otherwise)
+        return np.array(arr.reshape(-1).tolist(), dtype=np.int64).reshape(arr.shape)
+    return arr.astype(np.int64, copy=False)
+
+
 def _to_object(arr: np.ndarray) -> np.ndarray:
     arr = np.asarray(arr)
     out = np.empty(arr.shape, dtype=object)
@@ -345,7 +350,7 @@ def requantize(raw, frac: int, t: FixedType, *, return_overflow: bool = False):
     return _requantize_int64(arr.astype(np.int64, copy=False), frac, t, return_overflow)
 
 
-def cast(raw, src: FixedType, dst: FixedType, *, return_overflow: bool = False):
+def cast(raw, src: FixedType, dst: FixedType, return_overflow: bool = False):
     """Assign raw values of type ``src`` to type ``dst`` (= requantize(raw, src.frac, dst))."""
     return requantize(raw, src.frac, dst, return_overflow=return_overflow)
 
@@ -476,23 +481,23 @@ def _requantize_object(raw: np.ndarray, frac: int, t: FixedType, return_overflow
 # ---------------------------------------------------------------------------------------------------
 # exact arithmetic
 # ---------------------------------------------------------------------------------------------------
-def _operand(raw, t: FixedType, wide: bool) -> np.ndarray:
+def _operand(raw, wide: bool) -> np.ndarray:
     arr = _int_array(raw)
     if wide:
         return arr if arr.dtype == object else _to_object(arr)
-    return arr.astype(np.int64, copy=False) if arr.dtype != object else as_raw(arr, FixedType.fixed(63, 0))
+    return _to_int64(arr)
 
 
 def mul(ra, ta: FixedType, rb, tb: FixedType) -> tuple[RawArray, FixedType]:
     """Exact product: (raw, product_type(ta, tb)); broadcasting like numpy."""
     rt = product_type(ta, tb)
     wide = raw_dtype(rt) is object
-    return _operand(ra, ta, wide) * _operand(rb, tb, wide), rt
+    return _operand(ra, wide) * _operand(rb, wide), rt
 
 
 def _aligned(ra, ta: FixedType, rb, tb: FixedType, rt: FixedType):
     wide = raw_dtype(rt) is object
-    a, b = _operand(ra, ta, wide), _operand(rb, tb, wide)
+    a, b = _operand(ra, wide), _operand(rb, wide)
     return a << (rt.frac - ta.frac), b << (rt.frac - tb.frac)
 
 

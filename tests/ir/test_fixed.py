@@ -436,10 +436,11 @@ def test_bit_exact_against_vendor_headers(tmp_path):
     want = [e.lstrip("0") or "0" if " " not in e else e for e, _ in expected]
     assert len(got) == len(want)
     mismatches = [(why, g, w) for g, w, (_, why) in zip(got, want, expected) if g != w]
-    if mismatches: pathlib_dump(mismatches)
+    if mismatches: _dump_mismatches(mismatches)
     assert not mismatches, mismatches[:10]
 
 
-def pathlib_dump(items):
+def _dump_mismatches(items):
+    """With FX_DUMP=path set, write every vendor mismatch there (the assertion shows only 10)."""
     if os.environ.get("FX_DUMP"):
         Path(os.environ["FX_DUMP"]).write_text("\n".join(map(repr, items)))
