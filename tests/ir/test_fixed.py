@@ -370,6 +370,7 @@ def _random_double(rng: random.Random, t: FixedType) -> float:
 
 
 @pytest.mark.csim
+@pytest.mark.vendor
 def test_bit_exact_against_vendor_headers(tmp_path):
     """quantize, cast, mul/add/sub types and values agree with g++ on the vendor ap_types headers."""
     vendor = _vendor_dir()
