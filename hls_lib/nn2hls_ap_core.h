@@ -105,8 +105,8 @@ constexpr u128 convert_general(bool neg, u128 mag, int Fs) {
   const int sh = Fd - Fs;
   if (sh < 0) {
     const int d = -sh;
-    u128 q, rem;
-    bool above, tie;
+    u128 q = 0, rem = 0;
+    bool above = false, tie = false;
     if (d >= 129) {
       q = 0; rem = mag; above = false; tie = false;
     } else if (d == 128) {
@@ -117,7 +117,7 @@ constexpr u128 convert_general(bool neg, u128 mag, int Fs) {
       q = mag >> d; rem = mag & (((u128)1 << d) - 1); above = rem > half; tie = rem == half;
     }
     // Rounding on the magnitude: floor of a negative value is -(q + (rem != 0)).
-    bool inc;
+    bool inc = false;
     switch (Q) {
       case AP_TRN: inc = neg && rem != 0; break;
       case AP_TRN_ZERO: inc = false; break;
@@ -138,13 +138,13 @@ constexpr u128 convert_general(bool neg, u128 mag, int Fs) {
   if (mag == 0 && !huge) neg = false;
   const u128 maxm = Sd ? (((u128)1 << (Wd - 1)) - 1) : (Wd == 128 ? ones : (((u128)1 << Wd) - 1));
   const u128 minm = Sd ? ((u128)1 << (Wd - 1)) : 0;  // magnitude of the most negative value
-  bool ovf;
+  bool ovf = false;
   if (huge) ovf = true;
   else if (neg) ovf = mag > minm || (O == AP_SAT_SYM && Sd && Wd > 1 && mag == minm);
   else ovf = mag > maxm;
   const u128 bits = neg ? (u128)0 - mag : mag;
   if (!ovf) return bits;
-  u128 wrapped;
+  u128 wrapped = 0;
   if (Wd == 128) wrapped = bits;
   else if (Sd) wrapped = (u128)(((i128)(bits << (128 - Wd))) >> (128 - Wd));
   else wrapped = bits & maxm;
@@ -344,7 +344,7 @@ template <int W, int I, bool S, ap_q_mode Q, ap_o_mode O, bool K> struct base {
       const bool neg = S && V < 0;
       const u128 m = neg ? (u128)0 - (u128)(i128)V : (u128)V;
       const uint64_t mh = (uint64_t)(m >> 64);
-      float f;
+      float f = 0.0f;
       if (mh == 0) {
         f = (float)((double)(float)(uint64_t)m * pow2d(I - W));
       } else {

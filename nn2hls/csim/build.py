@@ -1,10 +1,10 @@
 """Compile a generated project into a shared library for the batched C simulation, with a cache.
 
 Rules:
-- Flags: `-O2 -shared -fPIC -std=c++20` (C++20 because hls_lib's constexpr conversions, which
-  let g++ constant-initialize the weight arrays instead of emitting a huge static constructor,
-  currently need it; the generated sources themselves are C++11 for the HLS tools), include path = the ap types folder only (the project's own
-  headers are found relative to the sources).
+- Flags: `-O2 -shared -fPIC -std=c++17`; hls_lib's conversions are constexpr, so g++
+  constant-initializes the weight arrays instead of emitting a huge static constructor (the generated
+  sources themselves stay C++11 for the HLS tools). Include path = the ap types folder only (the
+  project's own headers are found relative to the sources).
 - Cache key: SHA-256 of the compiler identity, the flags, the ap types headers' contents and every
   file under firmware/ and csim/; the library is `build/lib<name>_<headers8>_<key16>.so` (one kept
   per header set), so an unchanged project is never recompiled and a changed one never reuses a
@@ -27,7 +27,7 @@ from pathlib import Path
 from nn2hls.csim.toolchain import ap_types_dir, compiler_identity, find_compiler
 from nn2hls.errors import BuildError
 
-FLAGS = ("-O2", "-std=c++20", "-fPIC")
+FLAGS = ("-O2", "-std=c++17", "-fPIC")
 SPLIT_BYTES = 600_000
 MANIFEST = "nn2hls_project.json"
 

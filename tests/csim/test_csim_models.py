@@ -162,6 +162,7 @@ def test_digits_cnn_bit_exact(digits):
 def test_cache_key_changes_with_sources(jet, tmp_path):
     import shutil
     typed, project, x = jet
+    build(project)  # this test may run first in its worker: make sure the original is built
     copy = tmp_path / "copy"
     shutil.copytree(project, copy)
     first = build(copy)
