@@ -216,6 +216,11 @@ def quantize(x, t: FixedType, *, return_overflow: bool = False):
     ``(raw, mask)`` where mask marks elements changed by the overflow mode.
     """
     x = np.asarray(x)
+    if x.ndim == 0:  # the in-place rounding needs an array: work on one element, return a 0-d result
+        result = quantize(x.reshape(1), t, return_overflow=return_overflow)
+        if return_overflow:
+            return result[0].reshape(()), result[1].reshape(())
+        return result.reshape(())
     if x.dtype not in (np.float64, np.float32):
         x = x.astype(np.float64)
     if t.width > _INT64_MAX_WIDTH:

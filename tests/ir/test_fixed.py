@@ -445,3 +445,13 @@ def _dump_mismatches(items):
     """With FX_DUMP=path set, write every vendor mismatch there (the assertion shows only 10)."""
     if os.environ.get("FX_DUMP"):
         Path(os.environ["FX_DUMP"]).write_text("\n".join(map(repr, items)))
+
+
+def test_quantize_accepts_scalars_and_0d_arrays():
+    t = FixedType.parse("ap_ufixed<16,1,AP_RND>")
+    expected = fixed.quantize(np.array([1 / 12]), t)[0]
+    for value in (1 / 12, np.float64(1 / 12), np.array(1 / 12)):
+        raw = fixed.quantize(value, t)
+        assert raw.shape == () and raw == expected
+    raw, ovf = fixed.quantize(np.array(3.0), t, return_overflow=True)  # AP_WRAP: 3 * 2^15 mod 2^16
+    assert raw.shape == () and bool(ovf) and raw == 32768
