@@ -16,7 +16,6 @@ A project folder also holds the fully resolved config (`nn2hls_config.yml`) and 
 """
 from __future__ import annotations
 
-import importlib.util
 import shutil
 import tempfile
 import weakref
@@ -38,46 +37,9 @@ def load(source: Any, example_input: Any = None) -> Graph:
     """A float IR Graph from a model file path, an in-memory model or a Graph (returned as is)."""
     if isinstance(source, Graph):
         return source
-    if importlib.util.find_spec("nn2hls.frontends.loader") is not None:
-        from nn2hls.frontends.loader import load_model
+    from nn2hls.frontends.loader import load_model
 
-        return load_model(source, example_input)
-    return _load_fallback(source, example_input)
-
-
-def _load_fallback(source: Any, example_input: Any) -> Graph:
-    if isinstance(source, (str, Path)):
-        path = Path(source)
-        if not path.exists():
-            raise ModelLoadError(f"model file '{path}' does not exist")
-        if path.is_dir():
-            raise ModelLoadError(f"'{path}' is a folder, not a model file; give a {'/'.join(MODEL_SUFFIXES)} file")
-        suffix = path.suffix.lower()
-        if suffix == ".onnx":
-            from nn2hls.frontends.onnx import load_onnx
-
-            return load_onnx(path)
-        if suffix in (".keras", ".h5"):
-            from nn2hls.frontends.keras import load_keras
-
-            return load_keras(path)
-        raise ModelLoadError(f"cannot tell the format of '{path}' from its suffix; nn2hls reads "
-                             f"{', '.join(MODEL_SUFFIXES)} files")
-    module = type(source).__module__.split(".")[0]
-    if module == "onnx":
-        from nn2hls.frontends.onnx import load_onnx
-
-        return load_onnx(source)
-    if module == "keras":
-        from nn2hls.frontends.keras import load_keras
-
-        return load_keras(source)
-    if module == "torch":
-        from nn2hls.frontends.torch import load_torch  # Keras/torch helper's module
-
-        return load_torch(source, example_input)
-    raise ModelLoadError(f"nn2hls cannot load a {type(source).__name__}; give a model file "
-                         f"({', '.join(MODEL_SUFFIXES)}), an onnx.ModelProto, a keras.Model or a torch.nn.Module")
+    return load_model(source, example_input)
 
 
 def load_npy(path: str | Path, what: str = "input") -> np.ndarray:
