@@ -6,7 +6,7 @@ Rules:
 - nodes are visited in the file's (topological) order; a node whose inputs are all constants is
   folded in numpy (`onnx_fold`), so exporters' shape subgraphs vanish; other nodes go through the
   per-op converters of `onnx_ops`, `onnx_ops_spatial` and `onnx_ops_wiring` (QONNX quantizers:
-  `onnx_quant`), which track each value's layout (`onnx_layout`) so the IR is
+  `onnx_quant`; QuantizeLinear/DequantizeLinear: `onnx_qdq`), which track each value's layout (`onnx_layout`) so the IR is
   channels-last while the Input node and the graph outputs keep the source model's own layout;
 - IR node names are made safe by `Graph.add`; the ONNX node name (or its first output's name) is
   kept as `Node.source_name` for messages;
@@ -24,7 +24,7 @@ from nn2hls.errors import ModelLoadError, Nn2hlsError, UnsupportedOpError
 from nn2hls.frontends.onnx_fold import BATCH, attributes, constant_value, fold
 from nn2hls.frontends.onnx_layout import Layouts, Tensor, plain_tensor
 from nn2hls.frontends import onnx_ops_spatial, onnx_ops_wiring  # noqa: F401  (register their converters)
-from nn2hls.frontends import onnx_quant
+from nn2hls.frontends import onnx_qdq, onnx_quant
 from nn2hls.frontends.onnx_ops import CONVERTERS
 from nn2hls.ir.graph import Graph
 from nn2hls.ir.ops import Input
@@ -176,6 +176,8 @@ class _Importer:
         inputs = self._inputs_of(node)
         if node.domain in onnx_quant.QONNX_DOMAINS:
             results = onnx_quant.convert(self, node, attributes(node), inputs)
+        elif op in onnx_qdq.QDQ_OPS:  # before constant folding: weights dequantize exactly in float64
+            results = onnx_qdq.convert(self, node, attributes(node), inputs)
         elif op == "Constant":
             try:
                 results = [constant_value(attributes(node))]

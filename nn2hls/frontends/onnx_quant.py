@@ -24,7 +24,8 @@ from nn2hls.errors import Nn2hlsError, UnsupportedOpError
 from nn2hls.frontends.onnx_layout import Tensor
 from nn2hls.ir import ops
 from nn2hls.ir.graph import Graph
-from nn2hls.ir.quant import bipolar_quant, exact_type, fixed_type_for, int_quant, pow2_exponent
+from nn2hls.ir.quant import (bipolar_quant, exact_type, fixed_type_for, int_quant, int_range, pow2_exponent,
+                             ratio)
 
 QONNX_DOMAINS: tuple[str, ...] = ("qonnx.custom_op.general", "onnx.brevitas", "finn.custom_op.general")
 QONNX_OPS: tuple[str, ...] = ("Quant", "IntQuant", "BipolarQuant")
@@ -43,7 +44,7 @@ def _int_attr(attrs: dict, name: str, default: int) -> bool:
     return bool(int(attrs.get(name, default)))
 
 
-def _remember(ctx, values: np.ndarray, scale: np.ndarray) -> None:
+def remember(ctx, values: np.ndarray, scale: np.ndarray) -> None:
     sorted_values = np.sort(np.asarray(values, dtype=np.float64).reshape(-1))
     scales = np.unique(np.asarray(scale, dtype=np.float64).reshape(-1))
     ctx.graph.meta.setdefault(_META_KEY, []).append((sorted_values, scales))
@@ -66,7 +67,7 @@ def convert(ctx, node, attrs: dict, inputs: list) -> list:
             raise UnsupportedOpError(f"QONNX BipolarQuant node {ctx.label(node)}: bipolar activations are not "
                                      f"supported (only bipolar weights); quantize activations with IntQuant")
         values = bipolar_quant(x, scale)
-        _remember(ctx, values, scale)
+        remember(ctx, values, scale)
         return [values]
     zero_point = _constant(ctx, node, inputs, 2, "zero point")
     bits = _constant(ctx, node, inputs, 3, "bit width")
@@ -82,29 +83,71 @@ def convert(ctx, node, attrs: dict, inputs: list) -> list:
             values = int_quant(x, scale, zero_point, bit_width, signed, narrow, mode)
         except Nn2hlsError as exc:
             raise UnsupportedOpError(f"QONNX {node.op_type} node {ctx.label(node)}: {exc}") from None
-        _remember(ctx, values, scale if np.all(zero_point == 0) else np.ones(1))
+        remember(ctx, values, scale if np.all(zero_point == 0) else np.ones(1))
         return [values]
-    # run-time tensor: one power-of-two scale and zero point 0 -> a cast
+    # run-time tensor: one power-of-two scale and zero point 0 -> a cast; else requantize
     flat_scale = scale.reshape(-1)
-    if not np.all(flat_scale == flat_scale[0]):
+    if not np.all(flat_scale == flat_scale[0]) or not np.all(zero_point.reshape(-1) == zero_point.reshape(-1)[0]):
         raise UnsupportedOpError(f"QONNX {node.op_type} node {ctx.label(node)}: per-channel scales on "
                                  f"activations are not supported; use one scale per tensor")
     k = pow2_exponent(float(flat_scale[0]))
-    if k is None:
-        raise UnsupportedOpError(f"QONNX {node.op_type} node {ctx.label(node)}: activation scale "
-                                 f"{float(flat_scale[0])!r} is not a power of two; only power-of-two "
-                                 f"activation scales are supported (Brevitas: scaling_impl_type='po2' / "
-                                 f"restrict_scaling_type=POWER_OF_TWO)")
-    if np.any(zero_point != 0):
-        raise UnsupportedOpError(f"QONNX {node.op_type} node {ctx.label(node)}: a nonzero zero point on "
-                                 f"activations is not supported; use zero point 0")
+    z = float(zero_point.reshape(-1)[0])
+    if z != round(z):
+        raise UnsupportedOpError(f"QONNX {node.op_type} node {ctx.label(node)}: zero point {z!r} is not an "
+                                 f"integer; export integer zero points")
     try:
+        if k is None or z != 0:
+            int_t = fixed_type_for(0, bit_width, signed, narrow, mode)
+            q = requantize(ctx, node, x, float(flat_scale[0]), z, int_t, (signed, narrow, mode, bit_width))
+            return [dequantize(ctx, node, q, float(flat_scale[0]), z)]
         dtype = fixed_type_for(k, bit_width, signed, narrow, mode)
     except UnsupportedOpError as exc:
         raise UnsupportedOpError(f"QONNX {node.op_type} node {ctx.label(node)}: {exc}") from None
     op = ops.Quant(dtype=str(dtype), scale=float(flat_scale[0]), zero_point=0.0, bit_width=bit_width,
                    signed=signed, narrow=narrow, rounding_mode=mode)
     return [x.with_node(ctx.add(op, [x.node], node))]
+
+
+def _channels(ctx, x: Tensor) -> int:
+    shape = ctx.graph.nodes[x.node].shape
+    return int(shape[-1]) if shape else 1
+
+
+def requantize(ctx, node, x: Tensor, scale: float, zero_point: float, int_t, quant: tuple) -> Tensor:
+    """x -> ScaleShift(1/scale, zero_point) -> Quant(int_t): the integer q of a non-power-of-two quantizer.
+
+    q = cast(x * M + z, int_t) with M = 1/scale rounded to float64 (the precision pass may round it
+    further, `quant_rules.requant_weight_type`): equal to round(x / scale) + z except near rounding ties
+    (see docs/semantics.md, "Requantization"). `quant` = (signed, narrow, rounding mode, bit width).
+    """
+    signed, narrow, mode, bits = quant
+    c = _channels(ctx, x)
+    name = ctx.name(node)
+    lo, hi = int_range(bits, signed, narrow)
+    ss = ctx.graph.add(ops.ScaleShift(), [x.node], name=name + "_requant", source_name=name,
+                       weights={"scale": np.full(c, ratio(1.0, scale)), "shift": np.full(c, zero_point)})
+    ss.meta["keep_separate"] = "it requantizes to an integer tensor (non-power-of-two scale)"
+    ss.meta["requant"] = {"scale": scale, "zero_point": zero_point, "lo": lo, "hi": hi}
+    ss.meta["forced_precision"] = {"weight": exact_type(ss.weights["scale"], signed=True),
+                                   "bias": exact_type(ss.weights["shift"], signed=True)}
+    op = ops.Quant(dtype=str(int_t), scale=1.0, zero_point=0.0, bit_width=bits, signed=signed,
+                   narrow=narrow, rounding_mode=mode)
+    q = ctx.graph.add(op, [ss.name], name=name + "_int", source_name=name)
+    return x.with_node(q.name)
+
+
+def dequantize(ctx, node, q: Tensor, scale: float, zero_point: float) -> Tensor:
+    """q -> ScaleShift(scale, -scale * zero_point): exact for float32 scales (kept exact, carried later)."""
+    c = _channels(ctx, q)
+    name = ctx.name(node)
+    ss = ctx.graph.add(ops.ScaleShift(), [q.node], name=name + "_dequant", source_name=name,
+                       weights={"scale": np.full(c, scale), "shift": np.full(c, -scale * zero_point)})
+    ss.meta["keep_separate"] = "it dequantizes an integer tensor (carried into the next layer when possible)"
+    ss.meta["dequant"] = {"scale": scale, "zero_point": zero_point}
+    ss.meta["exact_result"] = True
+    ss.meta["forced_precision"] = {"weight": exact_type(ss.weights["scale"], signed=True),
+                                   "bias": exact_type(ss.weights["shift"], signed=True)}
+    return q.with_node(ss.name)
 
 
 def _matching_scales(values: np.ndarray, remembered: list) -> np.ndarray | None:
@@ -153,6 +196,7 @@ def _factor_scale(graph: Graph, node, a: np.ndarray) -> None:
     scale_node.meta["forced_precision"] = forced
     scale_node.meta["keep_separate"] = "it applies a quantizer's per-output scale once (integer weights)"
     node.meta["factored_scale"] = scale_node.name
+    node.meta["exact_result"] = scale_node.meta["exact_result"] = True  # no rounding between the two
 
 
 def apply_weight_types(graph: Graph) -> None:
@@ -162,8 +206,13 @@ def apply_weight_types(graph: Graph) -> None:
     (`_factor_scale`) so the layer keeps integer weights.
     """
     remembered = graph.meta.pop(_META_KEY, [])
-    if not remembered:
-        return
+    if remembered:
+        _apply_weight_types(graph, remembered)
+    from nn2hls.frontends.quant_carry import carry_scales
+    carry_scales(graph)
+
+
+def _apply_weight_types(graph: Graph, remembered: list) -> None:
     for node in list(graph.nodes.values()):
         if not isinstance(node.op, (ops.Dense, ops.Conv)):
             continue

@@ -135,3 +135,53 @@ def exact_type(values: np.ndarray, *, signed: bool | None = None, max_width: int
     if width > max_width:
         return None
     return FixedType.fixed(width, width - frac, is_signed)
+
+
+def quantize_linear(x, scale, zero_point, lo: int, hi: int) -> np.ndarray:
+    """ONNX QuantizeLinear in float64: clamp(round_half_even(x / scale) + zero_point, lo, hi)."""
+    x = np.asarray(x, dtype=np.float64)
+    return np.clip(np.round(x / np.asarray(scale, np.float64)) + np.asarray(zero_point, np.float64), lo, hi)
+
+
+def dequantize_linear(q, scale, zero_point) -> np.ndarray:
+    """ONNX DequantizeLinear in float64: (q - zero_point) * scale (exact for float32 scales, |q| < 2^29)."""
+    return (np.asarray(q, np.float64) - np.asarray(zero_point, np.float64)) * np.asarray(scale, np.float64)
+
+
+CONSTANT_BITS = 52  # significant bits of requantization constants: with the sign, a 53-bit C++ literal
+
+
+def ratios(numerators, denominator: float, offset: float = 0.0, bits: int = CONSTANT_BITS) -> np.ndarray:
+    """`ratio` for an array of numerators on one common grid: every value is rounded (half to even) to
+    the multiple of 2^(e - bits + 1) where 2^e <= max |value| < 2^(e+1), so one signed type of bits + 1
+    bits holds them all; the absolute error is at most 2^(e - bits) <= max|value| * 2^-bits."""
+    from fractions import Fraction
+    exact = [Fraction(float(n)) / Fraction(denominator) + Fraction(offset)
+             for n in np.asarray(numerators, np.float64).reshape(-1)]
+    top = max((abs(f) for f in exact), default=Fraction(0))
+    if top == 0:
+        return np.zeros(len(exact))
+    e = top.numerator.bit_length() - top.denominator.bit_length()
+    if top < Fraction(2) ** e:
+        e -= 1
+    elif top >= Fraction(2) ** (e + 1):
+        e += 1
+    shift = bits - 1 - e
+    return np.array([math.ldexp(float(round(f * Fraction(2) ** shift)), -shift) for f in exact])
+
+
+def ratio(numerator: float, denominator: float, offset: float = 0.0, bits: int = CONSTANT_BITS) -> float:
+    """numerator / denominator + offset, computed exactly (Fraction), rounded once (half to even) to
+    `bits` significant bits; the relative error is at most 2^-bits."""
+    from fractions import Fraction
+    f = Fraction(numerator) / Fraction(denominator) + Fraction(offset)
+    if f == 0:
+        return 0.0
+    e = abs(f.numerator).bit_length() - f.denominator.bit_length()  # 2^(e-1) < |f| < 2^(e+1)
+    shift = bits - 1 - e
+    scaled = f * (Fraction(2) ** shift)
+    q = round(scaled)  # Fraction.__round__ rounds half to even
+    if abs(q) >= 1 << bits:  # e underestimated by one: one bit too many
+        q = round(scaled / 2)
+        shift -= 1
+    return math.ldexp(float(q), -shift)

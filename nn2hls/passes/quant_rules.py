@@ -37,10 +37,17 @@ def forced_type(node: Node, role: str, values: np.ndarray | None) -> FixedType |
     return t
 
 
+def is_quantizer(node: Node) -> bool:
+    """A Quant cast, or a requantizing ScaleShift (its result feeds an integer cast)."""
+    return isinstance(node.op, Quant) or "requant" in node.meta
+
+
 def _passes_exact(node: Node) -> bool:
     op = node.op
+    if node.meta.get("exact_result"):
+        return True
     if isinstance(op, Activation):
-        return op.function in ("relu", "linear")
+        return op.function in ("relu", "linear", "clip")
     if isinstance(op, (Pool, GlobalPool)):
         return op.mode == "max"
     return isinstance(op, (Reshape, Transpose))
@@ -57,22 +64,28 @@ def feeds_quant(graph: Graph, name: str, _seen: dict[str, bool] | None = None) -
         if not ok:
             break
         node = graph.nodes[r]
-        ok = isinstance(node.op, Quant) or (_passes_exact(node) and feeds_quant(graph, r, seen))
+        ok = is_quantizer(node) or (_passes_exact(node) and feeds_quant(graph, r, seen))
     seen[name] = ok
     return ok
 
 
 def exact_result(graph: Graph, node: Node) -> FixedType | None:
-    """The exact result type of `node` when it feeds quantizers only (see the module docstring)."""
+    """The exact result type of `node` when it feeds quantizers only (see the module docstring).
+
+    A node the frontend marked `meta['exact_result']` (dequantizing and factored scales, integer layers
+    between them) always gets its exact accumulator.
+    """
+    op = node.op
+    if node.meta.get("exact_result") and "accum" in node.precision:
+        return node.precision["accum"]
     if not feeds_quant(graph, node.name):
         return None
-    op = node.op
     in_types = [graph.nodes[i].precision.get("result") for i in node.inputs]
     if any(t is None for t in in_types):
         return None
     if "accum" in node.precision and not isinstance(op, (Pool, GlobalPool)):
         return node.precision["accum"]
-    if isinstance(op, Activation) and op.function in ("relu", "linear"):
+    if isinstance(op, Activation) and op.function in ("relu", "linear", "clip"):
         return in_types[0]
     if isinstance(op, Elementwise):
         fn = {"add": fixed.sum_type, "sub": fixed.diff_type, "mul": fixed.product_type}[op.operation]
@@ -83,7 +96,25 @@ def exact_result(graph: Graph, node: Node) -> FixedType | None:
 def input_type(graph: Graph) -> FixedType | None:
     """The common dtype of the Quant nodes reading the Input node, when all its readers are Quant."""
     readers = [graph.nodes[r] for r in graph.consumers(graph.input.name)]
+    if readers and all("requant" in r.meta for r in readers):
+        return _requant_input_type([r.meta["requant"] for r in readers])
     if not readers or not all(isinstance(r.op, Quant) for r in readers):
         return None
     types = {FixedType.parse(r.op.dtype) for r in readers}
     return types.pop() if len(types) == 1 else None
+
+
+REQUANT_INPUT_EXTRA_BITS = 24
+
+
+def _requant_input_type(quants: list[dict]) -> FixedType:
+    """Input type for requantizers of scale s, zero point z, range [lo, hi]: it covers every input that
+    does not saturate ((lo - z - 1)*s .. (hi - z + 1)*s) with AP_SAT and has REQUANT_INPUT_EXTRA_BITS more
+    fractional bits than s, so rounding the input moves x/s by at most 2^-25 (AP_RND_CONV): the result
+    differs from round(x/s) only for inputs that close to a rounding tie."""
+    import math
+    frac = max(REQUANT_INPUT_EXTRA_BITS - math.floor(math.log2(q["scale"])) for q in quants)
+    bound = max(max(abs(q["lo"] - q["zero_point"] - 1), abs(q["hi"] - q["zero_point"] + 1)) * q["scale"]
+                for q in quants)
+    integer = max(math.ceil(math.log2(bound)) + 1, 1) if bound > 0 else 1
+    return FixedType.fixed(integer + frac, integer, True, "AP_RND_CONV", "AP_SAT")

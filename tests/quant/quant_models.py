@@ -28,7 +28,8 @@ def _quant_node(name, x, scale, zeropt, bits, *, signed=1, narrow=0, rounding="R
 
 def qonnx_mlp(sizes, *, w_bits=4, a_bits=8, w_scale_exp=3, per_channel=False, narrow=0, bipolar=False,
               in_bits=8, in_exp=4, a_exp=3, out_bits=16, out_exp=6, rounding="ROUND", seed=0,
-              domain=QDOMAIN, final_quant=True, float_scale=False) -> onnx.ModelProto:
+              domain=QDOMAIN, final_quant=True, float_scale=False, a_scale=None, a_zero=0.0,
+              out_scale=None) -> onnx.ModelProto:
     rng = np.random.default_rng(seed)
     nodes, inits = [], []
     n_in = sizes[0]
@@ -60,13 +61,14 @@ def qonnx_mlp(sizes, *, w_bits=4, a_bits=8, w_scale_exp=3, per_channel=False, na
         last = i == len(sizes) - 2
         if not last:
             nodes.append(helper.make_node("Relu", [f"g{i}"], [f"r{i}"], name=f"relu{i}"))
-            q, qi = _quant_node(f"aq{i}", f"r{i}", 2.0 ** -a_exp, 0.0, a_bits, signed=0, domain=domain,
-                                rounding=rounding)
+            q, qi = _quant_node(f"aq{i}", f"r{i}", 2.0 ** -a_exp if a_scale is None else a_scale, a_zero, a_bits,
+                                signed=0, domain=domain, rounding=rounding)
             nodes.append(q)
             inits += qi
             h = f"aq{i}"
         elif final_quant:
-            q, qi = _quant_node("yq", f"g{i}", 2.0 ** -out_exp, 0.0, out_bits, domain=domain)
+            q, qi = _quant_node("yq", f"g{i}", 2.0 ** -out_exp if out_scale is None else out_scale, 0.0, out_bits,
+                                domain=domain)
             nodes.append(q)
             inits += qi
             h = "yq"
