@@ -25,10 +25,10 @@ from nn2hls.frontends.onnx_layout import Tensor
 from nn2hls.ir import ops
 from nn2hls.ir.graph import Graph
 from nn2hls.ir.quant import (bipolar_quant, exact_type, fixed_type_for, int_quant, int_range, pow2_exponent,
-                             ratio)
+                             ratio, trunc_v1, trunc_v2)
 
 QONNX_DOMAINS: tuple[str, ...] = ("qonnx.custom_op.general", "onnx.brevitas", "finn.custom_op.general")
-QONNX_OPS: tuple[str, ...] = ("Quant", "IntQuant", "BipolarQuant")
+QONNX_OPS: tuple[str, ...] = ("Quant", "IntQuant", "BipolarQuant", "Trunc")
 _META_KEY = "_quantized_constants"
 
 
@@ -62,6 +62,8 @@ def convert(ctx, node, attrs: dict, inputs: list) -> list:
     if np.any(scale <= 0) or not np.all(np.isfinite(scale)):
         raise UnsupportedOpError(f"QONNX {node.op_type} node {ctx.label(node)}: scale must be positive and "
                                  f"finite")
+    if node.op_type == "Trunc":
+        return [_trunc(ctx, node, attrs, inputs, x, scale)]
     if node.op_type == "BipolarQuant":
         if isinstance(x, Tensor):
             raise UnsupportedOpError(f"QONNX BipolarQuant node {ctx.label(node)}: bipolar activations are not "
@@ -106,6 +108,64 @@ def convert(ctx, node, attrs: dict, inputs: list) -> list:
     op = ops.Quant(dtype=str(dtype), scale=float(flat_scale[0]), zero_point=0.0, bit_width=bit_width,
                    signed=signed, narrow=narrow, rounding_mode=mode)
     return [x.with_node(ctx.add(op, [x.node], node))]
+
+
+def _domain_version(ctx, domain: str) -> int:
+    for imp in ctx.model.opset_import:
+        if imp.domain == domain:
+            return int(imp.version)
+    return 1
+
+
+def _trunc(ctx, node, attrs: dict, inputs: list, x, scale: np.ndarray):
+    """QONNX Trunc (version 1 below domain opset 2, version 2 from it; `ir.quant.trunc_v1/v2`).
+
+    On a run-time tensor with one power-of-two scale 2^-k and zero point 0 it is two casts:
+    round(x / s) to ap_fixed<B, B - k, AP_RND_CONV, AP_SAT> (B = input bit width + 1: never clamps a
+    B-1 bit value), then the truncation to the 2^-(k - t) grid by the rounding mode (FLOOR -> AP_TRN)
+    with version 2's output range (AP_SAT / AP_SAT_SYM) or, in version 1, a range that never clamps.
+    """
+    v2 = _domain_version(ctx, node.domain) >= 2
+    zero_point = _constant(ctx, node, inputs, 2, "zero point")
+    in_bits = int(_constant(ctx, node, inputs, 3, "input bit width").reshape(-1)[0])
+    mode = str(attrs.get("rounding_mode", "FLOOR")).upper()
+    signed, narrow = _int_attr(attrs, "signed", 1), _int_attr(attrs, "narrow", 0)
+    if v2:
+        out_scale = _constant(ctx, node, inputs, 4, "output scale")
+        out_bits = int(_constant(ctx, node, inputs, 5, "output bit width").reshape(-1)[0])
+    else:
+        out_bits = int(_constant(ctx, node, inputs, 4, "output bit width").reshape(-1)[0])
+        out_scale = scale * 2.0 ** (in_bits - out_bits)
+    if not isinstance(x, Tensor):
+        if v2:
+            return trunc_v2(x, scale, zero_point, out_scale, out_bits, signed, narrow, mode)
+        return trunc_v1(x, scale, zero_point, in_bits, out_bits, mode)
+    flat, out_flat = scale.reshape(-1), np.asarray(out_scale, np.float64).reshape(-1)
+    k = pow2_exponent(float(flat[0])) if np.all(flat == flat[0]) else None
+    k_out = pow2_exponent(float(out_flat[0])) if np.all(out_flat == out_flat[0]) else None
+    if k is None or k_out is None or np.any(zero_point != 0):
+        raise UnsupportedOpError(f"QONNX Trunc node {ctx.label(node)}: only one power-of-two scale and output "
+                                 f"scale per tensor with zero point 0 are supported")
+    t = k - k_out
+    name = ctx.name(node)
+    wide = in_bits + 1
+    try:
+        first_t = fixed_type_for(k, wide, True, False, "ROUND")
+        if v2:
+            second_t = fixed_type_for(k_out, out_bits, signed, narrow, mode)
+            second = ops.Quant(dtype=str(second_t), scale=float(out_flat[0]), zero_point=0.0, bit_width=out_bits,
+                               signed=signed, narrow=narrow, rounding_mode=mode)
+        else:
+            second_t = fixed_type_for(k_out, max(wide - t, 2), True, False, mode)
+            second = ops.Quant(dtype=str(second_t), scale=float(out_flat[0]), zero_point=0.0,
+                               bit_width=max(wide - t, 2), signed=True, narrow=False, rounding_mode=mode)
+    except UnsupportedOpError as exc:
+        raise UnsupportedOpError(f"QONNX Trunc node {ctx.label(node)}: {exc}") from None
+    first = ops.Quant(dtype=str(first_t), scale=float(flat[0]), zero_point=0.0, bit_width=wide, signed=True,
+                      narrow=False, rounding_mode="ROUND")
+    a = ctx.graph.add(first, [x.node], name=name + "_round", source_name=name)
+    b = ctx.graph.add(second, [a.name], name=name, source_name=name)
+    return x.with_node(b.name)
 
 
 def _channels(ctx, x: Tensor) -> int:

@@ -185,3 +185,24 @@ def ratio(numerator: float, denominator: float, offset: float = 0.0, bits: int =
         q = round(scaled / 2)
         shift -= 1
     return math.ldexp(float(q), -shift)
+
+
+def trunc_v1(x, scale, zero_point, input_bit_width: int, output_bit_width: int, rounding_mode: str) -> np.ndarray:
+    """QONNX Trunc, version 1 (5 inputs): q = round(x/s + z) (half to even);
+    y = (mode(q / 2^t) * 2^t - z) * s with t = input_bit_width - output_bit_width (no clamp)."""
+    x = np.asarray(x, dtype=np.float64)
+    t = 2.0 ** (int(input_bit_width) - int(output_bit_width))
+    q = np.round(x / np.asarray(scale, np.float64) + zero_point)
+    return (round_mode(q / t, rounding_mode) * t - zero_point) * np.asarray(scale, np.float64)
+
+
+def trunc_v2(x, scale, zero_point, output_scale, output_bit_width: int, signed: bool, narrow: bool,
+             rounding_mode: str) -> np.ndarray:
+    """QONNX Trunc, version 2 (6 inputs): q = round(x/s + z); t = 2^round(log2(output_scale / s));
+    y = (mode(clamp(q / t, lo, hi)) - z / t) * output_scale, lo/hi from (output_bit_width, signed, narrow)."""
+    x = np.asarray(x, dtype=np.float64)
+    scale = np.asarray(scale, np.float64)
+    t = 2.0 ** np.round(np.log2(np.asarray(output_scale, np.float64) / scale))
+    lo, hi = int_range(int(output_bit_width), signed, narrow)
+    q = np.round(x / scale + zero_point)
+    return (round_mode(np.clip(q / t, lo, hi), rounding_mode) - zero_point / t) * np.asarray(output_scale, np.float64)

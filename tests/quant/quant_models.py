@@ -130,3 +130,61 @@ def numpy_eval(model: onnx.ModelProto, x: np.ndarray) -> np.ndarray:
             raise NotImplementedError(n.op_type)
         values[n.output[0]] = out
     return values[model.graph.output[0].name]
+
+
+def qonnx_trunc_model(version: int, *, out_bits=6, rounding="FLOOR", signed=1, narrow=0, seed=0) -> onnx.ModelProto:
+    """x -> Quant(2^-4, 8 bit) -> Gemm(Quant(W, 2^-3, 4 bit), float bias) -> Trunc -> output.
+
+    Trunc version 1 (5 inputs, domain opset 1): input bit width 16, output bit width `out_bits`, scale 2^-7.
+    Version 2 (6 inputs, domain opset 2): scale 2^-7, output scale 2^-4, output bit width `out_bits`.
+    """
+    rng = np.random.default_rng(seed)
+    nodes, inits = [], []
+    q, qi = _quant_node("xq", "x", 2.0 ** -4, 0.0, 8)
+    nodes.append(q)
+    inits += qi
+    inits.append(numpy_helper.from_array(rng.normal(0, 0.5, size=(6, 12)).astype(np.float32), "w"))
+    q, qi = _quant_node("wq", "w", 2.0 ** -3, 0.0, 4)
+    nodes.append(q)
+    inits += qi
+    inits.append(numpy_helper.from_array(rng.normal(0, 0.3, size=(6,)).astype(np.float32), "b"))
+    nodes.append(helper.make_node("Gemm", ["xq", "wq", "b"], ["g"], name="fc", transB=1))
+    consts = {"t_scale": 2.0 ** -7, "t_zero": 0.0, "t_inbits": 16.0}
+    names = ["g", "t_scale", "t_zero", "t_inbits"]
+    if version == 1:
+        consts["t_outbits"] = float(16 - 3)  # truncate 3 bits: output grid 2^-4
+        names.append("t_outbits")
+        attrs = dict(rounding_mode=rounding)
+    else:
+        consts.update(t_outscale=2.0 ** -4, t_outbits=float(out_bits))
+        names += ["t_outscale", "t_outbits"]
+        attrs = dict(rounding_mode=rounding, signed=signed, narrow=narrow)
+    inits += [numpy_helper.from_array(np.asarray(v, np.float32), k) for k, v in consts.items()]
+    nodes.append(helper.make_node("Trunc", names, ["y"], name="trunc", domain=QDOMAIN, **attrs))
+    graph = helper.make_graph(nodes, "qtrunc", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [None, 12])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [None, 6])], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13), helper.make_opsetid(QDOMAIN, version)])
+    model.ir_version = 8
+    return model
+
+
+def numpy_trunc(model: onnx.ModelProto, x: np.ndarray) -> np.ndarray:
+    """Evaluate `qonnx_trunc_model` in float64: numpy_eval up to the Gemm, then the Trunc formula of its version."""
+    version = next(i.version for i in model.opset_import if i.domain == QDOMAIN)
+    trunc = model.graph.node[-1]
+    head = onnx.ModelProto()
+    head.CopyFrom(model)
+    del head.graph.node[-1]
+    head.graph.output[0].name = "g"
+    g = numpy_eval(head, x)
+    c = {t.name: float(numpy_helper.to_array(t)) for t in model.graph.initializer if t.name.startswith("t_")}
+    a = {at.name: helper.get_attribute_value(at) for at in trunc.attribute}
+    mode = a["rounding_mode"].decode() if isinstance(a["rounding_mode"], bytes) else a["rounding_mode"]
+    q = np.round(g / c["t_scale"] + c["t_zero"])
+    if version == 1:
+        t = 2.0 ** (c["t_inbits"] - c["t_outbits"])
+        return (_round(q / t, mode) * t - c["t_zero"]) * c["t_scale"]
+    t = 2.0 ** np.round(np.log2(c["t_outscale"] / c["t_scale"]))
+    b, signed, narrow = int(c["t_outbits"]), a.get("signed", 1), a.get("narrow", 0)
+    lo, hi = (-2 ** (b - 1) + narrow, 2 ** (b - 1) - 1) if signed else (0, 2 ** b - 1 - narrow)
+    return (_round(np.minimum(np.maximum(q / t, lo), hi), mode) - c["t_zero"] / t) * c["t_outscale"]

@@ -214,3 +214,21 @@ def test_report_has_no_general_multiplies_in_hidden_layers(kw):
         scale_rows = [r for r in rows.values() if r["op"] == "ScaleShift"]
         assert sum(r["mult_general"] for r in scale_rows) == 32 + 32 + 5
         assert all(rows[n]["mult_pm_one"] == rows[n]["multiplies"] for n in ("fc0", "fc1", "fc2"))
+
+
+@pytest.mark.parametrize("version,kw", [(1, dict()), (1, dict(rounding="ROUND")), (2, dict()),
+                                        (2, dict(out_bits=4, rounding="ROUND")), (2, dict(signed=0, out_bits=5)),
+                                        (2, dict(narrow=1, out_bits=3, rounding="HALF_UP"))],
+                         ids=["v1_floor", "v1_round", "v2_floor", "v2_round_clamps", "v2_unsigned", "v2_narrow"])
+def test_trunc_both_versions_exact(version, kw):
+    from quant_models import numpy_trunc, qonnx_trunc_model
+    model = qonnx_trunc_model(version, **kw)
+    graph = load_onnx(model)
+    x = _data(3000, features=12)
+    ref = numpy_trunc(model, x)
+    np.testing.assert_array_equal(execute(graph, x)[0], ref)
+    typed = run_passes(graph, Config(), x[:500])
+    np.testing.assert_array_equal(emulate(typed, x).outputs[0], ref)
+    assert np.unique(ref).size >= 7  # (3-bit narrow: all 7 levels)
+    quants = [n for n in typed.topological() if isinstance(n.op, Quant)]
+    assert len(quants) == 2 + 1  # input quantizer, round to the input grid, truncation

@@ -62,3 +62,14 @@ def test_csim_bit_exact_vendor_headers(name, tmp_path):
     model, typed, project, x = _project(name, tmp_path)
     got = _predict(build(project, ap_types=VENDOR), x)
     np.testing.assert_array_equal(got, emulate(typed, x).outputs[0])
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_trunc_csim_bit_exact(version, tmp_path):
+    from quant_models import numpy_trunc, qonnx_trunc_model
+    model = qonnx_trunc_model(version, out_bits=5, rounding="FLOOR")
+    x = np.random.default_rng(4).normal(0, 2.0, size=(800, 12))
+    typed = run_passes(load_onnx(model), Config(), x[:300])
+    got = _predict(build(write_project(typed, Config(), tmp_path / f"trunc{version}")), x)
+    np.testing.assert_array_equal(got, emulate(typed, x).outputs[0])
+    np.testing.assert_array_equal(got, numpy_trunc(model, x))
