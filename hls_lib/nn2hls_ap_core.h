@@ -213,7 +213,9 @@ struct conv {
   static constexpr dst_t run(src_t raw) {
     if constexpr (fits64 || fits128) {
       T v = quant((T)raw);
-      if constexpr (may_ovf) {
+      if constexpr (may_ovf && O == AP_WRAP) {
+        v = wrap(v);  // identity inside the range: a shift pair, no compare on the dependency chain
+      } else if constexpr (may_ovf) {
         const T lo = sym ? -dmax() : dmin();
         if (v < lo || v > dmax()) {
           switch (O) {

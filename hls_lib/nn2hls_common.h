@@ -14,6 +14,8 @@
 #ifndef NN2HLS_COMMON_H_
 #define NN2HLS_COMMON_H_
 
+#include <stdint.h>
+
 #include "ap_fixed.h"
 #include "ap_int.h"
 
@@ -25,6 +27,17 @@
 #define NN2HLS_CONST constexpr
 #else
 #define NN2HLS_CONST const
+#endif
+#endif
+
+// Small kernel helpers carry `#pragma HLS INLINE` for the HLS tools; for the C simulation g++ is
+// told to inline them too (its own heuristics sometimes leave a call per row). Inlining does not
+// change what is computed.
+#ifndef NN2HLS_ALWAYS_INLINE
+#if defined(__GNUC__) && !defined(__SYNTHESIS__)
+#define NN2HLS_ALWAYS_INLINE inline __attribute__((always_inline))
+#else
+#define NN2HLS_ALWAYS_INLINE inline
 #endif
 #endif
 

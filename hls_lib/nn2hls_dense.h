@@ -3,14 +3,19 @@
 // Per output neuron o (docs/semantics.md):  acc = bias[o] + sum over the nonzero weights of x[i]*w,
 // in accum type acc_t, then y[o] = acc assigned to y_t (its Q/O modes apply once).
 // The nonzero quantized weights are split by the backend into four CSR-like lists (row start
-// offsets per neuron, input indices increasing inside a row):
+// offsets per neuron, input indices increasing inside a row; index type i_t is the smallest
+// unsigned type holding N_IN - 1):
 //   mul  general weights            acc += x[i] * w      (one product per entry)
 //   p2   powers of two (+-2^k, k!=0) acc += x[i] * w     (a product by a power-of-two constant:
 //                                                         HLS constant-folds it into wiring)
 //   add  weight +1                  acc += x[i]
 //   sub  weight -1                  acc -= x[i]
 // The precision rules make the accumulator exact modulo 2^W (frac(acc) >= frac(x) + frac(w),
-// AP_WRAP), so the order of the terms cannot change the result. Zero weights have no entry.
+// AP_WRAP), so the order and grouping of the terms cannot change the result. Zero weights have no
+// entry; N_MUL/N_P2/N_ADD/N_SUB are the list lengths (an empty list generates no code at all).
+// Terms are summed four at a time in an exact adder tree before they reach the accumulator (the sum
+// of four exact products never rounds or wraps), so the C simulation wraps the accumulator once per
+// four terms; the lists are walked one after the other with one accumulator per neuron.
 // Loops carry UNROLL: with constant arrays, HLS unrolls and folds them into an adder tree per
 // neuron; g++ compiles them in milliseconds whatever the layer size.
 #ifndef NN2HLS_DENSE_H_
@@ -20,38 +25,83 @@
 
 namespace nn2hls {
 
-template <class x_t, class y_t, class acc_t, class w_t, class b_t, int N_IN, int N_OUT>
-void dense_sparse(const x_t x[N_IN], y_t y[N_OUT], const b_t bias[N_OUT],
-                  const int mul_start[N_OUT + 1], const int mul_idx[], const w_t mul_w[],
-                  const int p2_start[N_OUT + 1], const int p2_idx[], const w_t p2_w[],
-                  const int add_start[N_OUT + 1], const int add_idx[],
-                  const int sub_start[N_OUT + 1], const int sub_idx[]) {
+// acc += sum over the entries k .. end-1 of one row of x[idx[k]] * w[k].
+template <class acc_t, class x_t, class w_t, class i_t>
+NN2HLS_ALWAYS_INLINE void mac_row(acc_t &acc, const x_t x[], const i_t idx[], const w_t w[], int k,
+                                  const int end) {
 #pragma HLS INLINE
-Neurons:
+Quads:
+  for (; k + 4 <= end; k += 4) {
+#pragma HLS UNROLL
+    acc += (x[idx[k]] * w[k] + x[idx[k + 1]] * w[k + 1]) + (x[idx[k + 2]] * w[k + 2] + x[idx[k + 3]] * w[k + 3]);
+  }
+Rest:
+  for (; k < end; k++) {
+#pragma HLS UNROLL
+    acc += x[idx[k]] * w[k];
+  }
+}
+
+// acc += (SUB ? -1 : 1) * sum over the entries k .. end-1 of one row of x[idx[k]] (adders only).
+template <bool SUB, class acc_t, class x_t, class i_t>
+NN2HLS_ALWAYS_INLINE void add_row(acc_t &acc, const x_t x[], const i_t idx[], int k, const int end) {
+#pragma HLS INLINE
+Quads:
+  for (; k + 4 <= end; k += 4) {
+#pragma HLS UNROLL
+    if (SUB) acc -= (x[idx[k]] + x[idx[k + 1]]) + (x[idx[k + 2]] + x[idx[k + 3]]);
+    else acc += (x[idx[k]] + x[idx[k + 1]]) + (x[idx[k + 2]] + x[idx[k + 3]]);
+  }
+Rest:
+  for (; k < end; k++) {
+#pragma HLS UNROLL
+    if (SUB) acc -= x[idx[k]];
+    else acc += x[idx[k]];
+  }
+}
+
+template <class x_t, class y_t, class acc_t, class w_t, class b_t, class i_t, int N_IN, int N_OUT, int N_MUL,
+          int N_P2, int N_ADD, int N_SUB>
+void dense_sparse(const x_t x[N_IN], y_t y[N_OUT], const b_t bias[N_OUT],
+                  const int mul_start[N_OUT + 1], const i_t mul_idx[], const w_t mul_w[],
+                  const int p2_start[N_OUT + 1], const i_t p2_idx[], const w_t p2_w[],
+                  const int add_start[N_OUT + 1], const i_t add_idx[],
+                  const int sub_start[N_OUT + 1], const i_t sub_idx[]) {
+#pragma HLS INLINE
+  acc_t acc[N_OUT];
+#pragma HLS ARRAY_PARTITION variable = acc complete
+Products:
   for (int o = 0; o < N_OUT; o++) {
 #pragma HLS UNROLL
-    acc_t acc = bias[o];
-  Products:
-    for (int k = mul_start[o]; k < mul_start[o + 1]; k++) {
-#pragma HLS UNROLL
-      acc += x[mul_idx[k]] * mul_w[k];
-    }
+    acc_t a = bias[o];
+    if (N_MUL > 0) mac_row(a, x, mul_idx, mul_w, mul_start[o], mul_start[o + 1]);
+    acc[o] = a;
+  }
+  if (N_P2 > 0) {
   Shifts:
-    for (int k = p2_start[o]; k < p2_start[o + 1]; k++) {
+    for (int o = 0; o < N_OUT; o++) {
 #pragma HLS UNROLL
-      acc += x[p2_idx[k]] * p2_w[k];
+      mac_row(acc[o], x, p2_idx, p2_w, p2_start[o], p2_start[o + 1]);
     }
+  }
+  if (N_ADD > 0) {
   Adds:
-    for (int k = add_start[o]; k < add_start[o + 1]; k++) {
+    for (int o = 0; o < N_OUT; o++) {
 #pragma HLS UNROLL
-      acc += x[add_idx[k]];
+      add_row<false>(acc[o], x, add_idx, add_start[o], add_start[o + 1]);
     }
+  }
+  if (N_SUB > 0) {
   Subs:
-    for (int k = sub_start[o]; k < sub_start[o + 1]; k++) {
+    for (int o = 0; o < N_OUT; o++) {
 #pragma HLS UNROLL
-      acc -= x[sub_idx[k]];
+      add_row<true>(acc[o], x, sub_idx, sub_start[o], sub_start[o + 1]);
     }
-    y[o] = acc;
+  }
+Results:
+  for (int o = 0; o < N_OUT; o++) {
+#pragma HLS UNROLL
+    y[o] = acc[o];
   }
 }
 

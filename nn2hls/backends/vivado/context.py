@@ -59,6 +59,15 @@ def type_name(node: str, role: str) -> str:
     return f"{node}_{role}_t"
 
 
+def index_type(n: int) -> str:
+    """The smallest unsigned C type holding the indices 0 .. n-1 (narrow arrays: less memory traffic)."""
+    if n <= 1 << 8:
+        return "uint8_t"
+    if n <= 1 << 16:
+        return "uint16_t"
+    return "int"
+
+
 def _size(shape: tuple[int, ...]) -> int:
     return int(math.prod(shape))
 
@@ -114,15 +123,18 @@ def build_dense(graph: Graph, node: Node) -> LayerContext:
     wt = _prec(node, "weight")
     what = f"node {node.label()} kernel"
     lists = split_dense(kernel)
+    n_in, n_out = kernel.shape
+    idx_type = index_type(n_in)
     for kind, entries in lists.items():
         ctx.add_array(f"{kind}_start", "int", _ints(entries.start))
-        ctx.add_array(f"{kind}_idx", "int", _ints(entries.columns["idx"]))
+        ctx.add_array(f"{kind}_idx", idx_type, _ints(entries.columns["idx"]))
         if kind in ("mul", "p2"):
             ctx.add_array(f"{kind}_w", type_name(node.name, "weight"),
                           constant_values(entries.columns["w"], wt, what))
-    n_in, n_out = kernel.shape
+        ctx.params[f"n_{kind}"] = len(entries)
     ctx.add_array("bias", type_name(node.name, "bias"), _bias_values(node, n_out))
-    ctx.params.update({"n_in": int(n_in), "n_out": int(n_out), "positions": _size(node.shape[:-1])})
+    ctx.params.update({"n_in": int(n_in), "n_out": int(n_out), "positions": _size(node.shape[:-1]),
+                       "idx_type": idx_type})
     ctx.products = len(lists["mul"])
     ctx.weight_entries = sum(len(v) for v in lists.values())
     return ctx

@@ -11,7 +11,7 @@ NN2HLS_CONST int mul_start[4] = {
     0, 0, 1, 3,
 };
 // mul_idx: 3 entries
-NN2HLS_CONST int mul_idx[3] = {
+NN2HLS_CONST uint8_t mul_idx[3] = {
     2, 0, 3,
 };
 // mul_w: 3 entries
@@ -23,7 +23,7 @@ NN2HLS_CONST int p2_start[4] = {
     0, 1, 2, 3,
 };
 // p2_idx: 3 entries
-NN2HLS_CONST int p2_idx[3] = {
+NN2HLS_CONST uint8_t p2_idx[3] = {
     2, 3, 1,
 };
 // p2_w: 3 entries
@@ -35,7 +35,7 @@ NN2HLS_CONST int add_start[4] = {
     0, 0, 1, 1,
 };
 // add_idx: 1 entries
-NN2HLS_CONST int add_idx[1] = {
+NN2HLS_CONST uint8_t add_idx[1] = {
     0,
 };
 // sub_start: 4 entries
@@ -43,7 +43,7 @@ NN2HLS_CONST int sub_start[4] = {
     0, 1, 1, 1,
 };
 // sub_idx: 1 entries
-NN2HLS_CONST int sub_idx[1] = {
+NN2HLS_CONST uint8_t sub_idx[1] = {
     1,
 };
 // bias: 3 entries
@@ -59,7 +59,7 @@ void layer_fc1(const x_result_t x0[4], fc1_result_t y[3]) {
 Positions:
   for (int p = 0; p < 1; p++) {
 #pragma HLS UNROLL
-    nn2hls::dense_sparse<x_result_t, fc1_result_t, fc1_accum_t, fc1_weight_t, fc1_bias_t, 4, 3>(
+    nn2hls::dense_sparse<x_result_t, fc1_result_t, fc1_accum_t, fc1_weight_t, fc1_bias_t, uint8_t, 4, 3, 3, 3, 1, 1>(
         x0 + p * 4, y + p * 3, bias, mul_start, mul_idx, mul_w, p2_start, p2_idx, p2_w,
         add_start, add_idx, sub_start, sub_idx);
   }

@@ -11,7 +11,7 @@ NN2HLS_CONST int mul_start[3] = {
     0, 1, 1,
 };
 // mul_idx: 1 entries
-NN2HLS_CONST int mul_idx[1] = {
+NN2HLS_CONST uint8_t mul_idx[1] = {
     0,
 };
 // mul_w: 1 entries
@@ -23,7 +23,7 @@ NN2HLS_CONST int p2_start[3] = {
     0, 1, 1,
 };
 // p2_idx: 1 entries
-NN2HLS_CONST int p2_idx[1] = {
+NN2HLS_CONST uint8_t p2_idx[1] = {
     1,
 };
 // p2_w: 1 entries
@@ -35,7 +35,7 @@ NN2HLS_CONST int add_start[3] = {
     0, 0, 1,
 };
 // add_idx: 1 entries
-NN2HLS_CONST int add_idx[1] = {
+NN2HLS_CONST uint8_t add_idx[1] = {
     1,
 };
 // sub_start: 3 entries
@@ -43,7 +43,7 @@ NN2HLS_CONST int sub_start[3] = {
     0, 0, 0,
 };
 // sub_idx: 0 entries
-NN2HLS_CONST int sub_idx[1] = {
+NN2HLS_CONST uint8_t sub_idx[1] = {
     0,
 };
 // bias: 2 entries
@@ -59,7 +59,7 @@ void layer_fc2(const relu1_result_t x0[3], fc2_result_t y[2]) {
 Positions:
   for (int p = 0; p < 1; p++) {
 #pragma HLS UNROLL
-    nn2hls::dense_sparse<relu1_result_t, fc2_result_t, fc2_accum_t, fc2_weight_t, fc2_bias_t, 3, 2>(
+    nn2hls::dense_sparse<relu1_result_t, fc2_result_t, fc2_accum_t, fc2_weight_t, fc2_bias_t, uint8_t, 3, 2, 1, 1, 1, 0>(
         x0 + p * 3, y + p * 2, bias, mul_start, mul_idx, mul_w, p2_start, p2_idx, p2_w,
         add_start, add_idx, sub_start, sub_idx);
   }
