@@ -7,6 +7,7 @@ DEFAULT_PIPELINE, top to bottom:
     fold_batchnorm      BatchNorm into the preceding Dense/Conv, else a ScaleShift (none remains)
     fold_scale_shift    ScaleShift into a neighbouring Dense/Conv where exact
     prune               magnitude pruning (config.pruning)
+    factor_weights      ternary/binary float weights -> +-1 weights and one scale per output
     assign_precision    every node's fixed-point types (needs the final float weights)
     quantize_weights    weights -> their exactly representable quantized values
 
@@ -32,6 +33,7 @@ from nn2hls.ir.graph import Graph
 from nn2hls.ir.verify import verify
 from nn2hls.passes.assign_precision import AssignPrecision
 from nn2hls.passes.base import Pass, PassContext, log
+from nn2hls.passes.factor_weights import FactorWeights
 from nn2hls.passes.fold_batchnorm import FoldBatchNorm
 from nn2hls.passes.fold_scale_shift import FoldScaleShift
 from nn2hls.passes.fold_transpose import FoldTranspose
@@ -46,6 +48,7 @@ REGISTRY: dict[str, Callable[[], Pass]] = {
     "fold_batchnorm": FoldBatchNorm,
     "fold_scale_shift": FoldScaleShift,
     "prune": Prune,
+    "factor_weights": FactorWeights,
     "assign_precision": AssignPrecision,
     "search_precision": SearchPrecision,
     "quantize_weights": QuantizeWeights,
@@ -57,6 +60,7 @@ DEFAULT_PIPELINE: list[str] = [
     "fold_batchnorm",
     "fold_scale_shift",
     "prune",
+    "factor_weights",
     "assign_precision",
     "quantize_weights",
 ]

@@ -1,0 +1,89 @@
+"""factor_weights: ternary and binary float weights become +-1 integer weights and one scale per output.
+
+Rule, per Dense/Conv and per output channel o (last kernel axis): when the nonzero weights of the
+column take exactly two values -a_o and +a_o (or one of them), compared by exact float equality, then
+
+    sum_i x_i * w_io + b_o  ==  (sum_i x_i * q_io) * a_o + b_o        q_io = w_io / a_o in {-1, 0, +1}
+
+exactly. The layer is rewritten (`frontends.onnx_quant._factor_scale`, the same rewrite as the
+float-scale QONNX path) to Dense/Conv(q) followed by a ScaleShift(a, b) kept separate: the weights
+need adds and subtracts only, and each output pays one product. A column without nonzero weights gets
+a_o = 1. The layer is left alone when any column has more than one magnitude, or when every a_o is
+already a power of two (then the weights are shifts and factoring saves nothing).
+
+Types: the integer kernel is forced to its exact type and the layer's accumulator result is kept exact
+(`meta['exact_result']`), so the only rounding is the ScaleShift's own, as the original layer's. When
+the layer's result feeds quantizers only (a quantized model whose weights were rescaled, e.g. binary
+weights with a batch norm folded in), the scale keeps its exact type too, so nothing rounds before the
+quantizer; otherwise the precision pass chooses the scale's type like any weight's.
+
+Placed after the folding passes (batch norms and scale-shifts already in the weights) and pruning,
+before assign_precision. Layers the frontend already factored (`meta['factored_scale']`) are skipped.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from nn2hls.ir.graph import Graph, Node
+from nn2hls.ir.ops import Conv, Dense
+from nn2hls.ir.quant import pow2_exponent
+from nn2hls.passes import quant_rules
+from nn2hls.passes.base import PassContext, PassResult
+
+
+def column_scales(kernel: np.ndarray) -> np.ndarray | None:
+    """Per output channel (last axis) the magnitude a_o of a {-a_o, 0, +a_o} column, or None."""
+    columns = np.asarray(kernel, dtype=np.float64).reshape(-1, kernel.shape[-1])
+    out = np.ones(columns.shape[1])
+    for o in range(columns.shape[1]):
+        mags = np.unique(np.abs(columns[:, o][columns[:, o] != 0]))
+        if mags.size > 1 or not np.all(np.isfinite(mags)):
+            return None
+        if mags.size == 1:
+            out[o] = mags[0]
+    return out
+
+
+def _check(node: Node) -> tuple[np.ndarray | None, str]:
+    if node.meta.get("factored_scale"):
+        return None, "its scale is already factored out"
+    a = column_scales(node.weights["kernel"])
+    if a is None:
+        return None, "some output has more than one nonzero weight magnitude"
+    if all(pow2_exponent(v) is not None for v in a.tolist()):
+        return None, "its weights are already 0 or signed powers of two (shifts)"
+    return a, ""
+
+
+def factor_layer(graph: Graph, node: Node, a: np.ndarray) -> str:
+    """Rewrite `node` as integer weights and a per-output ScaleShift(a, bias); returns its name."""
+    from nn2hls.frontends.onnx_quant import _factor_scale
+
+    _factor_scale(graph, node, a)
+    scale_node = graph.nodes[node.meta["factored_scale"]]
+    scale_node.meta["keep_separate"] = "it applies the common magnitude of ternary/binary weights once per output"
+    if not quant_rules.feeds_quant(graph, scale_node.name):
+        scale_node.meta.pop("forced_precision", None)
+        scale_node.meta.pop("exact_result", None)
+    node.meta["multiplier_free"] = True
+    return scale_node.name
+
+
+class FactorWeights:
+    name = "factor_weights"
+
+    def run(self, graph: Graph, ctx: PassContext) -> PassResult:
+        notes: list[str] = []
+        changed = False
+        for node in list(graph.topological()):
+            if not isinstance(node.op, (Dense, Conv)):
+                continue
+            a, reason = _check(node)
+            if a is None:
+                notes.append(f"{node.name}: kept ({reason})")
+                continue
+            name = factor_layer(graph, node, a)
+            nonzero = int(np.count_nonzero(node.weights["kernel"]))
+            notes.append(f"{node.name}: {nonzero} weights are now +-1; one scale per output in {name}")
+            changed = True
+        return PassResult(changed, notes)
