@@ -13,8 +13,9 @@ Rules:
   precision pass neither rounds the weights nor the bias.
 - A quantizer on a run-time tensor becomes an IR `Quant` node (y = cast(x, T), T from
   `nn2hls.ir.quant.fixed_type_for`) when its scale is one power of two 2^-k and its zero point is 0:
-  then the cast is exactly the QONNX definition. Other scales/zero points on activations, per-channel
-  activation scales and BipolarQuant on activations are refused with a one-line UnsupportedOpError.
+  then the cast is exactly the QONNX definition. Other scales/zero points become an integer tensor
+  with a requantization (`requantize`/`dequantize`); per-channel activation scales of IntQuant are
+  refused with a one-line UnsupportedOpError. BipolarQuant on activations: `bipolar_activation`.
 """
 from __future__ import annotations
 
@@ -66,8 +67,7 @@ def convert(ctx, node, attrs: dict, inputs: list) -> list:
         return [_trunc(ctx, node, attrs, inputs, x, scale)]
     if node.op_type == "BipolarQuant":
         if isinstance(x, Tensor):
-            raise UnsupportedOpError(f"QONNX BipolarQuant node {ctx.label(node)}: bipolar activations are not "
-                                     f"supported (only bipolar weights); quantize activations with IntQuant")
+            return [bipolar_activation(ctx, node, x, scale)]
         values = bipolar_quant(x, scale)
         remember(ctx, values, scale)
         return [values]
@@ -108,6 +108,42 @@ def convert(ctx, node, attrs: dict, inputs: list) -> list:
     op = ops.Quant(dtype=str(dtype), scale=float(flat_scale[0]), zero_point=0.0, bit_width=bit_width,
                    signed=signed, narrow=narrow, rounding_mode=mode)
     return [x.with_node(ctx.add(op, [x.node], node))]
+
+
+BIPOLAR_PLACEHOLDER_SCALE = 2.0 ** 60  # until the precision pass knows frac(x) (`quant_rules.bipolar_sign`)
+
+
+def bipolar_activation(ctx, node, x: Tensor, scale: np.ndarray) -> Tensor:
+    """BipolarQuant on a run-time tensor: y = s * (x >= 0 ? +1 : -1), exactly, in three nodes.
+
+    sign: ScaleShift(2^(F+1), +1) with F = frac of x's type (set by the precision pass,
+    `quant_rules.bipolar_sign`): x >= 0 gives >= 1; x < 0 means x <= -2^-F, so it gives <= -1.
+    Quant to ap_fixed<2,2,AP_TRN,AP_SAT_SYM> (range [-1, 1]) turns those into exactly +1 / -1
+    (its float definition: floor(clamp(v, -1, 1))). Then the dequantizing ScaleShift(s, 0), which the
+    frontend carries into the next Dense/Conv like any dequantization (integer +-1 inputs).
+    """
+    c = _channels(ctx, x)
+    name = ctx.name(node)
+    flat = np.broadcast_to(scale.reshape(-1), (c,)) if scale.size in (1, c) else None
+    if flat is None:
+        raise UnsupportedOpError(f"QONNX BipolarQuant node {ctx.label(node)}: scale of {scale.size} values does "
+                                 f"not match the {c} channels; use one scale per tensor or per channel")
+    sign = ctx.graph.add(ops.ScaleShift(), [x.node], name=name + "_sign", source_name=name,
+                         weights={"scale": np.full(c, BIPOLAR_PLACEHOLDER_SCALE), "shift": np.ones(c)})
+    sign.meta["keep_separate"] = "it computes the sign of a bipolar quantizer's input"
+    sign.meta["bipolar_sign"] = True
+    sign.meta["exact_result"] = True
+    op = ops.Quant(dtype=str(fixed_type_for(0, 2, True, True, "FLOOR")), scale=1.0, zero_point=0.0, bit_width=2,
+                   signed=True, narrow=True, rounding_mode="FLOOR")
+    q = ctx.graph.add(op, [sign.name], name=name + "_int", source_name=name)
+    ss = ctx.graph.add(ops.ScaleShift(), [q.name], name=name + "_dequant", source_name=name,
+                       weights={"scale": np.array(flat, dtype=np.float64), "shift": np.zeros(c)})
+    ss.meta["keep_separate"] = "it dequantizes a bipolar tensor (carried into the next layer when possible)"
+    ss.meta["dequant"] = {"scale": float(flat[0]), "zero_point": 0.0}
+    ss.meta["exact_result"] = True
+    ss.meta["forced_precision"] = {"weight": exact_type(ss.weights["scale"], signed=True),
+                                   "bias": exact_type(ss.weights["shift"], signed=True)}
+    return x.with_node(ss.name)
 
 
 def _domain_version(ctx, domain: str) -> int:

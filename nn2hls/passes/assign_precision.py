@@ -194,6 +194,8 @@ class _Assigner:
     def linear(self, node: Node, spec) -> None:
         """Dense, Conv (kernel/bias) and ScaleShift (scale/shift, element-wise)."""
         p, x_t = node.precision, self.in_type(node)
+        if node.meta.get("bipolar_sign"):
+            quant_rules.bipolar_sign(node, x_t)
         if isinstance(node.op, ScaleShift):
             kernel = np.broadcast_to(node.weights["scale"], node.shape).reshape(1, -1)
             bias = np.broadcast_to(node.weights["shift"], node.shape).reshape(-1)

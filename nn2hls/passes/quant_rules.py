@@ -12,7 +12,10 @@ that are already on fixed-point grids. To reproduce it bit for bit:
   accumulator for Dense/Conv/ScaleShift (which is exact by construction), the input type for relu and
   linear, and the full-width sum/difference/product type for Elementwise;
 - `input_type(graph)`: the Input node takes the common dtype of the quantizers reading it, so
-  `cast(x, input)` is the quantizer itself.
+  `cast(x, input)` is the quantizer itself;
+- `bipolar_sign(node, x_t)`: the sign ScaleShift of a bipolar activation (`meta['bipolar_sign']`,
+  `frontends.onnx_quant.bipolar_activation`) gets scale 2^(F+1) and shift 1, F = frac(x_t): every
+  x >= 0 maps to >= 1 and every x < 0 (so x <= -2^-F) to <= -1, exactly.
 """
 from __future__ import annotations
 
@@ -118,3 +121,13 @@ def _requant_input_type(quants: list[dict]) -> FixedType:
                 for q in quants)
     integer = max(math.ceil(math.log2(bound)) + 1, 1) if bound > 0 else 1
     return FixedType.fixed(integer + frac, integer, True, "AP_RND_CONV", "AP_SAT")
+
+
+def bipolar_sign(node: Node, x_t: FixedType) -> None:
+    """Set the weights and forced types of a bipolar sign ScaleShift for input type `x_t` (see above)."""
+    c = np.shape(node.weights["scale"])
+    scale = np.full(c, 2.0 ** (x_t.frac + 1))
+    node.weights["scale"] = scale
+    node.weights["shift"] = np.ones(c)
+    node.meta["forced_precision"] = {"weight": FixedType.fixed(2, x_t.frac + 3, True),
+                                     "bias": FixedType.fixed(2, 2, True)}
