@@ -533,10 +533,22 @@ template <NN2HLS_T1, NN2HLS_T2> constexpr int compare(const NN2HLS_B1& a, const 
   }
 }
 
+// Both operands aligned to the finer fraction in a native integer (only when rule::native).
+template <class rule, int F, class A> constexpr typename rule::T cmp_align(const A& a) {
+  typedef typename rule::T T;
+  typedef typename rule::UT UT;
+  return (T)((UT)(T)a.V << (rule::F - F));
+}
+
 #define NN2HLS_REL(OP)                                                                      \
   template <NN2HLS_T1, NN2HLS_T2>                                                           \
   constexpr bool operator OP(const NN2HLS_B1& a, const NN2HLS_B2& b) {                      \
-    return compare(a, b) OP 0;                                                              \
+    typedef cmp_rule<W1, I1, S1, W2, I2, S2> rule;                                          \
+    if constexpr (rule::native) {                                                           \
+      return cmp_align<rule, W1 - I1>(a) OP cmp_align<rule, W2 - I2>(b);                    \
+    } else {                                                                                \
+      return compare(a, b) OP 0;                                                            \
+    }                                                                                       \
   }                                                                                         \
   template <NN2HLS_T1, class T, enable_int<T> = 0>                                          \
   constexpr bool operator OP(const NN2HLS_B1& a, T b) {                                     \

@@ -17,6 +17,8 @@ template <class x_t, class y_t, int IH, int IW, int C, int OH, int OW, int KH, i
           int PT, int PL, int RF>
 void pool2d_max(const x_t x[IH * IW * C], y_t y[OH * OW * C]) {
 #pragma HLS INLINE
+  // Only layers whose windows can reach into the padding test the bounds (a constant).
+  const bool CHECK = PT > 0 || PL > 0 || (OH - 1) * SH - PT + KH > IH || (OW - 1) * SW - PL + KW > IW;
 Positions:
   for (int p = 0; p < OH * OW; p++) {
 #pragma HLS PIPELINE II = RF
@@ -30,7 +32,7 @@ Positions:
       for (int k = 0; k < KH * KW; k++) {
 #pragma HLS UNROLL
         const int iy = y0 + k / KW, ix = x0 + k % KW;
-        if (iy >= 0 && iy < IH && ix >= 0 && ix < IW) {
+        if (!CHECK || (iy >= 0 && iy < IH && ix >= 0 && ix < IW)) {
           const x_t v = x[(iy * IW + ix) * C + c];
           if (first || v > m) m = v;
           first = false;
@@ -45,6 +47,8 @@ template <class x_t, class y_t, class sum_t, class acc_t, class r_t, int IH, int
           int KH, int KW, int SH, int SW, int PT, int PL, bool COUNT_PAD, int RF>
 void pool2d_avg(const x_t x[IH * IW * C], y_t y[OH * OW * C], const r_t recip[KH * KW + 1]) {
 #pragma HLS INLINE
+  // Only layers whose windows can reach into the padding test the bounds (a constant).
+  const bool CHECK = PT > 0 || PL > 0 || (OH - 1) * SH - PT + KH > IH || (OW - 1) * SW - PL + KW > IW;
 Positions:
   for (int p = 0; p < OH * OW; p++) {
 #pragma HLS PIPELINE II = RF
@@ -58,7 +62,7 @@ Positions:
       for (int k = 0; k < KH * KW; k++) {
 #pragma HLS UNROLL
         const int iy = y0 + k / KW, ix = x0 + k % KW;
-        if (iy >= 0 && iy < IH && ix >= 0 && ix < IW) {
+        if (!CHECK || (iy >= 0 && iy < IH && ix >= 0 && ix < IW)) {
           sum += x[(iy * IW + ix) * C + c];
           count++;
         }

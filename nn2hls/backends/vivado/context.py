@@ -174,8 +174,10 @@ def build_conv(graph: Graph, node: Node, reuse_factor: int) -> LayerContext:
             ctx.add_array("mul_w", type_name(node.name, "weight"),
                           constant_values(entries.columns["w"], wt, f"node {node.label()} kernel"))
     ctx.add_array("bias", type_name(node.name, "bias"), _bias_values(node, f))
+    kh, kw = kernel.shape[:2]
     ctx.params.update(dict(ih=ih, iw=iw, c=c, oh=oh, ow=ow, f=f, sh=sh, sw=sw, pt=pt, pl=pl,
-                           rf=max(1, int(reuse_factor))))
+                           eh=(kh - 1) * dh + 1, ew=(kw - 1) * dw + 1, rf=max(1, int(reuse_factor)),
+                           n_mul=len(lists["mul"]), n_add=len(lists["add"]), n_sub=len(lists["sub"])))
     ctx.products = len(lists["mul"])
     ctx.weight_entries = sum(len(v) for v in lists.values())
     return ctx
