@@ -15,7 +15,10 @@ Types: the integer kernel is forced to its exact type and the layer's accumulato
 (`meta['exact_result']`), so the only rounding is the ScaleShift's own, as the original layer's. When
 the layer's result feeds quantizers only (a quantized model whose weights were rescaled, e.g. binary
 weights with a batch norm folded in), the scale keeps its exact type too, so nothing rounds before the
-quantizer; otherwise the precision pass chooses the scale's type like any weight's.
+quantizer (a scale or shift array needing more than 53 bits, e.g. products of doubles from a folded
+batch norm, is rounded once onto a common grid of 52 significant bits, `ir.quant.ratios`: error at
+most max|value| * 2^-52); otherwise the precision pass chooses
+the scale's type like any weight's.
 
 Placed after the folding passes (batch norms and scale-shifts already in the weights) and pruning,
 before assign_precision. Layers the frontend already factored (`meta['factored_scale']`) are skipped.
@@ -26,7 +29,7 @@ import numpy as np
 
 from nn2hls.ir.graph import Graph, Node
 from nn2hls.ir.ops import Conv, Dense
-from nn2hls.ir.quant import pow2_exponent
+from nn2hls.ir.quant import CONSTANT_BITS, exact_type, pow2_exponent, ratios
 from nn2hls.passes import quant_rules
 from nn2hls.passes.base import PassContext, PassResult
 
@@ -65,6 +68,15 @@ def factor_layer(graph: Graph, node: Node, a: np.ndarray) -> str:
     if not quant_rules.feeds_quant(graph, scale_node.name):
         scale_node.meta.pop("forced_precision", None)
         scale_node.meta.pop("exact_result", None)
+    else:
+        forced = scale_node.meta["forced_precision"]
+        for role, key in (("weight", "scale"), ("bias", "shift")):
+            t = exact_type(scale_node.weights[key], signed=True)
+            if t is None or t.width > CONSTANT_BITS + 1:
+                # doubles of different magnitudes (a folded batch norm) may need more bits than a C++
+                # literal holds: round once onto a common grid of 52 significant bits
+                scale_node.weights[key] = ratios(scale_node.weights[key], 1.0)
+                forced[role] = exact_type(scale_node.weights[key], signed=True)
     node.meta["multiplier_free"] = True
     return scale_node.name
 

@@ -136,7 +136,7 @@ def test_csim_bit_exact(name, tmp_path):
 @pytest.mark.csim
 @pytest.mark.vendor
 @pytest.mark.skipif(not VENDOR, reason="NN2HLS_AP_TYPES is not set: vendor ap_types headers unavailable")
-@pytest.mark.parametrize("name", ["mlp4_float", "cnn4", "ternary"])
+@pytest.mark.parametrize("name", ["mlp4_float", "cnn4", "ternary", "binary_act"])
 def test_csim_bit_exact_vendor_headers(name, tmp_path):
     from nn2hls.backends.vivado import write_project
     from nn2hls.csim import build
