@@ -331,7 +331,24 @@ template <int W, int I, bool S, ap_q_mode Q, ap_o_mode O, bool K> struct base {
     const int e = (int)((b >> 52) & 0x7ff);
     uint64_t m = b & ((1ull << 52) - 1);
     if (e != 0) m |= 1ull << 52;
-    const int fs = e == 0 ? 1074 : 1075 - e;
+    const int fs = e == 0 ? 1074 : 1075 - e;  // |x| = m * 2^-fs
+    if (m == 0) return 0;
+    if constexpr (W <= 60) {
+      // Fast path (the batch entry point converts every input): a right shift by 1..62 bits of the
+      // signed 54-bit mantissa, rounded like conv::quant; out-of-range results take the general path.
+      const int d = fs - (W - I);
+      if (d >= 1 && d <= 62) {
+        const int64_t v = (b >> 63) ? -(int64_t)m : (int64_t)m;
+        int64_t q = v >> d;
+        if constexpr (Q != AP_TRN) {
+          const uint64_t rem = (uint64_t)v & ((1ull << d) - 1), half = 1ull << (d - 1);
+          q += round_up_floor<Q>(v < 0, q & 1, rem != 0, rem > half, rem == half) ? 1 : 0;
+        }
+        constexpr int64_t hi = S ? (int64_t)((1ull << (W - 1)) - 1) : (int64_t)((1ull << W) - 1);
+        constexpr int64_t lo = !S ? 0 : ((O == AP_SAT_SYM && W > 1) ? -hi : -hi - 1);
+        if (q >= lo && q <= hi) return (raw_t)q;
+      }
+    }
     return (raw_t)convert_general<W, W - I, S, Q, O>((b >> 63) != 0, (u128)m, fs);
   }
 

@@ -1,9 +1,10 @@
 """Compile a generated project into a shared library for the batched C simulation, with a cache.
 
 Rules:
-- Flags: `-O2 -shared -fPIC -std=c++17`; hls_lib's conversions are constexpr, so g++
-  constant-initializes the weight arrays instead of emitting a huge static constructor (the generated
-  sources themselves stay C++11 for the HLS tools). Include path = the ap types folder only (the
+- Flags: `-O2 -shared -fPIC -std=c++17 -fvisibility=hidden` (only the batch entry points, marked
+  in csim/<name>_batch.cpp, are exported, so calls between layers bind directly, without the PLT);
+  hls_lib's conversions are constexpr, so g++ constant-initializes the weight arrays instead of
+  emitting a huge static constructor (the generated sources themselves stay C++11 for the HLS tools). Include path = the ap types folder only (the
   project's own headers are found relative to the sources).
 - Cache key: SHA-256 of the compiler identity, the flags, the ap types headers' contents and every
   file under firmware/ and csim/; the library is `build/lib<name>_<headers8>_<key16>.so` (one kept
@@ -27,7 +28,7 @@ from pathlib import Path
 from nn2hls.csim.toolchain import ap_types_dir, compiler_identity, find_compiler
 from nn2hls.errors import BuildError
 
-FLAGS = ("-O2", "-std=c++17", "-fPIC")
+FLAGS = ("-O2", "-std=c++17", "-fPIC", "-fvisibility=hidden")
 SPLIT_BYTES = 600_000
 MANIFEST = "nn2hls_project.json"
 

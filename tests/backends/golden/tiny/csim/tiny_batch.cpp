@@ -4,10 +4,14 @@
 // order of the graph outputs.
 #include "../firmware/tiny.h"
 
-extern "C" int tiny_n_input() { return 4; }
-extern "C" int tiny_n_output() { return 2; }
+// The library is built with -fvisibility=hidden (layer calls bind directly, no PLT); only these
+// entry points are exported.
+#define NN2HLS_EXPORT extern "C" __attribute__((visibility("default")))
 
-extern "C" int tiny_batch(const double *in, double *out, int n) {
+NN2HLS_EXPORT int tiny_n_input() { return 4; }
+NN2HLS_EXPORT int tiny_n_output() { return 2; }
+
+NN2HLS_EXPORT int tiny_batch(const double *in, double *out, int n) {
   for (int s = 0; s < n; s++) {
     input_t x[4];
     for (int i = 0; i < 4; i++) x[i] = in[(long)s * 4 + i];
