@@ -6,7 +6,9 @@ What is counted (the estimation rules themselves are in `nn2hls.report_rules` an
 - `multiplies`: products computed per inference (Conv: per output position, taps that fall in the
   zero padding excluded), split by kind into `mult_general`, `mult_pm_one`, `mult_pow2`;
   `pruned_multiplies`: products a dense copy of the layer would compute that the zeros removed;
-  `lut_multiplies`: general products narrow enough for fabric logic.
+  `lut_multiplies`: general products narrow enough for fabric logic; `mult_shared`: the general
+  products left if every Dense/Conv sum were grouped by weight value (one product per distinct
+  magnitude per output, `nn2hls.report_sharing`), `shared_saving` = mult_general - mult_shared.
 - `dsp`, `adders`: hardware instances (a Conv's per-position datapath is instantiated once and
   reused across positions; comparators of max pooling and softmax count as adders).
 - `latency_cycles`: the layer's own latency; the total is the longest path through the graph.
@@ -24,10 +26,12 @@ from nn2hls.ir.graph import Graph, Node
 from nn2hls.ir.ops import (Activation, BatchNorm, Conv, Dense, Elementwise, GlobalPool, Input, Pool,
                            ScaleShift, Softmax)
 from nn2hls.ir.types import FixedType
+from nn2hls.report_sharing import grouped_multiplies
 
 DEFAULT_WIDTH = 16  # operand width assumed when a graph carries no types (report of an untyped graph)
 NUMERIC_KEYS = ("weights", "nonzero_weights", "multiplies", "mult_general", "mult_pm_one", "mult_pow2",
-                "lut_multiplies", "pruned_multiplies", "dsp", "adders", "latency_cycles")
+                "lut_multiplies", "pruned_multiplies", "dsp", "adders", "latency_cycles", "mult_shared",
+                "shared_saving")
 
 
 def _width(t: FixedType | None) -> int:
@@ -91,6 +95,7 @@ def _dense(layer: _Layer, node: Node, clock: float) -> None:
     terms = np.count_nonzero(kernel, axis=0) + (bias != 0)
     layer.row["adders"] = positions * int(np.maximum(terms - 1, 0).sum())
     layer.row["dsp"] = positions * dsp
+    layer.row["mult_shared"] = grouped_multiplies(kernel, positions=positions)
     depth = rules.tree_depth(int(terms.max()) if terms.size else 0)
     layer.row["latency_cycles"] = (rules.mult_latency(uses_dsp, uses_lut)
                                    + rules.adder_cycles(depth, clock) + 1)
@@ -122,6 +127,7 @@ def _conv(layer: _Layer, node: Node, graph: Graph, clock: float, reuse: int) -> 
     layer.constants(kernel)
     dsp, uses_dsp, uses_lut = layer.products(kernel, uses[..., None, None], node.precision.get("weight"),
                                              _width(layer.in_type))
+    layer.row["mult_shared"] = grouped_multiplies(kernel, valid.reshape(positions, -1))
     nnz_tap = np.count_nonzero(kernel, axis=-2).reshape(-1, kernel.shape[-1])  # (taps, filters)
     full_terms = nnz_tap.sum(axis=0) + (bias != 0)
     layer.row["adders"] = int(np.maximum(full_terms - 1, 0).sum())
@@ -238,6 +244,9 @@ def layer_report(graph: Graph, node: Node, config: Config) -> dict[str, Any]:
         _binary(layer, node, graph, clock)
     # Reshape, Transpose, Concat: wiring, all zeros
     row = layer.row
+    if not isinstance(op, (Dense, Conv)):
+        row["mult_shared"] = row["mult_general"]  # nothing to group
+    row["shared_saving"] = row["mult_general"] - row["mult_shared"]
     row["sparsity"] = round(1.0 - row["nonzero_weights"] / row["weights"], 6) if row["weights"] else 0.0
     pruning = node.meta.get("pruning") if isinstance(node.meta, dict) else None
     row["pruned_by_pass"] = int(pruning.get("pruned", 0)) if isinstance(pruning, dict) else 0
@@ -312,6 +321,8 @@ def format_report(report: dict[str, Any]) -> str:
              f"multiplies kept: {t['multiplies']} ({t['mult_general']} general, {t['mult_pm_one']} +-1, "
              f"{t['mult_pow2']} power of two; {t['lut_multiplies']} general ones in LUTs); "
              f"removed by zero weights: {t['pruned_multiplies']}",
+             *([f"weight sharing: grouping equal weights per output would leave {t['mult_shared']} general "
+                f"multiplies (saving {t['shared_saving']})"] if t["shared_saving"] else []),
              f"estimated: {t['dsp']} DSP48E2, {t['adders']} adders, latency {t['latency_cycles']} cycles "
              f"({t['latency_ns']:g} ns) along the critical path (rules: docs/report.md)"]
     return "\n".join(lines) + "\n"
