@@ -71,7 +71,8 @@ def test_bipolar_activation_exact(scale):
     assert np.sum(pre == 0) > 100 and np.sum(pre == -1) > 100
     frac = typed.nodes[sign.inputs[0]].precision["result"].frac
     np.testing.assert_array_equal(sign.weights["scale"], np.full(6, 2.0 ** (frac + 1)))
-    ints = r.raw[next(n.name for n in typed.nodes.values() if isinstance(n.op, ops.Quant) and n.inputs == (sign.name,))][0]
+    cast = next(n.name for n in typed.nodes.values() if isinstance(n.op, ops.Quant) and n.inputs == (sign.name,))
+    ints = r.raw[cast][0]
     assert set(np.unique(ints).tolist()) == {-1, 1}
 
 
