@@ -1,5 +1,9 @@
 """C-simulation benchmark: cold/cached build seconds, samples/s, firmware lines, build scaling.
 
+Throughput ratios are measured in the same run: C-sim samples/s against the numpy emulator and, for
+the ONNX models, against plain float onnxruntime (one thread) on the same batch. The load average
+is printed before and after (the machine is shared; absolute numbers move with it, ratios less).
+
 Usage: python bench/csim.py [--quick] [--out bench/csim_results.md]
 Models: the 16-64-32-32-5 jet MLP and its 75%-pruned copy, the 8x8 digits CNN (example_models/),
 a random 64-256-256-10 MLP, and single Dense layers of ~10k/100k/1M weights for build scaling.
@@ -8,6 +12,7 @@ Prints a Markdown table (paste it into bench/RESULTS.md, section "C simulation")
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import sys
 import tempfile
@@ -45,7 +50,23 @@ def child_peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 
 
-def measure(name: str, graph: Graph, x: np.ndarray, root: Path, repeats: int = 3) -> dict:
+def _onnxruntime_rate(path: Path, x: np.ndarray) -> float | None:
+    try:
+        import onnxruntime as ort
+    except ImportError:
+        return None
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = 1
+    opts.inter_op_num_threads = 1
+    sess = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+    name = sess.get_inputs()[0].name
+    xf = np.ascontiguousarray(x, dtype=np.float32)
+    sess.run(None, {name: xf[:100]})
+    return len(x) / min(_timed(lambda v: sess.run(None, {name: v}), xf) for _ in range(3))
+
+
+def measure(name: str, graph: Graph, x: np.ndarray, root: Path, repeats: int = 3,
+            onnx_path: Path | None = None) -> dict:
     typed = run_passes(graph, Config(), x[:500])
     project = write_project(typed, Config(), root / name)
     lines = sum(len(p.read_text().splitlines()) for p in (project / "firmware").rglob("*.cpp"))
@@ -55,9 +76,14 @@ def measure(name: str, graph: Graph, x: np.ndarray, root: Path, repeats: int = 3
     sim.predict(x[:100])
     best = min(_timed(sim.predict, x) for _ in range(repeats))
     exact = bool(np.array_equal(sim.predict(x[:1000]), emulate(typed, x[:1000]).outputs[0]))
+    n_emu = min(len(x), 5000)
+    emu = n_emu / min(_timed(lambda v: emulate(typed, v), x[:n_emu]) for _ in range(2))
+    ort = _onnxruntime_rate(onnx_path, x) if onnx_path else None
     weights = sum(int(np.count_nonzero(n.weights["kernel"])) for n in typed.nodes.values() if "kernel" in n.weights)
     return {"model": name, "nonzero weights": weights, "cold build s": round(cold, 2),
-            "cached build s": round(cached, 4), "samples/s": int(len(x) / best), "firmware lines": lines,
+            "cached build s": round(cached, 4), "samples/s": int(len(x) / best),
+            "x emulator": round(len(x) / best / emu, 1),
+            "x onnxruntime float": round(len(x) / best / ort, 2) if ort else "-", "firmware lines": lines,
             "bit-exact (1000)": exact, "peak compiler MB": round(child_peak_mb())}
 
 
@@ -72,22 +98,28 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="skip the 1M-weight scaling point")
     args = ap.parse_args()
     d = example_models_dir()
+    load_before = os.getloadavg()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         jet_x = np.load(d / "jet_mlp_input.npy")
         jet_x = np.concatenate([jet_x] * (100_000 // len(jet_x) + 1))[:100_000]
-        rows.append(measure("jet MLP 16-64-32-32-5", load_onnx(d / "jet_mlp.onnx"), jet_x, root))
-        rows.append(measure("jet MLP 75% pruned", load_onnx(d / "jet_mlp_pruned.onnx"), jet_x, root))
+        rows.append(measure("jet MLP 16-64-32-32-5", load_onnx(d / "jet_mlp.onnx"), jet_x, root,
+                            onnx_path=d / "jet_mlp.onnx"))
+        rows.append(measure("jet MLP 75% pruned", load_onnx(d / "jet_mlp_pruned.onnx"), jet_x, root,
+                            onnx_path=d / "jet_mlp_pruned.onnx"))
         dx = np.load(d / "digits_input.npy")
         dx = np.concatenate([dx] * (20_000 // len(dx) + 1))[:20_000]
-        rows.append(measure("digits CNN 8x8", load_onnx(d / "digits_cnn.onnx"), dx, root))
+        rows.append(measure("digits CNN 8x8", load_onnx(d / "digits_cnn.onnx"), dx, root,
+                            onnx_path=d / "digits_cnn.onnx"))
         rng = np.random.default_rng(1)
         rows.append(measure("MLP 64-256-256-10", mlp([64, 256, 256, 10]), rng.normal(size=(20_000, 64)), root))
         sizes = [(100, 100), (316, 316)] + ([] if args.quick else [(1000, 1000)])
         for n_in, n_out in sizes:
             rows.append(measure(f"Dense {n_in}x{n_out}", mlp([n_in, n_out]), rng.normal(size=(2_000, n_in)), root,
                                 repeats=1))
+    load_after = os.getloadavg()
+    print(f"load average before {load_before[0]:.2f}, after {load_after[0]:.2f} (1 min)")
     keys = list(rows[0])
     print("| " + " | ".join(keys) + " |")
     print("|" + "---|" * len(keys))
