@@ -247,23 +247,23 @@ def _float_reference(model: str, compiled, x: np.ndarray) -> tuple[list[np.ndarr
 
         options = ort.SessionOptions()
         options.intra_op_num_threads = 1
-        session = ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
-        feed_name = session.get_inputs()[0].name
-        outputs = session.run(None, {feed_name: x.astype(np.float32)})
-        return [np.asarray(o, dtype=np.float64) for o in outputs], "onnxruntime"
-    if suffix in (".keras", ".h5"):
         try:
-            import keras  # noqa: F401
-        except ImportError:
-            keras = None
-        if keras is not None:
-            try:
-                kmodel = keras.saving.load_model(model, compile=False)
-                out = kmodel.predict(x.astype(np.float32), verbose=0)
-                outs = out if isinstance(out, (list, tuple)) else [out]
-                return [np.asarray(o, dtype=np.float64) for o in outs], "keras"
-            except Exception as exc:  # a Keras that cannot open the file: fall back, saying so
-                note(f"Keras could not run '{model}' ({type(exc).__name__}); using the IR float executor")
+            session = ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # noqa: BLE001 - e.g. QONNX custom ops, which onnxruntime cannot run
+            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            note(f"onnxruntime cannot run '{model}' ({first[:160]}); using the nn2hls IR float executor "
+                 "(it implements the QONNX definitions) as the float reference")
+        else:
+            feed_name = session.get_inputs()[0].name
+            outputs = session.run(None, {feed_name: x.astype(np.float32)})
+            return [np.asarray(o, dtype=np.float64) for o in outputs], "onnxruntime"
+    if suffix in (".keras", ".h5"):
+        from nn2hls.frontends.keras_reference import keras_reference
+
+        outputs, description = keras_reference(model, x)
+        if outputs is not None:
+            return outputs, description
+        note(f"{description}; using the nn2hls IR float executor as the float reference")
     ref = compiled.float_reference(x)
     return (ref if isinstance(ref, list) else [ref]), "nn2hls IR float executor"
 
