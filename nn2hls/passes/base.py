@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Callable, Protocol
 
 import numpy as np
 
@@ -62,6 +62,19 @@ class Pass(Protocol):
 
 
 # ---- helpers shared by passes ---------------------------------------------------------------------
+def rewrite_repeatedly(graph: Graph, one_rewrite: Callable[[Graph], str | None]) -> PassResult:
+    """Apply `one_rewrite` (which rewrites one match and returns a note, or None when nothing matches)
+    until nothing matches or MAX_SWEEPS rewrites were made; the notes become the PassResult's."""
+    notes: list[str] = []
+    for _ in range(MAX_SWEEPS):
+        note = one_rewrite(graph)
+        if note is None:
+            return PassResult(bool(notes), notes)
+        notes.append(note)
+    notes.append(f"step limit of {MAX_SWEEPS} rewrites reached; run the pass again for more")
+    return PassResult(True, notes)
+
+
 def sole_reader(graph: Graph, name: str) -> Node | None:
     """The only node reading `name`, or None when it has several readers or is a graph output."""
     if name in graph.outputs:

@@ -16,7 +16,7 @@ import numpy as np
 
 from nn2hls.ir.graph import Graph, Node
 from nn2hls.ir.ops import Activation, Reshape, ScaleShift, Transpose
-from nn2hls.passes.base import MAX_SWEEPS, PassContext, PassResult
+from nn2hls.passes.base import PassContext, PassResult, rewrite_repeatedly
 
 
 def _identity_reason(graph: Graph, node: Node) -> str | None:
@@ -56,11 +56,4 @@ class RemoveIdentity:
     name = "remove_identity"
 
     def run(self, graph: Graph, ctx: PassContext) -> PassResult:
-        notes: list[str] = []
-        for _ in range(MAX_SWEEPS):
-            note = _one_rewrite(graph)
-            if note is None:
-                return PassResult(bool(notes), notes)
-            notes.append(note)
-        notes.append(f"step limit of {MAX_SWEEPS} rewrites reached; run the pass again for more")
-        return PassResult(True, notes)
+        return rewrite_repeatedly(graph, _one_rewrite)
