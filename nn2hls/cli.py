@@ -52,7 +52,7 @@ def _common() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                         help="show full tracebacks and pass logs")
-    common.add_argument("--quiet", action="store_true", default=argparse.SUPPRESS,
+    common.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
                         help="no progress lines or notes (warnings and errors still print)")
     return common
 
