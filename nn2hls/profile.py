@@ -8,6 +8,8 @@ exact zeros are counted as sparsity, and the results are written to DIR:
   <layer>.png   the overlaid histograms (matplotlib, optional; skipped with a note when missing)
   overview.png  all layers in one figure
 Layers are matched between MODEL and OTHER by their order in the graph (names differ between exports).
+The written files name the models by file name only and the figures relative to DIR, so a committed
+profile does not depend on the machine or folder it was made in.
 """
 from __future__ import annotations
 
@@ -64,9 +66,9 @@ def _safe(name: str) -> str:
 def run_profile(model_path: str | Path, out_dir: str | Path, compare: str | Path | None = None) -> dict:
     """Profile `model_path` (optionally overlaid with `compare`) into `out_dir`; returns the profile dict.
 
-    The dict: {"model", "compare", "layers": [{"name", "stats", "compare_name", "compare_stats",
-    "edges", "hist", "compare_hist"}], "total": {weights, zeros, sparsity}, "compare_total",
-    "figures": [png paths], "note"}.
+    The dict: {"model", "compare" (file names), "layers": [{"name", "stats", "compare_name",
+    "compare_stats", "edges", "hist", "compare_hist"}], "total": {weights, zeros, sparsity},
+    "compare_total", "figures": [png file names inside out_dir], "note"}.
     """
     main = layer_weights(model_path)
     other = layer_weights(compare) if compare is not None else []
@@ -95,7 +97,7 @@ def run_profile(model_path: str | Path, out_dir: str | Path, compare: str | Path
         z = sum(r[key]["zeros"] for r in layers)
         return {"weights": n, "zeros": z, "sparsity": z / n if n else 0.0}
 
-    result: dict[str, Any] = {"model": str(model_path), "compare": str(compare) if compare else None,
+    result: dict[str, Any] = {"model": Path(model_path).name, "compare": Path(compare).name if compare else None,
                               "layers": layers, "total": total("stats"),
                               "compare_total": total("compare_stats") if other else None, "figures": [], "note": ""}
     if importlib.util.find_spec("matplotlib") is None:
@@ -165,7 +167,7 @@ def _plot(result: dict, out: Path) -> list[str]:
         p = out / f"{_safe(row['name'])}.png"
         fig.savefig(p, dpi=90)
         plt.close(fig)
-        paths.append(str(p))
+        paths.append(p.name)
     n = len(result["layers"])
     cols = min(n, 3)
     rows = (n + cols - 1) // cols
@@ -178,5 +180,5 @@ def _plot(result: dict, out: Path) -> list[str]:
     p = out / "overview.png"
     fig.savefig(p, dpi=90)
     plt.close(fig)
-    paths.append(str(p))
+    paths.append(p.name)
     return paths

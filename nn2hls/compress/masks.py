@@ -10,6 +10,12 @@ the old one by `prune`'s own container (element-wise product).
 Magnitude rules: `threshold_for_fraction` reads a threshold from the distribution of the still-nonzero
 |w| (its quantile), per layer or over all layers at once ("global"); `prune_below` zeroes every |w|
 below a threshold. `finalize` makes the pruning permanent (plain weights containing zeros) for export.
+
+Scope and multiplies: a Dense weight is used once per sample, a Conv tap once per output position whose
+window puts it inside the input (`reuse_counts`). "global" magnitude pruning compares raw |w| across
+layers, so it removes mostly the small, numerous Dense weights and the multiply count falls more slowly
+than the weight count; "layer" prunes the same fraction of every layer, so the multiply-weighted
+sparsity (`multiply_sparsity`: zeros counted once per multiply they save) follows the weight sparsity.
 """
 from __future__ import annotations
 
@@ -17,6 +23,7 @@ import copy
 from typing import Iterator
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils import prune
 
@@ -145,3 +152,67 @@ def masked_parameters(model: nn.Module) -> Iterator[torch.Tensor]:
     """The effective weights (differentiable) of every prunable layer, e.g. for a penalty."""
     for _, module in prunable_layers(model):
         yield module.weight
+
+
+def reuse_counts(model: nn.Module, example_input: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Per prunable layer, a tensor shaped like its weight: the multiplies each weight takes part in for
+    one sample of `example_input`'s shape (Dense: 1 per input row; Conv: the output positions whose
+    window puts that tap inside the input, zero padding excluded)."""
+    shapes: dict[str, tuple[int, ...]] = {}
+    hooks = [m.register_forward_pre_hook(lambda mod, args, name=name: shapes.__setitem__(name, tuple(args[0].shape)))
+             for name, m in _layers(model)]
+    was = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            model(example_input[:1])
+    finally:
+        for h in hooks:
+            h.remove()
+        model.train(was)
+    out = {}
+    for name, m in _layers(model):
+        if name not in shapes:
+            raise ConfigError(f"layer '{name}' is not used by the forward pass; cannot count its multiplies")
+        shape = shapes[name]
+        w = effective_weight(m)
+        if isinstance(m, nn.Linear):
+            rows = int(torch.tensor(shape[1:-1]).prod()) if len(shape) > 2 else 1
+            out[name] = torch.full_like(w, float(rows))
+            continue
+        conv1d = isinstance(m, nn.Conv1d)
+        spatial = (1,) + shape[2:] if conv1d else shape[2:]
+        cin = m.in_channels // m.groups
+        k = (1,) + tuple(m.kernel_size) if conv1d else tuple(m.kernel_size)
+        pad = (0,) + tuple(m.padding) if conv1d else tuple(m.padding)
+        stride = (1,) + tuple(m.stride) if conv1d else tuple(m.stride)
+        dil = (1,) + tuple(m.dilation) if conv1d else tuple(m.dilation)
+        if isinstance(m.padding, str):
+            raise ConfigError(f"layer '{name}': padding='{m.padding}' is not supported by reuse_counts; "
+                              "give explicit padding")
+        cols = F.unfold(torch.ones(1, cin, *spatial, dtype=torch.float64), k, dilation=dil, padding=pad, stride=stride)
+        per_tap = cols.sum(-1).reshape(cin, *k)
+        if conv1d:
+            per_tap = per_tap.reshape(cin, k[1])
+        out[name] = per_tap.unsqueeze(0).expand_as(w).to(w.dtype).clone()
+    return out
+
+
+def auto_scope(reuse: dict[str, torch.Tensor]) -> str:
+    """The pruning scope that makes multiplies fall with the weights: "global" when every weight is used
+    equally often (then multiplies = nonzero weights times one constant whatever the scope, and one
+    global threshold keeps the most important weights), else "layer" (module docstring)."""
+    values = torch.cat([r.flatten() for r in reuse.values()]) if reuse else torch.zeros(0)
+    return "global" if values.numel() == 0 or bool((values == values[0]).all()) else "layer"
+
+
+def multiply_sparsity(model: nn.Module, reuse: dict[str, torch.Tensor]) -> float:
+    """Fraction of the dense model's multiplies that the zero weights remove: sum(reuse * [w == 0]) /
+    sum(reuse) over all prunable layers (`reuse` from `reuse_counts`)."""
+    saved = total = 0.0
+    for name, module in _layers(model):
+        w = effective_weight(module)
+        r = reuse[name].to(torch.float64)
+        saved += float((r * (w == 0)).sum())
+        total += float(r.sum())
+    return saved / total if total else 0.0

@@ -153,25 +153,36 @@ def _set(model: nn.Module, name: str, module: nn.Module) -> None:
     setattr(parent, child, module)
 
 
-def _targets(model: nn.Module, layers: str) -> list[tuple[str, nn.Module]]:
+LAYER_SETS = ("all", "hidden", "all_but_last", "all_but_first")
+
+
+def _targets(model: nn.Module, layers: str) -> tuple[list[tuple[str, nn.Module]], list[tuple[str, nn.Module]]]:
+    """(layers quantized with the spec, the others) in module order."""
     found = [(n, m) for n, m in model.named_modules() if type(m) in (nn.Linear, nn.Conv2d)]
     if not found:
         raise ConfigError(f"model {type(model).__name__} has no Linear/Conv2d layer to quantize")
-    if layers == "all":
-        return found
-    if layers == "hidden":
-        return found[:-1]
-    raise ConfigError(f"layers='{layers}' is unknown; use 'all' or 'hidden' (all but the last layer)")
+    if layers not in LAYER_SETS:
+        raise ConfigError(f"layers='{layers}' is unknown; use one of {', '.join(LAYER_SETS)}")
+    first = layers in ("all", "all_but_last")
+    last = layers in ("all", "all_but_first")
+    picked = [(i, nm) for i, nm in enumerate(found)
+              if (0 < i < len(found) - 1) or (i == 0 and first) or (i == len(found) - 1 and last)]
+    keep = {i for i, _ in picked}
+    return [nm for _, nm in picked], [nm for i, nm in enumerate(found) if i not in keep]
 
 
 def quantize_model(model: nn.Module, spec: "str | QuantSpec", *, backend: str = "auto",
-                   layers: str = "all") -> nn.Module:
+                   layers: str = "all", edge: "str | QuantSpec | None" = None) -> nn.Module:
     """A copy of `model` with its Linear/Conv2d layers replaced by quantized ones (weights copied).
 
-    backend: "auto" (Brevitas when installed, else "ste"), "brevitas" or "ste". layers: "all" or
-    "hidden" (leave the last layer float). Train the result with any loop (e.g. schedule.fit).
+    backend: "auto" (Brevitas when installed, else "ste"), "brevitas" or "ste". layers: "all",
+    "hidden" (all but the first and the last layer), "all_but_last" or "all_but_first"; the layers left
+    out are quantized with `edge` (e.g. "fixed8": the common practice of keeping the input and output
+    layers at higher precision) or stay float when `edge` is None. Train the result with any loop
+    (e.g. schedule.fit).
     """
     spec = QuantSpec.parse(spec)
+    edge_spec = QuantSpec.parse(edge) if edge is not None else None
     if backend == "auto":
         backend = "brevitas" if has_brevitas() else "ste"
     if backend not in ("brevitas", "ste"):
@@ -181,14 +192,16 @@ def quantize_model(model: nn.Module, spec: "str | QuantSpec", *, backend: str = 
     from nn2hls.compress.masks import copy_model, finalize
 
     model = finalize(copy_model(model))
-    for name, layer in _targets(model, layers):
-        new = _brevitas_layer(layer, spec) if backend == "brevitas" else _ste_layer(layer, spec)
+    inner, outer = _targets(model, layers)
+    jobs = [(n, m, spec) for n, m in inner] + ([(n, m, edge_spec) for n, m in outer] if edge_spec else [])
+    for name, layer, lspec in jobs:
+        new = _brevitas_layer(layer, lspec) if backend == "brevitas" else _ste_layer(layer, lspec)
         with torch.no_grad():
             new.weight.copy_(layer.weight)
             if layer.bias is not None:
                 new.bias.copy_(layer.bias)
         if backend == "ste":
-            new._init_quant(spec)
+            new._init_quant(lspec)
         _set(model, name, new)
     return model
 

@@ -9,6 +9,11 @@ Schedule (the seed's recipe):
   3. stop when the sparsity reaches `target_sparsity` ("target"), when the accuracy fell more than
      `tolerance` below the baseline ("tolerance": the model is rolled back to the last accepted
      iteration), when pruning removed nothing more ("stalled") or after `max_iterations` ("max_iterations").
+The prune fraction may change per iteration (`fraction` a function of (iteration, sparsity), e.g.
+`taper(0.3, 0.15, at=0.8)`: smaller steps near the end, where each removed weight costs more), and with
+`clip_to_target` the last step removes only what reaches the target: with s the current sparsity and
+T the target, at most 1 - (1 - T)/(1 - s) of the remaining weights (+ half a percent of them, so the
+integer counts of whole weights still reach T).
 The training step is the user's callback, so any loss, optimizer or data pipeline works; `fit` and
 `make_callbacks` give one for plain classification tensors (cross-entropy, Adam, optional penalty).
 """
@@ -28,6 +33,7 @@ from nn2hls.errors import ConfigError
 TrainFn = Callable[[nn.Module, int], None]
 EvalFn = Callable[[nn.Module], float]
 ThresholdFn = Callable[[nn.Module], "float | dict[str, float]"]
+FractionFn = Callable[[int, float], float]
 
 
 @dataclass
@@ -52,14 +58,16 @@ class PruneResult:
 
 
 def iterative_prune(model: nn.Module, train: TrainFn, evaluate: EvalFn, *, target_sparsity: float = 0.9,
-                    tolerance: float = 0.005, max_iterations: int = 7, fraction: float | None = 0.2,
-                    threshold: "float | ThresholdFn | None" = None, scope: str = "layer") -> PruneResult:
+                    tolerance: float = 0.005, max_iterations: int = 7, fraction: "float | FractionFn | None" = 0.2,
+                    threshold: "float | ThresholdFn | None" = None, scope: str = "layer",
+                    clip_to_target: bool = False) -> PruneResult:
     """Run the schedule on `model` in place and return its history (see module docstring).
 
     Exactly one of `fraction` (prune this fraction of the remaining nonzero weights per iteration,
     smallest |w| first, per layer or `scope="global"`) and `threshold` (a float, or a function of
     the model returning a float or name -> float, e.g. read from the weight distribution) is used;
-    `threshold` wins when given. `tolerance` is in accuracy units (0.005 = 0.5 percentage points).
+    `threshold` wins when given. `fraction` may be a function (iteration, current sparsity) -> fraction;
+    `clip_to_target` shrinks the step that would overshoot `target_sparsity` (module docstring). `tolerance` is in accuracy units (0.005 = 0.5 percentage points).
     """
     if not 0.0 < target_sparsity <= 1.0:
         raise ConfigError(f"target_sparsity {target_sparsity} must be in (0, 1]")
@@ -80,7 +88,10 @@ def iterative_prune(model: nn.Module, train: TrainFn, evaluate: EvalFn, *, targe
             thr = threshold(model) if callable(threshold) else threshold
             masks.prune_below(model, thr)
         else:
-            masks.prune_fraction(model, fraction, scope)
+            step = fraction(it, before) if callable(fraction) else fraction
+            if clip_to_target and before < 1.0:
+                step = min(step, 1.0 - (1.0 - target_sparsity) / (1.0 - before) + 0.005)
+            masks.prune_fraction(model, step, scope)
         if masks.sparsity(model) <= before:
             result.stop_reason = "stalled"
             return result
@@ -98,6 +109,17 @@ def iterative_prune(model: nn.Module, train: TrainFn, evaluate: EvalFn, *, targe
             return result
     result.stop_reason = "max_iterations"
     return result
+
+
+def taper(start: float, end: float, at: float) -> FractionFn:
+    """A fraction rule: prune `start` of the remaining weights per step while the sparsity is below `at`,
+    `end` from then on (smaller steps near the end of the schedule)."""
+    if not (0.0 < end < 1.0 and 0.0 < start < 1.0):
+        raise ConfigError(f"taper fractions {start}, {end} must be in (0, 1)")
+
+    def rule(iteration: int, sparsity: float) -> float:
+        return start if sparsity < at else end
+    return rule
 
 
 def std_threshold(k: float) -> ThresholdFn:
@@ -149,7 +171,7 @@ def fit(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, epochs: int = 20,
                 loss = loss + penalty(model)
             loss.backward()
             opt.step()
-            total += float(loss) * len(idx)
+            total += float(loss.detach()) * len(idx)
         losses.append(total / n)
     model.eval()
     return losses

@@ -142,3 +142,38 @@ def test_pruned_and_ternary_models_compile_bit_exact(tmp_path):
         assert totals["multiplies"] <= nonzero
         if name == "ternary":
             assert totals["mult_general"] == 0 and totals["dsp"] == 0
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_qat_layer_sets_and_edge_precision(backend):
+    net = _mlp()  # three Linear layers
+    x = torch.randn(8, 12)
+
+    def kinds(q):
+        out = []
+        for m in q.modules():
+            if type(m) is nn.Linear:
+                out.append("float")
+            elif qat.quantized_weight(m) is not None:
+                w = qat.quantized_weight(m)
+                levels = torch.unique(w.abs())
+                out.append("ternary" if len(levels[levels > 0]) == 1 and (w == 0).any() else
+                           "binary" if len(levels) == 1 else "fixed")
+        return out
+
+    assert kinds(qat.quantize_model(net, "binary", backend=backend, layers="hidden")) == ["float", "binary", "float"]
+    q = qat.quantize_model(net, "binary", backend=backend, layers="hidden", edge="fixed8")
+    assert kinds(q) == ["fixed", "binary", "fixed"]
+    # fixed<8> edges: every value a multiple of 2^-F with |w| * 2^F <= 127
+    for m in (q[0], q[4]):
+        w = qat.quantized_weight(m).double()
+        frac = 7 - int(np.ceil(np.log2(float(m.weight.detach().abs().max()))))
+        assert torch.equal(w * 2 ** frac, torch.round(w * 2 ** frac)) and float((w * 2 ** frac).abs().max()) <= 127
+    assert kinds(qat.quantize_model(net, "ternary", backend=backend, layers="all_but_last")) == \
+        ["ternary", "ternary", "float"]
+    assert kinds(qat.quantize_model(net, "ternary", backend=backend, layers="all_but_first")) == \
+        ["float", "ternary", "ternary"]
+    with torch.no_grad():
+        torch.testing.assert_close(qat.freeze(q)(x), q(x), rtol=0, atol=1e-6)
+    with pytest.raises(ConfigError, match="layers='some'"):
+        qat.quantize_model(net, "binary", layers="some")

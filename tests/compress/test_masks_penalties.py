@@ -112,3 +112,56 @@ def test_penalty_objects_use_effective_weights_only():
     lpv = float(LpPenalty(1.0, p=0.5, eps=1e-6)(net))
     # each nonzero term is sqrt(|w|) - eps^p (eps^p = 1e-3); pruned zeros add exactly nothing
     assert lpv == pytest.approx(sum(math.sqrt(a) - 1e-3 for a in (1.0, 2.0, 3.0)), rel=1e-5)
+
+
+def _brute_reuse(h: int, w: int, k: int, pad: int, stride: int) -> torch.Tensor:
+    """Per tap, the output positions whose window puts it inside an h x w input (explicit loops)."""
+    oh, ow = (h + 2 * pad - k) // stride + 1, (w + 2 * pad - k) // stride + 1
+    out = torch.zeros(k, k)
+    for i in range(oh):
+        for j in range(ow):
+            for a in range(k):
+                for b in range(k):
+                    r, c = i * stride - pad + a, j * stride - pad + b
+                    out[a, b] += 0 <= r < h and 0 <= c < w
+    return out
+
+
+@pytest.mark.parametrize("pad,stride", [(0, 1), (1, 1), (1, 2), (2, 1)])
+def test_reuse_counts_match_explicit_loops(pad, stride):
+    net = nn.Sequential(nn.Conv2d(2, 3, 3, padding=pad, stride=stride), nn.ReLU(), nn.Flatten())
+    x = torch.zeros(5, 2, 6, 5)
+    net.append(nn.Linear(net(x).shape[1], 4))
+    reuse = masks.reuse_counts(net, x)
+    expect = _brute_reuse(6, 5, 3, pad, stride)
+    assert reuse["0"].shape == (3, 2, 3, 3)
+    for o in range(3):
+        for c in range(2):
+            assert torch.equal(reuse["0"][o, c], expect)
+    assert torch.equal(reuse["3"], torch.ones(4, net[3].in_features))
+    # a 1-d conv: taps near the ends of a length-7 signal with padding 1
+    c1 = nn.Conv1d(1, 2, 3, padding=1)
+    assert masks.reuse_counts(c1, torch.zeros(1, 1, 7))[""][0, 0].tolist() == [6, 7, 6]
+
+
+def test_multiply_sparsity_and_auto_scope():
+    torch.manual_seed(0)
+    cnn = nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU(), nn.Flatten(), nn.Linear(2 * 6 * 6, 3))
+    x = torch.zeros(1, 1, 8, 8)
+    reuse = masks.reuse_counts(cnn, x)
+    assert masks.auto_scope(reuse) == "layer"
+    assert masks.auto_scope(masks.reuse_counts(_net(), torch.zeros(1, 6))) == "global"
+    masks.install_masks(cnn)
+    conv_mask = torch.ones(2, 1, 3, 3)
+    conv_mask[0, 0, :2] = 0  # 6 of 18 conv taps, each used at 36 positions
+    masks.apply_mask(cnn[0], conv_mask)
+    dense_mask = torch.ones(3, 72)
+    dense_mask[:, :30] = 0  # 90 of 216 dense weights
+    masks.apply_mask(cnn[3], dense_mask)
+    assert masks.sparsity(cnn) == pytest.approx((6 + 90) / (18 + 216))
+    assert masks.multiply_sparsity(cnn, reuse) == pytest.approx((6 * 36 + 90) / (18 * 36 + 216))
+    # the same fraction of every layer: multiply-weighted sparsity == weight sparsity
+    fresh = nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU(), nn.Flatten(), nn.Linear(2 * 6 * 6, 3))
+    masks.prune_fraction(fresh, 0.5, scope="layer")
+    assert masks.layer_sparsity(fresh) == {"0": 0.5, "3": 0.5}
+    assert masks.multiply_sparsity(fresh, reuse) == pytest.approx(masks.sparsity(fresh))

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -55,10 +56,14 @@ def test_profile_counts_and_histograms(tmp_path, models):
     out = tmp_path / "out"
     saved = json.loads((out / "profile.json").read_text())
     assert saved["layers"][0]["hist"] == a["hist"]
+    # no machine-dependent paths in the written files: model names and figures relative to out/
+    assert (saved["model"], saved["compare"]) == (Path(pruned).name, Path(dense).name)
+    assert str(tmp_path) not in (out / "profile.json").read_text() + (out / "summary.txt").read_text()
     text = (out / "summary.txt").read_text()
     assert "75.00%" in text and "16.67%" in text
     if res["figures"]:  # matplotlib installed
         assert (out / "overview.png").stat().st_size > 1000 and len(res["figures"]) == 3
+        assert all((out / f).is_file() and "/" not in f for f in res["figures"])
 
 
 def test_profile_refuses_different_networks(tmp_path, models):

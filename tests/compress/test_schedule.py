@@ -8,7 +8,7 @@ from torch import nn  # noqa: E402
 
 from nn2hls.compress import masks  # noqa: E402
 from nn2hls.compress.schedule import (accuracy, fit, iterative_prune, std_threshold,  # noqa: E402
-                                      to_tensors)
+                                      taper, to_tensors)
 from nn2hls.errors import ConfigError  # noqa: E402
 
 
@@ -75,3 +75,32 @@ def test_fit_learns_a_separable_problem_and_keeps_masks():
     assert torch.all(masks.effective_weight(net[0])[zero] == 0)
     xt, yt = to_tensors(x.numpy(), y.numpy())
     assert xt.dtype == torch.float32 and yt.dtype == torch.int64
+
+
+def _alive_after(alive: int, fraction: float) -> int:
+    """The quantile rule's whole-weight count: floor(fraction * (n - 1)) + 1 of n distinct |w| go."""
+    return alive - (int(fraction * (alive - 1)) + 1)
+
+
+def test_taper_and_clip_to_target():
+    # taper: 0.4 while below 30% sparsity, then 0.1 of the remaining weights per step
+    seen = []
+    rule = taper(0.4, 0.1, at=0.3)
+    res = iterative_prune(_net(), lambda m, i: None, lambda m: 1.0, target_sparsity=0.5, max_iterations=10,
+                          fraction=lambda it, s: seen.append((it, s)) or rule(it, s))
+    alive = [100]
+    for f in (0.4, 0.1, 0.1):
+        alive.append(_alive_after(alive[-1], f))
+    assert [round(r.sparsity, 4) for r in res.history] == [round(1 - a / 100, 4) for a in alive]
+    assert seen[0] == (1, 0.0) and seen[1] == (2, pytest.approx(0.4)) and res.stop_reason == "target"
+    # clip: the step that would overshoot 50% removes only 1 - 0.5/0.6 (+0.5%) of the remaining 60
+    res = iterative_prune(_net(), lambda m, i: None, lambda m: 1.0, target_sparsity=0.5, max_iterations=10,
+                          fraction=0.4, clip_to_target=True)
+    last = _alive_after(60, 1 - 0.5 / 0.6 + 0.005)
+    assert [round(r.sparsity, 4) for r in res.history] == [0.0, 0.4, round(1 - last / 100, 4)]
+    assert 0.5 <= res.final.sparsity < 0.53
+    res = iterative_prune(_net(), lambda m, i: None, lambda m: 1.0, target_sparsity=0.5, max_iterations=10,
+                          fraction=0.4)
+    assert res.final.sparsity == pytest.approx(1 - _alive_after(60, 0.4) / 100)  # 64%: overshoots
+    with pytest.raises(ConfigError, match="taper"):
+        taper(0.4, 1.5, at=0.5)
