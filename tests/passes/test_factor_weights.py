@@ -89,7 +89,7 @@ def _compress_ternary_onnx(tmp_path):
         model[1].running_mean.uniform_(-0.2, 0.2)
         model[1].running_var.uniform_(0.5, 2.0)
         model[1].weight.uniform_(0.5, 1.5)
-    qat = quantize_model(model, "ternary", backend="ste", layers="hidden")
+    qat = quantize_model(model, "ternary", backend="ste", layers="all")
     return export_onnx(qat.eval(), torch.zeros(1, 16), tmp_path / "ternary.onnx")
 
 
