@@ -179,9 +179,13 @@ def _trunc(ctx, node, attrs: dict, inputs: list, x, scale: np.ndarray):
     flat, out_flat = scale.reshape(-1), np.asarray(out_scale, np.float64).reshape(-1)
     k = pow2_exponent(float(flat[0])) if np.all(flat == flat[0]) else None
     k_out = pow2_exponent(float(out_flat[0])) if np.all(out_flat == out_flat[0]) else None
-    if k is None or k_out is None or np.any(zero_point != 0):
-        raise UnsupportedOpError(f"QONNX Trunc node {ctx.label(node)}: only one power-of-two scale and output "
-                                 f"scale per tensor with zero point 0 are supported")
+    scalar = np.all(flat == flat[0]) and np.all(out_flat == out_flat[0])
+    if not scalar or np.any(zero_point != 0):
+        raise UnsupportedOpError(f"QONNX Trunc node {ctx.label(node)}: only one scale and output scale per "
+                                 f"tensor with zero point 0 are supported")
+    if k is None or k_out is None:
+        return _trunc_float(ctx, node, x, float(flat[0]), float(out_flat[0]), in_bits, out_bits,
+                            (signed, narrow, mode), v2)
     t = k - k_out
     name = ctx.name(node)
     wide = in_bits + 1
@@ -202,6 +206,37 @@ def _trunc(ctx, node, attrs: dict, inputs: list, x, scale: np.ndarray):
     a = ctx.graph.add(first, [x.node], name=name + "_round", source_name=name)
     b = ctx.graph.add(second, [a.name], name=name, source_name=name)
     return x.with_node(b.name)
+
+
+def _trunc_float(ctx, node, x: Tensor, scale: float, out_scale: float, in_bits: int, out_bits: int,
+                 quant: tuple, v2: bool) -> Tensor:
+    """Trunc with a non-power-of-two scale s (zero point 0), e.g. Brevitas' TruncAvgPool2d on float scales.
+
+    q = round(x / s) is an integer tensor (`requantize`, B = input bit width + 1 bits: never clamps);
+    the truncation is exact on it: t = 2^e (e = round(log2(output_scale / s)); version 1:
+    e = input bits - output bits) and cast(q, fixed_type_for(-e, ...)) = t * mode(clamp(q / t, lo, hi))
+    (version 1: a range that never clamps); the result is dequantized by output_scale / t (exact:
+    t is a power of two). Only `requantize` approximates (docs/semantics.md, Requantization).
+    """
+    signed, narrow, mode = quant
+    wide = in_bits + 1
+    e = int(np.round(np.log2(out_scale / scale))) if v2 else in_bits - out_bits
+    try:
+        int_t = fixed_type_for(0, wide, True, False, "ROUND")
+        if v2:
+            second_t = fixed_type_for(-e, out_bits, signed, narrow, mode)
+            bits, q_signed, q_narrow = out_bits, signed, narrow
+        else:
+            second_t = fixed_type_for(-e, max(wide - e, 2), True, False, mode)
+            bits, q_signed, q_narrow = max(wide - e, 2), True, False
+    except UnsupportedOpError as exc:
+        raise UnsupportedOpError(f"QONNX Trunc node {ctx.label(node)}: {exc}") from None
+    q = requantize(ctx, node, x, scale, 0.0, int_t, (True, False, "ROUND", wide))
+    name = ctx.name(node)
+    op = ops.Quant(dtype=str(second_t), scale=2.0 ** e, zero_point=0.0, bit_width=bits, signed=q_signed,
+                   narrow=q_narrow, rounding_mode=mode)
+    r = ctx.graph.add(op, [q.node], name=name + "_trunc", source_name=name)
+    return dequantize(ctx, node, x.with_node(r.name), out_scale / 2.0 ** e, 0.0)
 
 
 def _channels(ctx, x: Tensor) -> int:
