@@ -177,3 +177,23 @@ def test_qat_layer_sets_and_edge_precision(backend):
         torch.testing.assert_close(qat.freeze(q)(x), q(x), rtol=0, atol=1e-6)
     with pytest.raises(ConfigError, match="layers='some'"):
         qat.quantize_model(net, "binary", layers="some")
+
+
+@pytest.mark.parametrize("scope", ["layer", "global"])
+def test_report_multiplies_match_reuse_counts(tmp_path, scope):
+    """The compiler's multiply count of a pruned CNN equals sum(reuse * [w != 0]) from masks.reuse_counts."""
+    import nn2hls
+
+    net = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+                        nn.Linear(4 * 4 * 4, 5))
+    torch.manual_seed(5)
+    x = torch.zeros(1, 1, 8, 8)
+    reuse = masks.reuse_counts(net, x)
+    masks.prune_fraction(net, 0.6, scope=scope)
+    expect = sum(float((reuse[n] * (masks.effective_weight(m) != 0)).sum()) for n, m in masks.prunable_layers(net))
+    dense = sum(float(r.sum()) for r in reuse.values())
+    path = export_onnx(net, x, tmp_path / "p.onnx")
+    rng = np.random.default_rng(2)
+    totals = nn2hls.compile(path, calibration=rng.uniform(0, 1, (32, 1, 8, 8))).report()["totals"]
+    assert totals["multiplies"] == int(expect)
+    assert totals["multiplies"] / dense == pytest.approx(1 - masks.multiply_sparsity(net, reuse))
