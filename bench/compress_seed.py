@@ -189,7 +189,8 @@ def compile_models(arch: str, models: dict, seed: int, workdir: Path) -> dict:
             continue
         rep = report["totals"]
         weighted = [lay for lay in report["layers"] if lay.get("weights")]
-        rows[name] = {"bit_exact": bool(np.array_equal(emu, csim)), "fixed_test_acc": float((emu.argmax(1) == y_te).mean()),
+        rows[name] = {"bit_exact": bool(np.array_equal(emu, csim)),
+                      "fixed_test_acc": float((emu.argmax(1) == y_te).mean()),
                       "weights": rep["weights"], "nonzero_weights": rep["nonzero_weights"],
                       "multiplies": rep["multiplies"], "mult_general": rep["mult_general"],
                       "mult_pow2": rep["mult_pow2"], "mult_pm_one": rep["mult_pm_one"], "dsp": rep["dsp"],
@@ -253,7 +254,8 @@ def markdown(results: dict) -> str:
              "mult-weighted = the share of the dense model's multiplies the zeros remove (a conv tap counts "
              "once per output position). Scope: how the prune step ranks weights (auto: `global` when every "
              "weight is used equally often, the MLP; `layer`, the same fraction of every layer, otherwise).", "",
-             "| model | recipe | scope | sparsity (mean / min) | mult-weighted | test acc | drop (mean / worst) | target | met |",
+             "| model | recipe | scope | sparsity (mean / min) | mult-weighted | test acc | drop (mean / worst) "
+             "| target | met |",
              "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for arch, a in s.items():
         lines.append(f"| {arch} | float | - | 0% | 0% | {a['float_acc']*100:.2f}% | - | - | - |")
@@ -264,8 +266,9 @@ def markdown(results: dict) -> str:
             tgt = f">= {target[0]*100:.0f}% pruned, <= {target[1]} pt" if target else "-"
             met = ("yes" if r["met"] else "NO") if target else "-"
             mult = f"{r['mult_sparsity']*100:.1f}%" if "mult_sparsity" in r else "-"
-            lines.append(f"| {arch} | {key} | {r.get('scope', '-')} | {r['sparsity']*100:.1f}% / {r['min_sparsity']*100:.1f}% | "
-                         f"{mult} | {r['acc']*100:.2f}% | {r['drop_pt']:+.2f} / {r['worst_drop_pt']:+.2f} pt | {tgt} | {met} |")
+            lines.append(f"| {arch} | {key} | {r.get('scope', '-')} | "
+                         f"{r['sparsity']*100:.1f}% / {r['min_sparsity']*100:.1f}% | {mult} | {r['acc']*100:.2f}% | "
+                         f"{r['drop_pt']:+.2f} / {r['worst_drop_pt']:+.2f} pt | {tgt} | {met} |")
     lines += ["", "Per-iteration curves (seed 0): weight sparsity / mult-weighted sparsity -> test accuracy", ""]
     for arch, per_seed in results["runs"].items():
         for key, r in per_seed[0].items():

@@ -67,7 +67,8 @@ def iterative_prune(model: nn.Module, train: TrainFn, evaluate: EvalFn, *, targe
     smallest |w| first, per layer or `scope="global"`) and `threshold` (a float, or a function of
     the model returning a float or name -> float, e.g. read from the weight distribution) is used;
     `threshold` wins when given. `fraction` may be a function (iteration, current sparsity) -> fraction;
-    `clip_to_target` shrinks the step that would overshoot `target_sparsity` (module docstring). `tolerance` is in accuracy units (0.005 = 0.5 percentage points).
+    `clip_to_target` shrinks the step that would overshoot `target_sparsity` (module docstring).
+    `tolerance` is in accuracy units (0.005 = 0.5 percentage points).
     """
     if not 0.0 < target_sparsity <= 1.0:
         raise ConfigError(f"target_sparsity {target_sparsity} must be in (0, 1]")

@@ -17,8 +17,10 @@ from nn2hls.profile import run_profile  # noqa: E402
 
 
 def _mlp(path, w1, w2):
-    inits = [numpy_helper.from_array(w1.astype(np.float32), "w1"), numpy_helper.from_array(np.zeros(w1.shape[1], np.float32), "b1"),
-             numpy_helper.from_array(w2.astype(np.float32), "w2"), numpy_helper.from_array(np.zeros(w2.shape[1], np.float32), "b2")]
+    inits = [numpy_helper.from_array(w1.astype(np.float32), "w1"),
+             numpy_helper.from_array(np.zeros(w1.shape[1], np.float32), "b1"),
+             numpy_helper.from_array(w2.astype(np.float32), "w2"),
+             numpy_helper.from_array(np.zeros(w2.shape[1], np.float32), "b2")]
     nodes = [helper.make_node("Gemm", ["x", "w1", "b1"], ["h"], name="fc1"),
              helper.make_node("Relu", ["h"], ["r"], name="relu"),
              helper.make_node("Gemm", ["r", "w2", "b2"], ["y"], name="fc2")]
