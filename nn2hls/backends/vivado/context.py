@@ -325,7 +325,8 @@ def build_layer(graph: Graph, node: Node, reuse_factor: int = 1) -> LayerContext
     """The LayerContext of one non-Input node (raises UnsupportedOpError for unknown ops)."""
     op = node.op
     if isinstance(op, Dense):
-        return build_dense(graph, node)
+        from nn2hls.backends.vivado.shared import build_dense_shared, use_shared
+        return build_dense_shared(graph, node) if use_shared(node) else build_dense(graph, node)
     if isinstance(op, Conv):
         return build_conv(graph, node, reuse_factor)
     if isinstance(op, (Pool, GlobalPool)):

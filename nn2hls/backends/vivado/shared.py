@@ -1,0 +1,111 @@
+"""Shared-weight Dense layers: each output's general products grouped by weight value.
+
+Rule (issue 8, item 5; analysis in `nn2hls.report_sharing`): for output o, the general weights
+(not 0, +-1 or +-2^k; `sparse.weight_kind == 'mul'`) are grouped by magnitude v:
+
+    sum_{i : |w_io| = v} x_i * w_io  ==  v * (sum_{i : w_io = +v} x_i - sum_{i : w_io = -v} x_i)
+
+The group sum s is exact in `group_t` (x's fractional bits, enough integer bits for the largest group,
+signed), its product by v is exact, and the accumulator is exact modulo 2^W (docs/semantics.md), so
+the result equals the plain sparse Dense bit for bit and the emulator does not change. Powers of two
+and +-1 stay in their own lists (p2/add/sub, as in `nn2hls_dense.h`). A Dense layer uses this kernel
+when grouping at least halves its general products (`use_shared`); each group costs one product.
+
+Arrays: grp_start[o] .. grp_start[o+1] are output o's groups, grp_w their magnitudes; group g sums
+pos_idx[pos_start[g] .. pos_start[g+1]) and subtracts neg_idx[neg_start[g] .. neg_start[g+1]).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from nn2hls.backends.vivado.sparse import SparseList, split_dense, weight_kind
+from nn2hls.ir.graph import Graph, Node
+from nn2hls.ir.types import FixedType
+
+
+def group_dense(kernel: np.ndarray) -> dict[str, SparseList]:
+    """Lists grp (columns w), pos/neg (columns idx, CSR over groups), and p2/add/sub of `split_dense`."""
+    kernel = np.asarray(kernel, dtype=np.float64)
+    lists = {k: v for k, v in split_dense(kernel).items() if k != "mul"}
+    grp = SparseList([0], {"w": []})
+    pos = SparseList([0], {"idx": []})
+    neg = SparseList([0], {"idx": []})
+    for o in range(kernel.shape[1]):
+        column = kernel[:, o]
+        general = [i for i in np.flatnonzero(column) if weight_kind(float(column[i])) == "mul"]
+        for v in sorted({abs(float(column[i])) for i in general}):
+            grp.columns["w"].append(v)
+            pos.columns["idx"] += [int(i) for i in general if float(column[i]) == v]
+            neg.columns["idx"] += [int(i) for i in general if float(column[i]) == -v]
+            pos.start.append(len(pos.columns["idx"]))
+            neg.start.append(len(neg.columns["idx"]))
+        grp.start.append(len(grp.columns["w"]))
+    lists.update(grp=grp, pos=pos, neg=neg)
+    return lists
+
+
+SHARED_MIN_FACTOR = 2
+
+
+def use_shared(node: Node) -> bool:
+    """True when grouping by value divides the layer's general products by SHARED_MIN_FACTOR or more.
+
+    With only a few repeated values (e.g. 8-bit weights that happen to coincide) the plain sparse
+    list is kept: the saving is small and the simpler code is easier on the HLS scheduler; weight
+    sharing (k-means codebooks of a few values) saves far more than half."""
+    kernel = np.asarray(node.weights["kernel"], dtype=np.float64)
+    general = 0
+    groups = 0
+    for o in range(kernel.shape[1]):
+        column = kernel[:, o]
+        values = [abs(float(v)) for v in column[column != 0] if weight_kind(float(v)) == "mul"]
+        general += len(values)
+        groups += len(set(values))
+    return groups > 0 and groups * SHARED_MIN_FACTOR <= general
+
+
+def group_type(x_t: FixedType, largest_group: int) -> FixedType:
+    """Signed type holding any +-sum of `largest_group` values of x_t exactly."""
+    extra = max(1, math.ceil(math.log2(max(largest_group, 1) + 1)))
+    sign = 0 if x_t.signed else 1
+    return FixedType.fixed(x_t.width + extra + sign, x_t.integer + extra + sign, True)
+
+
+def build_dense_shared(graph: Graph, node: Node):
+    """The LayerContext of a grouped Dense (template kind `dense_shared`, kernel nn2hls_dense_shared.h)."""
+    from nn2hls.backends.vivado.context import (_base, _bias_values, _ints, _prec, _size, _weighted_types,
+                                                index_type, type_name)
+    from nn2hls.backends.vivado.cpp import constant_values
+
+    ctx = _base(graph, node, "dense_shared", "nn2hls_dense_shared.h")
+    _weighted_types(ctx, node)
+    kernel = node.weights["kernel"]
+    wt = _prec(node, "weight")
+    lists = group_dense(kernel)
+    n_in, n_out = kernel.shape
+    idx_type = index_type(n_in)
+    what = f"node {node.label()} kernel"
+    for kind in ("p2", "add", "sub"):
+        entries = lists[kind]
+        ctx.add_array(f"{kind}_start", "int", _ints(entries.start))
+        ctx.add_array(f"{kind}_idx", idx_type, _ints(entries.columns["idx"]))
+        if kind == "p2":
+            ctx.add_array("p2_w", type_name(node.name, "weight"), constant_values(entries.columns["w"], wt, what))
+        ctx.params[f"n_{kind}"] = len(entries)
+    grp, pos, neg = lists["grp"], lists["pos"], lists["neg"]
+    ctx.add_array("grp_start", "int", _ints(grp.start))
+    ctx.add_array("grp_w", type_name(node.name, "weight"), constant_values(grp.columns["w"], wt, what))
+    for kind, entries in (("pos", pos), ("neg", neg)):
+        ctx.add_array(f"{kind}_start", "int", _ints(entries.start))
+        ctx.add_array(f"{kind}_idx", idx_type, _ints(entries.columns["idx"]))
+    sizes = np.diff(pos.start) + np.diff(neg.start) if len(grp) else np.zeros(1, dtype=int)
+    x_t = _prec(graph[node.inputs[0]], "result")
+    ctx.add_type("group", group_type(x_t, int(sizes.max())))
+    ctx.add_array("bias", type_name(node.name, "bias"), _bias_values(node, n_out))
+    ctx.params.update({"n_in": int(n_in), "n_out": int(n_out), "positions": _size(node.shape[:-1]),
+                       "idx_type": idx_type, "n_grp": len(grp), "n_pos": len(pos), "n_neg": len(neg)})
+    ctx.products = len(grp)
+    ctx.weight_entries = len(pos) + len(neg) + sum(len(lists[k]) for k in ("p2", "add", "sub"))
+    return ctx
