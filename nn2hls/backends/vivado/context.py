@@ -122,7 +122,7 @@ def build_dense(graph: Graph, node: Node) -> LayerContext:
     kernel = node.weights["kernel"]
     wt = _prec(node, "weight")
     what = f"node {node.label()} kernel"
-    lists = split_dense(kernel)
+    lists = split_dense(kernel, full_rows=True)
     n_in, n_out = kernel.shape
     idx_type = index_type(n_in)
     for kind, entries in lists.items():
@@ -135,7 +135,7 @@ def build_dense(graph: Graph, node: Node) -> LayerContext:
     ctx.add_array("bias", type_name(node.name, "bias"), _bias_values(node, n_out))
     ctx.params.update({"n_in": int(n_in), "n_out": int(n_out), "positions": _size(node.shape[:-1]),
                        "idx_type": idx_type})
-    ctx.products = len(lists["mul"])
+    ctx.products = len(split_dense(kernel)["mul"])  # general products (+-1, 2^k fold in HLS)
     ctx.weight_entries = sum(len(v) for v in lists.values())
     return ctx
 

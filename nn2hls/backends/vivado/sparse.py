@@ -9,6 +9,10 @@ Every other weight goes into exactly one list:
 Inside each output's row the entries keep increasing input index (Dense) or (tap, channel) order
 (Conv), the order of docs/semantics.md; the accumulator is exact, so the split does not change bits.
 Each list is CSR-like: `start[o]..start[o+1]` are the entries of output o.
+Full rows (Dense, `full_rows=True`): an output whose N_IN weights are all nonzero keeps all of them,
++-1 and powers of two included, in `mul` in input order, so the kernel sums that row contiguously
+without the index array (a row of the mul list with N_IN entries is exactly such a row); HLS folds
+the constant products by +-1 and 2^k into adders and wiring all the same.
 """
 from __future__ import annotations
 
@@ -47,15 +51,20 @@ def _lists(kinds: tuple[str, ...], columns: tuple[str, ...]) -> dict[str, Sparse
     return {k: SparseList([0], {c: [] for c in columns}) for k in kinds}
 
 
-def split_dense(kernel: np.ndarray) -> dict[str, SparseList]:
-    """kernel (in, out) of quantized values -> lists mul/p2/add/sub with columns idx (and w)."""
+def split_dense(kernel: np.ndarray, full_rows: bool = False) -> dict[str, SparseList]:
+    """kernel (in, out) of quantized values -> lists mul/p2/add/sub with columns idx (and w).
+
+    full_rows: outputs without any zero weight put every weight in `mul` (see the module doc).
+    """
     kernel = np.asarray(kernel, dtype=np.float64)
     lists = _lists(("mul", "p2", "add", "sub"), ("idx", "w"))
     for o in range(kernel.shape[1]):
         column = kernel[:, o]
-        for i in np.flatnonzero(column):
+        nonzero = np.flatnonzero(column)
+        full = full_rows and len(nonzero) == len(column)
+        for i in nonzero:
             value = float(column[i])
-            entry = lists[weight_kind(value)]
+            entry = lists["mul" if full else weight_kind(value)]
             entry.columns["idx"].append(int(i))
             entry.columns["w"].append(value)
         for entry in lists.values():
