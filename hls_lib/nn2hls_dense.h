@@ -67,16 +67,24 @@ template <int W, int G> struct wide_of<ap_uint<W>, G> { typedef ap_int<W + G + 1
 // then as wide as the plain tree's sum, so in the C simulation every product and partial sum
 // shares one native integer width (no sign extension per term); in HLS the weights are constants
 // and the products fold as before.
+// (C++11 for the HLS front end: the exact result types are spelled out by dot_type.)
+template <int N, int G, class x_t, class w_t> struct dot_type {
+  typedef decltype(typename dot_type<N / 2, G, x_t, w_t>::type() +
+                   typename dot_type<N - N / 2, G, x_t, w_t>::type()) type;
+};
+template <int G, class x_t, class w_t> struct dot_type<1, G, x_t, w_t> {
+  typedef decltype(x_t() * typename wide_of<w_t, G>::type()) type;
+};
 template <int N, int G> struct dot_tree {
   template <class x_t, class w_t>
-  static NN2HLS_ALWAYS_INLINE auto sum(const x_t x[], const w_t w[]) {
+  static NN2HLS_ALWAYS_INLINE typename dot_type<N, G, x_t, w_t>::type sum(const x_t x[], const w_t w[]) {
 #pragma HLS INLINE
     return dot_tree<N / 2, G>::sum(x, w) + dot_tree<N - N / 2, G>::sum(x + N / 2, w + N / 2);
   }
 };
 template <int G> struct dot_tree<1, G> {
   template <class x_t, class w_t>
-  static NN2HLS_ALWAYS_INLINE auto sum(const x_t x[], const w_t w[]) {
+  static NN2HLS_ALWAYS_INLINE typename dot_type<1, G, x_t, w_t>::type sum(const x_t x[], const w_t w[]) {
 #pragma HLS INLINE
     const typename wide_of<w_t, G>::type wide = w[0];
     return x[0] * wide;
