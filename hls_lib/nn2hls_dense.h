@@ -123,29 +123,14 @@ Rest:
   }
 }
 
-template <class x_t, class y_t, class acc_t, class w_t, class b_t, class i_t, int N_IN, int N_OUT, int N_MUL,
-          int N_P2, int N_ADD, int N_SUB>
-void dense_sparse(const x_t x[N_IN], y_t y[N_OUT], const b_t bias[N_OUT],
-                  const int mul_start[N_OUT + 1], const i_t mul_idx[], const w_t mul_w[],
-                  const int p2_start[N_OUT + 1], const i_t p2_idx[], const w_t p2_w[],
-                  const int add_start[N_OUT + 1], const i_t add_idx[],
-                  const int sub_start[N_OUT + 1], const i_t sub_idx[]) {
+// The part every Dense kernel shares once its general products are in acc: the power-of-two (p2),
+// +1 (add) and -1 (sub) lists, then y[o] = acc[o] (y_t's Q/O modes apply once).
+template <int N_OUT, int N_P2, int N_ADD, int N_SUB, class acc_t, class x_t, class y_t, class w_t, class i_t>
+NN2HLS_ALWAYS_INLINE void dense_finish(acc_t acc[N_OUT], const x_t x[], y_t y[N_OUT],
+                                       const int p2_start[N_OUT + 1], const i_t p2_idx[], const w_t p2_w[],
+                                       const int add_start[N_OUT + 1], const i_t add_idx[],
+                                       const int sub_start[N_OUT + 1], const i_t sub_idx[]) {
 #pragma HLS INLINE
-  // Width of a full row's tree sum (weights widened by G bits, +1 if unsigned); wider trees (rare)
-  // take the listed path.
-  constexpr bool FULL_TREE = x_t::width + w_t::width + 2 * ceil_log2(N_IN) + 1 <= 64;
-  acc_t acc[N_OUT];
-#pragma HLS ARRAY_PARTITION variable = acc complete
-Products:
-  for (int o = 0; o < N_OUT; o++) {
-#pragma HLS UNROLL
-    acc_t a = bias[o];
-    if (N_MUL > 0) {
-      if (FULL_TREE && mul_start[o + 1] - mul_start[o] == N_IN) full_row<FULL_TREE, N_IN>::mac(a, x, mul_w + mul_start[o]);
-      else mac_row(a, x, mul_idx, mul_w, mul_start[o], mul_start[o + 1]);
-    }
-    acc[o] = a;
-  }
   if (N_P2 > 0) {
   Shifts:
     for (int o = 0; o < N_OUT; o++) {
@@ -172,6 +157,33 @@ Results:
 #pragma HLS UNROLL
     y[o] = acc[o];
   }
+}
+
+template <class x_t, class y_t, class acc_t, class w_t, class b_t, class i_t, int N_IN, int N_OUT, int N_MUL,
+          int N_P2, int N_ADD, int N_SUB>
+void dense_sparse(const x_t x[N_IN], y_t y[N_OUT], const b_t bias[N_OUT],
+                  const int mul_start[N_OUT + 1], const i_t mul_idx[], const w_t mul_w[],
+                  const int p2_start[N_OUT + 1], const i_t p2_idx[], const w_t p2_w[],
+                  const int add_start[N_OUT + 1], const i_t add_idx[],
+                  const int sub_start[N_OUT + 1], const i_t sub_idx[]) {
+#pragma HLS INLINE
+  // Width of a full row's tree sum (weights widened by G bits, +1 if unsigned); wider trees (rare)
+  // take the listed path.
+  constexpr bool FULL_TREE = x_t::width + w_t::width + 2 * ceil_log2(N_IN) + 1 <= 64;
+  acc_t acc[N_OUT];
+#pragma HLS ARRAY_PARTITION variable = acc complete
+Products:
+  for (int o = 0; o < N_OUT; o++) {
+#pragma HLS UNROLL
+    acc_t a = bias[o];
+    if (N_MUL > 0) {
+      if (FULL_TREE && mul_start[o + 1] - mul_start[o] == N_IN) full_row<FULL_TREE, N_IN>::mac(a, x, mul_w + mul_start[o]);
+      else mac_row(a, x, mul_idx, mul_w, mul_start[o], mul_start[o + 1]);
+    }
+    acc[o] = a;
+  }
+  dense_finish<N_OUT, N_P2, N_ADD, N_SUB>(acc, x, y, p2_start, p2_idx, p2_w, add_start, add_idx, sub_start,
+                                        sub_idx);
 }
 
 }  // namespace nn2hls

@@ -42,32 +42,8 @@ Groups:
     }
     acc[o] = a;
   }
-  if (N_P2 > 0) {
-  Shifts:
-    for (int o = 0; o < N_OUT; o++) {
-#pragma HLS UNROLL
-      mac_row(acc[o], x, p2_idx, p2_w, p2_start[o], p2_start[o + 1]);
-    }
-  }
-  if (N_ADD > 0) {
-  Adds:
-    for (int o = 0; o < N_OUT; o++) {
-#pragma HLS UNROLL
-      add_row<false>(acc[o], x, add_idx, add_start[o], add_start[o + 1]);
-    }
-  }
-  if (N_SUB > 0) {
-  Subs:
-    for (int o = 0; o < N_OUT; o++) {
-#pragma HLS UNROLL
-      add_row<true>(acc[o], x, sub_idx, sub_start[o], sub_start[o + 1]);
-    }
-  }
-Results:
-  for (int o = 0; o < N_OUT; o++) {
-#pragma HLS UNROLL
-    y[o] = acc[o];
-  }
+  dense_finish<N_OUT, N_P2, N_ADD, N_SUB>(acc, x, y, p2_start, p2_idx, p2_w, add_start, add_idx, sub_start,
+                                        sub_idx);
 }
 
 }  // namespace nn2hls
