@@ -43,6 +43,14 @@
 
 namespace nn2hls {
 
+// True when some window of a sliding operation over an IH x IW input can read outside it (into the
+// padding): output OH x OW, window extent EH x EW (dilated), strides SH, SW, padding PT (top), PL (left).
+// A compile-time constant: only such layers test their taps' bounds, in C++ and in hardware.
+constexpr bool window_reaches_padding(int IH, int IW, int OH, int OW, int EH, int EW, int SH, int SW, int PT,
+                                      int PL) {
+  return PT > 0 || PL > 0 || (OH - 1) * SH - PT + EH > IH || (OW - 1) * SW - PL + EW > IW;
+}
+
 // 2^e as a double (exact for |e| < 1000), usable in constant expressions.
 inline double pow2(int e) { return e >= 0 ? (e == 0 ? 1.0 : 2.0 * pow2(e - 1)) : 0.5 * pow2(e + 1); }
 

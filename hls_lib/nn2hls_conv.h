@@ -67,8 +67,7 @@ void conv2d_sparse(const x_t x[IH * IW * C], y_t y[OH * OW * F], const b_t bias[
                    const int add_start[F + 1], const int add_dy[], const int add_dx[], const int add_off[],
                    const int sub_start[F + 1], const int sub_dy[], const int sub_dx[], const int sub_off[]) {
 #pragma HLS INLINE
-  // Only layers whose windows can reach into the padding test the taps' bounds (a constant).
-  const bool CHECK = PT > 0 || PL > 0 || (OH - 1) * SH - PT + EH > IH || (OW - 1) * SW - PL + EW > IW;
+  const bool CHECK = window_reaches_padding(IH, IW, OH, OW, EH, EW, SH, SW, PT, PL);
 Positions:
   for (int p = 0; p < OH * OW; p++) {
 #pragma HLS PIPELINE II = RF

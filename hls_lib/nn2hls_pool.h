@@ -17,8 +17,7 @@ template <class x_t, class y_t, int IH, int IW, int C, int OH, int OW, int KH, i
           int PT, int PL, int RF>
 void pool2d_max(const x_t x[IH * IW * C], y_t y[OH * OW * C]) {
 #pragma HLS INLINE
-  // Only layers whose windows can reach into the padding test the bounds (a constant).
-  const bool CHECK = PT > 0 || PL > 0 || (OH - 1) * SH - PT + KH > IH || (OW - 1) * SW - PL + KW > IW;
+  const bool CHECK = window_reaches_padding(IH, IW, OH, OW, KH, KW, SH, SW, PT, PL);
 Positions:
   for (int p = 0; p < OH * OW; p++) {
 #pragma HLS PIPELINE II = RF
@@ -47,8 +46,7 @@ template <class x_t, class y_t, class sum_t, class acc_t, class r_t, int IH, int
           int KH, int KW, int SH, int SW, int PT, int PL, bool COUNT_PAD, int RF>
 void pool2d_avg(const x_t x[IH * IW * C], y_t y[OH * OW * C], const r_t recip[KH * KW + 1]) {
 #pragma HLS INLINE
-  // Only layers whose windows can reach into the padding test the bounds (a constant).
-  const bool CHECK = PT > 0 || PL > 0 || (OH - 1) * SH - PT + KH > IH || (OW - 1) * SW - PL + KW > IW;
+  const bool CHECK = window_reaches_padding(IH, IW, OH, OW, KH, KW, SH, SW, PT, PL);
 Positions:
   for (int p = 0; p < OH * OW; p++) {
 #pragma HLS PIPELINE II = RF

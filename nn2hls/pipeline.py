@@ -236,14 +236,3 @@ class CompiledModel:
         return f"CompiledModel({self.name!r}, {len(self.graph)} nodes, backend={self.config.backend})"
 
 
-def load_project_or_model(path: str | Path, config: Any = None, calibration: Any = None) -> CompiledModel:
-    """A project folder is reloaded; a model file is compiled (emulate/report accept either)."""
-    from nn2hls.project_io import is_project
-
-    path = Path(path)
-    if path.is_dir():
-        if is_project(path):
-            return CompiledModel.from_project(path)
-        raise ModelLoadError(f"'{path}' is a folder but not an nn2hls project (no nn2hls_graph.json); give a "
-                             f"model file ({', '.join(MODEL_SUFFIXES)}) or a folder made by `nn2hls convert`")
-    return compile(path, config, calibration)

@@ -193,14 +193,20 @@ def global_pool(b: Builder, layer: LayerCall, inputs: list[KTensor]) -> KTensor:
     return KTensor((channels,), keras=node)
 
 
-def batch_norm(b: Builder, layer: LayerCall, inputs: list[KTensor]) -> KTensor:
-    (t,) = inputs
+def _single_axis(layer: LayerCall, what: str) -> int:
+    """The layer's `axis` config (default -1), which Keras may spell as a one-element list."""
     axis = layer.config.get("axis", -1)
     if isinstance(axis, (list, tuple)):
         if len(axis) != 1:
-            raise _refuse(layer, f"normalization over several axes {list(axis)} is not supported")
+            raise _refuse(layer, f"{what} over several axes {list(axis)} is not supported")
         axis = axis[0]
-    k = keras_axis(int(axis), t.rank, layer)
+    return int(axis)
+
+
+def batch_norm(b: Builder, layer: LayerCall, inputs: list[KTensor]) -> KTensor:
+    (t,) = inputs
+    axis = _single_axis(layer, "normalization")
+    k = keras_axis(axis, t.rank, layer)
     if k == t.rank - 1:
         which = "keras"
     elif k == 0:
@@ -258,12 +264,8 @@ def elu(b: Builder, layer: LayerCall, inputs: list[KTensor]) -> KTensor:
 
 def softmax(b: Builder, layer: LayerCall, inputs: list[KTensor]) -> KTensor:
     (t,) = inputs
-    axis = layer.config.get("axis", -1)
-    if isinstance(axis, (list, tuple)):
-        if len(axis) != 1:
-            raise _refuse(layer, f"softmax over several axes {list(axis)} is not supported")
-        axis = axis[0]
-    k = keras_axis(int(axis), t.rank, layer)
+    axis = _single_axis(layer, "softmax")
+    k = keras_axis(axis, t.rank, layer)
     which = b.common_view([t])
     ir_axis = k if which == "keras" else cl_axis(k, t.rank)
     node = b.add(ops.Softmax(axis=ir_axis), [b.view(t, which, layer)], layer)

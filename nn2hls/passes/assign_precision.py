@@ -300,17 +300,6 @@ def assign_types(graph: Graph, ctx: PassContext, widths: dict[str, dict[str, int
     return assigner.notes
 
 
-def total_bits(graph: Graph) -> dict[str, int]:
-    """Per node: result width plus weight width (the quantities the precision search lowers)."""
-    out = {}
-    for node in graph.topological():
-        bits = node.precision["result"].width if "result" in node.precision else 0
-        if "weight" in node.precision:
-            bits += node.precision["weight"].width
-        out[node.name] = bits
-    return out
-
-
 class AssignPrecision:
     name = "assign_precision"
 
