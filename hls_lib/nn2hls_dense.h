@@ -2,28 +2,32 @@
 //
 // Per output neuron o (docs/semantics.md):  acc = bias[o] + sum over the nonzero weights of x[i]*w,
 // in accum type acc_t, then y[o] = acc assigned to y_t (its Q/O modes apply once).
-// The nonzero quantized weights are split by the backend into four CSR-like lists (row start
-// offsets per neuron, input indices increasing inside a row; index type i_t is the smallest
-// unsigned type holding N_IN - 1):
+// The nonzero quantized weights are split by the backend into four lists (sparse.py):
 //   mul  general weights            acc += x[i] * w      (one product per entry)
 //   p2   powers of two (+-2^k, k!=0) acc += x[i] * w     (a product by a power-of-two constant:
 //                                                         HLS constant-folds it into wiring)
 //   add  weight +1                  acc += x[i]
 //   sub  weight -1                  acc -= x[i]
-// The precision rules make the accumulator exact modulo 2^W (frac(acc) >= frac(x) + frac(w),
-// AP_WRAP), so the order and grouping of the terms cannot change the result. Zero weights have no
-// entry; N_MUL/N_P2/N_ADD/N_SUB are the list lengths (an empty list generates no code at all).
-// Terms are summed four at a time in an exact adder tree before they reach the accumulator (the sum
-// of four exact products never rounds or wraps), so the C simulation wraps the accumulator once per
-// four terms; the lists are walked one after the other with one accumulator per neuron.
-// Full rows (every one of the N_IN weights nonzero) hold all their weights, +-1 and powers of two
-// included, in the mul list in input order: mul_start[o+1] - mul_start[o] == N_IN identifies them
-// (a constant, folded by HLS), and their products x[i] * w[i] are summed contiguously, without the
-// index array, in a balanced exact adder tree (dot_tree: types grow one bit per level, nothing
-// rounds or wraps) that reaches the accumulator once per row. HLS folds the constant products by
-// +-1 and 2^k into adders and wiring as before. The tree is used while its types fit 64 bits.
-// Loops carry UNROLL: with constant arrays, HLS unrolls and folds them into an adder tree per
-// neuron; g++ compiles them in milliseconds whatever the layer size.
+// Zero weights have no entry at all. Each list is stored as row blocks (sparse.py block_rows), one
+// generated call per block, between dense_bias (acc = bias) and dense_result (y = acc):
+//   full rows   every one of the N_IN weights nonzero: all of them, +-1 and powers of two included,
+//               in the mul list in input order; summed from x contiguously, without an index array
+//               (mac_full_rows). HLS folds the constant products by +-1 and 2^k all the same.
+//   sparse rows row r (output out[r]) has Q * T + R entries in increasing input index: Q trees of T
+//               terms, then one tree of R terms (mac_rows / add_rows). R is the same for the whole
+//               block and so is Q for short rows (a block per row length); longer rows read their Q
+//               from chunks[r] (template argument Q = -1). A list has at most 3 T blocks (sparse.py),
+//               so the code g++ compiles stays small whatever the layer size, and every loop has a
+//               constant or a well-predicted trip count (no per-entry branches).
+// Each tree is a balanced exact adder tree (each sum's type one bit wider than its operands',
+// nothing rounds or wraps) that reaches the accumulator once. The precision rules make the
+// accumulator exact modulo 2^W (frac(acc) >= frac(x) + frac(w), AP_WRAP), so the order and grouping
+// of the terms cannot change the result. With constant arrays HLS unrolls every loop (UNROLL) and
+// folds the indices and weights; a full row is one tree in hardware, the C simulation cuts it into
+// trees of T terms.
+// C simulation details (no effect on any bit): each weight is copied exactly into a type G bits wider
+// (wide_of, G = log2 of the tree size) so products and partial sums share one native integer width;
+// trees whose types would not fit 64-bit integers are summed term by term instead (terms_into).
 #ifndef NN2HLS_DENSE_H_
 #define NN2HLS_DENSE_H_
 
@@ -31,24 +35,24 @@
 
 namespace nn2hls {
 
-// acc += sum over the entries k .. end-1 of one row of x[idx[k]] * w[k].
-template <class acc_t, class x_t, class w_t, class i_t>
-NN2HLS_ALWAYS_INLINE void mac_row(acc_t &acc, const x_t x[], const i_t idx[], const w_t w[], int k,
-                                  const int end) {
-#pragma HLS INLINE
-Quads:
-  for (; k + 4 <= end; k += 4) {
-#pragma HLS UNROLL
-    acc += (x[idx[k]] * w[k] + x[idx[k + 1]] * w[k + 1]) + (x[idx[k + 2]] * w[k + 2] + x[idx[k + 3]] * w[k + 3]);
-  }
-Rest:
-  for (; k < end; k++) {
-#pragma HLS UNROLL
-    acc += x[idx[k]] * w[k];
-  }
-}
+// Placed before a loop the HLS tools unroll but g++ should keep rolled: fully unrolled blocks of rows
+// would turn the C simulation into one statement per weight (slow to compile at scale).
+#if defined(__GNUC__) && !defined(__clang__) && !defined(__SYNTHESIS__)
+#define NN2HLS_CSIM_ROLLED _Pragma("GCC unroll 1")
+#else
+#define NN2HLS_CSIM_ROLLED
+#endif
 
 constexpr int ceil_log2(int n) { return n <= 1 ? 0 : 1 + ceil_log2((n + 1) / 2); }
+
+// Bits by which the C simulation widens the weights of a tree of N terms (0 for HLS).
+constexpr int tree_widening(int N) {
+#ifdef __SYNTHESIS__
+  return 0 * N;
+#else
+  return ceil_log2(N);
+#endif
+}
 
 // wide_of<T, G>::type: a signed type holding every value of T exactly, with G more integer bits.
 template <class T, int G> struct wide_of;
@@ -61,129 +65,194 @@ template <int W, int I, ap_q_mode Q, ap_o_mode O, int N, int G> struct wide_of<a
 template <int W, int G> struct wide_of<ap_int<W>, G> { typedef ap_int<W + G> type; };
 template <int W, int G> struct wide_of<ap_uint<W>, G> { typedef ap_int<W + G + 1> type; };
 
-// Exact sum over i < N of x[i] * w[i] (a full row: contiguous weights, no index) as a balanced
-// adder tree; each sum's type is one bit wider than its operands', so nothing rounds or wraps.
-// Each weight is first copied exactly into wide_of<w_t, G> (G = ceil(log2 N)): its products are
-// then as wide as the plain tree's sum, so in the C simulation every product and partial sum
-// shares one native integer width (no sign extension per term); in HLS the weights are constants
-// and the products fold as before.
-// (C++11 for the HLS front end: the exact result types are spelled out by dot_type.)
-template <int N, int G, class x_t, class w_t> struct dot_type {
-  typedef decltype(typename dot_type<N / 2, G, x_t, w_t>::type() +
-                   typename dot_type<N - N / 2, G, x_t, w_t>::type()) type;
-};
-template <int G, class x_t, class w_t> struct dot_type<1, G, x_t, w_t> {
+// Leaves of the row trees. MUL: x[i] * w (w copied exactly into wide_of<w_t, G>); SUM: x[i].
+// CONTIGUOUS leaves (a full row) read x[j], the j-th entry of their row; the others x[idx[k]], k the
+// entry's position in the list.
+template <bool CONTIGUOUS, class x_t, class i_t>
+NN2HLS_ALWAYS_INLINE const x_t &leaf_input(const x_t x[], const i_t idx[], int k, int j) {
+#pragma HLS INLINE
+  return CONTIGUOUS ? x[j] : x[idx[k]];
+}
+template <bool MUL, int G, class x_t, class w_t> struct leaf;
+template <int G, class x_t, class w_t> struct leaf<true, G, x_t, w_t> {
   typedef decltype(x_t() * typename wide_of<w_t, G>::type()) type;
-};
-template <int N, int G> struct dot_tree {
-  template <class x_t, class w_t>
-  static NN2HLS_ALWAYS_INLINE typename dot_type<N, G, x_t, w_t>::type sum(const x_t x[], const w_t w[]) {
+  template <bool CONTIGUOUS, class i_t>
+  static NN2HLS_ALWAYS_INLINE type get(const x_t x[], const i_t idx[], const w_t w[], int k, int j) {
 #pragma HLS INLINE
-    return dot_tree<N / 2, G>::sum(x, w) + dot_tree<N - N / 2, G>::sum(x + N / 2, w + N / 2);
+    const typename wide_of<w_t, G>::type wide = w[k];
+    return leaf_input<CONTIGUOUS>(x, idx, k, j) * wide;
   }
 };
-template <int G> struct dot_tree<1, G> {
-  template <class x_t, class w_t>
-  static NN2HLS_ALWAYS_INLINE typename dot_type<1, G, x_t, w_t>::type sum(const x_t x[], const w_t w[]) {
+template <int G, class x_t, class w_t> struct leaf<false, G, x_t, w_t> {
+  typedef x_t type;
+  template <bool CONTIGUOUS, class i_t>
+  static NN2HLS_ALWAYS_INLINE type get(const x_t x[], const i_t idx[], const w_t[], int k, int j) {
 #pragma HLS INLINE
-    const typename wide_of<w_t, G>::type wide = w[0];
-    return x[0] * wide;
+    return leaf_input<CONTIGUOUS>(x, idx, k, j);
   }
 };
 
-// acc += dot_tree<N, G>::sum(x, w) when USE (the tree's exact type fits 64 bits); with USE false the
-// tree is not even instantiated and the caller never takes this path.
-template <bool USE, int N> struct full_row {
-  template <class acc_t, class x_t, class w_t>
-  static NN2HLS_ALWAYS_INLINE void mac(acc_t &acc, const x_t x[], const w_t w[]) {
+// Exact sum of the N leaves k0 .. k0+N-1 (row positions j0 .. j0+N-1) as a balanced adder tree.
+// (C++11 for the HLS front end: the exact result types are spelled out by tree_type.)
+template <int N, class leaf_t> struct tree_type {
+  typedef decltype(typename tree_type<N / 2, leaf_t>::type() + typename tree_type<N - N / 2, leaf_t>::type()) type;
+};
+template <class leaf_t> struct tree_type<1, leaf_t> { typedef typename leaf_t::type type; };
+
+template <int N, class leaf_t, bool CONTIGUOUS> struct row_tree {
+  template <class x_t, class i_t, class w_t>
+  static NN2HLS_ALWAYS_INLINE typename tree_type<N, leaf_t>::type sum(const x_t x[], const i_t idx[], const w_t w[],
+                                                                      int k0, int j0) {
 #pragma HLS INLINE
-    acc += dot_tree<N, ceil_log2(N)>::sum(x, w);
+    return row_tree<N / 2, leaf_t, CONTIGUOUS>::sum(x, idx, w, k0, j0) +
+           row_tree<N - N / 2, leaf_t, CONTIGUOUS>::sum(x, idx, w, k0 + N / 2, j0 + N / 2);
   }
 };
-template <int N> struct full_row<false, N> {
-  template <class acc_t, class x_t, class w_t>
-  static NN2HLS_ALWAYS_INLINE void mac(acc_t &, const x_t[], const w_t[]) {}
+template <class leaf_t, bool CONTIGUOUS> struct row_tree<1, leaf_t, CONTIGUOUS> {
+  template <class x_t, class i_t, class w_t>
+  static NN2HLS_ALWAYS_INLINE typename leaf_t::type sum(const x_t x[], const i_t idx[], const w_t w[], int k0,
+                                                        int j0) {
+#pragma HLS INLINE
+    return leaf_t::template get<CONTIGUOUS>(x, idx, w, k0, j0);
+  }
 };
 
-// acc += (SUB ? -1 : 1) * sum over the entries k .. end-1 of one row of x[idx[k]] (adders only).
-template <bool SUB, class acc_t, class x_t, class i_t>
-NN2HLS_ALWAYS_INLINE void add_row(acc_t &acc, const x_t x[], const i_t idx[], int k, const int end) {
+// acc (+ or -) the exact tree of the N (>= 1) leaves from entry k0 (row position j0) when USE (the
+// tree's types fit 64-bit integers); with USE false nothing is instantiated and the caller never
+// takes this path.
+template <bool USE, int N, class leaf_t, bool CONTIGUOUS> struct tree_into {
+  template <bool SUB, class acc_t, class x_t, class i_t, class w_t>
+  static NN2HLS_ALWAYS_INLINE void add(acc_t &acc, const x_t x[], const i_t idx[], const w_t w[], int k0, int j0) {
 #pragma HLS INLINE
-Quads:
-  for (; k + 4 <= end; k += 4) {
-#pragma HLS UNROLL
-    if (SUB) acc -= (x[idx[k]] + x[idx[k + 1]]) + (x[idx[k + 2]] + x[idx[k + 3]]);
-    else acc += (x[idx[k]] + x[idx[k + 1]]) + (x[idx[k + 2]] + x[idx[k + 3]]);
+    if (SUB) acc -= row_tree<N, leaf_t, CONTIGUOUS>::sum(x, idx, w, k0, j0);
+    else acc += row_tree<N, leaf_t, CONTIGUOUS>::sum(x, idx, w, k0, j0);
   }
-Rest:
-  for (; k < end; k++) {
+};
+template <int N, class leaf_t, bool CONTIGUOUS> struct tree_into<false, N, leaf_t, CONTIGUOUS> {
+  template <bool SUB, class acc_t, class x_t, class i_t, class w_t>
+  static NN2HLS_ALWAYS_INLINE void add(acc_t &, const x_t[], const i_t[], const w_t[], int, int) {}
+};
+
+// acc (+ or -) the N terms from entry k0 (row position j0): an exact tree when its types fit 64-bit
+// integers, else one term at a time. G: the weights' widening (the same for every tree of a block, so
+// all its trees share their types: fewer template instantiations for g++).
+template <bool MUL, bool SUB, int N, int G, bool CONTIGUOUS, class acc_t, class x_t, class i_t, class w_t>
+NN2HLS_ALWAYS_INLINE void terms_into(acc_t &acc, const x_t x[], const i_t idx[], const w_t w[], int k0, int j0) {
+#pragma HLS INLINE
+  typedef leaf<MUL, G, x_t, w_t> leaf_t;
+  constexpr bool FITS = leaf_t::type::width + ceil_log2(N) <= 64;
+  if (FITS) {
+    tree_into<FITS, N, leaf_t, CONTIGUOUS>::template add<SUB>(acc, x, idx, w, k0, j0);
+  } else {
+  Terms:
+    for (int k = 0; k < N; k++) {
 #pragma HLS UNROLL
-    if (SUB) acc -= x[idx[k]];
-    else acc += x[idx[k]];
+      const x_t &v = leaf_input<CONTIGUOUS>(x, idx, k0 + k, j0 + k);
+      if (MUL) acc += v * w[k0 + k];
+      else if (SUB) acc -= v;
+      else acc += v;
+    }
   }
 }
 
-// The part every Dense kernel shares once its general products are in acc: the power-of-two (p2),
-// +1 (add) and -1 (sub) lists, then y[o] = acc[o] (y_t's Q/O modes apply once).
-template <int N_OUT, int N_P2, int N_ADD, int N_SUB, class acc_t, class x_t, class y_t, class w_t, class i_t>
-NN2HLS_ALWAYS_INLINE void dense_finish(acc_t acc[N_OUT], const x_t x[], y_t y[N_OUT],
-                                       const int p2_start[N_OUT + 1], const i_t p2_idx[], const w_t p2_w[],
-                                       const int add_start[N_OUT + 1], const i_t add_idx[],
-                                       const int sub_start[N_OUT + 1], const i_t sub_idx[]) {
+// acc[o] = bias[o] for every output.
+template <int N_OUT, class acc_t, class b_t>
+NN2HLS_ALWAYS_INLINE void dense_bias(acc_t acc[N_OUT], const b_t bias[N_OUT]) {
 #pragma HLS INLINE
-  if (N_P2 > 0) {
-  Shifts:
-    for (int o = 0; o < N_OUT; o++) {
+Bias:
+  for (int o = 0; o < N_OUT; o++) {
 #pragma HLS UNROLL
-      mac_row(acc[o], x, p2_idx, p2_w, p2_start[o], p2_start[o + 1]);
-    }
+    acc[o] = bias[o];
   }
-  if (N_ADD > 0) {
-  Adds:
-    for (int o = 0; o < N_OUT; o++) {
+}
+
+// One block of C full rows: acc[out[r]] (+ or -) the sum over i < N_IN of x[i] (* w[r * N_IN + i]).
+// One tree per row for HLS, trees of T terms in the C simulation.
+template <bool MUL, bool SUB, int N_IN, int T, int C, class acc_t, class x_t, class o_t, class w_t>
+NN2HLS_ALWAYS_INLINE void full_rows(acc_t acc[], const x_t x[N_IN], const o_t out[], const w_t w[]) {
+#pragma HLS INLINE
+#ifdef __SYNTHESIS__
+  constexpr int TREE = N_IN;
+#else
+  constexpr int TREE = T < N_IN ? T : N_IN;
+#endif
+  constexpr int REST = N_IN % TREE;
+  constexpr int G = tree_widening(TREE);
+  const o_t *no_index = out;  // contiguous leaves read no index
+Rows:
+  NN2HLS_CSIM_ROLLED
+  for (int r = 0; r < C; r++) {
 #pragma HLS UNROLL
-      add_row<false>(acc[o], x, add_idx, add_start[o], add_start[o + 1]);
-    }
-  }
-  if (N_SUB > 0) {
-  Subs:
-    for (int o = 0; o < N_OUT; o++) {
+  Trees:
+    NN2HLS_CSIM_ROLLED
+    for (int t = 0; t < N_IN / TREE; t++) {
 #pragma HLS UNROLL
-      add_row<true>(acc[o], x, sub_idx, sub_start[o], sub_start[o + 1]);
+      terms_into<MUL, SUB, TREE, G, true>(acc[out[r]], x, no_index, w, r * N_IN + t * TREE, t * TREE);
     }
+    if (REST > 0)
+      terms_into<MUL, SUB, REST + (REST == 0), G, true>(acc[out[r]], x, no_index, w, r * N_IN + N_IN - REST,
+                                                        N_IN - REST);
   }
+}
+
+// One block of C sparse rows: row r adds Q (or, for Q == -1, chunks[r]) trees of T terms and one of R
+// terms to acc[out[r]] (+ or -); its entries follow the previous row's, from idx[0] (and w[0]).
+template <bool MUL, bool SUB, int T, int R, int Q, int C, class acc_t, class x_t, class o_t, class q_t, class i_t,
+          class w_t>
+NN2HLS_ALWAYS_INLINE void sparse_rows(acc_t acc[], const x_t x[], const o_t out[], const q_t chunks[],
+                                      const i_t idx[], const w_t w[]) {
+#pragma HLS INLINE
+  constexpr int G = tree_widening(T);
+  int k = 0;
+Rows:
+  NN2HLS_CSIM_ROLLED
+  for (int r = 0; r < C; r++) {
+#pragma HLS UNROLL
+  Chunks:
+    NN2HLS_CSIM_ROLLED
+    for (int t = 0; t < (Q >= 0 ? Q : (int)chunks[r]); t++) {
+#pragma HLS UNROLL
+      terms_into<MUL, SUB, T, G, false>(acc[out[r]], x, idx, w, k, 0);
+      k += T;
+    }
+    if (R > 0) terms_into<MUL, SUB, R + (R == 0), G, false>(acc[out[r]], x, idx, w, k, 0);
+    k += R;
+  }
+}
+
+// The generated calls: mul/p2 lists (weights w) and add/sub lists (SUB: the -1 list).
+template <int N_IN, int T, int C, class acc_t, class x_t, class o_t, class w_t>
+NN2HLS_ALWAYS_INLINE void mac_full_rows(acc_t acc[], const x_t x[N_IN], const o_t out[], const w_t w[]) {
+#pragma HLS INLINE
+  full_rows<true, false, N_IN, T, C>(acc, x, out, w);
+}
+template <bool SUB, int N_IN, int T, int C, class acc_t, class x_t, class o_t>
+NN2HLS_ALWAYS_INLINE void add_full_rows(acc_t acc[], const x_t x[N_IN], const o_t out[]) {
+#pragma HLS INLINE
+  full_rows<false, SUB, N_IN, T, C>(acc, x, out, x);
+}
+template <int T, int R, int Q, int C, class acc_t, class x_t, class o_t, class q_t, class i_t, class w_t>
+NN2HLS_ALWAYS_INLINE void mac_rows(acc_t acc[], const x_t x[], const o_t out[], const q_t chunks[], const i_t idx[],
+                                   const w_t w[]) {
+#pragma HLS INLINE
+  sparse_rows<true, false, T, R, Q, C>(acc, x, out, chunks, idx, w);
+}
+template <bool SUB, int T, int R, int Q, int C, class acc_t, class x_t, class o_t, class q_t, class i_t>
+NN2HLS_ALWAYS_INLINE void add_rows(acc_t acc[], const x_t x[], const o_t out[], const q_t chunks[],
+                                   const i_t idx[]) {
+#pragma HLS INLINE
+  sparse_rows<false, SUB, T, R, Q, C>(acc, x, out, chunks, idx, x);
+}
+
+// y[o] = acc[o]: y_t's Q/O modes apply once.
+template <int N_OUT, class acc_t, class y_t>
+NN2HLS_ALWAYS_INLINE void dense_result(const acc_t acc[N_OUT], y_t y[N_OUT]) {
+#pragma HLS INLINE
 Results:
   for (int o = 0; o < N_OUT; o++) {
 #pragma HLS UNROLL
     y[o] = acc[o];
   }
-}
-
-template <class x_t, class y_t, class acc_t, class w_t, class b_t, class i_t, int N_IN, int N_OUT, int N_MUL,
-          int N_P2, int N_ADD, int N_SUB>
-void dense_sparse(const x_t x[N_IN], y_t y[N_OUT], const b_t bias[N_OUT],
-                  const int mul_start[N_OUT + 1], const i_t mul_idx[], const w_t mul_w[],
-                  const int p2_start[N_OUT + 1], const i_t p2_idx[], const w_t p2_w[],
-                  const int add_start[N_OUT + 1], const i_t add_idx[],
-                  const int sub_start[N_OUT + 1], const i_t sub_idx[]) {
-#pragma HLS INLINE
-  // Width of a full row's tree sum (weights widened by G bits, +1 if unsigned); wider trees (rare)
-  // take the listed path.
-  constexpr bool FULL_TREE = x_t::width + w_t::width + 2 * ceil_log2(N_IN) + 1 <= 64;
-  acc_t acc[N_OUT];
-#pragma HLS ARRAY_PARTITION variable = acc complete
-Products:
-  for (int o = 0; o < N_OUT; o++) {
-#pragma HLS UNROLL
-    acc_t a = bias[o];
-    if (N_MUL > 0) {
-      if (FULL_TREE && mul_start[o + 1] - mul_start[o] == N_IN) full_row<FULL_TREE, N_IN>::mac(a, x, mul_w + mul_start[o]);
-      else mac_row(a, x, mul_idx, mul_w, mul_start[o], mul_start[o + 1]);
-    }
-    acc[o] = a;
-  }
-  dense_finish<N_OUT, N_P2, N_ADD, N_SUB>(acc, x, y, p2_start, p2_idx, p2_w, add_start, add_idx, sub_start,
-                                        sub_idx);
 }
 
 }  // namespace nn2hls

@@ -89,21 +89,51 @@ def test_sparse_lists_hold_exactly_the_nonzero_weights(tmp_path):
     assert len(weights) == n_mul  # one general product per nonzero non-trivial weight, no more
     assert all(w != 0 and abs(w) != 1 and np.frexp(abs(w))[0] != 0.5 for w in weights)
     assert all(np.frexp(abs(float(v)))[0] == 0.5 for v in _array(text, "p2_w"))
-    # rows: neuron o's entries, increasing input index, reconstruct the kernel exactly
-    rebuilt = np.zeros_like(kernel)
-    for kind, sign in (("mul", None), ("p2", None), ("add", 1.0), ("sub", -1.0)):
-        start = [int(v) for v in _array(text, f"{kind}_start")]
-        idx = [int(v) for v in _array(text, f"{kind}_idx")][:start[-1]]
-        w = [float(v) for v in _array(text, f"{kind}_w")] if sign is None else [sign] * len(idx)
-        for o in range(kernel.shape[1]):
-            rows = idx[start[o]:start[o + 1]]
-            assert rows == sorted(rows)
-            for k in range(start[o], start[o + 1]):
-                rebuilt[idx[k], o] = w[k]
+    # the block calls walk every row once, entries in increasing input index: rebuild the kernel
+    rebuilt = _rebuild_dense(text, kernel.shape)
     np.testing.assert_array_equal(rebuilt, kernel)
     import json
     manifest = json.loads((project / "nn2hls_project.json").read_text())
     assert manifest["layer_products"]["dense"] == n_mul
+
+
+BLOCK_CALL = re.compile(r"nn2hls::(mac_full_rows|add_full_rows|mac_rows|add_rows)<([^>]*)>"
+                        r"\(acc, xp, (\w+?)_out \+ (\d+)"
+                        r"(?:, \w+_chunks \+ (\d+))?(?:, \w+_idx \+ (\d+))?(?:, \w+_w \+ (\d+))?\);")
+
+
+def _rebuild_dense(text: str, shape: tuple[int, int]) -> np.ndarray:
+    """The kernel a Dense layer's emitted block calls and arrays add up to (nn2hls_dense.h semantics)."""
+    rebuilt = np.zeros(shape)
+    calls = BLOCK_CALL.findall(text)
+    assert calls
+    for function, args, kind, row0, chunk0, idx0, w0 in calls:
+        values = [v.strip() for v in args.split(",")]
+        sign = {"false": 1.0, "true": -1.0}.get(values[0])
+        numbers = [int(v) for v in values[1 if sign is not None else 0:]]
+        out = [int(v) for v in _array(text, f"{kind}_out")]
+        w = [float(v) for v in _array(text, f"{kind}_w")] if sign is None else None
+        full = function.endswith("full_rows")
+        idx = None if full else [int(v) for v in _array(text, f"{kind}_idx")]
+        chunks = None if full else [int(v) for v in _array(text, f"{kind}_chunks")]
+        count = numbers[-1]
+        k_idx, k_w = int(idx0 or 0), int(w0 or 0)
+        for r in range(count):
+            o = out[int(row0) + r]
+            if full:
+                n_in = numbers[0]
+                inputs = list(range(n_in))
+            else:
+                t, rest, q = numbers[0], numbers[1], numbers[2]
+                length = (q if q >= 0 else chunks[int(chunk0) + r]) * t + rest
+                inputs = idx[k_idx:k_idx + length]
+                k_idx += length
+                assert inputs == sorted(inputs) and len(set(inputs)) == length
+            for i in inputs:
+                assert rebuilt[i, o] == 0, "an entry appears twice"
+                rebuilt[i, o] = w[k_w] if w is not None else sign
+                k_w += 1
+    return rebuilt
 
 
 NASTY = ('in"put*/', "fc;1\n/*x*/", "relu\\n'1", "out */ ;\r\nint main(){}")

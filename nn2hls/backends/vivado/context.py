@@ -16,7 +16,7 @@ import numpy as np
 
 from nn2hls.backends.vivado.cpp import (comment_text, constant_values, cpp_type, exact_sum_type,
                                         index_width)
-from nn2hls.backends.vivado.sparse import split_conv, split_dense
+from nn2hls.backends.vivado.sparse import CHUNK, FULL_CHUNK, SparseList, block_rows, split_conv, split_dense
 from nn2hls.errors import GraphError, UnsupportedOpError
 from nn2hls.ir.graph import Graph, Node
 from nn2hls.ir.ops import Quant
@@ -116,25 +116,54 @@ def _bias_values(node: Node, units: int) -> list[str]:
     return constant_values(bias, t, f"node {node.label()} bias")
 
 
+def add_row_blocks(ctx: LayerContext, node: Node, lists: dict[str, SparseList], kinds: tuple[str, ...]) -> None:
+    """For each non-empty list: its arrays in block order (`sparse.block_rows`) and one kernel call per
+    block in ctx.params['blocks'] (nn2hls_dense.h: mac_full_rows/mac_rows for the weighted mul and p2
+    lists, add_full_rows/add_rows for add and sub).
+
+    Arrays: {kind}_out (output of each row), {kind}_w (weights, every row), and for the sparse rows
+    only (full rows need neither) {kind}_chunks and {kind}_idx."""
+    n_in, n_out = node.weights["kernel"].shape
+    wt = _prec(node, "weight")
+    calls = ctx.params.setdefault("blocks", [])
+    for kind in kinds:
+        if not len(lists[kind]):
+            continue
+        rows = block_rows(lists[kind], n_in)
+        weighted = kind in ("mul", "p2")
+        ctx.add_array(f"{kind}_out", index_type(n_out), _ints(rows.out))
+        if weighted:
+            ctx.add_array(f"{kind}_w", type_name(node.name, "weight"),
+                          constant_values(rows.columns["w"], wt, f"node {node.label()} kernel"))
+        full_rows = sum(b.count for b in rows.blocks if b.full)
+        if full_rows < len(rows.out):
+            ctx.add_array(f"{kind}_chunks", index_type(max(rows.chunks) + 1), _ints(rows.chunks[full_rows:]))
+            ctx.add_array(f"{kind}_idx", index_type(n_in), _ints(rows.columns["idx"][full_rows * n_in:]))
+        sub = {"add": "false, ", "sub": "true, "}.get(kind, "")
+        for b in rows.blocks:
+            weights = f", {kind}_w + {b.entry0}" if weighted else ""
+            if b.full:
+                function = "mac_full_rows" if weighted else "add_full_rows"
+                args = f"{sub}{n_in}, {FULL_CHUNK}, {b.count}"
+                arrays = f"{kind}_out + {b.row0}{weights}"
+            else:
+                function = "mac_rows" if weighted else "add_rows"
+                chunks = -1 if b.chunks is None else b.chunks  # -1: read per row from {kind}_chunks
+                args = f"{sub}{CHUNK}, {b.rest}, {chunks}, {b.count}"
+                arrays = (f"{kind}_out + {b.row0}, {kind}_chunks + {b.row0 - full_rows}, "
+                          f"{kind}_idx + {b.entry0 - full_rows * n_in}{weights}")
+            calls.append({"function": function, "args": args, "arrays": arrays})
+
+
 def build_dense(graph: Graph, node: Node) -> LayerContext:
     ctx = _base(graph, node, "dense", "nn2hls_dense.h")
     _weighted_types(ctx, node)
     kernel = node.weights["kernel"]
-    wt = _prec(node, "weight")
-    what = f"node {node.label()} kernel"
     lists = split_dense(kernel, full_rows=True)
     n_in, n_out = kernel.shape
-    idx_type = index_type(n_in)
-    for kind, entries in lists.items():
-        ctx.add_array(f"{kind}_start", "int", _ints(entries.start))
-        ctx.add_array(f"{kind}_idx", idx_type, _ints(entries.columns["idx"]))
-        if kind in ("mul", "p2"):
-            ctx.add_array(f"{kind}_w", type_name(node.name, "weight"),
-                          constant_values(entries.columns["w"], wt, what))
-        ctx.params[f"n_{kind}"] = len(entries)
+    add_row_blocks(ctx, node, lists, ("mul", "p2", "add", "sub"))
     ctx.add_array("bias", type_name(node.name, "bias"), _bias_values(node, n_out))
-    ctx.params.update({"n_in": int(n_in), "n_out": int(n_out), "positions": _size(node.shape[:-1]),
-                       "idx_type": idx_type})
+    ctx.params.update({"n_in": int(n_in), "n_out": int(n_out), "positions": _size(node.shape[:-1])})
     ctx.products = len(split_dense(kernel)["mul"])  # general products (+-1, 2^k fold in HLS)
     ctx.weight_entries = sum(len(v) for v in lists.values())
     return ctx

@@ -8,8 +8,9 @@ Rule (issue 8, item 5; analysis in `nn2hls.report_sharing`): for output o, the g
 The group sum s is exact in `group_t` (x's fractional bits, enough integer bits for the largest group,
 signed), its product by v is exact, and the accumulator is exact modulo 2^W (docs/semantics.md), so
 the result equals the plain sparse Dense bit for bit and the emulator does not change. Powers of two
-and +-1 stay in their own lists (p2/add/sub, as in `nn2hls_dense.h`). A Dense layer uses this kernel
-when grouping at least halves its general products (`use_shared`); each group costs one product.
+and +-1 stay in their own lists (p2/add/sub, row blocks as in `nn2hls_dense.h`). A Dense layer uses
+this kernel when grouping at least halves its general products (`use_shared`); each group costs one
+product.
 
 Arrays: grp_start[o] .. grp_start[o+1] are output o's groups, grp_w their magnitudes; group g sums
 pos_idx[pos_start[g] .. pos_start[g+1]) and subtracts neg_idx[neg_start[g] .. neg_start[g+1]).
@@ -76,7 +77,7 @@ def group_type(x_t: FixedType, largest_group: int) -> FixedType:
 def build_dense_shared(graph: Graph, node: Node):
     """The LayerContext of a grouped Dense (template kind `dense_shared`, kernel nn2hls_dense_shared.h)."""
     from nn2hls.backends.vivado.context import (_base, _bias_values, _ints, _prec, _size, _weighted_types,
-                                                index_type, type_name)
+                                                add_row_blocks, index_type, type_name)
     from nn2hls.backends.vivado.cpp import constant_values
 
     ctx = _base(graph, node, "dense_shared", "nn2hls_dense_shared.h")
@@ -86,20 +87,14 @@ def build_dense_shared(graph: Graph, node: Node):
     lists = group_dense(kernel)
     n_in, n_out = kernel.shape
     idx_type = index_type(n_in)
-    what = f"node {node.label()} kernel"
-    for kind in ("p2", "add", "sub"):
-        entries = lists[kind]
-        ctx.add_array(f"{kind}_start", "int", _ints(entries.start))
-        ctx.add_array(f"{kind}_idx", idx_type, _ints(entries.columns["idx"]))
-        if kind == "p2":
-            ctx.add_array("p2_w", type_name(node.name, "weight"), constant_values(entries.columns["w"], wt, what))
-        ctx.params[f"n_{kind}"] = len(entries)
     grp, pos, neg = lists["grp"], lists["pos"], lists["neg"]
     ctx.add_array("grp_start", "int", _ints(grp.start))
-    ctx.add_array("grp_w", type_name(node.name, "weight"), constant_values(grp.columns["w"], wt, what))
+    ctx.add_array("grp_w", type_name(node.name, "weight"),
+                  constant_values(grp.columns["w"], wt, f"node {node.label()} kernel"))
     for kind, entries in (("pos", pos), ("neg", neg)):
         ctx.add_array(f"{kind}_start", "int", _ints(entries.start))
         ctx.add_array(f"{kind}_idx", idx_type, _ints(entries.columns["idx"]))
+    add_row_blocks(ctx, node, lists, ("p2", "add", "sub"))
     sizes = np.diff(pos.start) + np.diff(neg.start) if len(grp) else np.zeros(1, dtype=int)
     x_t = _prec(graph[node.inputs[0]], "result")
     ctx.add_type("group", group_type(x_t, int(sizes.max())))

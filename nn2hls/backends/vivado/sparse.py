@@ -9,6 +9,14 @@ Every other weight goes into exactly one list:
 Inside each output's row the entries keep increasing input index (Dense) or (tap, channel) order
 (Conv), the order of docs/semantics.md; the accumulator is exact, so the split does not change bits.
 Each list is CSR-like: `start[o]..start[o+1]` are the entries of output o.
+Dense kernels walk a list as row blocks (`block_rows`), so that every kernel loop has a compile-time
+trip count or a well-predicted one and the generated code stays small whatever the layer size:
+- full rows (all N_IN weights nonzero, see below) form one block;
+- every other row of L entries is q = L // CHUNK chunks of CHUNK entries plus R = L % CHUNK more,
+  each summed in an exact adder tree of compile-time size. Short rows (L < SHORT) are grouped by L
+  (q and R compile-time constants, straight-line code); longer rows by R alone, q read per row from
+  `chunks[r]` (a loop whose trip count is well predicted). A list has at most SHORT + CHUNK blocks.
+  Inside a block rows are ordered by L, then output index.
 Full rows (Dense, `full_rows=True`): an output whose N_IN weights are all nonzero keeps all of them,
 +-1 and powers of two included, in `mul` in input order, so the kernel sums that row contiguously
 without the index array (a row of the mul list with N_IN entries is exactly such a row); HLS folds
@@ -70,6 +78,67 @@ def split_dense(kernel: np.ndarray, full_rows: bool = False) -> dict[str, Sparse
         for entry in lists.values():
             entry.start.append(len(entry.columns["idx"]))
     return lists
+
+
+CHUNK = 8  # entries per adder tree of a sparse row (nn2hls_dense.h mac_rows / add_rows)
+SHORT = 2 * CHUNK  # rows shorter than this get a block per length
+FULL_CHUNK = 32  # entries per adder tree of a full row in the C simulation (one block per list)
+
+
+@dataclass(frozen=True)
+class Block:
+    """`count` consecutive rows from row0 whose entries start at entry0: either full rows (each N_IN
+    entries) or sparse rows of chunks[r] * CHUNK + rest entries each, chunks[r] == `chunks` for
+    every row when that is not None (short rows)."""
+
+    full: bool
+    rest: int
+    chunks: int | None
+    count: int
+    row0: int
+    entry0: int
+
+
+@dataclass
+class RowBlocks:
+    """One list in block order: out[r] is row r's output and chunks[r] its number of whole chunks;
+    columns hold the entries row after row."""
+
+    out: list[int]
+    chunks: list[int]
+    columns: dict[str, list]
+    blocks: list[Block]
+
+
+def block_rows(entries: SparseList, n_in: int) -> RowBlocks:
+    """Reorder a CSR list into blocks (see the module doc); outputs without entries are left out."""
+    lengths = [int(n) for n in np.diff(np.asarray(entries.start, dtype=np.int64))]
+
+    def block_key(length: int) -> tuple[int, int]:  # full rows first, then short rows, then long ones
+        if length == n_in:
+            return (0, 0)
+        return (1, length) if length < SHORT else (2, length % CHUNK)
+
+    order = sorted((o for o in range(len(lengths)) if lengths[o] > 0),
+                   key=lambda o: (block_key(lengths[o]), lengths[o], o))
+    rows = RowBlocks([], [], {c: [] for c in entries.columns}, [])
+    entry = 0
+    previous_key = None
+    for r, o in enumerate(order):
+        key, length = block_key(lengths[o]), lengths[o]
+        if key == previous_key:
+            last = rows.blocks[-1]
+            rows.blocks[-1] = Block(last.full, last.rest, last.chunks, last.count + 1, last.row0, last.entry0)
+        else:
+            rows.blocks.append(Block(key[0] == 0, length % CHUNK if key[0] else 0,
+                                     length // CHUNK if key[0] == 1 else None, 1, r, entry))
+            previous_key = key
+        rows.out.append(o)
+        rows.chunks.append(length // CHUNK)
+        for c, values in entries.columns.items():
+            rows.columns[c].extend(values[entries.start[o]:entries.start[o + 1]])
+        entry += length
+    return rows
 
 
 def split_conv(kernel: np.ndarray, dilations: tuple[int, int], in_width: int) -> dict[str, SparseList]:

@@ -6,41 +6,57 @@
 
 namespace {
 namespace L_fc1 {
-// mul_start: 4 entries
-NN2HLS_CONST int mul_start[4] = {
-    0, 0, 1, 3,
-};
-// mul_idx: 3 entries
-NN2HLS_CONST uint8_t mul_idx[3] = {
-    2, 0, 3,
+// mul_out: 2 entries
+NN2HLS_CONST uint8_t mul_out[2] = {
+    1, 2,
 };
 // mul_w: 3 entries
 NN2HLS_CONST fc1_weight_t mul_w[3] = {
     -0.625, 0.375, 1.125,
 };
-// p2_start: 4 entries
-NN2HLS_CONST int p2_start[4] = {
-    0, 1, 2, 3,
+// mul_chunks: 2 entries
+NN2HLS_CONST uint8_t mul_chunks[2] = {
+    0, 0,
 };
-// p2_idx: 3 entries
-NN2HLS_CONST uint8_t p2_idx[3] = {
-    2, 3, 1,
+// mul_idx: 3 entries
+NN2HLS_CONST uint8_t mul_idx[3] = {
+    2, 0, 3,
+};
+// p2_out: 3 entries
+NN2HLS_CONST uint8_t p2_out[3] = {
+    0, 1, 2,
 };
 // p2_w: 3 entries
 NN2HLS_CONST fc1_weight_t p2_w[3] = {
     0.25, -2, 0.5,
 };
-// add_start: 4 entries
-NN2HLS_CONST int add_start[4] = {
-    0, 0, 1, 1,
+// p2_chunks: 3 entries
+NN2HLS_CONST uint8_t p2_chunks[3] = {
+    0, 0, 0,
+};
+// p2_idx: 3 entries
+NN2HLS_CONST uint8_t p2_idx[3] = {
+    2, 3, 1,
+};
+// add_out: 1 entries
+NN2HLS_CONST uint8_t add_out[1] = {
+    1,
+};
+// add_chunks: 1 entries
+NN2HLS_CONST uint8_t add_chunks[1] = {
+    0,
 };
 // add_idx: 1 entries
 NN2HLS_CONST uint8_t add_idx[1] = {
     0,
 };
-// sub_start: 4 entries
-NN2HLS_CONST int sub_start[4] = {
-    0, 1, 1, 1,
+// sub_out: 1 entries
+NN2HLS_CONST uint8_t sub_out[1] = {
+    0,
+};
+// sub_chunks: 1 entries
+NN2HLS_CONST uint8_t sub_chunks[1] = {
+    0,
 };
 // sub_idx: 1 entries
 NN2HLS_CONST uint8_t sub_idx[1] = {
@@ -59,8 +75,15 @@ void layer_fc1(const x_result_t x0[4], fc1_result_t y[3]) {
 Positions:
   for (int p = 0; p < 1; p++) {
 #pragma HLS UNROLL
-    nn2hls::dense_sparse<x_result_t, fc1_result_t, fc1_accum_t, fc1_weight_t, fc1_bias_t, uint8_t, 4, 3, 3, 3, 1, 1>(
-        x0 + p * 4, y + p * 3, bias, mul_start, mul_idx, mul_w, p2_start, p2_idx, p2_w,
-        add_start, add_idx, sub_start, sub_idx);
+    const x_result_t *xp = x0 + p * 4;
+    fc1_accum_t acc[3];
+#pragma HLS ARRAY_PARTITION variable=acc complete
+    nn2hls::dense_bias<3>(acc, bias);
+    nn2hls::mac_rows<8, 1, 0, 1>(acc, xp, mul_out + 0, mul_chunks + 0, mul_idx + 0, mul_w + 0);
+    nn2hls::mac_rows<8, 2, 0, 1>(acc, xp, mul_out + 1, mul_chunks + 1, mul_idx + 1, mul_w + 1);
+    nn2hls::mac_rows<8, 1, 0, 3>(acc, xp, p2_out + 0, p2_chunks + 0, p2_idx + 0, p2_w + 0);
+    nn2hls::add_rows<false, 8, 1, 0, 1>(acc, xp, add_out + 0, add_chunks + 0, add_idx + 0);
+    nn2hls::add_rows<true, 8, 1, 0, 1>(acc, xp, sub_out + 0, sub_chunks + 0, sub_idx + 0);
+    nn2hls::dense_result<3>(acc, y + p * 3);
   }
 }

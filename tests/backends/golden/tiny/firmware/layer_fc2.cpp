@@ -6,45 +6,49 @@
 
 namespace {
 namespace L_fc2 {
-// mul_start: 3 entries
-NN2HLS_CONST int mul_start[3] = {
-    0, 1, 1,
-};
-// mul_idx: 1 entries
-NN2HLS_CONST uint8_t mul_idx[1] = {
+// mul_out: 1 entries
+NN2HLS_CONST uint8_t mul_out[1] = {
     0,
 };
 // mul_w: 1 entries
 NN2HLS_CONST fc2_weight_t mul_w[1] = {
     0.75,
 };
-// p2_start: 3 entries
-NN2HLS_CONST int p2_start[3] = {
-    0, 1, 1,
+// mul_chunks: 1 entries
+NN2HLS_CONST uint8_t mul_chunks[1] = {
+    0,
 };
-// p2_idx: 1 entries
-NN2HLS_CONST uint8_t p2_idx[1] = {
-    1,
+// mul_idx: 1 entries
+NN2HLS_CONST uint8_t mul_idx[1] = {
+    0,
+};
+// p2_out: 1 entries
+NN2HLS_CONST uint8_t p2_out[1] = {
+    0,
 };
 // p2_w: 1 entries
 NN2HLS_CONST fc2_weight_t p2_w[1] = {
     -0.5,
 };
-// add_start: 3 entries
-NN2HLS_CONST int add_start[3] = {
-    0, 0, 1,
+// p2_chunks: 1 entries
+NN2HLS_CONST uint8_t p2_chunks[1] = {
+    0,
+};
+// p2_idx: 1 entries
+NN2HLS_CONST uint8_t p2_idx[1] = {
+    1,
+};
+// add_out: 1 entries
+NN2HLS_CONST uint8_t add_out[1] = {
+    1,
+};
+// add_chunks: 1 entries
+NN2HLS_CONST uint8_t add_chunks[1] = {
+    0,
 };
 // add_idx: 1 entries
 NN2HLS_CONST uint8_t add_idx[1] = {
     1,
-};
-// sub_start: 3 entries
-NN2HLS_CONST int sub_start[3] = {
-    0, 0, 0,
-};
-// sub_idx: 0 entries
-NN2HLS_CONST uint8_t sub_idx[1] = {
-    0,
 };
 // bias: 2 entries
 NN2HLS_CONST fc2_bias_t bias[2] = {
@@ -59,8 +63,13 @@ void layer_fc2(const relu1_result_t x0[3], fc2_result_t y[2]) {
 Positions:
   for (int p = 0; p < 1; p++) {
 #pragma HLS UNROLL
-    nn2hls::dense_sparse<relu1_result_t, fc2_result_t, fc2_accum_t, fc2_weight_t, fc2_bias_t, uint8_t, 3, 2, 1, 1, 1, 0>(
-        x0 + p * 3, y + p * 2, bias, mul_start, mul_idx, mul_w, p2_start, p2_idx, p2_w,
-        add_start, add_idx, sub_start, sub_idx);
+    const relu1_result_t *xp = x0 + p * 3;
+    fc2_accum_t acc[2];
+#pragma HLS ARRAY_PARTITION variable=acc complete
+    nn2hls::dense_bias<2>(acc, bias);
+    nn2hls::mac_rows<8, 1, 0, 1>(acc, xp, mul_out + 0, mul_chunks + 0, mul_idx + 0, mul_w + 0);
+    nn2hls::mac_rows<8, 1, 0, 1>(acc, xp, p2_out + 0, p2_chunks + 0, p2_idx + 0, p2_w + 0);
+    nn2hls::add_rows<false, 8, 1, 0, 1>(acc, xp, add_out + 0, add_chunks + 0, add_idx + 0);
+    nn2hls::dense_result<2>(acc, y + p * 2);
   }
 }
