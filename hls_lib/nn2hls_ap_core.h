@@ -186,9 +186,20 @@ struct conv {
       if constexpr (Q == AP_TRN) {
         return q;
       } else {
-        const T rem = x & (T)(((UT)1 << d) - 1);
+        // floor((x + bias) / 2^d) with a mode-dependent bias in [0, 2^d): a rounding decision by
+        // one add before the shift (|x| < 2^(Ws-1) and d <= Ws + 1, so x + bias cannot overflow T).
         const T half = (T)((UT)1 << (d - 1));
-        return q + (round_up_floor<Q>(x < 0, q & 1, rem != 0, rem > half, rem == half) ? 1 : 0);
+        const T neg = x < 0 ? 1 : 0;
+        T bias = 0;
+        switch (Q) {
+          case AP_TRN_ZERO: bias = neg ? (T)(((UT)1 << d) - 1) : 0; break;  // toward zero
+          case AP_RND: bias = half; break;                                  // ties toward +inf
+          case AP_RND_MIN_INF: bias = half - 1; break;                      // ties toward -inf
+          case AP_RND_INF: bias = half - neg; break;                        // ties away from zero
+          case AP_RND_ZERO: bias = half - 1 + neg; break;                   // ties toward zero
+          default: bias = half - 1 + (q & 1); break;                        // AP_RND_CONV: ties to even
+        }
+        return (x + bias) >> d;
       }
     } else {
       return x;
