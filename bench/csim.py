@@ -6,7 +6,8 @@ is printed before and after (the machine is shared; absolute numbers move with i
 
 Usage: python bench/csim.py [--quick] [--out bench/csim_results.md]
 Models: the 16-64-32-32-5 jet MLP and its 75%-pruned copy, the 8x8 digits CNN (example_models/),
-a random 64-256-256-10 MLP, and single Dense layers of ~10k/100k/1M weights for build scaling.
+a random 64-256-256-10 MLP, single Dense layers of ~10k/100k/1M weights for build scaling, and a
+316x316 layer with 75% of its weights zeroed at random (irregular sparse rows).
 Prints a Markdown table (paste it into bench/RESULTS.md, section "C simulation").
 """
 from __future__ import annotations
@@ -118,6 +119,10 @@ def main() -> None:
         for n_in, n_out in sizes:
             rows.append(measure(f"Dense {n_in}x{n_out}", mlp([n_in, n_out]), rng.normal(size=(2_000, n_in)), root,
                                 repeats=1))
+        pruned = mlp([316, 316])
+        kernel = pruned["fc0"].weights["kernel"]
+        kernel[rng.random(kernel.shape) < 0.75] = 0.0  # irregular rows: every sparse block kind
+        rows.append(measure("Dense 316x316 75% pruned", pruned, rng.normal(size=(2_000, 316)), root, repeats=1))
     load_after = os.getloadavg()
     print(f"load average before {load_before[0]:.2f}, after {load_after[0]:.2f} (1 min)")
     keys = list(rows[0])
@@ -125,6 +130,8 @@ def main() -> None:
     print("|" + "---|" * len(keys))
     for r in rows:
         print("| " + " | ".join(str(r[k]) for k in keys) + " |")
+    ratio = rows[1]["samples/s"] / rows[0]["samples/s"]
+    print(f"\n75%-pruned jet MLP / dense jet MLP samples/s (same run): {ratio:.2f}")
     sys.stdout.flush()
 
 
