@@ -13,11 +13,11 @@
 //   full rows   every one of the N_IN weights nonzero: all of them, +-1 and powers of two included,
 //               in the mul list in input order; summed from x contiguously, without an index array
 //               (mac_full_rows). HLS folds the constant products by +-1 and 2^k all the same.
-//   sparse rows row r (output out[r]) has Q * T + R entries in increasing input index: Q trees of T
-//               terms, then one tree of R terms (mac_rows / add_rows). R is the same for the whole
-//               block and so is Q for short rows (a block per row length); longer rows read their Q
-//               from chunks[r] (template argument Q = -1). A list has at most 3 T blocks (sparse.py),
-//               so the code g++ compiles stays small whatever the layer size, and every loop has a
+//   sparse rows row r (output out[r]) has chunks[r] * T + R entries in increasing input index:
+//               chunks[r] trees of T terms, then one tree of R terms (mac_rows / add_rows). R is the
+//               same for the whole block and chunks[r] lies in [QMIN, QMAX] (one value for short
+//               rows: a block per row length). A list has at most 3 T blocks (sparse.py), so the
+//               code g++ compiles stays small whatever the layer size, and every loop has a
 //               constant or a well-predicted trip count (no per-entry branches).
 // Each tree is a balanced exact adder tree (each sum's type one bit wider than its operands',
 // nothing rounds or wraps) that reaches the accumulator once. The precision rules make the
@@ -195,10 +195,13 @@ Rows:
   }
 }
 
-// One block of C sparse rows: row r adds Q (or, for Q == -1, chunks[r]) trees of T terms and one of R
-// terms to acc[out[r]] (+ or -); its entries follow the previous row's, from idx[0] (and w[0]).
-template <bool MUL, bool SUB, int T, int R, int Q, int C, class acc_t, class x_t, class o_t, class q_t, class i_t,
-          class w_t>
+// One block of C sparse rows: row r adds chunks[r] trees of T terms and one of R terms to acc[out[r]]
+// (+ or -); its entries follow the previous row's, from idx[0] (and w[0]). QMIN <= chunks[r] <= QMAX:
+// with QMIN == QMAX (a block of rows of one length) the count is a constant and chunks is not read.
+// The C simulation loops chunks[r] times; HLS sees a constant trip count QMAX (full UNROLL) with the
+// chunks past chunks[r] switched off by a condition it folds from the constant array.
+template <bool MUL, bool SUB, int T, int R, int QMIN, int QMAX, int C, class acc_t, class x_t, class o_t, class q_t,
+          class i_t, class w_t>
 NN2HLS_ALWAYS_INLINE void sparse_rows(acc_t acc[], const x_t x[], const o_t out[], const q_t chunks[],
                                       const i_t idx[], const w_t w[]) {
 #pragma HLS INLINE
@@ -208,13 +211,23 @@ Rows:
   NN2HLS_CSIM_ROLLED
   for (int r = 0; r < C; r++) {
 #pragma HLS UNROLL
+    const int q = QMIN == QMAX ? QMIN : (int)chunks[r];
+#ifdef __SYNTHESIS__
+  Chunks:
+    for (int t = 0; t < QMAX; t++) {
+#pragma HLS UNROLL
+      if (t < q) {
+        terms_into<MUL, SUB, T, G, false>(acc[out[r]], x, idx, w, k + t * T, 0);
+      }
+    }
+#else
   Chunks:
     NN2HLS_CSIM_ROLLED
-    for (int t = 0; t < (Q >= 0 ? Q : (int)chunks[r]); t++) {
-#pragma HLS UNROLL
-      terms_into<MUL, SUB, T, G, false>(acc[out[r]], x, idx, w, k, 0);
-      k += T;
+    for (int t = 0; t < q; t++) {
+      terms_into<MUL, SUB, T, G, false>(acc[out[r]], x, idx, w, k + t * T, 0);
     }
+#endif
+    k += q * T;
     if (R > 0) terms_into<MUL, SUB, R + (R == 0), G, false>(acc[out[r]], x, idx, w, k, 0);
     k += R;
   }
@@ -231,17 +244,19 @@ NN2HLS_ALWAYS_INLINE void add_full_rows(acc_t acc[], const x_t x[N_IN], const o_
 #pragma HLS INLINE
   full_rows<false, SUB, N_IN, T, C>(acc, x, out, x);
 }
-template <int T, int R, int Q, int C, class acc_t, class x_t, class o_t, class q_t, class i_t, class w_t>
+template <int T, int R, int QMIN, int QMAX, int C, class acc_t, class x_t, class o_t, class q_t, class i_t,
+          class w_t>
 NN2HLS_ALWAYS_INLINE void mac_rows(acc_t acc[], const x_t x[], const o_t out[], const q_t chunks[], const i_t idx[],
                                    const w_t w[]) {
 #pragma HLS INLINE
-  sparse_rows<true, false, T, R, Q, C>(acc, x, out, chunks, idx, w);
+  sparse_rows<true, false, T, R, QMIN, QMAX, C>(acc, x, out, chunks, idx, w);
 }
-template <bool SUB, int T, int R, int Q, int C, class acc_t, class x_t, class o_t, class q_t, class i_t>
+template <bool SUB, int T, int R, int QMIN, int QMAX, int C, class acc_t, class x_t, class o_t, class q_t,
+          class i_t>
 NN2HLS_ALWAYS_INLINE void add_rows(acc_t acc[], const x_t x[], const o_t out[], const q_t chunks[],
                                    const i_t idx[]) {
 #pragma HLS INLINE
-  sparse_rows<false, SUB, T, R, Q, C>(acc, x, out, chunks, idx, x);
+  sparse_rows<false, SUB, T, R, QMIN, QMAX, C>(acc, x, out, chunks, idx, x);
 }
 
 // y[o] = acc[o]: y_t's Q/O modes apply once.

@@ -124,8 +124,10 @@ def _rebuild_dense(text: str, shape: tuple[int, int]) -> np.ndarray:
                 n_in = numbers[0]
                 inputs = list(range(n_in))
             else:
-                t, rest, q = numbers[0], numbers[1], numbers[2]
-                length = (q if q >= 0 else chunks[int(chunk0) + r]) * t + rest
+                t, rest, q_min, q_max = numbers[:4]
+                q = chunks[int(chunk0) + r]
+                assert q_min <= q <= q_max
+                length = q * t + rest
                 inputs = idx[k_idx:k_idx + length]
                 k_idx += length
                 assert inputs == sorted(inputs) and len(set(inputs)) == length

@@ -148,8 +148,7 @@ def add_row_blocks(ctx: LayerContext, node: Node, lists: dict[str, SparseList], 
                 arrays = f"{kind}_out + {b.row0}{weights}"
             else:
                 function = "mac_rows" if weighted else "add_rows"
-                chunks = -1 if b.chunks is None else b.chunks  # -1: read per row from {kind}_chunks
-                args = f"{sub}{CHUNK}, {b.rest}, {chunks}, {b.count}"
+                args = f"{sub}{CHUNK}, {b.rest}, {b.chunks_min}, {b.chunks_max}, {b.count}"
                 arrays = (f"{kind}_out + {b.row0}, {kind}_chunks + {b.row0 - full_rows}, "
                           f"{kind}_idx + {b.entry0 - full_rows * n_in}{weights}")
             calls.append({"function": function, "args": args, "arrays": arrays})

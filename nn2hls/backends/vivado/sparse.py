@@ -24,7 +24,7 @@ the constant products by +-1 and 2^k into adders and wiring all the same.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -88,12 +88,13 @@ FULL_CHUNK = 32  # entries per adder tree of a full row in the C simulation (one
 @dataclass(frozen=True)
 class Block:
     """`count` consecutive rows from row0 whose entries start at entry0: either full rows (each N_IN
-    entries) or sparse rows of chunks[r] * CHUNK + rest entries each, chunks[r] == `chunks` for
-    every row when that is not None (short rows)."""
+    entries) or sparse rows of chunks[r] * CHUNK + rest entries each, chunks_min <= chunks[r] <=
+    chunks_max (equal for short rows)."""
 
     full: bool
     rest: int
-    chunks: int | None
+    chunks_min: int
+    chunks_max: int
     count: int
     row0: int
     entry0: int
@@ -126,12 +127,12 @@ def block_rows(entries: SparseList, n_in: int) -> RowBlocks:
     previous_key = None
     for r, o in enumerate(order):
         key, length = block_key(lengths[o]), lengths[o]
-        if key == previous_key:
+        chunks = 0 if key[0] == 0 else length // CHUNK
+        if key == previous_key:  # rows are sorted by length: chunks only grows inside a block
             last = rows.blocks[-1]
-            rows.blocks[-1] = Block(last.full, last.rest, last.chunks, last.count + 1, last.row0, last.entry0)
+            rows.blocks[-1] = replace(last, chunks_max=chunks, count=last.count + 1)
         else:
-            rows.blocks.append(Block(key[0] == 0, length % CHUNK if key[0] else 0,
-                                     length // CHUNK if key[0] == 1 else None, 1, r, entry))
+            rows.blocks.append(Block(key[0] == 0, length % CHUNK if key[0] else 0, chunks, chunks, 1, r, entry))
             previous_key = key
         rows.out.append(o)
         rows.chunks.append(length // CHUNK)

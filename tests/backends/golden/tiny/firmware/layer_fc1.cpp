@@ -79,11 +79,11 @@ Positions:
     fc1_accum_t acc[3];
 #pragma HLS ARRAY_PARTITION variable=acc complete
     nn2hls::dense_bias<3>(acc, bias);
-    nn2hls::mac_rows<8, 1, 0, 1>(acc, xp, mul_out + 0, mul_chunks + 0, mul_idx + 0, mul_w + 0);
-    nn2hls::mac_rows<8, 2, 0, 1>(acc, xp, mul_out + 1, mul_chunks + 1, mul_idx + 1, mul_w + 1);
-    nn2hls::mac_rows<8, 1, 0, 3>(acc, xp, p2_out + 0, p2_chunks + 0, p2_idx + 0, p2_w + 0);
-    nn2hls::add_rows<false, 8, 1, 0, 1>(acc, xp, add_out + 0, add_chunks + 0, add_idx + 0);
-    nn2hls::add_rows<true, 8, 1, 0, 1>(acc, xp, sub_out + 0, sub_chunks + 0, sub_idx + 0);
+    nn2hls::mac_rows<8, 1, 0, 0, 1>(acc, xp, mul_out + 0, mul_chunks + 0, mul_idx + 0, mul_w + 0);
+    nn2hls::mac_rows<8, 2, 0, 0, 1>(acc, xp, mul_out + 1, mul_chunks + 1, mul_idx + 1, mul_w + 1);
+    nn2hls::mac_rows<8, 1, 0, 0, 3>(acc, xp, p2_out + 0, p2_chunks + 0, p2_idx + 0, p2_w + 0);
+    nn2hls::add_rows<false, 8, 1, 0, 0, 1>(acc, xp, add_out + 0, add_chunks + 0, add_idx + 0);
+    nn2hls::add_rows<true, 8, 1, 0, 0, 1>(acc, xp, sub_out + 0, sub_chunks + 0, sub_idx + 0);
     nn2hls::dense_result<3>(acc, y + p * 3);
   }
 }

@@ -67,9 +67,9 @@ Positions:
     fc2_accum_t acc[2];
 #pragma HLS ARRAY_PARTITION variable=acc complete
     nn2hls::dense_bias<2>(acc, bias);
-    nn2hls::mac_rows<8, 1, 0, 1>(acc, xp, mul_out + 0, mul_chunks + 0, mul_idx + 0, mul_w + 0);
-    nn2hls::mac_rows<8, 1, 0, 1>(acc, xp, p2_out + 0, p2_chunks + 0, p2_idx + 0, p2_w + 0);
-    nn2hls::add_rows<false, 8, 1, 0, 1>(acc, xp, add_out + 0, add_chunks + 0, add_idx + 0);
+    nn2hls::mac_rows<8, 1, 0, 0, 1>(acc, xp, mul_out + 0, mul_chunks + 0, mul_idx + 0, mul_w + 0);
+    nn2hls::mac_rows<8, 1, 0, 0, 1>(acc, xp, p2_out + 0, p2_chunks + 0, p2_idx + 0, p2_w + 0);
+    nn2hls::add_rows<false, 8, 1, 0, 0, 1>(acc, xp, add_out + 0, add_chunks + 0, add_idx + 0);
     nn2hls::dense_result<2>(acc, y + p * 2);
   }
 }
