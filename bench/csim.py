@@ -88,6 +88,16 @@ def measure(name: str, graph: Graph, x: np.ndarray, root: Path, repeats: int = 3
             "bit-exact (1000)": exact, "peak compiler MB": round(child_peak_mb())}
 
 
+def interleaved_ratio(sim_a, sim_b, x: np.ndarray, rounds: int = 7) -> float:
+    """Throughput of sim_a over sim_b, each the best of `rounds` calls, the calls alternating (so a
+    burst of load on the shared machine hits both)."""
+    best_a = best_b = float("inf")
+    for _ in range(rounds):
+        best_b = min(best_b, _timed(sim_b.predict, x))
+        best_a = min(best_a, _timed(sim_a.predict, x))
+    return best_b / best_a
+
+
 def _timed(fn, x) -> float:
     t = time.perf_counter()
     fn(x)
@@ -109,6 +119,7 @@ def main() -> None:
                             onnx_path=d / "jet_mlp.onnx"))
         rows.append(measure("jet MLP 75% pruned", load_onnx(d / "jet_mlp_pruned.onnx"), jet_x, root,
                             onnx_path=d / "jet_mlp_pruned.onnx"))
+        jet_ratio = interleaved_ratio(build(root / "jet MLP 75% pruned"), build(root / "jet MLP 16-64-32-32-5"), jet_x)
         dx = np.load(d / "digits_input.npy")
         dx = np.concatenate([dx] * (20_000 // len(dx) + 1))[:20_000]
         rows.append(measure("digits CNN 8x8", load_onnx(d / "digits_cnn.onnx"), dx, root,
@@ -130,8 +141,7 @@ def main() -> None:
     print("|" + "---|" * len(keys))
     for r in rows:
         print("| " + " | ".join(str(r[k]) for k in keys) + " |")
-    ratio = rows[1]["samples/s"] / rows[0]["samples/s"]
-    print(f"\n75%-pruned jet MLP / dense jet MLP samples/s (same run): {ratio:.2f}")
+    print(f"\n75%-pruned jet MLP / dense jet MLP samples/s: {jet_ratio:.2f} (best of 7 interleaved calls each)")
     sys.stdout.flush()
 
 
