@@ -15,8 +15,9 @@ trip count or a well-predicted one and the generated code stays small whatever t
 - every other row of L entries is q = L // CHUNK chunks of CHUNK entries plus R = L % CHUNK more,
   each summed in an exact adder tree of compile-time size. Short rows (L < SHORT) are grouped by L
   (q and R compile-time constants, straight-line code); longer rows by R alone, q read per row from
-  `chunks[r]` (a loop whose trip count is well predicted). A list has at most SHORT + CHUNK blocks.
-  Inside a block rows are ordered by L, then output index.
+  `chunks[r]` (a loop whose trip count is well predicted), the block recording the range of q (HLS
+  unrolls to its maximum). A list has at most SHORT + CHUNK + 1 blocks. Inside a block rows are
+  ordered by L, then output index.
 Full rows (Dense, `full_rows=True`): an output whose N_IN weights are all nonzero keeps all of them,
 +-1 and powers of two included, in `mul` in input order, so the kernel sums that row contiguously
 without the index array (a row of the mul list with N_IN entries is exactly such a row); HLS folds
