@@ -100,7 +100,7 @@ def build_dense_shared(graph: Graph, node: Node):
     ctx.add_type("group", group_type(x_t, int(sizes.max())))
     ctx.add_array("bias", type_name(node.name, "bias"), _bias_values(node, n_out))
     ctx.params.update({"n_in": int(n_in), "n_out": int(n_out), "positions": _size(node.shape[:-1]),
-                       "idx_type": idx_type, "n_grp": len(grp), "n_pos": len(pos), "n_neg": len(neg)})
+                       "n_pos": len(pos), "n_neg": len(neg)})
     ctx.products = len(grp)
     ctx.weight_entries = len(pos) + len(neg) + sum(len(lists[k]) for k in ("p2", "add", "sub"))
     return ctx
