@@ -51,14 +51,29 @@ constexpr bool window_reaches_padding(int IH, int IW, int OH, int OW, int EH, in
   return PT > 0 || PL > 0 || (OH - 1) * SH - PT + EH > IH || (OW - 1) * SW - PL + EW > IW;
 }
 
-// 2^e as a double (exact for |e| < 1000), usable in constant expressions.
-inline double pow2(int e) { return e >= 0 ? (e == 0 ? 1.0 : 2.0 * pow2(e - 1)) : 0.5 * pow2(e + 1); }
+// 2^E as a compile-time double constant (exact for |E| < 1000). A template evaluated by the compiler,
+// not a function: UG1399 forbids recursive functions in synthesis (tail recursion included), while a
+// template instantiated at compile time leaves only its constant in the design.
+template <int E, bool NEGATIVE = (E < 0)>
+struct pow2_const;
+template <>
+struct pow2_const<0, false> {
+  static constexpr double value = 1.0;
+};
+template <int E>
+struct pow2_const<E, false> {
+  static constexpr double value = 2.0 * pow2_const<E - 1>::value;
+};
+template <int E>
+struct pow2_const<E, true> {
+  static constexpr double value = 0.5 * pow2_const<E + 1>::value;
+};
 
 template <int W1, int SHIFT, int OFFSET, int SIZE, class v_t>
 inline int table_index(const v_t &v) {
 #pragma HLS INLINE
   ap_fixed<W1, W1 - SHIFT, AP_TRN, AP_SAT> t = v;
-  const ap_ufixed<1, 1 + SHIFT> scale = pow2(SHIFT);  // 2^SHIFT exactly (raw 1)
+  const ap_ufixed<1, 1 + SHIFT> scale = pow2_const<SHIFT>::value;  // 2^SHIFT exactly (raw 1)
   int n = (t * scale).to_int() - OFFSET;
   if (n < 0) n = 0;
   if (n > SIZE - 1) n = SIZE - 1;
