@@ -10,7 +10,9 @@ order is below it): float64 BLAS when ``B < 2**52``, int64 ``np.matmul`` when ``
 ints (object arrays) beyond.
 
 Conv: zero padding then im2col (`numpy.lib.stride_tricks.sliding_window_view`, dilation and stride by
-slicing) and the same product; padding taps multiply zero, so they add no term.
+slicing) and the same product; padding taps multiply zero, so they add no term. A grouped Conv uses
+its kernel written with zeros across groups (`nn2hls.ir.conv_groups.expand_groups`): a zero weight
+adds an exact 0, so the sum (and the proven bound) is that of the group's own taps.
 
 ScaleShift: ``y = cast(cast(x * scale + shift, accum), result)`` element-wise, broadcasting as numpy.
 """
@@ -26,6 +28,7 @@ from nn2hls.errors import GraphError
 from nn2hls.emulate.arith import (Tally, abs_max, abs_sum, as_dtype, cast, exact_weight, max_abs,
                                   scale_pow2, work_dtype)
 from nn2hls.ir import fixed, ops
+from nn2hls.ir.conv_groups import expand_groups
 from nn2hls.ir.graph import Node
 from nn2hls.ir.types import FixedType
 
@@ -130,7 +133,7 @@ def im2col(x: np.ndarray, kernel_size, strides, dilations, pads, fill, out_spati
 
 def build_conv(node: Node, in_types: list[FixedType]) -> Kernel:
     op: ops.Conv = node.op
-    kernel = node.weights["kernel"]
+    kernel = expand_groups(node.weights["kernel"], op.groups)
     product = _Product(node, in_types[0], kernel.reshape(-1, kernel.shape[-1]))
     out_shape = tuple(node.shape)
     taps = int(np.prod(kernel.shape[:-1]))

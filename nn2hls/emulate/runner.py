@@ -75,7 +75,7 @@ class EmulationResult:
 def _work_per_sample(node: Node) -> int:
     size = math.prod(node.shape)
     if isinstance(node.op, ops.Conv):
-        size = math.prod(node.shape[:-1]) * math.prod(node.weights["kernel"].shape[:-1])
+        size = math.prod(node.shape[:-1]) * math.prod(node.weights["kernel"].shape[:-1]) * node.op.groups
     return max(size, 1)
 
 

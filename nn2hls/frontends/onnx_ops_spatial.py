@@ -1,7 +1,9 @@
 """ONNX converters of spatial ops: Conv, MaxPool, AveragePool, GlobalAveragePool/GlobalMaxPool,
 BatchNormalization. All work on channels-last IR data (the input is brought to that layout first).
 
-- Conv (1D/2D, group = 1): kernel (M, C, *k) -> (*k, C, M); pads from `pads` or `auto_pad`:
+- Conv (1D/2D, any `group` dividing C and M): kernel (M, C/group, *k) -> (*k, C/group, M), the IR's
+  grouped layout (filter m in group m // (M/group); depthwise is group = C, M = k * C); pads from
+  `pads` or `auto_pad`:
   SAME_* pads a total of max((ceil(L / s) - 1) * s + (k - 1) * d + 1 - L, 0) per axis, the odd unit at
   the end for SAME_UPPER and at the beginning for SAME_LOWER; VALID pads nothing.
 - MaxPool / AveragePool -> Pool (count_include_pad kept; ceil_mode=1 only where it yields the
@@ -60,13 +62,14 @@ def conv(ctx, node, attrs, inputs):
     t = _feature_map(ctx, node, inputs, "convolution")
     nd = t.rank - 1
     group = int(attrs.get("group", 1))
-    if group != 1:
-        raise attribute_error(ctx, node, "group", group, "group=1 (grouped and depthwise convolutions are "
-                                                         "not supported yet)")
+    channels = t.shape[0]
+    if group < 1 or channels % group:
+        raise attribute_error(ctx, node, "group", group, f"a divisor of the {channels} input channels")
     w = constant_input(ctx, node, inputs, 1, "weight")
-    if w.ndim != nd + 2 or w.shape[1] != t.shape[0]:
+    if w.ndim != nd + 2 or w.shape[1] * group != channels or w.shape[0] % group:
         raise UnsupportedOpError(f"ONNX Conv node {ctx.label(node)}: weight of shape {w.shape} does not match "
-                                 f"an input of shape {t.shape}")
+                                 f"an input of shape {t.shape} with group={group} (expected (M, {channels // group}, "
+                                 f"*kernel) with M a multiple of {group})")
     kernel = tuple(int(k) for k in w.shape[2:])
     if "kernel_shape" in attrs and tuple(attrs["kernel_shape"]) != kernel:
         raise attribute_error(ctx, node, "kernel_shape", list(attrs["kernel_shape"]),
@@ -78,7 +81,7 @@ def conv(ctx, node, attrs, inputs):
     bias = constant_input(ctx, node, inputs, 2, "bias", required=False)
     if bias is not None:
         weights["bias"] = bias
-    op = ops.Conv(ndim=nd, kernel_size=kernel, strides=strides, dilations=dilations, pads=pads)
+    op = ops.Conv(ndim=nd, kernel_size=kernel, strides=strides, dilations=dilations, pads=pads, groups=group)
     name = ctx.add(op, [t.node], node, weights)
     ir_shape = ctx.graph.nodes[name].shape
     return [plain_tensor(name, (ir_shape[-1],) + tuple(ir_shape[:-1]), channels_last(t.rank))]

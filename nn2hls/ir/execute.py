@@ -5,7 +5,8 @@ Each op is computed exactly as its docstring in `nn2hls.ir.ops` states, vectoriz
 - Dense: x @ kernel + bias over the last axis.
 - Conv: zero-pad the spatial axes by `pads`, then for every kernel offset k add
   x_pad[:, p * stride + k * dilation, :] @ kernel[k] (an im2col done one kernel offset at a time, each
-  a BLAS matmul), plus the bias.
+  a BLAS matmul), plus the bias. Grouped Conv: the same per group, each group's input channels
+  times its own filters (`nn2hls.ir.conv_groups.group_slices`).
 - Pool: max over the window with padding ignored (padded with -inf); avg sums with zero padding and
   divides by the window size (count_include_pad) or by the number of real inputs in the window.
 - GlobalPool: max/mean over all spatial axes. BatchNorm: gamma * (x - mean) / sqrt(var + eps) + beta.
@@ -27,6 +28,7 @@ import numpy as np
 from nn2hls.errors import GraphError, InputDataError
 from nn2hls.ir.graph import Graph, Node
 from nn2hls.ir import ops
+from nn2hls.ir.conv_groups import group_slices
 
 
 def _dense(node: Node, x: np.ndarray) -> np.ndarray:
@@ -57,7 +59,11 @@ def _conv(node: Node, x: np.ndarray) -> np.ndarray:
     for k in itertools.product(*(range(s) for s in op.kernel_size)):
         offsets = [ki * d for ki, d in zip(k, op.dilations)]
         window = xp[(slice(None),) + _window_slices(out_spatial, op.strides, offsets)]
-        y += window @ kernel[k]
+        if op.groups == 1:
+            y += window @ kernel[k]
+            continue
+        for cs, fs in group_slices(op.groups, x.shape[-1], kernel.shape[-1]):
+            y[..., fs] += window[..., cs] @ kernel[k][:, fs]
     if "bias" in node.weights:
         y += node.weights["bias"]
     return y

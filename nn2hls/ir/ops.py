@@ -7,7 +7,8 @@ the batch dimension and are channels-last inside the graph: a 2D feature map is 
 
 Weight layouts (channels-last, so the product is `y[..., o] = sum_i x[..., i] * kernel[i, o]`):
 - Dense:  kernel (in_features, units), bias (units,)
-- Conv:   kernel (*kernel_size, in_channels, filters), bias (filters,)
+- Conv:   kernel (*kernel_size, in_channels / groups, filters), bias (filters,); filter o belongs to
+  group o // (filters / groups) and reads that group's input channels (`nn2hls.ir.conv_groups`)
 - BatchNorm: gamma, beta, mean, var, each (channels,)
 - ScaleShift: scale, shift, each broadcastable to the node's shape (per last axis or full shape)
 
@@ -92,10 +93,13 @@ def _spatial_out(size: int, kernel: int, stride: int, dilation: int, pad: tuple[
 
 @dataclass(frozen=True)
 class Conv(Op):
-    """N-D convolution (ndim 1 or 2), channels-last, groups = 1.
+    """N-D convolution (ndim 1 or 2), channels-last, grouped (ONNX Conv `group`, Keras `groups`).
 
-    y[p, o] = bias[o] + sum_{k, c} xpad[p * stride + k * dilation, c] * kernel[k, c, o], where xpad is
-    the input padded with zeros by `pads` ((begin, end) per spatial axis).
+    With G = groups, C input channels and F filters (both divisible by G), filter o belongs to group
+    g = o // (F / G) and reads only the input channels g * C/G .. (g + 1) * C/G - 1:
+    y[p, o] = bias[o] + sum_{k, c < C/G} xpad[p * stride + k * dilation, g * C/G + c] * kernel[k, c, o],
+    where xpad is the input padded with zeros by `pads` ((begin, end) per spatial axis). groups = 1 is
+    the ordinary convolution, groups = C the depthwise one (F = C * depth multiplier).
     """
 
     kind: ClassVar[str] = "Conv"
@@ -104,14 +108,27 @@ class Conv(Op):
     strides: Shape = (1, 1)
     dilations: Shape = (1, 1)
     pads: tuple[tuple[int, int], ...] = ((0, 0), (0, 0))
+    groups: int = 1
+
+    def describe(self) -> str:
+        """As Op.describe, leaving out groups=1 (the ordinary convolution prints as before)."""
+        text = super().describe()
+        return text.replace(", groups=1)", ")") if self.groups == 1 else text
 
     def output_shape(self, inputs, weights):
         (x,) = inputs
         _require(len(x) == self.ndim + 1, f"Conv{self.ndim}D expects a rank-{self.ndim + 1} input, got {x}")
         kernel = weights.get("kernel")
         _require(kernel is not None and kernel.shape[:-2] == tuple(self.kernel_size),
-                 "Conv 'kernel' must have shape (*kernel_size, in_channels, filters)")
-        _require(kernel.shape[-2] == x[-1], f"Conv kernel expects {kernel.shape[-2]} channels, got {x[-1]}")
+                 "Conv 'kernel' must have shape (*kernel_size, in_channels / groups, filters)")
+        _require(self.groups >= 1, f"Conv groups must be >= 1, got {self.groups}")
+        _require(kernel.shape[-2] * self.groups == x[-1],
+                 f"Conv kernel expects {kernel.shape[-2] * self.groups} channels "
+                 f"({kernel.shape[-2]} per group x {self.groups} groups), got {x[-1]}")
+        _require(kernel.shape[-1] % self.groups == 0,
+                 f"Conv filters ({kernel.shape[-1]}) must be a multiple of groups ({self.groups})")
+        if "bias" in weights:
+            _require(weights["bias"].shape == (kernel.shape[-1],), "Conv bias must have shape (filters,)")
         spatial = tuple(
             _spatial_out(x[a], self.kernel_size[a], self.strides[a], self.dilations[a], self.pads[a])
             for a in range(self.ndim))

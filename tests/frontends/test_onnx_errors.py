@@ -72,11 +72,18 @@ def test_dynamic_non_batch_dimension():
                                              "shape)")
 
 
-def test_grouped_conv_refused():
+def test_conv_group_not_dividing_channels_refused():
     w = numpy_helper.from_array(np.ones((4, 1, 3, 3), np.float32), "W")
+    m = _model([helper.make_node("Conv", ["x", "W"], ["y"], group=3, name="dw")], in_shape=(4, 6, 6), inits=[w])
+    assert _error(UnsupportedOpError, m) == ("ONNX Conv node 'dw': attribute group=3 is not supported; supported: "
+                                             "a divisor of the 4 input channels")
+
+
+def test_conv_group_weight_mismatch_refused():
+    w = numpy_helper.from_array(np.ones((4, 2, 3, 3), np.float32), "W")
     m = _model([helper.make_node("Conv", ["x", "W"], ["y"], group=4, name="dw")], in_shape=(4, 6, 6), inits=[w])
-    assert _error(UnsupportedOpError, m) == ("ONNX Conv node 'dw': attribute group=4 is not supported; supported: "
-                                             "group=1 (grouped and depthwise convolutions are not supported yet)")
+    assert _error(UnsupportedOpError, m).startswith("ONNX Conv node 'dw': weight of shape (4, 2, 3, 3) does not "
+                                                    "match an input of shape (4, 6, 6) with group=4")
 
 
 def test_ceil_mode_partial_window_refused():

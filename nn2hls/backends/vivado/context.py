@@ -5,6 +5,9 @@ the templates only spell C++. One builder per op kind; each returns a `LayerCont
 are strings, ints and lists. Tensors are flat arrays in the IR's channels-last row-major order, so
 Reshape is a plain copy, Transpose an index remapping and Concat a scatter (pure wiring in HLS).
 Conv1D and 1-D pooling are the 2-D kernels with height 1; global pooling is one window covering the map.
+A grouped Conv is the same sparse kernel over its kernel written with zeros across groups
+(`nn2hls.ir.conv_groups.expand_groups`): each filter's tap list holds only its own group's nonzero
+weights, whose offsets address that group's input channels.
 """
 from __future__ import annotations
 
@@ -18,6 +21,7 @@ from nn2hls.backends.vivado.cpp import (comment_text, constant_values, cpp_type,
                                         index_width)
 from nn2hls.backends.vivado.sparse import CHUNK, FULL_CHUNK, SparseList, block_rows, split_conv, split_dense
 from nn2hls.errors import GraphError, UnsupportedOpError
+from nn2hls.ir.conv_groups import expand_groups
 from nn2hls.ir.graph import Graph, Node
 from nn2hls.ir.ops import Quant
 from nn2hls.ir.ops import (Activation, BatchNorm, Concat, Conv, Dense, Elementwise, GlobalPool, Input,
@@ -186,7 +190,7 @@ def build_conv(graph: Graph, node: Node, reuse_factor: int) -> LayerContext:
     _weighted_types(ctx, node)
     ih, iw, c = _spatial_2d(graph[node.inputs[0]].shape, op.ndim)
     oh, ow, f = _spatial_2d(node.shape, op.ndim)
-    kernel = np.asarray(node.weights["kernel"], dtype=np.float64)
+    kernel = expand_groups(np.asarray(node.weights["kernel"], dtype=np.float64), op.groups)
     if op.ndim == 1:
         kernel = kernel[np.newaxis]
     sh, sw = _pair(op.strides, op.ndim, 1)
