@@ -22,7 +22,7 @@ from nn2hls.ir.graph import Graph
 from nn2hls.ir.ops import Input
 from nn2hls.ir.verify import verify
 
-_ALIASES = {"Convolution1D", "Convolution2D", "MaxPool1D", "MaxPool2D", "AvgPool1D", "AvgPool2D",
+_ALIASES = {"Convolution1D", "Convolution2D", "SeparableConvolution1D", "SeparableConvolution2D", "MaxPool1D", "MaxPool2D", "AvgPool1D", "AvgPool2D",
             "GlobalAvgPool1D", "GlobalAvgPool2D", "GlobalMaxPool1D", "GlobalMaxPool2D"}
 SUPPORTED_LAYERS: tuple[str, ...] = ("InputLayer",) + tuple(k for k in CONVERTERS if k not in _ALIASES)
 

@@ -5,7 +5,12 @@ returns the output tensor. The maths they implement:
 - Dense: y = x @ kernel + bias on the last axis, then its `activation` as a separate node.
 - Conv1D/Conv2D: kernel (*k, C_in, C_out) is already the IR layout. Padding 'valid' is none; 'same'
   pads total = max((ceil(n / s) - 1) * s + (k - 1) * d + 1 - n, 0) per axis, total // 2 at the
-  beginning and the rest at the end; 'causal' (Conv1D) pads (k - 1) * d at the beginning.
+  beginning and the rest at the end; 'causal' (Conv1D) pads (k - 1) * d at the beginning. `groups`
+  is the IR's grouped Conv (kernel (*k, C_in / groups, C_out), the same layout).
+- DepthwiseConv1D/2D: kernel (*k, C, depth_multiplier) is the grouped Conv with groups = C and kernel
+  (*k, 1, C * depth_multiplier) (output channel c * depth_multiplier + m).
+- SeparableConv1D/2D: two IR Convs, the depthwise one (no bias, the layer's strides, padding and
+  dilation) then a 1x1 pointwise one with the layer's bias, then the activation.
 - Max/AveragePooling1D/2D: same padding rule (strides default to the pool size); Keras's average
   excludes padded positions (count_include_pad False).
 - GlobalAverage/MaxPooling1D/2D: over the spatial axes; keepdims adds a Reshape to the kept shape.
@@ -132,11 +137,8 @@ def dense(b: Builder, layer: LayerCall, inputs: list[KTensor]) -> KTensor:
     return apply_activation(b, layer, out, activation_name(layer.config.get("activation")))
 
 
-def conv(b: Builder, layer: LayerCall, inputs: list[KTensor]) -> KTensor:
-    (t,) = inputs
-    ndim = 1 if layer.class_name.startswith("Conv1D") else 2
-    if int(layer.config.get("groups", 1) or 1) != 1:
-        raise _refuse(layer, "grouped convolution (groups != 1) is not supported")
+def _conv_input(b: Builder, layer: LayerCall, t: KTensor, ndim: int):
+    """(channels_first, source node, kernel_size, strides, dilations, pads) of a Keras convolution."""
     first = _channels_first(layer)
     if t.rank != ndim + 1:
         raise _refuse(layer, f"expects a rank-{ndim + 1} input, got shape {t.shape}")
@@ -148,13 +150,65 @@ def conv(b: Builder, layer: LayerCall, inputs: list[KTensor]) -> KTensor:
     if any(s > 1 for s in strides) and any(d > 1 for d in dilations):
         raise _refuse(layer, "strides > 1 together with dilation_rate > 1 is not supported by Keras")
     pads = _pads(layer, layer.config.get("padding", "valid"), spatial, kernel_size, strides, dilations)
-    names = ["kernel", "bias"] if layer.config.get("use_bias", True) else ["kernel"]
-    weights = b.layer_weights(layer, names)
-    op = ops.Conv(ndim=ndim, kernel_size=kernel_size, strides=strides, dilations=dilations, pads=pads)
-    node = b.add(op, [source], layer, weights=weights)
+    return first, source, kernel_size, strides, dilations, pads
+
+
+def _conv_output(b: Builder, layer: LayerCall, node: str, first: bool) -> KTensor:
     shape = b.shape_of(node)
     out = b.tensor("cl" if first else "keras", node, (shape[-1],) + shape[:-1] if first else shape)
     return apply_activation(b, layer, out, activation_name(layer.config.get("activation")))
+
+
+def conv(b: Builder, layer: LayerCall, inputs: list[KTensor]) -> KTensor:
+    (t,) = inputs
+    ndim = 1 if layer.class_name.startswith("Conv1D") else 2
+    groups = int(layer.config.get("groups", 1) or 1)
+    first, source, kernel_size, strides, dilations, pads = _conv_input(b, layer, t, ndim)
+    names = ["kernel", "bias"] if layer.config.get("use_bias", True) else ["kernel"]
+    weights = b.layer_weights(layer, names)
+    op = ops.Conv(ndim=ndim, kernel_size=kernel_size, strides=strides, dilations=dilations, pads=pads,
+                  groups=groups)
+    return _conv_output(b, layer, b.add(op, [source], layer, weights=weights), first)
+
+
+def _depthwise(b: Builder, layer: LayerCall, t: KTensor, ndim: int, kernel: np.ndarray,
+               bias: np.ndarray | None, suffix: str = "") -> tuple[bool, str]:
+    """The depthwise Conv node of a DepthwiseConv/SeparableConv layer: kernel (*k, C, multiplier) is
+    the grouped kernel (*k, 1, C * multiplier) with groups = C (output channel c * multiplier + m)."""
+    first, source, kernel_size, strides, dilations, pads = _conv_input(b, layer, t, ndim)
+    channels = b.shape_of(source)[-1]
+    if kernel.shape[:-1] != tuple(kernel_size) + (channels,):
+        raise _refuse(layer, f"depthwise kernel of shape {kernel.shape} does not match kernel_size "
+                             f"{kernel_size} and {channels} input channels")
+    weights = {"kernel": kernel.reshape(tuple(kernel_size) + (1, channels * kernel.shape[-1]))}
+    if bias is not None:
+        weights["bias"] = bias
+    op = ops.Conv(ndim=ndim, kernel_size=kernel_size, strides=strides, dilations=dilations, pads=pads,
+                  groups=channels)
+    return first, b.add(op, [source], layer, weights=weights, suffix=suffix)
+
+
+def depthwise_conv(b: Builder, layer: LayerCall, inputs: list[KTensor]) -> KTensor:
+    (t,) = inputs
+    ndim = 1 if "1D" in layer.class_name else 2
+    names = ["depthwise_kernel", "bias"] if layer.config.get("use_bias", True) else ["depthwise_kernel"]
+    weights = b.layer_weights(layer, names)
+    first, node = _depthwise(b, layer, t, ndim, weights["depthwise_kernel"], weights.get("bias"))
+    return _conv_output(b, layer, node, first)
+
+
+def separable_conv(b: Builder, layer: LayerCall, inputs: list[KTensor]) -> KTensor:
+    (t,) = inputs
+    ndim = 1 if "1D" in layer.class_name else 2
+    names = ["depthwise_kernel", "pointwise_kernel"] + (["bias"] if layer.config.get("use_bias", True) else [])
+    weights = b.layer_weights(layer, names)
+    first, depthwise = _depthwise(b, layer, t, ndim, weights["depthwise_kernel"], None, suffix="depthwise")
+    pointwise = {"kernel": weights["pointwise_kernel"]}
+    if "bias" in weights:
+        pointwise["bias"] = weights["bias"]
+    op = ops.Conv(ndim=ndim, kernel_size=(1,) * ndim, strides=(1,) * ndim, dilations=(1,) * ndim,
+                  pads=((0, 0),) * ndim)
+    return _conv_output(b, layer, b.add(op, [depthwise], layer, weights=pointwise), first)
 
 
 def pool(b: Builder, layer: LayerCall, inputs: list[KTensor]) -> KTensor:
@@ -336,6 +390,9 @@ Converter = Callable[[Builder, LayerCall, list[KTensor]], KTensor]
 CONVERTERS: dict[str, Converter] = {
     "Dense": dense,
     "Conv1D": conv, "Conv2D": conv, "Convolution1D": conv, "Convolution2D": conv,
+    "DepthwiseConv1D": depthwise_conv, "DepthwiseConv2D": depthwise_conv,
+    "SeparableConv1D": separable_conv, "SeparableConv2D": separable_conv,
+    "SeparableConvolution1D": separable_conv, "SeparableConvolution2D": separable_conv,
     "MaxPooling1D": pool, "MaxPooling2D": pool, "AveragePooling1D": pool, "AveragePooling2D": pool,
     "MaxPool1D": pool, "MaxPool2D": pool, "AvgPool1D": pool, "AvgPool2D": pool,
     "GlobalAveragePooling1D": global_pool, "GlobalAveragePooling2D": global_pool,

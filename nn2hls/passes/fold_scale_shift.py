@@ -7,7 +7,8 @@ Maths (W kernel with input channels i and output channels o, b bias):
 - Before: ScaleShift whose only reader is a Dense/Conv, a and d per input channel (constant along
   every axis but the last):
       (x * a + d) @ W + b = x @ (a[:, None] * W) + (b + sum_i d[i] * W[i, :])
-  (for Conv the sum runs over all kernel taps). A Conv with zero padding sees 0, not d, at padded
+  (for Conv the sum runs over all kernel taps; in a grouped Conv, i is the input channel the weight
+  reads, `conv_groups.input_channels`). A Conv with zero padding sees 0, not d, at padded
   taps, so a nonzero shift cannot fold into a padded Conv: refused with that reason.
 "After" is tried first. One rewrite per sweep, at most MAX_SWEEPS sweeps. Every ScaleShift left
 gets a note saying why it stayed. A ScaleShift with `meta['keep_separate']` (a quantizer's per-output
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from nn2hls.ir.conv_groups import input_channels
 from nn2hls.ir.graph import Graph, Node
 from nn2hls.ir.ops import Conv, Dense, ScaleShift
 from nn2hls.passes.base import (MAX_SWEEPS, PassContext, PassResult, per_last_axis, reader_problem,
@@ -64,8 +66,11 @@ def _fold_before(graph: Graph, node: Node) -> str:
     kernel = reader.weights["kernel"]
     bias = reader.weights.get("bias", np.zeros(kernel.shape[-1]))
     taps = kernel.reshape(-1, kernel.shape[-2], kernel.shape[-1])  # (taps, in, out)
-    reader.weights["bias"] = bias + np.einsum("i,tio->o", d, taps)
-    reader.weights["kernel"] = kernel * a[:, None]
+    # the input channel each weight reads: i itself, or in a grouped Conv its group's channel
+    groups = reader.op.groups if isinstance(reader.op, Conv) else 1
+    channel = input_channels(groups, kernel.shape)                  # (in, out)
+    reader.weights["bias"] = bias + np.einsum("io,tio->o", d[channel], taps)
+    reader.weights["kernel"] = kernel * a[channel]
     reader.meta.setdefault("folded", []).append(node.source_name or node.name)
     graph.bypass(node.name)
     return ""
