@@ -11,6 +11,8 @@ What is counted (the estimation rules themselves are in `nn2hls.report_rules` an
   magnitude per output, `nn2hls.report_sharing`), `shared_saving` = mult_general - mult_shared.
 - `dsp`, `adders`: hardware instances (a Conv's per-position datapath is instantiated once and
   reused across positions; comparators of max pooling and softmax count as adders).
+- grouped Conv rows (groups > 1) add `groups` and `multiplies_per_group` (the `multiplies` of each
+  group's filters: a pruned or zero weight is no product in its group either).
 - `latency_cycles`: the layer's own latency; the total is the longest path through the graph.
 """
 from __future__ import annotations
@@ -22,6 +24,7 @@ import numpy as np
 
 from nn2hls import report_rules as rules
 from nn2hls.config import Config
+from nn2hls.ir.conv_groups import filter_groups
 from nn2hls.ir.graph import Graph, Node
 from nn2hls.ir.ops import (Activation, BatchNorm, Conv, Dense, Elementwise, GlobalPool, Input, Pool,
                            ScaleShift, Softmax)
@@ -128,6 +131,8 @@ def _conv(layer: _Layer, node: Node, graph: Graph, clock: float, reuse: int) -> 
     dsp, uses_dsp, uses_lut = layer.products(kernel, uses[..., None, None], node.precision.get("weight"),
                                              _width(layer.in_type))
     layer.row["mult_shared"] = grouped_multiplies(kernel, valid.reshape(positions, -1))
+    if op.groups > 1:
+        _conv_groups(layer, op, kernel, uses)
     nnz_tap = np.count_nonzero(kernel, axis=-2).reshape(-1, kernel.shape[-1])  # (taps, filters)
     full_terms = nnz_tap.sum(axis=0) + (bias != 0)
     layer.row["adders"] = int(np.maximum(full_terms - 1, 0).sum())
@@ -135,6 +140,15 @@ def _conv(layer: _Layer, node: Node, graph: Graph, clock: float, reuse: int) -> 
     depth = rules.tree_depth(int(full_terms.max()) if full_terms.size else 0)
     one = rules.mult_latency(uses_dsp, uses_lut) + rules.adder_cycles(depth, clock) + 1
     layer.row["latency_cycles"] = (positions - 1) * reuse + one
+
+
+def _conv_groups(layer: _Layer, op: Conv, kernel: np.ndarray, uses: np.ndarray) -> None:
+    """Grouped Conv: `groups` and, per group, the products of its filters (`multiplies_per_group`,
+    counted as `multiplies`: nonzero weights times the positions where their tap reads a real input)."""
+    per_filter = (np.asarray(uses, dtype=np.int64)[..., None, None] * (kernel != 0)).reshape(-1, kernel.shape[-1])
+    groups = filter_groups(op.groups, kernel.shape[-1])
+    layer.row["groups"] = int(op.groups)
+    layer.row["multiplies_per_group"] = [int(per_filter[:, groups == g].sum()) for g in range(op.groups)]
 
 
 def _elementwise_scale(layer: _Layer, node: Node, scale: np.ndarray, shift: np.ndarray,

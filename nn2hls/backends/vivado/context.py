@@ -120,14 +120,15 @@ def _bias_values(node: Node, units: int) -> list[str]:
     return constant_values(bias, t, f"node {node.label()} bias")
 
 
-def add_row_blocks(ctx: LayerContext, node: Node, lists: dict[str, SparseList], kinds: tuple[str, ...]) -> None:
+def add_row_blocks(ctx: LayerContext, node: Node, lists: dict[str, SparseList], kinds: tuple[str, ...],
+                   matrix_shape: tuple[int, int] | None = None) -> None:
     """For each non-empty list: its arrays in block order (`sparse.block_rows`) and one kernel call per
     block in ctx.params['blocks'] (nn2hls_dense.h: mac_full_rows/mac_rows for the weighted mul and p2
     lists, add_full_rows/add_rows for add and sub).
 
     Arrays: {kind}_out (output of each row), {kind}_w (weights, every row), and for the sparse rows
     only (full rows need neither) {kind}_chunks and {kind}_idx."""
-    n_in, n_out = node.weights["kernel"].shape
+    n_in, n_out = matrix_shape or node.weights["kernel"].shape  # (in, out) of the Dense-form kernel
     wt = _prec(node, "weight")
     calls = ctx.params.setdefault("blocks", [])
     for kind in kinds:
@@ -211,6 +212,36 @@ def build_conv(graph: Graph, node: Node, reuse_factor: int) -> LayerContext:
                            eh=(kh - 1) * dh + 1, ew=(kw - 1) * dw + 1, rf=max(1, int(reuse_factor)),
                            n_mul=len(lists["mul"]), n_add=len(lists["add"]), n_sub=len(lists["sub"])))
     ctx.products = len(lists["mul"])
+    ctx.weight_entries = sum(len(v) for v in lists.values())
+    return ctx
+
+
+def build_grouped_conv(graph: Graph, node: Node, reuse_factor: int) -> LayerContext:
+    """A grouped Conv (groups > 1) as row blocks over its gathered window (hls_lib/nn2hls_conv_grouped.h):
+    the kernel written with zeros across groups is a (KH * KW * C, F) matrix whose nonzero weights
+    alone become entries, so every filter's sum holds its own group's taps only."""
+    op: Conv = node.op
+    if op.ndim not in (1, 2):
+        raise UnsupportedOpError(f"node {node.label()}: Conv{op.ndim}D is not supported; use 1-D or 2-D")
+    ctx = _base(graph, node, "conv_rows", "nn2hls_conv_grouped.h")
+    _weighted_types(ctx, node)
+    ih, iw, c = _spatial_2d(graph[node.inputs[0]].shape, op.ndim)
+    oh, ow, f = _spatial_2d(node.shape, op.ndim)
+    kernel = expand_groups(np.asarray(node.weights["kernel"], dtype=np.float64), op.groups)
+    if op.ndim == 1:
+        kernel = kernel[np.newaxis]
+    kh, kw = kernel.shape[:2]
+    matrix = kernel.reshape(-1, f)  # rows ordered (ky, kx, c), the order of the gathered window
+    lists = split_dense(matrix, full_rows=True)
+    add_row_blocks(ctx, node, lists, ("mul", "p2", "add", "sub"), matrix_shape=matrix.shape)
+    ctx.add_array("bias", type_name(node.name, "bias"), _bias_values(node, f))
+    sh, sw = _pair(op.strides, op.ndim, 1)
+    dh, dw = _pair(op.dilations, op.ndim, 1)
+    pt, pl = _pair(tuple(p[0] for p in op.pads), op.ndim, 0)
+    ctx.params.update(dict(ih=ih, iw=iw, c=c, oh=oh, ow=ow, kh=kh, kw=kw, dh=dh, dw=dw, sh=sh, sw=sw,
+                           pt=pt, pl=pl, eh=(kh - 1) * dh + 1, ew=(kw - 1) * dw + 1,
+                           rf=max(1, int(reuse_factor)), n_in=int(matrix.shape[0]), n_out=int(f)))
+    ctx.products = len(split_dense(matrix)["mul"])
     ctx.weight_entries = sum(len(v) for v in lists.values())
     return ctx
 
@@ -360,6 +391,8 @@ def build_layer(graph: Graph, node: Node, reuse_factor: int = 1) -> LayerContext
         from nn2hls.backends.vivado.shared import build_dense_shared, use_shared
         return build_dense_shared(graph, node) if use_shared(node) else build_dense(graph, node)
     if isinstance(op, Conv):
+        if op.groups > 1:
+            return build_grouped_conv(graph, node, reuse_factor)
         return build_conv(graph, node, reuse_factor)
     if isinstance(op, (Pool, GlobalPool)):
         return build_pool(graph, node, reuse_factor)
