@@ -155,3 +155,22 @@ def test_pruned_depthwise_error_within_the_default_precision_bound(tmp_path):
     err = np.abs(model.emulate(x) - expected)                       # (N, 8, 4, 4) in ONNX layout
     assert np.all(err.max(axis=(0, 2, 3)) <= bound), (err.max(axis=(0, 2, 3)), bound)
     assert np.all(err.max(axis=(0, 2, 3))[[0, 1, 4, 5, 6, 7]] > 0)  # the bound is not vacuous
+
+
+@pytest.mark.vendor
+@pytest.mark.skipif(not VENDOR, reason="NN2HLS_AP_TYPES is not set: vendor ap_types headers unavailable")
+@pytest.mark.parametrize("view", ["csim", "synthesis"])
+def test_grouped_conv_firmware_is_cxx11_for_the_hls_tools(tmp_path, view):
+    """As tests/csim/test_hls_view.py: the grouped kernel in both views of hls_lib, -std=c++11."""
+    import subprocess
+    from nn2hls.csim.toolchain import find_compiler
+    path, x, _ = _torch_case("dw2d", tmp_path)
+    project = nn2hls.compile(path, calibration=x[:200]).write(tmp_path / "prj")
+    sources = sorted((project / "firmware").glob("*.cpp"))
+    assert sum("nn2hls::conv_window<" in s.read_text() for s in sources) == 3
+    prelude = '#include "ap_fixed.h"\n#include "ap_int.h"\n#define __SYNTHESIS__\n' if view == "synthesis" else ""
+    unit = project / f"{view}_view.cpp"
+    unit.write_text(prelude + "".join(f'#include "firmware/{s.name}"\n' for s in sources))
+    run = subprocess.run([*find_compiler(), "-std=c++11", "-fsyntax-only", "-I", VENDOR, unit.name],
+                         cwd=project, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-3000:]
