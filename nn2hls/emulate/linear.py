@@ -12,7 +12,8 @@ ints (object arrays) beyond.
 Conv: zero padding then im2col (`numpy.lib.stride_tricks.sliding_window_view`, dilation and stride by
 slicing) and the same product; padding taps multiply zero, so they add no term. A grouped Conv uses
 its kernel written with zeros across groups (`nn2hls.ir.conv_groups.expand_groups`): a zero weight
-adds an exact 0, so the sum (and the proven bound) is that of the group's own taps.
+adds an exact 0, so the sum (and the proven bound) is that of the group's own taps; the product itself
+runs group by group (one matmul per group over its own channels, zeros skipped).
 
 ScaleShift: ``y = cast(cast(x * scale + shift, accum), result)`` element-wise, broadcasting as numpy.
 """
@@ -85,10 +86,28 @@ class _Product:
             self.lo, self.hi = -self.bound + half, self.bound + half
         self.w = as_dtype(w, self.dtype)
         self.b = as_dtype(b, self.dtype) if b is not None else None
+        self.groups = 1
+
+    def use_groups(self, groups: int, taps: int) -> None:
+        """Multiply group by group: rows of w are (tap, channel), channels in `groups` blocks, and
+        filter block g only has nonzero weights in channel block g (`conv_groups.expand_groups`), so
+        the product is one (taps * C/G, F/G) matmul per group, the same sums without the zeros."""
+        rows, filters = self.w.shape
+        per_group, per_filter = rows // (taps * groups), filters // groups
+        blocks = self.w.reshape(taps, groups, per_group, groups, per_filter)
+        self.wg = np.stack([blocks[:, g, :, g, :].reshape(taps * per_group, per_filter) for g in range(groups)])
+        self.groups, self.taps = groups, taps
+
+    def _matmul(self, x2d: np.ndarray) -> np.ndarray:
+        if self.groups == 1:
+            return x2d @ self.w
+        m = x2d.shape[0]
+        xg = x2d.reshape(m, self.taps, self.groups, -1).transpose(2, 0, 1, 3).reshape(self.groups, m, -1)
+        return np.matmul(xg, self.wg).transpose(1, 0, 2).reshape(m, -1)
 
     def __call__(self, x2d: np.ndarray, tally: Tally) -> np.ndarray:
         x2d = as_dtype(x2d, self.dtype)
-        acc = x2d @ self.w
+        acc = self._matmul(x2d)
         if self.k:
             acc = scale_pow2(acc, self.k)
         if self.b is not None:
@@ -137,6 +156,8 @@ def build_conv(node: Node, in_types: list[FixedType]) -> Kernel:
     product = _Product(node, in_types[0], kernel.reshape(-1, kernel.shape[-1]))
     out_shape = tuple(node.shape)
     taps = int(np.prod(kernel.shape[:-1]))
+    if op.groups > 1:
+        product.use_groups(op.groups, int(np.prod(op.kernel_size)))
 
     def run(args: list, tally: Tally) -> np.ndarray:
         (x,) = args
