@@ -67,3 +67,20 @@ def test_prune_target_sparsity_counts_only_the_weights_a_depthwise_conv_has():
     assert np.count_nonzero(kernel) == 18
     kept = np.abs(weights["kernel"]) > np.sort(np.abs(weights["kernel"]).ravel())[17]
     np.testing.assert_array_equal(kernel != 0, kept)
+
+
+def test_factor_weights_on_a_ternary_depthwise_conv_keeps_groups_and_numbers():
+    rng = np.random.default_rng(3)
+    g = Graph("m")
+    x = g.add(ops.Input(shape=(5, 5, 3)), name="x")
+    a = np.array([0.3, 0.7, 0.45, 0.6, 0.35, 0.9])                  # one magnitude per filter
+    kernel = rng.choice([-1.0, 0.0, 1.0], size=(3, 3, 1, 6)) * a
+    c = g.add(ops.Conv(kernel_size=(3, 3), groups=3), [x.name], name="c",
+              weights={"kernel": kernel, "bias": rng.normal(size=6)})
+    g.outputs = [c.name]
+    out = run_passes(g, Config(), passes=["factor_weights"])
+    assert [n.op.kind for n in out.topological()] == ["Input", "Conv", "ScaleShift"]
+    conv = out.nodes["c"]
+    assert conv.op.groups == 3 and set(np.unique(conv.weights["kernel"])) <= {-1.0, 0.0, 1.0}
+    xs = rng.normal(size=(20, 5, 5, 3))
+    np.testing.assert_allclose(execute(out, xs)[0], execute(g, xs)[0], rtol=1e-12, atol=1e-12)
