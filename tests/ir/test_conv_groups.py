@@ -27,7 +27,8 @@ def test_describe_shows_groups_only_when_grouped():
 def test_expanded_kernel_is_block_diagonal():
     kernel = np.arange(1, 9, dtype=float).reshape(1, 1, 2, 4)     # 2 groups: C = 4, F = 4
     full = expand_groups(kernel, 2)[0, 0]
-    np.testing.assert_array_equal(full, [[1, 2, 0, 0], [3, 4, 0, 0], [0, 0, 5, 6], [0, 0, 7, 8]])
+    # compact [c, o] = [[1, 2, 3, 4], [5, 6, 7, 8]]: filters 0, 1 read channels 0, 1; filters 2, 3 channels 2, 3
+    np.testing.assert_array_equal(full, [[1, 2, 0, 0], [5, 6, 0, 0], [0, 0, 3, 4], [0, 0, 7, 8]])
     np.testing.assert_array_equal(input_channels(2, kernel.shape), [[0, 0, 2, 2], [1, 1, 3, 3]])
 
 
