@@ -305,6 +305,13 @@ def _shape(shape: list[int]) -> str:
     return "x".join(str(s) for s in shape) if shape else "scalar"
 
 
+def _per_group(counts: list[int]) -> str:
+    """Every count for up to 8 groups, else their range."""
+    if len(counts) <= 8:
+        return ", ".join(str(c) for c in counts)
+    return f"{min(counts)} to {max(counts)}"
+
+
 def format_report(report: dict[str, Any]) -> str:
     """Two aligned tables (resources, then types) and a totals paragraph."""
     from nn2hls.progress import format_table
@@ -335,6 +342,8 @@ def format_report(report: dict[str, Any]) -> str:
              f"multiplies kept: {t['multiplies']} ({t['mult_general']} general, {t['mult_pm_one']} +-1, "
              f"{t['mult_pow2']} power of two; {t['lut_multiplies']} general ones in LUTs); "
              f"removed by zero weights: {t['pruned_multiplies']}",
+             *[f"grouped conv {r['name']}: {r['groups']} groups, multiplies per group "
+               f"{_per_group(r['multiplies_per_group'])}" for r in report["layers"] if "groups" in r],
              *([f"weight sharing: grouping equal weights per output would leave {t['mult_shared']} general "
                 f"multiplies (saving {t['shared_saving']})"] if t["shared_saving"] else []),
              f"estimated: {t['dsp']} DSP48E2, {t['adders']} adders, latency {t['latency_cycles']} cycles "

@@ -127,6 +127,9 @@ def test_pruned_depthwise_weights_cost_nothing(tmp_path):
     assert row["multiplies_per_group"] == per_group == [17 * 16, 0, 17 * 16, 17 * 16]
     assert row["weights"] == 72 and row["nonzero_weights"] == 51
     assert row["multiplies"] == row["mult_general"] == 51 * 16
+    from nn2hls.report import format_report
+    assert (f"grouped conv {row['name']}: 4 groups, multiplies per group 272, 0, 272, 272"
+            in format_report(model.report()))
     project = model.write(tmp_path / "prj")
     (text,) = [t for t in (p.read_text() for p in (project / "firmware").glob("layer_*.cpp")) if "mul_w" in t]
     arrays = dict(re.findall(r"// (\w+): (\d+) entries", text))
