@@ -5,9 +5,7 @@ the templates only spell C++. One builder per op kind; each returns a `LayerCont
 are strings, ints and lists. Tensors are flat arrays in the IR's channels-last row-major order, so
 Reshape is a plain copy, Transpose an index remapping and Concat a scatter (pure wiring in HLS).
 Conv1D and 1-D pooling are the 2-D kernels with height 1; global pooling is one window covering the map.
-A grouped Conv is the same sparse kernel over its kernel written with zeros across groups
-(`nn2hls.ir.conv_groups.expand_groups`): each filter's tap list holds only its own group's nonzero
-weights, whose offsets address that group's input channels.
+A grouped Conv (groups > 1) is built by `grouped_conv.build_grouped_conv`.
 """
 from __future__ import annotations
 
@@ -21,7 +19,6 @@ from nn2hls.backends.vivado.cpp import (comment_text, constant_values, cpp_type,
                                         index_width)
 from nn2hls.backends.vivado.sparse import CHUNK, FULL_CHUNK, SparseList, block_rows, split_conv, split_dense
 from nn2hls.errors import GraphError, UnsupportedOpError
-from nn2hls.ir.conv_groups import expand_groups
 from nn2hls.ir.graph import Graph, Node
 from nn2hls.ir.ops import Quant
 from nn2hls.ir.ops import (Activation, BatchNorm, Concat, Conv, Dense, Elementwise, GlobalPool, Input,
@@ -191,7 +188,7 @@ def build_conv(graph: Graph, node: Node, reuse_factor: int) -> LayerContext:
     _weighted_types(ctx, node)
     ih, iw, c = _spatial_2d(graph[node.inputs[0]].shape, op.ndim)
     oh, ow, f = _spatial_2d(node.shape, op.ndim)
-    kernel = expand_groups(np.asarray(node.weights["kernel"], dtype=np.float64), op.groups)
+    kernel = np.asarray(node.weights["kernel"], dtype=np.float64)
     if op.ndim == 1:
         kernel = kernel[np.newaxis]
     sh, sw = _pair(op.strides, op.ndim, 1)
@@ -212,36 +209,6 @@ def build_conv(graph: Graph, node: Node, reuse_factor: int) -> LayerContext:
                            eh=(kh - 1) * dh + 1, ew=(kw - 1) * dw + 1, rf=max(1, int(reuse_factor)),
                            n_mul=len(lists["mul"]), n_add=len(lists["add"]), n_sub=len(lists["sub"])))
     ctx.products = len(lists["mul"])
-    ctx.weight_entries = sum(len(v) for v in lists.values())
-    return ctx
-
-
-def build_grouped_conv(graph: Graph, node: Node, reuse_factor: int) -> LayerContext:
-    """A grouped Conv (groups > 1) as row blocks over its gathered window (hls_lib/nn2hls_conv_grouped.h):
-    the kernel written with zeros across groups is a (KH * KW * C, F) matrix whose nonzero weights
-    alone become entries, so every filter's sum holds its own group's taps only."""
-    op: Conv = node.op
-    if op.ndim not in (1, 2):
-        raise UnsupportedOpError(f"node {node.label()}: Conv{op.ndim}D is not supported; use 1-D or 2-D")
-    ctx = _base(graph, node, "conv_rows", "nn2hls_conv_grouped.h")
-    _weighted_types(ctx, node)
-    ih, iw, c = _spatial_2d(graph[node.inputs[0]].shape, op.ndim)
-    oh, ow, f = _spatial_2d(node.shape, op.ndim)
-    kernel = expand_groups(np.asarray(node.weights["kernel"], dtype=np.float64), op.groups)
-    if op.ndim == 1:
-        kernel = kernel[np.newaxis]
-    kh, kw = kernel.shape[:2]
-    matrix = kernel.reshape(-1, f)  # rows ordered (ky, kx, c), the order of the gathered window
-    lists = split_dense(matrix, full_rows=True)
-    add_row_blocks(ctx, node, lists, ("mul", "p2", "add", "sub"), matrix_shape=matrix.shape)
-    ctx.add_array("bias", type_name(node.name, "bias"), _bias_values(node, f))
-    sh, sw = _pair(op.strides, op.ndim, 1)
-    dh, dw = _pair(op.dilations, op.ndim, 1)
-    pt, pl = _pair(tuple(p[0] for p in op.pads), op.ndim, 0)
-    ctx.params.update(dict(ih=ih, iw=iw, c=c, oh=oh, ow=ow, kh=kh, kw=kw, dh=dh, dw=dw, sh=sh, sw=sw,
-                           pt=pt, pl=pl, eh=(kh - 1) * dh + 1, ew=(kw - 1) * dw + 1,
-                           rf=max(1, int(reuse_factor)), n_in=int(matrix.shape[0]), n_out=int(f)))
-    ctx.products = len(split_dense(matrix)["mul"])
     ctx.weight_entries = sum(len(v) for v in lists.values())
     return ctx
 
@@ -392,6 +359,7 @@ def build_layer(graph: Graph, node: Node, reuse_factor: int = 1) -> LayerContext
         return build_dense_shared(graph, node) if use_shared(node) else build_dense(graph, node)
     if isinstance(op, Conv):
         if op.groups > 1:
+            from nn2hls.backends.vivado.grouped_conv import build_grouped_conv
             return build_grouped_conv(graph, node, reuse_factor)
         return build_conv(graph, node, reuse_factor)
     if isinstance(op, (Pool, GlobalPool)):
