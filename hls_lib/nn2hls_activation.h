@@ -6,7 +6,12 @@
 // leaky_relu:   y = cast(x >= 0 ? x : x * a)
 // hard_sigmoid: y = cast(min(max(x * a + b, 0), 1)), bounds compared exactly
 // sigmoid/tanh: y = cast(table[index(x)]), entries computed in Python (nn2hls.ir.tables)
-// elu:          y = x > 0 ? cast(x) : cast(table[index(x)])
+// elu:          y = x > 0 ? cast(x) : cast(table[index(x)])  (celu too, with its own table)
+// prelu:        y = cast(x >= 0 ? x : x * alpha[i % PERIOD]), slopes per element (PERIOD = channels)
+// thresholded_relu: y = cast(x > theta ? x : value), compared exactly
+// hard_swish:   y = cast(x * min(max(x * a + b, 0), 1)), exact products and bounds
+// selu:         y = x > 0 ? cast(x * scale) : cast(table[index(x)])
+// relu_plus_table (softplus, swish, mish, gelu): y = cast(max(x, 0) + table[index(x)]), exact sum
 // Every cast is an assignment to y_t, which applies y_t's quantization and overflow modes once.
 #ifndef NN2HLS_ACTIVATION_H_
 #define NN2HLS_ACTIVATION_H_
@@ -79,6 +84,64 @@ void elu(const x_t x[N], y_t y[N], const t_t table[SIZE]) {
 #pragma HLS UNROLL
     if (x[i] > zero) y[i] = x[i];
     else y[i] = table[table_index<W1, SHIFT, OFFSET, SIZE>(x[i])];
+  }
+}
+
+template <class x_t, class y_t, class w_t, int N, int PERIOD>
+void prelu(const x_t x[N], y_t y[N], const w_t alpha[PERIOD]) {
+#pragma HLS INLINE
+  const ap_int<2> zero = 0;
+  for (int i = 0; i < N; i++) {
+#pragma HLS UNROLL
+    if (x[i] >= zero) y[i] = x[i];
+    else y[i] = x[i] * alpha[i % PERIOD];
+  }
+}
+
+template <class x_t, class y_t, class p_t, int N>
+void thresholded_relu(const x_t x[N], y_t y[N], const p_t theta, const p_t value) {
+#pragma HLS INLINE
+  for (int i = 0; i < N; i++) {
+#pragma HLS UNROLL
+    if (x[i] > theta) y[i] = x[i];
+    else y[i] = value;
+  }
+}
+
+template <class x_t, class y_t, class p_t, int N>
+void hard_swish(const x_t x[N], y_t y[N], const p_t alpha, const p_t beta) {
+#pragma HLS INLINE
+  const ap_int<2> zero = 0;
+  const ap_int<2> one = 1;
+  for (int i = 0; i < N; i++) {
+#pragma HLS UNROLL
+    const auto t = x[i] * alpha + beta;
+    if (t <= zero) y[i] = zero;
+    else if (t >= one) y[i] = x[i];
+    else y[i] = x[i] * t;
+  }
+}
+
+template <class x_t, class y_t, class p_t, class t_t, int N, int W1, int SHIFT, int OFFSET, int SIZE>
+void selu(const x_t x[N], y_t y[N], const p_t scale, const t_t table[SIZE]) {
+#pragma HLS INLINE
+  const ap_int<2> zero = 0;
+  for (int i = 0; i < N; i++) {
+#pragma HLS UNROLL
+    if (x[i] > zero) y[i] = x[i] * scale;
+    else y[i] = table[table_index<W1, SHIFT, OFFSET, SIZE>(x[i])];
+  }
+}
+
+template <class x_t, class y_t, class t_t, int N, int W1, int SHIFT, int OFFSET, int SIZE>
+void relu_plus_table(const x_t x[N], y_t y[N], const t_t table[SIZE]) {
+#pragma HLS INLINE
+  const ap_int<2> zero = 0;
+  for (int i = 0; i < N; i++) {
+#pragma HLS UNROLL
+    const t_t g = table[table_index<W1, SHIFT, OFFSET, SIZE>(x[i])];
+    if (x[i] > zero) y[i] = x[i] + g;
+    else y[i] = g;
   }
 }
 

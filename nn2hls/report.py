@@ -188,6 +188,9 @@ def _activation(layer: _Layer, node: Node, clock: float) -> None:
     op: Activation = node.op
     size = math.prod(node.shape)
     latency = 1
+    if op.function in _EXTRA_ACTIVATION_COSTS:
+        _EXTRA_ACTIVATION_COSTS[op.function](layer, node, clock)
+        return
     if op.function in ("sigmoid", "tanh", "elu"):
         latency += rules.TABLE_LATENCY
     elif op.function in ("leaky_relu", "hard_sigmoid"):
@@ -199,6 +202,58 @@ def _activation(layer: _Layer, node: Node, clock: float) -> None:
             layer.row["adders"] = size
             latency += rules.adder_cycles(1, clock)
     layer.row["latency_cycles"] = latency
+
+
+def _prelu_cost(layer: _Layer, node: Node, clock: float) -> None:
+    """One product per element by its slope (a zero or +-1 / 2^k slope costs no multiplier)."""
+    slopes = np.asarray(node.weights["alpha"], dtype=np.float64)
+    layer.constants(slopes)
+    per_element = np.broadcast_to(slopes, node.shape).reshape(-1)
+    dsp, uses_dsp, uses_lut = layer.products(per_element, 1, node.precision.get("weight"), _width(layer.in_type))
+    layer.row["dsp"] = dsp
+    layer.row["latency_cycles"] = 1 + rules.mult_latency(uses_dsp, uses_lut)
+
+
+def _constant_product_cost(param: str, adders: int, table: bool):
+    """Element-wise product(s) by a constant `param` (+ adders per element, + a table read)."""
+    def cost(layer: _Layer, node: Node, clock: float) -> None:
+        size = math.prod(node.shape)
+        latency = 1 + (rules.TABLE_LATENCY if table else 0)
+        if param:
+            value = getattr(node.op, param)
+            dsp, uses_dsp, uses_lut = layer.products(np.full(size, value), 1, node.precision.get("param"),
+                                                     _width(layer.in_type))
+            layer.row["dsp"] = dsp
+            latency += rules.mult_latency(uses_dsp, uses_lut)
+        if adders:
+            layer.row["adders"] = size * adders
+            latency += rules.adder_cycles(1, clock)
+        layer.row["latency_cycles"] = latency
+    return cost
+
+
+def _hard_swish_cost(layer: _Layer, node: Node, clock: float) -> None:
+    """x * alpha + beta (a constant product and an adder), then x * gate (a general product)."""
+    _constant_product_cost("alpha", 1, False)(layer, node, clock)
+    size = math.prod(node.shape)
+    bits = _width(layer.in_type)
+    per = rules.dsp_per_product(bits, bits + _width(node.precision.get("param")))
+    layer.row["multiplies"] += size
+    layer.row["mult_general"] += size
+    layer.row["dsp"] += size * per
+    layer.row["lut_multiplies"] += size if per == 0 else 0
+    layer.row["latency_cycles"] += rules.mult_latency(per > 0, per == 0)
+
+
+_EXTRA_ACTIVATION_COSTS = {
+    "prelu": _prelu_cost,
+    "thresholded_relu": _constant_product_cost("", 0, False),   # one comparator per element
+    "hard_swish": _hard_swish_cost,
+    "selu": _constant_product_cost("beta", 0, True),            # x * scale, or a table read
+    "celu": _constant_product_cost("", 0, True),
+    "softsign": _constant_product_cost("", 0, True),
+    **{fn: _constant_product_cost("", 1, True) for fn in ("softplus", "swish", "mish", "gelu", "gelu_tanh")},
+}
 
 
 def _softmax(layer: _Layer, node: Node, clock: float) -> None:

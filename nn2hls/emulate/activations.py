@@ -10,6 +10,16 @@
   ``precision['table']`` entry type; elu: ``x > 0 ? cast(x, result) : cast(table[index(x)], result)``.
   The table is cast to the result type once; per-entry overflow flags count each lookup that
   saturated or wrapped.
+- prelu: ``a = slopes (weight 'alpha', already quantized to `weight`)``, ``cast(x >= 0 ? x : x * a,
+  result)`` at ``fx + fw``, the slopes broadcast per element.
+- thresholded_relu: ``t, v = cast(alpha, param), cast(beta, param)``, ``cast(x > t ? x : v, result)``
+  compared exactly at ``max(fx, fp)``.
+- hard_swish: ``a, b = cast(alpha, param), cast(beta, param)``,
+  ``cast(x * min(max(x * a + b, 0), 1), result)`` at ``2 fx + fp`` (exact product).
+- selu: ``s = cast(beta, param)``, ``x > 0 ? cast(x * s, result) : cast(table[index(x)], result)``
+  (table of s * alpha * (exp(v) - 1)); celu: as elu with its own table.
+- softsign: as sigmoid. softplus, swish, mish, gelu, gelu_tanh (residual tables, `nn2hls.ir.tables`):
+  ``cast(max(x, 0) + table[index(x)], result)``, the sum exact at ``max(fx, frac(table))``.
 """
 from __future__ import annotations
 
@@ -102,6 +112,10 @@ def build_activation(node: Node, in_types: list[FixedType], in_shapes=None) -> K
             return cast(y, frac, 0, one, tr, tally)
         return hard_sigmoid
 
+    extra = _EXTRA.get(f)
+    if extra is not None:
+        return extra(node, tx, tr)
+
     if f in ("sigmoid", "tanh", "elu"):
         (tt,) = _types(node, "table")
         spec, entries, flags, _ = table_lookup(node, "table", tt, tr)
@@ -124,3 +138,119 @@ def build_activation(node: Node, in_types: list[FixedType], in_shapes=None) -> K
         return elu
 
     raise GraphError(f"node {node.label()}: activation {f!r} is not supported by the emulator")
+
+
+# ---- newer activations -------------------------------------------------------------------------------
+def _prelu(node: Node, tx: FixedType, tr: FixedType) -> Kernel:
+    (tw,) = _types(node, "weight")
+    slopes = np.broadcast_to(fixed.quantize(np.asarray(node.weights["alpha"], dtype=np.float64), tw), node.shape)
+    frac = tx.frac + tw.frac
+    amax = max(abs(int(v)) for v in slopes.reshape(-1).tolist()) if slopes.size else 0
+    bound = max_abs(tx) * max(amax, 1 << tw.frac)
+    dtype = work_dtype(bound)
+    a = as_dtype(np.ascontiguousarray(slopes), dtype)
+
+    def prelu(args, tally):
+        x = as_dtype(args[0], dtype)
+        y = np.where(x >= 0, scale_pow2(x, tw.frac), x * a)
+        return cast(y, frac, -bound, bound, tr, tally)
+    return prelu
+
+
+def _thresholded_relu(node: Node, tx: FixedType, tr: FixedType) -> Kernel:
+    (tp,) = _types(node, "param")
+    frac = max(tx.frac, tp.frac)
+    kx, kp = frac - tx.frac, frac - tp.frac
+    t = _param(node.op.alpha, tp) << kp
+    v = _param(node.op.beta, tp) << kp
+    bound = max(max_abs(tx) << kx, abs(t), abs(v))
+    dtype = work_dtype(bound)
+
+    def thresholded(args, tally):
+        x = scale_pow2(as_dtype(args[0], dtype), kx)
+        return cast(np.where(x > t, x, v), frac, -bound, bound, tr, tally)
+    return thresholded
+
+
+def _hard_swish(node: Node, tx: FixedType, tr: FixedType) -> Kernel:
+    (tp,) = _types(node, "param")
+    a = _param(node.op.alpha, tp)
+    b = _param(node.op.beta, tp) << tx.frac
+    gate_frac = tx.frac + tp.frac
+    one = 1 << gate_frac
+    bound = max_abs(tx) * one
+    dtype = work_dtype(max(bound, max_abs(tx) * abs(a) + abs(b)))
+
+    def hard_swish(args, tally):
+        x = as_dtype(args[0], dtype)
+        gate = np.minimum(np.maximum(x * a + b, 0), one)
+        return cast(x * gate, tx.frac + gate_frac, -bound, bound, tr, tally)
+    return hard_swish
+
+
+def _selu(node: Node, tx: FixedType, tr: FixedType) -> Kernel:
+    (tp, tt) = _types(node, "param", "table")
+    s = _param(node.op.beta, tp)
+    spec, entries, flags, _ = table_lookup(node, "table", tt, tr)
+    bound = max_abs(tx) * abs(s)
+    dtype = work_dtype(bound)
+
+    def selu(args, tally):
+        x = args[0]
+        pos = x > 0
+        idx = tables.index(x, tx.frac, spec)
+        _count(tally, flags, idx, ~pos)
+        direct = cast(as_dtype(np.where(pos, x, 0), dtype) * s, tx.frac + tp.frac, -bound, bound, tr, tally)
+        return np.where(pos, direct, entries[idx])
+    return selu
+
+
+def _celu(node: Node, tx: FixedType, tr: FixedType) -> Kernel:
+    (tt,) = _types(node, "table")
+    spec, entries, flags, _ = table_lookup(node, "table", tt, tr)
+
+    def celu(args, tally):
+        x = args[0]
+        pos = x > 0
+        idx = tables.index(x, tx.frac, spec)
+        _count(tally, flags, idx, ~pos)
+        direct = cast(np.where(pos, x, 0), tx.frac, min(tx.min_raw, 0), tx.max_raw, tr, tally)
+        return np.where(pos, direct, entries[idx])
+    return celu
+
+
+def _softsign(node: Node, tx: FixedType, tr: FixedType) -> Kernel:
+    (tt,) = _types(node, "table")
+    spec, entries, flags, _ = table_lookup(node, "table", tt, tr)
+
+    def lookup(args, tally):
+        idx = tables.index(args[0], tx.frac, spec)
+        _count(tally, flags, idx)
+        return entries[idx]
+    return lookup
+
+
+def _relu_plus_table(node: Node, tx: FixedType, tr: FixedType) -> Kernel:
+    (tt,) = _types(node, "table")
+    spec = node.tables.get("table")
+    if not isinstance(spec, tables.TableSpec):
+        raise GraphError(f"node {node.label()} has no 'table' lookup table spec: run precision assignment first")
+    raw = fixed.quantize(tables.table_values(spec), tt)
+    frac = max(tx.frac, tt.frac)
+    kx, kt = frac - tx.frac, frac - tt.frac
+    emax = max([abs(int(v)) for v in raw.tolist()] or [0]) << kt
+    bound = (max(tx.max_raw, 0) << kx) + emax
+    dtype = work_dtype(bound)
+    entries = scale_pow2(as_dtype(raw, dtype), kt)
+
+    def relu_plus_table(args, tally):
+        x = args[0]
+        idx = tables.index(x, tx.frac, spec)
+        y = scale_pow2(as_dtype(np.maximum(x, 0), dtype), kx) + entries[idx]
+        return cast(y, frac, -bound, bound, tr, tally)
+    return relu_plus_table
+
+
+_EXTRA = {"prelu": _prelu, "thresholded_relu": _thresholded_relu, "hard_swish": _hard_swish, "selu": _selu,
+          "celu": _celu, "softsign": _softsign,
+          **{fn: _relu_plus_table for fn in tables.RESIDUAL}}

@@ -12,7 +12,8 @@ Each op is computed exactly as its docstring in `nn2hls.ir.ops` states, vectoriz
 - GlobalPool: max/mean over all spatial axes. BatchNorm: gamma * (x - mean) / sqrt(var + eps) + beta.
 - ScaleShift: x * scale + shift (numpy broadcasting against the per-sample shape).
 - Activation: relu, clip(low, high), leaky_relu(alpha), elu(alpha), sigmoid, tanh,
-  hard_sigmoid = clip(alpha * x + beta, 0, 1), linear.
+  hard_sigmoid = clip(alpha * x + beta, 0, 1), linear, and prelu, thresholded_relu, hard_swish, selu,
+  celu, softsign, softplus, swish, mish, gelu, gelu_tanh as `ops.Activation` states them.
 - Quant: the source quantizer's float definition (QONNX IntQuant, `nn2hls.ir.quant.int_quant`).
 - Softmax along the IR axis (max-subtracted). Elementwise add/sub/mul. Concat, Reshape, Transpose
   along IR axes (shifted by one for the batch).
@@ -133,7 +134,34 @@ def _activation(node: Node, x: np.ndarray) -> np.ndarray:
         return np.tanh(x)
     if f == "hard_sigmoid":
         return np.minimum(np.maximum(op.alpha * x + op.beta, 0.0), 1.0)
+    extra = _EXTRA_ACTIVATIONS.get(f)
+    if extra is not None:
+        return extra(node, x)
     raise GraphError(f"node {node.label()}: unknown activation {f!r}")
+
+
+def _softplus(x: np.ndarray) -> np.ndarray:
+    return np.maximum(x, 0.0) + np.log1p(np.exp(-np.abs(x)))
+
+
+def _erf(x: np.ndarray) -> np.ndarray:
+    import math
+    return np.frompyfunc(math.erf, 1, 1)(x).astype(np.float64)
+
+
+_EXTRA_ACTIVATIONS: dict[str, Callable[[Node, np.ndarray], np.ndarray]] = {
+    "prelu": lambda node, x: np.where(x >= 0, x, x * node.weights["alpha"]),
+    "thresholded_relu": lambda node, x: np.where(x > node.op.alpha, x, node.op.beta),
+    "hard_swish": lambda node, x: x * np.minimum(np.maximum(node.op.alpha * x + node.op.beta, 0.0), 1.0),
+    "selu": lambda node, x: node.op.beta * np.where(x > 0, x, node.op.alpha * np.expm1(np.minimum(x, 0.0))),
+    "celu": lambda node, x: np.where(x > 0, x, node.op.alpha * np.expm1(np.minimum(x, 0.0) / node.op.alpha)),
+    "softsign": lambda node, x: x / (1.0 + np.abs(x)),
+    "softplus": lambda node, x: _softplus(x),
+    "swish": lambda node, x: x * _sigmoid(x),
+    "mish": lambda node, x: x * np.tanh(_softplus(x)),
+    "gelu": lambda node, x: 0.5 * x * (1.0 + _erf(x / np.sqrt(2.0))),
+    "gelu_tanh": lambda node, x: 0.5 * x * (1.0 + np.tanh(np.sqrt(2.0 / np.pi) * (x + 0.044715 * x ** 3))),
+}
 
 
 def _batch_axis(axis: int, rank: int) -> int:

@@ -209,7 +209,9 @@ class ScaleShift(Op):
         return tuple(x)
 
 
-ACTIVATIONS = ("linear", "relu", "clip", "leaky_relu", "elu", "sigmoid", "hard_sigmoid", "tanh")
+ACTIVATIONS = ("linear", "relu", "clip", "leaky_relu", "elu", "sigmoid", "hard_sigmoid", "tanh",
+               "prelu", "thresholded_relu", "hard_swish", "selu", "celu", "softsign", "softplus", "swish",
+               "mish", "gelu", "gelu_tanh")
 
 
 @dataclass(frozen=True)
@@ -219,6 +221,16 @@ class Activation(Op):
     relu: max(x, 0); clip: min(max(x, low), high) (ReLU6 is clip 0..6); leaky_relu: x if x >= 0 else
     alpha * x; elu: x if x > 0 else alpha * (exp(x) - 1); sigmoid; tanh; hard_sigmoid:
     clip(alpha * x + beta, 0, 1); linear: x.
+
+    prelu: x if x >= 0 else slope * x, with the node weight 'alpha' (the slopes) broadcast against x
+    (numpy rules: a scalar, one per channel (last axis) or any broadcastable shape);
+    thresholded_relu: x if x > alpha else beta (ONNX ThresholdedRelu: beta = 0; torch Threshold: beta =
+    its value); hard_swish: x * clip(alpha * x + beta, 0, 1) (ONNX: alpha = 1/6, beta = 0.5);
+    selu: beta * (x if x > 0 else alpha * (exp(x) - 1)) (ONNX Selu's gamma is beta);
+    celu: x if x > 0 else alpha * (exp(x / alpha) - 1); softsign: x / (1 + |x|);
+    softplus: log(1 + exp(x)); swish: x * sigmoid(x); mish: x * tanh(softplus(x));
+    gelu: x * Phi(x) = x / 2 * (1 + erf(x / sqrt 2)); gelu_tanh: x / 2 * (1 + tanh(sqrt(2 / pi) *
+    (x + 0.044715 x^3))).
     """
 
     kind: ClassVar[str] = "Activation"
@@ -232,6 +244,14 @@ class Activation(Op):
         _require(self.function in ACTIVATIONS,
                  f"unknown activation {self.function!r}; known: {', '.join(ACTIVATIONS)}")
         (x,) = inputs
+        if self.function == "prelu":
+            slope = weights.get("alpha")
+            _require(slope is not None, "prelu needs an 'alpha' weight (the slopes)")
+            try:
+                shape = np.broadcast_shapes(tuple(x), slope.shape)
+            except ValueError:
+                shape = None
+            _require(shape == tuple(x), f"prelu slopes of shape {slope.shape} do not broadcast to {x}")
         return tuple(x)
 
 

@@ -14,13 +14,19 @@ or the arithmetic shift ``raw >> (frac - shift)``. Bucket ``i`` therefore holds 
 buckets also take everything below/above the table (clamping).
 
 Sample point (`table_values`). Each entry is the function at the centre of the *representable*
-inputs of its bucket: with the input's fractional bits ``input_frac`` known, those inputs are
+inputs that index it: with the input's fractional bits ``input_frac`` known, those of bucket i are
 ``lo_i, lo_i + lsb, ..., lo_i + step - lsb`` and the centre is ``lo_i + (step - lsb) / 2`` (just
 ``lo_i`` when a bucket holds a single input, so such tables are exact up to the entry rounding);
-without ``input_frac`` the centre of the real interval, ``lo_i + step / 2``. For ``exp`` and ``elu``
-(domain ``v <= 0``) only inputs ``<= 0`` count, so the bucket holding 0 samples at 0 and
-``exp(0) == 1`` exactly. For ``inv`` (the reciprocal) the entry is ``1 / centre``: it splits the
-relative error evenly between both ends of the bucket instead of biasing it to one edge.
+without ``input_frac`` the centre of the real interval, ``lo_i + step / 2``. Edges of the range
+(the spec's ``low``/``high``): the first and last buckets also hold every input that clamps into them,
+down to ``low`` and up to ``high`` (the input type's range), so a saturated input reads the function's
+limit (sigmoid(+big) = 1, exp(-big) ~ 0), and only inputs inside ``[low, high]`` count. For ``exp``,
+``elu`` and ``celu`` (domain ``v <= 0``) ``high`` is 0, so the bucket holding 0 samples at 0 and
+``exp(0) == 1`` exactly. For ``inv`` (the reciprocal of a softmax sum s in ``[1, n]``) the entry is
+``1 / centre``, which splits the relative error evenly between both ends of the bucket, except at the
+edges: the bucket holding s = 1 (one class, or one saturated logit) samples at exactly 1, and s = n
+(all inputs equal) is alone in its bucket, so both edges give exact outputs (1 and 1/n up to the
+entry rounding).
 
 Tables chosen by the helpers (size = the configured ``table_size`` or the smallest power of two that
 covers the range at the chosen step, whichever is smaller; the step is a power of two never finer than
@@ -32,15 +38,24 @@ the input's LSB):
 | tanh    | [-4, 4) ∩ input range | size/2 | 1/128 | step/2 + tail 1 - tanh(4) (6.7e-4) |
 | elu     | [-8, 0] ∩ input range | size-1 | 1/128 | alpha * (step/2 + exp(-8)) |
 | exp     | [-R, 0], R = min(12, data range, input span) | size-1 | 1/64 | relative step/2 |
-| inv     | [1, n] (n = softmax axis length) | 0 | 2**-floor(log2((size-1)/(n-1))) | relative step/2 |
+| inv     | [1, n] (n = softmax axis length) | 0 | 2**-floor(log2((size-1)/(n-1))) | relative step/2 (bucket of 1: step) |
+| celu    | [-8 alpha, 0] ∩ input range | size-1 | 1/128 (alpha 1) | alpha * (step/2 + exp(-8)) |
+| softsign | the input type's range | size/2 | span/size | step/2 |
+| softplus, swish, mish | [-12, 12) ∩ input range (residual) | size/2 | 1/32 | step/2 + tail <= 7.4e-5 |
+| gelu, gelu_tanh | [-6, 6) ∩ input range (residual) | size/2 | 1/64 | step/2 + tail < 1e-7 |
+
+Residual tables: softplus, swish (x * sigmoid(x)), mish (x * tanh(softplus(x))), gelu (x * Phi(x))
+and gelu_tanh (0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))) grow like max(x, 0), so their table
+holds the bounded residual ``g(v) = f(v) - max(v, 0)`` (|g| < 0.7, -> 0 at both ends) and the layer
+computes ``y = cast(max(x, 0) + g[index(x)], result)``, exact apart from the one entry.
 
 (plus half an LSB of the entry type, which rounds). Softmax needs no more: the maximum input
 always indexes ``exp(0) == 1`` alone in its bucket, so the argmax survives, and the outputs sum to
 ``s * inv(s)``, i.e. to 1 within the inverse table's relative error (< 0.8% for n <= 10).
 
 `default_table_types` gives the entry types (AP_RND, AP_SAT) for a configured table width W:
-sigmoid ``ap_ufixed<W,0>`` (1.0 saturates to 1 - 2**-W), tanh ``ap_fixed<W,1>``, elu
-``ap_fixed<W,1+ceil(log2|alpha|)>``, softmax exp ``ap_ufixed<W,1>`` (holds 1.0 exactly), sum
+sigmoid ``ap_ufixed<W,0>`` (1.0 saturates to 1 - 2**-W), tanh, softsign and the residual tables
+``ap_fixed<W,1>``, elu and celu ``ap_fixed<W,1+ceil(log2|alpha|)>``, softmax exp ``ap_ufixed<W,1>`` (holds 1.0 exactly), sum
 ``ap_ufixed<W-1+b,b>`` with ``b = bit_length(n)`` (an exact sum of n exp entries), inv
 ``ap_ufixed<W,1>``.
 """
@@ -54,12 +69,22 @@ import numpy as np
 from nn2hls.errors import ConfigError, GraphError
 from nn2hls.ir.types import FixedType
 
-FUNCTIONS = ("sigmoid", "tanh", "elu", "exp", "inv")
+FUNCTIONS = ("sigmoid", "tanh", "elu", "exp", "inv", "celu", "softsign", "softplus", "swish", "mish", "gelu",
+             "gelu_tanh")
+# Functions tabulated as the residual f(v) - max(v, 0) (bounded, -> 0 at both ends): y = relu(x) + entry.
+RESIDUAL = ("softplus", "swish", "mish", "gelu", "gelu_tanh")
+# Functions whose table serves only inputs v <= 0 (the positive branch is computed exactly).
+NONPOSITIVE = ("exp", "elu", "celu")
 
 SIGMOID_RANGE = 8.0   # sigmoid(-8) = 3.4e-4
 TANH_RANGE = 4.0      # 1 - tanh(4) = 6.7e-4
 ELU_RANGE = 8.0       # exp(-8) = 3.4e-4
 EXP_RANGE = 12.0      # exp(-12) = 6.1e-6 < 2**-17, below the LSB of an 18-bit exp entry
+RESIDUAL_RANGE = {"softplus": 12.0,   # log1p(exp(-12)) = 6.1e-6
+                  "swish": 12.0,      # 12 * sigmoid(-12) = 7.4e-5
+                  "mish": 12.0,       # |-12 * tanh(softplus(-12))| = 7.4e-5
+                  "gelu": 6.0,        # 6 * Phi(-6) = 5.9e-9
+                  "gelu_tanh": 6.0}   # 6 * sigmoid(-2 k(6)) = 4.5e-8
 
 
 @dataclass(frozen=True)
@@ -67,7 +92,10 @@ class TableSpec:
     """One lookup table: ``index = clamp(floor(v * 2**shift) - offset, 0, size - 1)``.
 
     ``input_frac`` is the fractional bit count of the indexed input's type (sets the sample point,
-    see the module docstring); ``alpha`` is ELU's alpha (unused by the other functions).
+    see the module docstring); ``alpha`` is ELU's/CELU's alpha (unused by the other functions).
+    ``low``/``high`` bound the values that can reach the table (the input type's range, or the
+    function's domain: exp and elu v <= 0, inv s in [1, n]); the first and last buckets also take
+    every value clamped into them, so their sample points come from these bounds (None: unknown).
     """
 
     function: str
@@ -76,6 +104,8 @@ class TableSpec:
     offset: int
     input_frac: int | None = None
     alpha: float = 1.0
+    low: float | None = None
+    high: float | None = None
 
     def __post_init__(self) -> None:
         if self.function not in FUNCTIONS:
@@ -147,11 +177,52 @@ def sample_points(spec: TableSpec) -> np.ndarray:
         width = step
     else:
         width = max(step - math.ldexp(1.0, -spec.input_frac), 0.0)
-    if spec.function in ("exp", "elu"):
-        # domain v <= 0: the representable inputs of the bucket holding 0 stop at 0
-        top = np.minimum(lo + width, 0.0)
-        return np.where(lo <= 0.0, (lo + top) / 2, lo)
-    return lo + width / 2
+    a, b = lo.copy(), lo + width
+    low, high = spec.low, spec.high
+    if spec.function in NONPOSITIVE:
+        high = 0.0 if high is None else min(high, 0.0)
+    if spec.function == "inv":
+        low = 1.0 if low is None else max(low, 1.0)
+    # the end buckets also hold every input clamped into them
+    if low is not None:
+        a[0] = min(a[0], low)
+    if high is not None:
+        b[-1] = max(b[-1], high)
+    # only inputs inside [low, high] reach the table
+    if low is not None:
+        a, b = np.maximum(a, low), np.maximum(b, low)
+    if high is not None:
+        a, b = np.minimum(a, high), np.minimum(b, high)
+    centre = (a + b) / 2
+    if spec.function == "inv":
+        # the bucket holding s = 1 (one class, or saturated logits) is exact at s = 1
+        centre = np.where(a <= 1.0, 1.0, centre)
+    return centre
+
+
+def _phi_tail(u: np.ndarray) -> np.ndarray:
+    """Phi(-u) = erfc(u / sqrt 2) / 2 for u >= 0 (the Gaussian tail), accurate for large u."""
+    return 0.5 * np.array([math.erfc(float(x) / math.sqrt(2.0)) for x in np.ravel(u)]).reshape(np.shape(u))
+
+
+def residual_values(function: str, v: np.ndarray) -> np.ndarray:
+    """f(v) - max(v, 0) of the relu-plus-table functions (bounded; -> 0 as |v| -> inf)."""
+    u = np.abs(v)
+    if function == "softplus":
+        return np.log1p(np.exp(-u))
+    if function == "swish":
+        return -u * 0.5 * (1.0 - np.tanh(0.5 * u))            # -|v| * sigmoid(-|v|)
+    if function == "gelu":
+        return -u * _phi_tail(u)                                # -|v| * Phi(-|v|)
+    if function == "gelu_tanh":
+        k = math.sqrt(2.0 / math.pi) * (u + 0.044715 * u ** 3)
+        return -u * 0.5 * (1.0 - np.tanh(k))                   # -|v| * sigmoid(-2 k(|v|))
+    if function == "mish":
+        # v * tanh(softplus(v)) - max(v, 0); tanh(softplus(v)) = 1 - 2 / ((1 + e^v)^2 + 1)
+        with np.errstate(over="ignore"):
+            q = (1.0 + np.exp(np.minimum(v, 350.0))) ** 2
+        return np.where(v > 0, -2.0 * v / (q + 1.0), v * (q - 1.0) / (q + 1.0))
+    raise GraphError(f"no residual form for {function!r}")  # pragma: no cover
 
 
 def table_values(spec: TableSpec) -> np.ndarray:
@@ -168,6 +239,12 @@ def table_values(spec: TableSpec) -> np.ndarray:
         return spec.alpha * np.expm1(np.minimum(v, 0.0))
     if f == "inv":
         return 1.0 / np.maximum(v, spec.step)
+    if f == "celu":
+        return spec.alpha * np.expm1(np.minimum(v, 0.0) / spec.alpha)
+    if f == "softsign":
+        return v / (1.0 + np.abs(v))
+    if f in RESIDUAL:
+        return residual_values(f, v)
     raise GraphError(f"unknown table function {f!r}")  # pragma: no cover - TableSpec validates
 
 
@@ -211,11 +288,12 @@ def _symmetric_spec(function: str, input_type: FixedType, size: int, limit: floa
         # buckets needed on each side of 0, table centred on 0
         half = max(math.ceil(r / step), 1)
         n = _fit_size(2 * half, size)
-        return TableSpec(function, n, shift, -(n // 2), input_type.frac)
+        return TableSpec(function, n, shift, -(n // 2), input_type.frac,
+                         low=input_type.min_value, high=input_type.max_value)
     shift = _shift_for(hi, size, input_type.frac)
     step = math.ldexp(1.0, -shift)
     n = _fit_size(hi / step, size)
-    return TableSpec(function, n, shift, 0, input_type.frac)
+    return TableSpec(function, n, shift, 0, input_type.frac, low=input_type.min_value, high=input_type.max_value)
 
 
 def sigmoid_spec(input_type: FixedType, size: int) -> TableSpec:
@@ -228,19 +306,41 @@ def tanh_spec(input_type: FixedType, size: int) -> TableSpec:
     return _symmetric_spec("tanh", input_type, size, TANH_RANGE)
 
 
-def _nonpositive_spec(function: str, frac: int, span: float, size: int, alpha: float = 1.0) -> TableSpec:
-    """A table over [-span, 0] with 0 alone in the last bucket (offset = -(size - 1))."""
+def _nonpositive_spec(function: str, frac: int, span: float, size: int, alpha: float = 1.0,
+                      low: float | None = None) -> TableSpec:
+    """A table over [-span, 0] with 0 alone in the last bucket (offset = -(size - 1)); `low` is the
+    smallest value that can reach it (the clamped first bucket samples down to it)."""
     _check_size(size)
     shift = _shift_for(span, size - 1, frac)
     step = math.ldexp(1.0, -shift)
     n = _fit_size(span / step + 1, size)
-    return TableSpec(function, n, shift, -(n - 1), frac, float(alpha))
+    return TableSpec(function, n, shift, -(n - 1), frac, float(alpha), low=low, high=0.0)
 
 
 def elu_spec(input_type: FixedType, size: int, alpha: float = 1.0) -> TableSpec:
-    """ELU table of alpha*(exp(v)-1) over [-8, 0] intersected with the input's negative range."""
+    """ELU table of alpha*(exp(v)-1) over [-8, 0] intersected with the input's negative range.
+
+    SELU uses it too, with alpha = scale * alpha (its table is scale * alpha * (exp(v) - 1))."""
     span = min(ELU_RANGE, -input_type.min_value) if input_type.signed else 0.0
-    return _nonpositive_spec("elu", input_type.frac, span, size, alpha)
+    return _nonpositive_spec("elu", input_type.frac, span, size, alpha, low=min(input_type.min_value, 0.0))
+
+
+def celu_spec(input_type: FixedType, size: int, alpha: float = 1.0) -> TableSpec:
+    """CELU table of alpha*(exp(v/alpha)-1) over [-8 alpha, 0] intersected with the input's negative range."""
+    span = min(ELU_RANGE * abs(alpha), -input_type.min_value) if input_type.signed else 0.0
+    return _nonpositive_spec("celu", input_type.frac, span, size, alpha, low=min(input_type.min_value, 0.0))
+
+
+def softsign_spec(input_type: FixedType, size: int) -> TableSpec:
+    """Softsign table over the input type's whole range (its tail 1/(1+|v|) decays too slowly to cut)."""
+    return _symmetric_spec("softsign", input_type, size, math.inf)
+
+
+def residual_spec(function: str, input_type: FixedType, size: int) -> TableSpec:
+    """Table of f(v) - max(v, 0) over [-R, R) intersected with the input's range (R in RESIDUAL_RANGE)."""
+    if function not in RESIDUAL:
+        raise GraphError(f"no residual table for {function!r}")
+    return _symmetric_spec(function, input_type, size, RESIDUAL_RANGE[function])
 
 
 def softmax_specs(input_type: FixedType, axis_length: int, size: int,
@@ -260,15 +360,16 @@ def softmax_specs(input_type: FixedType, axis_length: int, size: int,
     r = min(EXP_RANGE, span)
     if data_range is not None and np.isfinite(data_range) and data_range > 0:
         r = min(r, float(data_range))
-    exp_spec = _nonpositive_spec("exp", input_type.frac, r, size)
+    exp_spec = _nonpositive_spec("exp", input_type.frac, r, size, low=-span)
     if axis_length == 1:
-        inv_spec = TableSpec("inv", 2, 0, 1, sum_frac)
+        inv_spec = TableSpec("inv", 2, 0, 1, sum_frac, low=1.0, high=1.0)
     else:
         frac = sum_frac if sum_frac is not None else 10 ** 6
         shift = _shift_for(axis_length - 1, size - 1, frac)
         step = math.ldexp(1.0, -shift)
         n = _fit_size((axis_length - 1) / step + 1, size)
-        inv_spec = TableSpec("inv", n, shift, 1 << shift if shift >= 0 else 0, sum_frac)
+        inv_spec = TableSpec("inv", n, shift, 1 << shift if shift >= 0 else 0, sum_frac, low=1.0,
+                             high=float(axis_length))
     return exp_spec, inv_spec
 
 
@@ -286,15 +387,18 @@ def default_table_types(function: str, table_width: int, *, axis_length: int = 1
         return {"table": ufixed(w, 0)}
     if function == "tanh":
         return {"table": FixedType.fixed(w, 1, True, "AP_RND", "AP_SAT")}
-    if function == "elu":
+    if function in ("elu", "celu"):
         a = abs(float(alpha))
         integer = 1 + (max(0, math.ceil(math.log2(a))) if a > 0 else 0)
         return {"table": FixedType.fixed(w, integer, True, "AP_RND", "AP_SAT")}
+    if function == "softsign" or function in RESIDUAL:
+        return {"table": FixedType.fixed(w, 1, True, "AP_RND", "AP_SAT")}
     if function == "softmax":
         b = max(1, int(axis_length)).bit_length()
         return {"exp": ufixed(w, 1), "sum": ufixed(w - 1 + b, b), "inv": ufixed(w, 1)}
     raise GraphError(f"no lookup table for function {function!r}")
 
 
-__all__ = ["TableSpec", "FUNCTIONS", "index", "sample_points", "table_values", "sigmoid_spec",
-           "tanh_spec", "elu_spec", "softmax_specs", "default_table_types"]
+__all__ = ["TableSpec", "FUNCTIONS", "RESIDUAL", "index", "sample_points", "table_values", "sigmoid_spec",
+           "tanh_spec", "elu_spec", "celu_spec", "softsign_spec", "residual_spec", "softmax_specs",
+           "default_table_types"]

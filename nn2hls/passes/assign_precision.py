@@ -22,8 +22,9 @@ uses that) gives the spec; an explicit type string wins over `auto`. Derived (`a
   bound n * max exp entry). An explicit accum breaking frac(accum) >= frac(x) + frac(w),
   >= frac(bias) or overflow AP_WRAP is refused with ConfigError naming the layer.
 - `recip` (avg pool 1/count): unsigned, width `weight_width`, AP_RND. `param` (clip bounds,
-  leaky_relu alpha, hard_sigmoid alpha/beta): signed, width `weight_width`, AP_RND/AP_SAT, I from the
-  largest finite constant.
+  leaky_relu alpha, hard_sigmoid and hard_swish alpha/beta, thresholded_relu threshold/value, selu
+  scale): signed, width `weight_width`, AP_RND/AP_SAT, I from the largest finite constant. PReLU's
+  slopes (weight 'alpha') get a `weight` type like any other weights.
 - table roles (`table`, `exp`, `sum`, `inv`) and `node.tables` come from `nn2hls.passes.table_types`.
 - quantized models (`nn2hls.passes.quant_rules`): a Quant node's result is its `dtype`; weight and bias
   types forced by the frontend (`node.meta['forced_precision']`) replace `auto` while they hold the
@@ -277,16 +278,80 @@ class _Assigner:
             iv = (0.0, 1.0)
         elif fn == "tanh":
             iv = (-1.0, 1.0)
+        elif fn in _EXTRA_INTERVALS:
+            iv, params = _EXTRA_INTERVALS[fn](node, x_iv)
         else:
             raise ConfigError(f"node {node.label()}: no precision rule for activation {fn!r}")
-        if fn in ("clip", "leaky_relu", "hard_sigmoid"):
+        if fn == "prelu":
+            p["weight"] = self.weight_type(node, spec, node.weights["alpha"])
+        if fn in ("clip", "leaky_relu", "hard_sigmoid") + _PARAM_ACTIVATIONS:
             width = self.width(node, spec, "weight_width")
             m = max((abs(v) for v in params), default=0.0)
             p["param"] = FixedType.fixed(width, rules.integer_bits(m, width, True, WEIGHT_ROUNDING), True,
                                          WEIGHT_ROUNDING, WEIGHT_OVERFLOW)
-        if fn in ("sigmoid", "tanh", "elu"):
+        if fn in table_types.TABLE_ACTIVATIONS:
             p.update(table_types.activation_types(node, spec, self.in_type(node)))
         p["result"] = self.result(node, spec, iv)
+
+
+# ---- intervals of the newer element-wise activations: (interval, constants needing a `param` type) ----
+_PARAM_ACTIVATIONS = ("thresholded_relu", "hard_swish", "selu")
+
+
+def _prelu_interval(node: Node, x: rules.Interval):
+    slopes = np.asarray(node.weights["alpha"], dtype=np.float64).reshape(-1)
+    a_lo, a_hi = float(slopes.min()), float(slopes.max())
+    points = [x[0], x[1]] + ([0.0] if x[0] <= 0.0 <= x[1] else [])
+    values = [p if p >= 0 else p * a for p in points for a in (a_lo, a_hi)]
+    return (min(values), max(values)), []
+
+
+def _thresholded_interval(node: Node, x: rules.Interval):
+    op = node.op
+    parts = []
+    if x[0] <= op.alpha:
+        parts.append((op.beta, op.beta))
+    if x[1] > op.alpha:
+        parts.append((max(x[0], op.alpha), x[1]))
+    return rules.hull(parts), [op.alpha, op.beta]
+
+
+def _hard_swish_interval(node: Node, x: rules.Interval):
+    a, b = node.op.alpha, node.op.beta
+    f = lambda v: v * min(max(a * v + b, 0.0), 1.0)  # noqa: E731
+    critical = (-b / (2 * a), -b / a, (1 - b) / a) if a else ()
+    return rules.monotone_interval(f, x, critical), [a, b]
+
+
+def _selu_interval(node: Node, x: rules.Interval):
+    a, s = node.op.alpha, node.op.beta
+    return rules.monotone_interval(lambda v: s * (v if v > 0 else a * math.expm1(v)), x, (0.0,)), [s]
+
+
+def _table_interval(fn: str):
+    """Hull of the float function on the interval, at its ends and its (known) critical points."""
+    from nn2hls.ir import tables
+    critical = {"swish": (-1.2784645,), "mish": (-1.1925,), "gelu": (-0.7517916,),
+                "gelu_tanh": (-0.7524614,), "celu": (0.0,)}.get(fn, ())
+
+    def interval(node: Node, x: rules.Interval):
+        def f(v: float) -> float:
+            if fn == "celu":
+                a = node.op.alpha
+                return v if v > 0 else a * math.expm1(v / a)
+            if fn == "softsign":
+                return v / (1 + abs(v))
+            return max(v, 0.0) + float(tables.residual_values(fn, np.array([v]))[0])
+        lo, hi = rules.monotone_interval(f, x, critical)
+        # the table minimum lies a little off the critical point: one table LSB of slack below
+        return (lo - 1e-3 if lo < 0 else lo, hi), []
+    return interval
+
+
+_EXTRA_INTERVALS = {"prelu": _prelu_interval, "thresholded_relu": _thresholded_interval,
+                    "hard_swish": _hard_swish_interval, "selu": _selu_interval,
+                    **{fn: _table_interval(fn) for fn in ("celu", "softsign", "softplus", "swish", "mish", "gelu",
+                                                          "gelu_tanh")}}
 
 
 def assign_types(graph: Graph, ctx: PassContext, widths: dict[str, dict[str, int]] | None = None) -> list[str]:

@@ -1,7 +1,8 @@
 """quantize_weights: replace every weight by its exactly representable quantized value.
 
 Rule (docs/semantics.md, "Weights"): kernel -> to_float(quantize(kernel, weight)), bias ->
-to_float(quantize(bias, bias)) for Dense/Conv; ScaleShift scale in `weight`, shift in `bias`. The
+to_float(quantize(bias, bias)) for Dense/Conv; ScaleShift scale in `weight`, shift in `bias`; PReLU
+slopes (Activation weight 'alpha') in `weight`. The
 values stay float64 arrays; their raw integers are value * 2**frac exactly. A kernel weight whose
 quantized value is 0 is a pruned weight: node.meta['pruning'] gets 'quantized_zero' (weights that
 were nonzero before and 0 now) and 'zeros' is updated. Requires a typed graph (run assign_precision
@@ -14,12 +15,13 @@ import numpy as np
 from nn2hls.errors import GraphError
 from nn2hls.ir import fixed
 from nn2hls.ir.graph import Graph
-from nn2hls.ir.ops import Conv, Dense, ScaleShift
+from nn2hls.ir.ops import Activation, Conv, Dense, ScaleShift
 from nn2hls.passes.base import PassContext, PassResult
 
 _ROLES = {Dense: (("kernel", "weight"), ("bias", "bias")),
           Conv: (("kernel", "weight"), ("bias", "bias")),
-          ScaleShift: (("scale", "weight"), ("shift", "bias"))}
+          ScaleShift: (("scale", "weight"), ("shift", "bias")),
+          Activation: (("alpha", "weight"),)}
 
 
 def quantize_graph_weights(graph: Graph) -> list[str]:

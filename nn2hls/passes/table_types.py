@@ -1,7 +1,9 @@
-"""Types and lookup-table specs of the table-based nodes (sigmoid, tanh, elu, softmax).
+"""Types and lookup-table specs of the table-based nodes (sigmoid, tanh, elu, selu, celu, softsign,
+the residual tables of softplus/swish/mish/gelu/gelu_tanh, softmax).
 
 Rule: the entry types are `nn2hls.ir.tables.default_table_types(function, table_width)` and the
-TableSpecs come from that module's `sigmoid_spec`/`tanh_spec`/`elu_spec`/`softmax_specs`, with
+TableSpecs come from that module's `sigmoid_spec`/`tanh_spec`/`elu_spec`/`celu_spec`/`softsign_spec`/
+`residual_spec`/`softmax_specs` (SELU: the elu table of scale * alpha * (exp(v) - 1)), with
 `table_size` from the node's precision spec and the input type of the node. The softmax exp table
 covers the largest max(x) - x observed in the float activations of the calibration data (when given).
 The softmax `sum` type must hold the exact sum of `n` exp entries (F = frac(exp), every entry <= 1):
@@ -18,11 +20,24 @@ from nn2hls.ir.ops import Softmax
 from nn2hls.ir.types import FixedType
 
 
+TABLE_ACTIVATIONS = ("sigmoid", "tanh", "elu", "selu", "celu", "softsign") + tables.RESIDUAL
+
+
 def activation_types(node: Node, spec, x_t: FixedType) -> dict[str, FixedType]:
-    """Entry type of a sigmoid/tanh/elu node; sets node.tables['table']."""
+    """Entry type of a table-based activation node (TABLE_ACTIVATIONS); sets node.tables['table']."""
     fn = node.op.function
+    if fn == "selu":
+        scaled = node.op.beta * node.op.alpha
+        node.tables["table"] = tables.elu_spec(x_t, spec.table_size, scaled)
+        return tables.default_table_types("elu", spec.table_width, alpha=scaled)
     types = tables.default_table_types(fn, spec.table_width, alpha=getattr(node.op, "alpha", 1.0))
-    if fn == "sigmoid":
+    if fn == "celu":
+        node.tables["table"] = tables.celu_spec(x_t, spec.table_size, node.op.alpha)
+    elif fn == "softsign":
+        node.tables["table"] = tables.softsign_spec(x_t, spec.table_size)
+    elif fn in tables.RESIDUAL:
+        node.tables["table"] = tables.residual_spec(fn, x_t, spec.table_size)
+    elif fn == "sigmoid":
         node.tables["table"] = tables.sigmoid_spec(x_t, spec.table_size)
     elif fn == "tanh":
         node.tables["table"] = tables.tanh_spec(x_t, spec.table_size)

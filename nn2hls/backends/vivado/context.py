@@ -255,6 +255,8 @@ def build_activation(graph: Graph, node: Node) -> LayerContext:
     kinds = {"linear": "copy", "relu": "relu", "clip": "clip", "leaky_relu": "leaky_relu",
              "hard_sigmoid": "hard_sigmoid", "sigmoid": "table_activation", "tanh": "table_activation",
              "elu": "elu"}
+    if fn in EXTRA_ACTIVATION_KINDS:
+        return build_extra_activation(graph, node)
     if fn not in kinds:
         raise UnsupportedOpError(f"node {node.label()}: activation {fn!r} is not supported")
     header = "nn2hls_common.h" if fn == "linear" else "nn2hls_activation.h"
@@ -274,6 +276,50 @@ def build_activation(graph: Graph, node: Node) -> LayerContext:
         else:
             ctx.params["alpha"], ctx.params["beta"] = constant_values([op.alpha, op.beta], pt, what)
     if fn in ("sigmoid", "tanh", "elu"):
+        ctx.add_type("table", _prec(node, "table"))
+        _table(ctx, node, "table", "table", "")
+    return ctx
+
+
+EXTRA_ACTIVATION_KINDS = {"prelu": "prelu", "thresholded_relu": "thresholded_relu", "hard_swish": "hard_swish",
+                          "selu": "selu", "celu": "elu", "softsign": "table_activation",
+                          "softplus": "relu_plus_table", "swish": "relu_plus_table", "mish": "relu_plus_table",
+                          "gelu": "relu_plus_table", "gelu_tanh": "relu_plus_table"}
+
+
+def _period(values: np.ndarray, shape: tuple[int, ...]) -> tuple[np.ndarray, int]:
+    """values broadcast to shape, flattened; and the shortest prefix period (the channel count when the
+    values are per channel, else the whole size)."""
+    flat = np.broadcast_to(values, shape).reshape(-1)
+    period = shape[-1] if shape else 1
+    if period > 0 and flat.size % period == 0 and np.array_equal(
+            flat.reshape(-1, period), np.tile(flat[:period], (flat.size // period, 1))):
+        return flat[:period], int(period)
+    return flat, int(flat.size)
+
+
+def build_extra_activation(graph: Graph, node: Node) -> LayerContext:
+    """PReLU (per-element slopes array, cycled with the channel period), thresholded ReLU, hard swish,
+    SELU (scale constant + elu table), CELU (elu kernel), softsign (plain table) and the residual tables."""
+    op: Activation = node.op
+    fn = op.function
+    ctx = _base(graph, node, EXTRA_ACTIVATION_KINDS[fn], "nn2hls_activation.h")
+    what = f"node {node.label()} parameters"
+    if fn == "prelu":
+        wt = _prec(node, "weight")
+        ctx.add_type("weight", wt)
+        slopes, period = _period(np.asarray(node.weights["alpha"], dtype=np.float64), node.shape)
+        ctx.add_array("alpha", type_name(node.name, "weight"), constant_values(slopes, wt, what))
+        ctx.params["period"] = period
+    if fn in ("thresholded_relu", "hard_swish"):
+        pt = _prec(node, "param")
+        ctx.add_type("param", pt)
+        ctx.params["alpha"], ctx.params["beta"] = constant_values([op.alpha, op.beta], pt, what)
+    if fn == "selu":
+        pt = _prec(node, "param")
+        ctx.add_type("param", pt)
+        (ctx.params["scale"],) = constant_values([op.beta], pt, what)
+    if ctx.kind in ("selu", "elu", "table_activation", "relu_plus_table"):
         ctx.add_type("table", _prec(node, "table"))
         _table(ctx, node, "table", "table", "")
     return ctx
