@@ -254,8 +254,7 @@ def _float_reference(model: str, compiled, x: np.ndarray) -> tuple[list[np.ndarr
             note(f"onnxruntime cannot run '{model}' ({first[:160]}); using the nn2hls IR float executor "
                  "(it implements the QONNX definitions) as the float reference")
         else:
-            feed_name = session.get_inputs()[0].name
-            outputs = session.run(None, {feed_name: x.astype(np.float32)})
+            outputs = _run_onnxruntime(session, x)
             return [np.asarray(o, dtype=np.float64) for o in outputs], "onnxruntime"
     if suffix in (".keras", ".h5"):
         from nn2hls.frontends.keras_reference import keras_reference
@@ -266,6 +265,24 @@ def _float_reference(model: str, compiled, x: np.ndarray) -> tuple[list[np.ndarr
         note(f"{description}; using the nn2hls IR float executor as the float reference")
     ref = compiled.float_reference(x)
     return (ref if isinstance(ref, list) else [ref]), "nn2hls IR float executor"
+
+
+def _run_onnxruntime(session, x: np.ndarray) -> list[np.ndarray]:
+    """All samples through the session; a file declaring a fixed batch B runs in chunks of B (the batch
+    axis of the file is no contract; a last partial chunk is padded with its own first sample)."""
+    feed = session.get_inputs()[0]
+    batch = feed.shape[0] if feed.shape else None
+    x = x.astype(np.float32)
+    if not isinstance(batch, int) or batch <= 0 or batch == x.shape[0]:
+        return session.run(None, {feed.name: x})
+    parts: list[list[np.ndarray]] = []
+    for start in range(0, x.shape[0], batch):
+        chunk = x[start:start + batch]
+        n = chunk.shape[0]
+        if n < batch:
+            chunk = np.concatenate([chunk, np.repeat(chunk[:1], batch - n, axis=0)])
+        parts.append([o[:n] for o in session.run(None, {feed.name: chunk})])
+    return [np.concatenate([p[k] for p in parts]) for k in range(len(parts[0]))]
 
 
 def _as_list(outputs: Any) -> list[np.ndarray]:

@@ -26,6 +26,7 @@ from nn2hls.frontends.onnx_layout import Layouts, Tensor, plain_tensor
 from nn2hls.frontends import onnx_ops_spatial, onnx_ops_wiring  # noqa: F401  (register their converters)
 from nn2hls.frontends import onnx_qdq, onnx_quant
 from nn2hls.frontends.onnx_ops import CONVERTERS
+from nn2hls.frontends.onnx_patterns import fuse_activations
 from nn2hls.ir.graph import Graph
 from nn2hls.ir.ops import Input
 from nn2hls.ir.verify import verify
@@ -70,8 +71,9 @@ class _Importer:
         self.values: dict[str, object] = {}
         self.opset = self._opset()
         self.batch = BATCH
+        self.nodes = fuse_activations(model.graph)
         self._consumers: dict[str, int] = {}
-        for node in model.graph.node:
+        for node in self.nodes:
             for name in node.input:
                 self._consumers[name] = self._consumers.get(name, 0) + 1
         for out in model.graph.output:
@@ -233,7 +235,7 @@ class _Importer:
         self._check_weights()
         self._input()
         self._initializers()
-        for node in self.model.graph.node:
+        for node in self.nodes:
             self._node(node)
         self._outputs()
         self._prune()

@@ -12,6 +12,11 @@ Tensor's layout (see `onnx_layout`); the batch axis (ONNX axis 0) never moves. R
   Reshape, Squeeze, Unsqueeze, Transpose, Identity, Dropout, Concat) in `onnx_ops_wiring`, which only
   relabel the layout (no node) except Concat.
 - Relu, LeakyRelu, Elu, Sigmoid, HardSigmoid, Tanh, Clip -> Activation; Softmax -> Softmax (before opset 13 over the flattened trailing axes).
+- PRelu (constant slope broadcast against x, unidirectionally: scalar or per channel) -> prelu with the
+  slopes in the IR layout; Selu (alpha, gamma) -> selu(alpha, beta=gamma); Celu; Softplus; Softsign;
+  ThresholdedRelu (alpha; `value` from `onnx_patterns` for torch's Threshold); HardSwish (alpha 1/6,
+  beta 1/2); Mish; Gelu (approximate none -> gelu, tanh -> gelu_tanh). Exporters' decompositions of
+  GELU, softsign, mish and Threshold are fused back first (`onnx_patterns`).
 - Add/Sub/Mul/Div with a constant -> ScaleShift (y = x * scale + shift, constant reduced to a scalar or
   per-channel vector when it is one); Add/Sub/Mul of two tensors -> Elementwise.
 """
@@ -285,3 +290,65 @@ def softmax(ctx, node, attrs, inputs):
     return [flat.with_node(ctx.add(ops.Softmax(axis=-1), [flat.node], node))]
 
 
+
+
+# ---- newer element-wise activations ---------------------------------------------------------------
+
+@converter("PRelu")
+def prelu(ctx, node, attrs, inputs):
+    t = tensor_input(ctx, node, inputs, 0)
+    slope = constant_input(ctx, node, inputs, 1, "slope")
+    full = (1,) + t.shape
+    try:
+        ok = np.broadcast_shapes(full, slope.shape) == full
+    except ValueError:
+        ok = False
+    if not ok:
+        raise UnsupportedOpError(f"ONNX PRelu node {ctx.label(node)}: slope of shape {slope.shape} does not "
+                                 f"broadcast to the input of shape {('N',) + t.shape}")
+    alpha = _reduce_constant(map_constant(t, np.broadcast_to(slope, full)[0]))
+    return [t.with_node(ctx.add(ops.Activation(function="prelu"), [t.node], node,
+                                {"alpha": np.asarray(alpha, dtype=np.float64)}))]
+
+
+@converter("Selu")
+def selu(ctx, node, attrs, inputs):
+    op = ops.Activation(function="selu", alpha=float(attrs.get("alpha", 1.67326319217681884765625)),
+                        beta=float(attrs.get("gamma", 1.05070102214813232421875)))
+    return _unary(ctx, node, inputs, op)
+
+
+@converter("Celu")
+def celu(ctx, node, attrs, inputs):
+    alpha = float(attrs.get("alpha", 1.0))
+    if alpha == 0:
+        raise attribute_error(ctx, node, "alpha", alpha, "alpha != 0")
+    return _unary(ctx, node, inputs, ops.Activation(function="celu", alpha=alpha))
+
+
+_PLAIN = {"Softplus": "softplus", "Softsign": "softsign", "Mish": "mish"}
+
+
+@converter("Softplus", "Softsign", "Mish")
+def plain_activation(ctx, node, attrs, inputs):
+    return _unary(ctx, node, inputs, ops.Activation(function=_PLAIN[node.op_type]))
+
+
+@converter("ThresholdedRelu")
+def thresholded_relu(ctx, node, attrs, inputs):
+    op = ops.Activation(function="thresholded_relu", alpha=float(attrs.get("alpha", 1.0)),
+                        beta=float(attrs.get("value", 0.0)))
+    return _unary(ctx, node, inputs, op)
+
+
+@converter("HardSwish")
+def hard_swish(ctx, node, attrs, inputs):
+    return _unary(ctx, node, inputs, ops.Activation(function="hard_swish", alpha=1.0 / 6.0, beta=0.5))
+
+
+@converter("Gelu")
+def gelu(ctx, node, attrs, inputs):
+    approximate = attrs.get("approximate", "none")
+    if approximate not in ("none", "tanh"):
+        raise attribute_error(ctx, node, "approximate", approximate, "'none' or 'tanh'")
+    return _unary(ctx, node, inputs, ops.Activation(function="gelu" if approximate == "none" else "gelu_tanh"))

@@ -33,6 +33,8 @@ def flatten(ctx, node, attrs, inputs):
     axis = int(attrs.get("axis", 1))
     if axis < 0:
         axis += t.rank + 1
+    if axis == 0 and ctx.batch == 1:
+        axis = 1  # a file exported with a fixed batch of 1: (1, features) either way, per sample
     if axis != 1:
         raise attribute_error(ctx, node, "axis", attrs.get("axis", 1), "axis=1 (other values merge the batch "
                                                                         "axis with the features)")
