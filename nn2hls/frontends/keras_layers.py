@@ -19,8 +19,12 @@ returns the output tensor. The maths they implement:
 - Activation functions: relu, relu6 (clip 0..6), sigmoid, tanh, linear, elu (alpha 1), leaky_relu
   (Keras 3 default slope 0.2), hard_sigmoid (Keras 3: relu6(x + 3) / 6, i.e. clip(x / 6 + 0.5, 0, 1);
   Keras 2 / tf.keras: clip(0.2 x + 0.5, 0, 1)), softmax (last axis).
+- More activation strings: selu, celu, softplus, softsign, gelu (erf form), hard_swish/hard_silu
+  (x * clip(x / 6 + 0.5, 0, 1)), mish, swish/silu (x * sigmoid(x)).
 - ReLU(max_value, negative_slope, threshold=0): relu, clip(0, max), leaky_relu(slope), or
-  leaky_relu followed by clip(-inf, max); a nonzero threshold is refused (no IR op matches it).
+  leaky_relu followed by clip(-inf, max); a nonzero threshold gives thresholded_relu (x > t ? x : 0),
+  then clip(0, max) (refused together with a slope). ThresholdedReLU(theta) (Keras 2) likewise.
+- PReLU(shared_axes): prelu with the stored `alpha` (input shape, shared axes of size 1) broadcast.
 - LeakyReLU (negative_slope, Keras 2 `alpha`), ELU (alpha), Softmax (one axis).
 - Flatten: row-major over Keras's layout (data_format channels_first first moves channels last);
   Reshape: target_shape (one -1 resolved); Dropout and the noise layers: identity at inference.
@@ -76,7 +80,19 @@ def _pads(layer: LayerCall, padding: str, spatial: tuple[int, ...], kernel: tupl
 
 # ---- activations ---------------------------------------------------------------------------------
 ACTIVATION_NAMES = ("linear", "relu", "relu6", "sigmoid", "tanh", "softmax", "elu", "leaky_relu",
-                    "hard_sigmoid")
+                    "hard_sigmoid", "selu", "celu", "softplus", "softsign", "gelu", "hard_swish", "hard_silu",
+                    "mish", "swish", "silu")
+# Keras activation name -> IR Activation (Keras 3 `keras.activations`; selu's constants are Keras's own,
+# gelu is the exact erf form (approximate=False), hard_silu = x * relu6(x + 3) / 6, swish = silu = x * sigmoid(x))
+_SIMPLE_ACTIVATIONS = {
+    "selu": lambda: ops.Activation("selu", alpha=1.67326324, beta=1.05070098),
+    "celu": lambda: ops.Activation("celu", alpha=1.0),
+    "softplus": lambda: ops.Activation("softplus"), "softsign": lambda: ops.Activation("softsign"),
+    "gelu": lambda: ops.Activation("gelu"), "mish": lambda: ops.Activation("mish"),
+    "hard_swish": lambda: ops.Activation("hard_swish", alpha=1.0 / 6.0, beta=0.5),
+    "hard_silu": lambda: ops.Activation("hard_swish", alpha=1.0 / 6.0, beta=0.5),
+    "swish": lambda: ops.Activation("swish"), "silu": lambda: ops.Activation("swish"),
+}
 
 
 def activation_name(value: Any) -> str:
@@ -117,6 +133,8 @@ def apply_activation(b: Builder, layer: LayerCall, t: KTensor, name: str, *, suf
     elif name == "hard_sigmoid":
         alpha = 1.0 / 6.0 if b.keras_major >= 3 else 0.2
         op = ops.Activation("hard_sigmoid", alpha=alpha, beta=0.5)
+    elif name in _SIMPLE_ACTIVATIONS:
+        op = _SIMPLE_ACTIVATIONS[name]()
     else:
         raise _refuse(layer, f"activation {name!r} is not supported; supported: {', '.join(ACTIVATION_NAMES)}")
     return b.tensor(which, b.add(op, [source], layer, suffix=suffix), t.shape)
@@ -293,9 +311,16 @@ def relu(b: Builder, layer: LayerCall, inputs: list[KTensor]) -> KTensor:
     threshold = float(cfg.get("threshold", 0.0) or 0.0)
     slope = float(cfg.get("negative_slope", 0.0) or 0.0)
     max_value = cfg.get("max_value")
-    if threshold != 0.0:
-        raise _refuse(layer, f"threshold={threshold} is not supported (no IR op); use threshold=0")
     high = math.inf if max_value is None else float(max_value)
+    if threshold != 0.0:
+        # Keras: x > threshold ? x : 0, then clip(., 0, max_value) when max_value is given
+        if slope != 0.0:
+            raise _refuse(layer, f"threshold={threshold} together with negative_slope={slope} is not supported; "
+                                 "use one of them")
+        out = _unary(b, layer, t, ops.Activation("thresholded_relu", alpha=threshold, beta=0.0))
+        if high == math.inf:
+            return out
+        return _unary(b, layer, out, ops.Activation("clip", low=0.0, high=high), suffix="max")
     if slope == 0.0:
         op = ops.Activation("relu") if high == math.inf else ops.Activation("clip", low=0.0, high=high)
         return _unary(b, layer, t, op)
@@ -314,6 +339,27 @@ def leaky_relu(b: Builder, layer: LayerCall, inputs: list[KTensor]) -> KTensor:
 def elu(b: Builder, layer: LayerCall, inputs: list[KTensor]) -> KTensor:
     (t,) = inputs
     return _unary(b, layer, t, ops.Activation("elu", alpha=float(layer.config.get("alpha", 1.0))))
+
+
+def thresholded_relu(b: Builder, layer: LayerCall, inputs: list[KTensor]) -> KTensor:
+    """Keras 2 ThresholdedReLU(theta): x if x > theta else 0."""
+    (t,) = inputs
+    theta = float(layer.config.get("theta", 1.0))
+    return _unary(b, layer, t, ops.Activation("thresholded_relu", alpha=theta, beta=0.0))
+
+
+def prelu(b: Builder, layer: LayerCall, inputs: list[KTensor]) -> KTensor:
+    """PReLU: x if x >= 0 else alpha * x; `alpha` has the input's shape with `shared_axes` of size 1."""
+    (t,) = inputs
+    alpha = np.asarray(b.layer_weights(layer, ["alpha"])["alpha"], dtype=np.float64)
+    if alpha.shape != t.shape:
+        try:
+            alpha = alpha.reshape(t.shape) if alpha.size == math.prod(t.shape) else alpha
+            np.broadcast_shapes(alpha.shape, t.shape)
+        except ValueError:
+            raise _refuse(layer, f"alpha of shape {alpha.shape} does not broadcast to the input {t.shape}") from None
+    node = b.add(ops.Activation("prelu"), [b.keras_view(t, layer)], layer, weights={"alpha": alpha})
+    return KTensor(t.shape, keras=node)
 
 
 def softmax(b: Builder, layer: LayerCall, inputs: list[KTensor]) -> KTensor:
@@ -402,6 +448,7 @@ CONVERTERS: dict[str, Converter] = {
     "BatchNormalization": batch_norm,
     "Activation": activation,
     "ReLU": relu, "LeakyReLU": leaky_relu, "ELU": elu, "Softmax": softmax,
+    "PReLU": prelu, "ThresholdedReLU": thresholded_relu,
     "Flatten": flatten, "Reshape": reshape,
     "Dropout": identity, "SpatialDropout1D": identity, "SpatialDropout2D": identity,
     "GaussianNoise": identity, "GaussianDropout": identity, "AlphaDropout": identity,

@@ -7,7 +7,11 @@ result is the same function (the constants must match to float32 precision, 1e-6
   `e = Erf(a)`, `b = e + 1`, then `y = (x * b) * 0.5` or `y = (x * 0.5) * b` -> `Gelu(x)` (ONNX Gelu,
   opset 20, approximate="none": y = x / 2 * (1 + erf(x / sqrt 2))).
 - Softsign (torch exports it as `x / (1 + Abs(x))`): `a = Abs(x)`, `b = a + 1`, `y = x / b` -> `Softsign(x)`.
+- GELU, tanh form (torch's exports below opset 20): `c = x ** 3` (Pow, or two Muls),
+  `k = (x + 0.044715 c) * sqrt(2 / pi)`, `b = Tanh(k) + 1`, then x * b * 0.5 in any order ->
+  `Gelu(x, approximate="tanh")`.
 - Mish (below opset 18): `y = x * Tanh(Softplus(x))` -> `Mish(x)`.
+- torch's Softplus guard (dynamo): `Where(Greater(x, t), x, Softplus(x))` with t >= 15 -> `Softplus(x)`.
 - torch.nn.Threshold(t, v) (dynamo export): `y = Where(LessOrEqual(x, t), v, x)` or
   `Where(Greater(x, t), x, v)` -> `ThresholdedRelu(x, alpha=t)` with the below-threshold value v kept
   in the attribute `value` (nn2hls's own extension of ThresholdedRelu, whose value is 0).
@@ -70,6 +74,40 @@ def _other(node: onnx.NodeProto, name: str) -> str | None:
     return node.input[1] if node.input[0] == name else node.input[0]
 
 
+def _half_x_tail(ix: _Index, b: onnx.NodeProto, x: str):
+    """The nodes computing y = x * b * 0.5 from b's output, in any of the exporters' orders:
+    (x * b) * 0.5, (0.5 * b) * x, (x * 0.5) * b. Returns (nodes, last node) or None."""
+    value = b.output[0]
+    mul = ix.only_reader(value, "Mul")
+    if mul is None:
+        return None
+    other = _other(mul, value)
+    if other is None:
+        return None
+    if other == x:  # (x * b) * 0.5
+        half = ix.only_reader(mul.output[0], "Mul")
+        if half is not None and ix.is_const(_other(half, mul.output[0]) or "", 0.5):
+            return [mul, half], half
+        return None
+    if ix.is_const(other, 0.5):  # (0.5 * b) * x
+        last = ix.only_reader(mul.output[0], "Mul")
+        if last is not None and _other(last, mul.output[0]) == x:
+            return [mul, last], last
+        return None
+    pre = ix.producer.get(other)
+    if pre is not None and pre.op_type == "Mul" and ix.private(other) and x in pre.input \
+            and ix.is_const(_other(pre, x) or "", 0.5):  # (x * 0.5) * b
+        return [pre, mul], mul
+    return None
+
+
+def _plus_one(ix: _Index, node: onnx.NodeProto) -> onnx.NodeProto | None:
+    add = ix.only_reader(node.output[0], "Add")
+    if add is None or not ix.is_const(_other(add, node.output[0]) or "", 1.0):
+        return None
+    return add
+
+
 def _gelu(ix: _Index, erf: onnx.NodeProto):
     scaled = ix.producer.get(erf.input[0])
     if scaled is None or not ix.private(erf.input[0]):
@@ -83,23 +121,73 @@ def _gelu(ix: _Index, erf: onnx.NodeProto):
                 x = a
     if x is None:
         return None
-    add = ix.only_reader(erf.output[0], "Add")
-    if add is None or not ix.is_const(_other(add, erf.output[0]) or "", 1.0):
+    add = _plus_one(ix, erf)
+    tail = _half_x_tail(ix, add, x) if add is not None else None
+    if tail is None:
         return None
-    mul = ix.only_reader(add.output[0], "Mul")
-    if mul is None:
+    return [scaled, erf, add] + tail[0], x, tail[1]
+
+
+def _scaled_by(ix: _Index, value: str, constant: float) -> tuple[onnx.NodeProto, str] | None:
+    """(node, other input) when `value` = other * constant and only one node reads it."""
+    node = ix.producer.get(value)
+    if node is None or node.op_type != "Mul" or not ix.private(value):
         return None
-    other = _other(mul, add.output[0])
-    if other == x:  # (x * b) * 0.5
-        half = ix.only_reader(mul.output[0], "Mul")
-        if half is None or not ix.is_const(_other(half, mul.output[0]) or "", 0.5):
-            return None
-        return [scaled, erf, add, mul, half], x, half
-    pre = ix.producer.get(other or "")
-    if pre is not None and pre.op_type == "Mul" and ix.private(other) and x in pre.input \
-            and ix.is_const(_other(pre, x) or "", 0.5):  # (x * 0.5) * b
-        return [scaled, erf, add, pre, mul], x, mul
+    for a, b in (node.input, reversed(node.input)):
+        if ix.is_const(b, constant):
+            return node, a
     return None
+
+
+def _cube_of(ix: _Index, value: str) -> tuple[list[onnx.NodeProto], str] | None:
+    """(nodes, x) when `value` = x ** 3: Pow(x, 3), (x * x) * x or x * (x * x)."""
+    node = ix.producer.get(value)
+    if node is None or not ix.private(value):
+        return None
+    if node.op_type == "Pow" and ix.is_const(node.input[1], 3.0):
+        return [node], node.input[0]
+    if node.op_type == "Mul" and len(node.input) == 2:
+        for a, b in (node.input, reversed(node.input)):
+            sq = ix.producer.get(b)
+            if sq is not None and sq.op_type == "Mul" and ix.private(b) and list(sq.input) == [a, a]:
+                return [sq, node], a
+    return None
+
+
+def _gelu_tanh(ix: _Index, tanh: onnx.NodeProto):
+    """0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))."""
+    k = _scaled_by(ix, tanh.input[0], math.sqrt(2.0 / math.pi))
+    if k is None:
+        return None
+    inner = ix.producer.get(k[1])
+    if inner is None or inner.op_type != "Add" or not ix.private(k[1]) or len(inner.input) != 2:
+        return None
+    for x, cubic in (inner.input, reversed(inner.input)):
+        c = _scaled_by(ix, cubic, 0.044715)
+        cube = _cube_of(ix, c[1]) if c is not None else None
+        if cube is None or cube[1] != x:
+            continue
+        add = _plus_one(ix, tanh)
+        tail = _half_x_tail(ix, add, x) if add is not None else None
+        if tail is None:
+            return None
+        return cube[0] + [c[0], inner, k[0], tanh, add] + tail[0], x, tail[1]
+    return None
+
+
+def _softplus_guard(ix: _Index, compare: onnx.NodeProto):
+    """torch's Softplus(threshold=t) for t >= 15: Where(Greater(x, t), x, Softplus(x)) (the guard
+    changes the value by log1p(exp(-t)) < 3.1e-7)."""
+    x, t = compare.input[0], ix.scalar(compare.input[1]) if len(compare.input) == 2 else None
+    if t is None or t < 15:
+        return None
+    where = ix.only_reader(compare.output[0], "Where")
+    if where is None or list(where.input[:2]) != [compare.output[0], x]:
+        return None
+    sp = ix.producer.get(where.input[2])
+    if sp is None or sp.op_type != "Softplus" or sp.input[0] != x or not ix.private(where.input[2]):
+        return None
+    return [sp, compare, where], x, where
 
 
 def _softsign(ix: _Index, absolute: onnx.NodeProto):
@@ -142,8 +230,10 @@ def _threshold(ix: _Index, compare: onnx.NodeProto):
     return [compare, where], x, where, {"alpha": t, "value": value}
 
 
-_PATTERNS = {"Erf": ("Gelu", _gelu), "Abs": ("Softsign", _softsign), "Softplus": ("Mish", _mish),
-             "LessOrEqual": ("ThresholdedRelu", _threshold), "Greater": ("ThresholdedRelu", _threshold)}
+_PATTERNS = {"Erf": [("Gelu", _gelu, {})], "Tanh": [("Gelu", _gelu_tanh, {"approximate": "tanh"})],
+             "Abs": [("Softsign", _softsign, {})], "Softplus": [("Mish", _mish, {})],
+             "LessOrEqual": [("ThresholdedRelu", _threshold, {})],
+             "Greater": [("ThresholdedRelu", _threshold, {}), ("Softplus", _softplus_guard, {})]}
 
 
 def fuse_activations(graph: onnx.GraphProto) -> list[onnx.NodeProto]:
@@ -156,12 +246,14 @@ def fuse_activations(graph: onnx.GraphProto) -> list[onnx.NodeProto]:
         for node in nodes:
             if node.op_type not in _PATTERNS or node.domain not in ("", "ai.onnx"):
                 continue
-            op_type, match = _PATTERNS[node.op_type]
-            found = match(ix, node)
+            for op_type, match, fixed_attrs in _PATTERNS[node.op_type]:
+                found = match(ix, node)
+                if found:
+                    break
             if not found:
                 continue
             chain, x, last = found[0], found[1], found[2]
-            attrs = found[3] if len(found) > 3 else {}
+            attrs = {**fixed_attrs, **(found[3] if len(found) > 3 else {})}
             fused = helper.make_node(op_type, [x], [last.output[0]], name=last.name or last.output[0], **attrs)
             drop = {id(n) for n in chain}
             at = max(i for i, n in enumerate(nodes) if id(n) in drop)
