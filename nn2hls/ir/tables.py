@@ -24,9 +24,9 @@ limit (sigmoid(+big) = 1, exp(-big) ~ 0), and only inputs inside ``[low, high]``
 ``elu`` and ``celu`` (domain ``v <= 0``) ``high`` is 0, so the bucket holding 0 samples at 0 and
 ``exp(0) == 1`` exactly. For ``inv`` (the reciprocal of a softmax sum s in ``[1, n]``) the entry is
 ``1 / centre``, which splits the relative error evenly between both ends of the bucket, except at the
-edges: the bucket holding s = 1 (one class, or one saturated logit) samples at exactly 1, and s = n
-(all inputs equal) is alone in its bucket, so both edges give exact outputs (1 and 1/n up to the
-entry rounding).
+edges: the bucket holding s = 1 (one class, or one saturated logit) samples at exactly 1 and the one
+holding s = n (all inputs equal; alone in its bucket when the step is <= 1) at exactly n, so both
+edges give exact outputs (1 and 1/n up to the entry rounding).
 
 Tables chosen by the helpers (size = the configured ``table_size`` or the smallest power of two that
 covers the range at the chosen step, whichever is smaller; the step is a power of two never finer than
@@ -195,7 +195,9 @@ def sample_points(spec: TableSpec) -> np.ndarray:
         a, b = np.minimum(a, high), np.minimum(b, high)
     centre = (a + b) / 2
     if spec.function == "inv":
-        # the bucket holding s = 1 (one class, or saturated logits) is exact at s = 1
+        # the buckets holding s = 1 (one class, saturated logits) and s = n (equal inputs) are exact there
+        if high is not None:
+            centre = np.where(lo + step > high, high, centre)
         centre = np.where(a <= 1.0, 1.0, centre)
     return centre
 
@@ -238,7 +240,7 @@ def table_values(spec: TableSpec) -> np.ndarray:
     if f == "elu":
         return spec.alpha * np.expm1(np.minimum(v, 0.0))
     if f == "inv":
-        return 1.0 / np.maximum(v, spec.step)
+        return 1.0 / np.maximum(v, 1.0)  # a softmax sum is >= 1 (its maximum contributes exp(0) = 1)
     if f == "celu":
         return spec.alpha * np.expm1(np.minimum(v, 0.0) / spec.alpha)
     if f == "softsign":

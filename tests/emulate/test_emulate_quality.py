@@ -115,8 +115,12 @@ def test_softmax_table_properties():
     assert tables.index(np.array([1 << 17]), 17, i)[0] == 0  # s = 1 -> first bucket
     iv = tables.table_values(i)
     lo = 1 + np.arange(i.size) * i.step
-    # the reciprocal entry lies strictly inside [1/hi, 1/lo] of its bucket: no edge bias
-    assert np.all((iv < 1 / lo) & (iv > 1 / (lo + i.step)))
+    reach = lo <= 10  # sums lie in [1, n]
+    inner = reach & (lo > 1) & (lo < 10)
+    # inside the range the reciprocal entry lies strictly inside [1/hi, 1/lo] of its bucket: no edge bias
+    assert np.all((iv[inner] < 1 / lo[inner]) & (iv[inner] > 1 / (lo[inner] + i.step)))
+    # the edges are exact: s = 1 (one class, saturated logits) and s = n = 10 (equal inputs)
+    assert iv[0] == 1.0 and iv[tables.index(np.array([10 << 17]), 17, i)[0]] == 0.1
 
 
 @pytest.mark.parametrize("fn", ["sigmoid", "tanh"])

@@ -104,7 +104,7 @@ def _keras_models(keras):
     models["prelu_full"] = full
     models["relu_threshold"] = keras.Sequential([keras.Input((6,)), layers.Dense(5), layers.ReLU(threshold=0.3)])
     models["relu_threshold_max"] = keras.Sequential([keras.Input((6,)), layers.Dense(5),
-                                                     layers.ReLU(threshold=-0.3, max_value=1.5)])
+                                                     layers.ReLU(threshold=0.3, max_value=1.5)])
     return models
 
 
