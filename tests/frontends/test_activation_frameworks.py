@@ -201,3 +201,19 @@ def test_onnx_erf_gelu_subgraph_is_fused():
     g = nn2hls.load(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]))
     kinds = [n.op.kind + (":" + n.op.function if isinstance(n.op, ops.Activation) else "") for n in g.topological()]
     assert kinds == ["Input", "Dense", "Activation:gelu"]
+
+
+def test_onnx_prelu_slope_that_does_not_broadcast_is_refused():
+    from nn2hls.errors import UnsupportedOpError
+    model = _onnx_model("PRelu", {}, 17, np.array([0.1, 0.2]).reshape(2, 1, 1))  # 2 slopes, 3 channels
+    with pytest.raises(UnsupportedOpError, match=r"PRelu node .*slope of shape \(2, 1, 1\) does not broadcast"):
+        nn2hls.load(model)
+
+
+def test_keras_relu_threshold_with_slope_is_refused(tmp_path):
+    keras = _keras()
+    from nn2hls.errors import UnsupportedOpError
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2),
+                              keras.layers.ReLU(threshold=0.5, negative_slope=0.1, name="thr")])
+    with pytest.raises(UnsupportedOpError, match="layer 'thr' .*threshold=0.5 together with negative_slope"):
+        nn2hls.load(model)
