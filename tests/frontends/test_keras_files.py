@@ -124,14 +124,16 @@ def test_unsupported_layer_names_class_name_and_supported(tmp_path):
     assert "Conv2D" in message and "Concatenate" in message and "\n" not in message
 
 
-def test_relu_threshold_refused(tmp_path):
+def test_relu_threshold_with_slope_refused(tmp_path):
     def edit(config):
         for layer in config["config"]["layers"]:
             if layer["config"].get("name") == "relu_max":
                 layer["config"]["threshold"] = 0.5
+                layer["config"]["negative_slope"] = 0.1
     path = tmp_path / "thr.keras"
     _rewrite_archive(FIXTURES / "activations.keras", path, edit)
-    with pytest.raises(UnsupportedOpError, match=r"layer 'relu_max' \(ReLU\): threshold=0.5 is not supported"):
+    with pytest.raises(UnsupportedOpError, match=r"layer 'relu_max' \(ReLU\): threshold=0.5 together with "
+                                                 r"negative_slope=0.1 is not supported"):
         load_keras(path)
 
 

@@ -104,9 +104,9 @@ def test_asymmetric_same_average_excludes_padding():
 
 def test_unsupported_activation_lists_supported():
     inp = keras.Input((3,))
-    model = keras.Model(inp, keras.layers.Dense(2, activation="gelu", name="g")(inp))
+    model = keras.Model(inp, keras.layers.Dense(2, activation="exponential", name="g")(inp))
     from nn2hls.errors import UnsupportedOpError
-    with pytest.raises(UnsupportedOpError, match=r"layer 'g' \(Dense\): activation 'gelu' is not supported; "
+    with pytest.raises(UnsupportedOpError, match=r"layer 'g' \(Dense\): activation 'exponential' is not supported; "
                                                  r"supported: linear, relu, relu6, sigmoid"):
         load_keras(model)
 
