@@ -291,6 +291,8 @@ class _Assigner:
                                          WEIGHT_ROUNDING, WEIGHT_OVERFLOW)
         if fn in table_types.TABLE_ACTIVATIONS:
             p.update(table_types.activation_types(node, spec, self.in_type(node)))
+        if fn in _RESIDUAL:
+            iv = rules.hull([iv, _residual_entries_interval(node, self.in_type(node), x_iv)])
         p["result"] = self.result(node, spec, iv)
 
 
@@ -346,6 +348,22 @@ def _table_interval(fn: str):
         # the table minimum lies a little off the critical point: one table LSB of slack below
         return (lo - 1e-3 if lo < 0 else lo, hi), []
     return interval
+
+
+_RESIDUAL = ("softplus", "swish", "mish", "gelu", "gelu_tanh")
+
+
+def _residual_entries_interval(node: Node, x_t: FixedType, x: rules.Interval) -> rules.Interval:
+    """Bounds of max(x, 0) + entry for the entries the inputs in x can read (the table is sampled at
+    bucket centres, so near 0 an entry can pull the sum slightly below the float function)."""
+    from nn2hls.ir import tables
+    spec = node.tables["table"]
+    entries = tables.table_values(spec)
+    ends = np.floor(np.array(x, dtype=np.float64) * 2.0 ** x_t.frac)
+    i0, i1 = (int(i) for i in tables.index(ends, x_t.frac, spec))
+    reach = entries[i0:i1 + 1]
+    lsb = node.precision["table"].lsb
+    return (max(x[0], 0.0) + float(reach.min()) - lsb, max(x[1], 0.0) + float(reach.max()) + lsb)
 
 
 _EXTRA_INTERVALS = {"prelu": _prelu_interval, "thresholded_relu": _thresholded_interval,
