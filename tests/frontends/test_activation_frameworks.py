@@ -217,3 +217,33 @@ def test_keras_relu_threshold_with_slope_is_refused(tmp_path):
                               keras.layers.ReLU(threshold=0.5, negative_slope=0.1, name="thr")])
     with pytest.raises(UnsupportedOpError, match="layer 'thr' .*threshold=0.5 together with negative_slope"):
         nn2hls.load(model)
+
+
+def test_keras2_thresholded_relu_layer(tmp_path):
+    """Keras 2's ThresholdedReLU(theta) (gone from Keras 3): a .keras archive whose ReLU layer is
+    rewritten to it converts to x > theta ? x : 0."""
+    import json
+    import zipfile
+    from pathlib import Path
+    _keras()
+    src = Path(__file__).resolve().parents[1] / "fixtures" / "keras" / "activations.keras"
+    dst = tmp_path / "thr.keras"
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w") as zout:
+        for item in zin.namelist():
+            data = zin.read(item)
+            if item == "config.json":
+                config = json.loads(data)
+                for layer in config["config"]["layers"]:
+                    if layer["config"].get("name") == "relu_max":
+                        layer["class_name"] = "ThresholdedReLU"
+                        layer["config"] = {"name": "relu_max", "theta": 0.25, "trainable": True}
+                data = json.dumps(config).encode()
+            zout.writestr(item, data)
+    from nn2hls.frontends.keras import load_keras
+    graph = load_keras(dst)
+    (node,) = [n for n in graph.nodes.values() if n.source_name.startswith("relu_max")]
+    assert node.op.function == "thresholded_relu" and node.op.alpha == 0.25 and node.op.beta == 0.0
+    from nn2hls.ir.execute import execute
+    values = execute(graph, np.random.default_rng(0).normal(size=(20,) + graph.input.shape), return_all=True)
+    x_in, y = values[node.inputs[0]], values[node.name]
+    np.testing.assert_array_equal(y, np.where(x_in > 0.25, x_in, 0.0))
