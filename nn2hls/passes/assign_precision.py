@@ -279,11 +279,11 @@ class _Assigner:
         elif fn == "tanh":
             iv = (-1.0, 1.0)
         elif fn in _EXTRA_INTERVALS:
+            if fn == "prelu":  # the interval uses the slopes as quantized to this type
+                p["weight"] = self.weight_type(node, spec, np.asarray(node.weights["alpha"], dtype=np.float64))
             iv, params = _EXTRA_INTERVALS[fn](node, x_iv)
         else:
             raise ConfigError(f"node {node.label()}: no precision rule for activation {fn!r}")
-        if fn == "prelu":
-            p["weight"] = self.weight_type(node, spec, node.weights["alpha"])
         if fn in ("clip", "leaky_relu", "hard_sigmoid") + _PARAM_ACTIVATIONS:
             width = self.width(node, spec, "weight_width")
             m = max((abs(v) for v in params), default=0.0)
@@ -301,7 +301,8 @@ _PARAM_ACTIVATIONS = ("thresholded_relu", "hard_swish", "selu")
 
 
 def _prelu_interval(node: Node, x: rules.Interval):
-    slopes = np.asarray(node.weights["alpha"], dtype=np.float64).reshape(-1)
+    w_t = node.precision["weight"]
+    slopes = fixed.to_float(fixed.quantize(np.asarray(node.weights["alpha"], dtype=np.float64).reshape(-1), w_t), w_t)
     a_lo, a_hi = float(slopes.min()), float(slopes.max())
     points = [x[0], x[1]] + ([0.0] if x[0] <= 0.0 <= x[1] else [])
     values = [p if p >= 0 else p * a for p in points for a in (a_lo, a_hi)]
