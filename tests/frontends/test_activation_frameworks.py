@@ -247,3 +247,19 @@ def test_keras2_thresholded_relu_layer(tmp_path):
     values = execute(graph, np.random.default_rng(0).normal(size=(20,) + graph.input.shape), return_all=True)
     x_in, y = values[node.inputs[0]], values[node.name]
     np.testing.assert_array_equal(y, np.where(x_in > 0.25, x_in, 0.0))
+
+
+def test_onnx_patterns_leave_shared_intermediates_alone():
+    """A chain whose intermediate value is read elsewhere is not fused (it would lose that value)."""
+    from onnx import TensorProto, helper, numpy_helper
+    from nn2hls.frontends.onnx_patterns import fuse_activations
+    one = numpy_helper.from_array(np.array(1.0, dtype=np.float32), "one")
+    nodes = [helper.make_node("Abs", ["x"], ["a"]), helper.make_node("Add", ["a", "one"], ["b"]),
+             helper.make_node("Div", ["x", "b"], ["y"]), helper.make_node("Add", ["a", "b"], ["z"])]
+    outputs = [helper.make_tensor_value_info(n, TensorProto.FLOAT, ["n", 3]) for n in ("y", "z")]
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 3])],
+                              outputs, [one])
+    assert [n.op_type for n in fuse_activations(graph)] == ["Abs", "Add", "Div", "Add"]
+    graph.node.pop()  # without the second reader the softsign chain fuses
+    del graph.output[1]
+    assert [n.op_type for n in fuse_activations(graph)] == ["Softsign"]
