@@ -70,7 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("convert", parents=[common], help="convert a model into an HLS project",
                        description="Compile MODEL (.onnx, .keras, .h5) and write an HLS project folder with "
                                    "the fully resolved config (nn2hls_config.yml) and the typed graph.")
-    p.add_argument("model", metavar="MODEL", help="model file (.onnx, .keras, .h5)")
+    p.add_argument("model", metavar="MODEL", help="model file (.onnx, .keras, .h5, Keras .json)")
+    p.add_argument("--weights", metavar="FILE", help="weights .h5 of a Keras architecture .json MODEL "
+                   "(default: <stem>_weights.h5 beside it)")
     p.add_argument("-o", "--output", metavar="OUT", help="project folder (default: ./<model name>_hls)")
     p.add_argument("-c", "--config", metavar="CONFIG.yml", help="YAML configuration (docs/config.md)")
     p.add_argument("--backend", choices=("vivado", "vitis"), help="HLS tool flavour (overrides the config)")
@@ -87,7 +89,9 @@ def build_parser() -> argparse.ArgumentParser:
                                    "emulator and the float reference on X. Exit 0 when C-sim == emulator on "
                                    "every bit, 1 otherwise. X is also the calibration data unless "
                                    "--calibration (or the config's calibration) is given.")
-    p.add_argument("model", metavar="MODEL", help="model file (.onnx, .keras, .h5)")
+    p.add_argument("model", metavar="MODEL", help="model file (.onnx, .keras, .h5, Keras .json)")
+    p.add_argument("--weights", metavar="FILE", help="weights .h5 of a Keras architecture .json MODEL "
+                   "(default: <stem>_weights.h5 beside it)")
     p.add_argument("--input", required=True, metavar="X.npy", help="samples (N, *input_shape), model layout")
     p.add_argument("-c", "--config", metavar="CONFIG.yml", help="YAML configuration (docs/config.md)")
     p.add_argument("--calibration", metavar="X.npy", help="calibration samples (default: the --input data)")
@@ -110,6 +114,8 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Emulate a PROJECT (exactly its C-sim's numbers) or a MODEL (compiled first, "
                                    "with X as calibration data unless --calibration is given) on X.")
     p.add_argument("target", metavar="MODEL|PROJECT", help="model file or project folder")
+    p.add_argument("--weights", metavar="FILE", help="weights .h5 of a Keras architecture .json MODEL "
+                   "(default: <stem>_weights.h5 beside it)")
     p.add_argument("--input", required=True, metavar="X.npy", help="samples (N, *input_shape), model layout")
     p.add_argument("--output", required=True, metavar="Y.npy", help="where to save the outputs (float64)")
     p.add_argument("-c", "--config", metavar="CONFIG.yml", help="YAML configuration (MODEL only)")
@@ -122,6 +128,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    "latency (rules: docs/report.md), for a PROJECT or a MODEL (compiled with "
                                    "the default or given config).")
     p.add_argument("target", metavar="MODEL|PROJECT", help="model file or project folder")
+    p.add_argument("--weights", metavar="FILE", help="weights .h5 of a Keras architecture .json MODEL "
+                   "(default: <stem>_weights.h5 beside it)")
     p.add_argument("--json", action="store_true", help="print the report as one JSON object")
     p.add_argument("-c", "--config", metavar="CONFIG.yml", help="YAML configuration (MODEL only)")
     p.add_argument("--calibration", metavar="X.npy", help="calibration samples (MODEL only)")
@@ -147,6 +155,16 @@ def _compile(model: str, config: Any, calibration: np.ndarray | str | None):
     for message in compiled.warnings:
         warn(message)
     return compiled
+
+
+def _load(model: str, weights: str | None = None):
+    """The float graph of a model file, printing the frontend's notes (e.g. an opset upgrade)."""
+    from nn2hls.pipeline import load
+
+    graph = load(model, weights=weights)
+    for message in graph.meta.get("load_notes", []):
+        note(message)
+    return graph
 
 
 def _config(path: str | None):
@@ -215,7 +233,7 @@ def cmd_convert(args: argparse.Namespace) -> int:
         raise OutputExistsError(f"output folder '{out}' already exists; use --force to overwrite it or choose "
                                 "another -o path")
     calibration = args.calibration
-    compiled = _compile(args.model, cfg, calibration)
+    compiled = _compile(_load(args.model, args.weights), cfg, calibration)
     tb_input = None
     source = calibration or compiled.config.calibration
     if source:
@@ -239,7 +257,8 @@ def cmd_convert(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _float_reference(model: str, compiled, x: np.ndarray) -> tuple[list[np.ndarray], str]:
+def _float_reference(model: str, compiled, x: np.ndarray, weights: str | None = None
+                     ) -> tuple[list[np.ndarray], str]:
     """Float outputs from onnxruntime (ONNX), Keras when installed (Keras files), else the IR executor."""
     suffix = Path(model).suffix.lower()
     if suffix == ".onnx":
@@ -248,7 +267,7 @@ def _float_reference(model: str, compiled, x: np.ndarray) -> tuple[list[np.ndarr
         options = ort.SessionOptions()
         options.intra_op_num_threads = 1
         try:
-            session = ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
+            session = _ort_session(ort, model, options)
         except Exception as exc:  # noqa: BLE001 - e.g. QONNX custom ops, which onnxruntime cannot run
             first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             note(f"onnxruntime cannot run '{model}' ({first[:160]}); using the nn2hls IR float executor "
@@ -256,10 +275,10 @@ def _float_reference(model: str, compiled, x: np.ndarray) -> tuple[list[np.ndarr
         else:
             outputs = _run_onnxruntime(session, x)
             return [np.asarray(o, dtype=np.float64) for o in outputs], "onnxruntime"
-    if suffix in (".keras", ".h5"):
+    if suffix in (".keras", ".h5", ".json"):
         from nn2hls.frontends.keras_reference import keras_reference
 
-        outputs, description = keras_reference(model, x)
+        outputs, description = keras_reference(model, x, weights)
         if outputs is not None:
             return outputs, description
         note(f"{description}; using the nn2hls IR float executor as the float reference")
@@ -285,17 +304,35 @@ def _run_onnxruntime(session, x: np.ndarray) -> list[np.ndarray]:
     return [np.concatenate([p[k] for p in parts]) for k in range(len(parts[0]))]
 
 
+def _ort_session(ort, model: str, options):
+    """An onnxruntime session on the file as written; when onnxruntime refuses a file of an opset older
+    than the frontend reads, on the same upgraded model the frontend imported (`onnx_upgrade`)."""
+    try:
+        return ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
+    except Exception:  # noqa: BLE001
+        from nn2hls.frontends.onnx_upgrade import MIN_OPSET, default_opset, reference_model
+
+        import onnx
+
+        if default_opset(onnx.load(model, load_external_data=False)) >= MIN_OPSET:
+            raise
+        upgraded = reference_model(model).SerializeToString()
+        note(f"onnxruntime cannot run '{model}' at its old opset; the float reference runs the model "
+             f"upgraded to opset {MIN_OPSET}")
+        return ort.InferenceSession(upgraded, options, providers=["CPUExecutionProvider"])
+
+
 def _as_list(outputs: Any) -> list[np.ndarray]:
     return list(outputs) if isinstance(outputs, list) else [outputs]
 
 
 def cmd_check(args: argparse.Namespace) -> int:
     from nn2hls import progress
-    from nn2hls.pipeline import load, load_npy
+    from nn2hls.pipeline import load_npy
     from nn2hls.testing import first_mismatch
 
     cfg = _config(args.config)
-    graph = load(args.model)
+    graph = _load(args.model, args.weights)
     x = _input(args.input, graph)
     if args.calibration:
         calibration, calib_name = args.calibration, args.calibration
@@ -326,7 +363,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         emu_s = time.perf_counter() - start
     emu_out = result.outputs
     with progress.step("float reference"):
-        ref_out, ref_name = _float_reference(args.model, compiled, x)
+        ref_out, ref_name = _float_reference(args.model, compiled, x, args.weights)
 
     csim_list = _as_list(csim_out)
     mismatch_rows = np.zeros(len(x), dtype=bool)
@@ -407,8 +444,8 @@ def cmd_csim(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _target(path: str, config: str | None, calibration: Any):
-    from nn2hls.pipeline import CompiledModel, load
+def _target(path: str, config: str | None, calibration: Any, weights: str | None = None):
+    from nn2hls.pipeline import CompiledModel
     from nn2hls.project_io import is_project
 
     target = Path(path)
@@ -418,9 +455,10 @@ def _target(path: str, config: str | None, calibration: Any):
                                  "give a model file or a folder made by `nn2hls convert`")
         if config or calibration is not None:
             note("-c/--calibration are ignored for a project: it carries its own resolved config and types")
+        if weights:
+            note("--weights is ignored for a project: it carries its own weights")
         return CompiledModel.from_project(target), None
-    graph = load(path)
-    return None, graph
+    return None, _load(path, weights)
 
 
 def cmd_emulate(args: argparse.Namespace) -> int:
@@ -429,7 +467,7 @@ def cmd_emulate(args: argparse.Namespace) -> int:
     out = Path(args.output)
     if out.exists() and not args.force:
         raise OutputExistsError(f"output file '{out}' already exists; use --force to overwrite it")
-    compiled, graph = _target(args.target, args.config, args.calibration)
+    compiled, graph = _target(args.target, args.config, args.calibration, args.weights)
     if compiled is None:
         x = _input(args.input, graph)
         calibration = args.calibration
@@ -449,7 +487,7 @@ def cmd_emulate(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     from nn2hls.report import format_report
 
-    compiled, graph = _target(args.target, args.config, args.calibration)
+    compiled, graph = _target(args.target, args.config, args.calibration, args.weights)
     if compiled is None:
         if args.calibration is None:
             note("no calibration data: types are derived by interval arithmetic (give --calibration X.npy "

@@ -1,7 +1,8 @@
 """The Python API: load a model, compile it to a typed graph, emulate, write, build and report.
 
     graph = nn2hls.load("model.onnx")                  # or .keras/.h5, a keras.Model, an onnx.ModelProto,
-                                                       # a torch.nn.Module (with example_input)
+                                                       # a torch.nn.Module (with example_input),
+                                                       # a Keras .json (weights=, else <stem>_weights.h5)
     model = nn2hls.compile(graph, config="cfg.yml", calibration=x)
     y = model.emulate(x)                               # bit-accurate numpy model (float64)
     project = model.write("out/prj")                   # HLS project folder
@@ -29,17 +30,22 @@ from nn2hls.errors import ConfigError, InputDataError, ModelLoadError, OutputExi
 from nn2hls.ir.graph import Graph
 
 CONFIG_FILE = "nn2hls_config.yml"
-MODEL_SUFFIXES = (".onnx", ".keras", ".h5")
+MODEL_SUFFIXES = (".onnx", ".keras", ".h5", ".json")
 
 
 # ---- loading ----------------------------------------------------------------------------------------
-def load(source: Any, example_input: Any = None) -> Graph:
-    """A float IR Graph from a model file path, an in-memory model or a Graph (returned as is)."""
+def load(source: Any, example_input: Any = None, *, weights: "str | Path | None" = None) -> Graph:
+    """A float IR Graph from a model file path, an in-memory model or a Graph (returned as is).
+
+    `weights`: the weights `.h5` of a Keras architecture `.json` (default: `<stem>_weights.h5` beside it).
+    """
     if isinstance(source, Graph):
+        if weights is not None:
+            raise ModelLoadError("weights= goes with a Keras architecture .json path, not a loaded Graph")
         return source
     from nn2hls.frontends.loader import load_model
 
-    return load_model(source, example_input)
+    return load_model(source, example_input, weights)
 
 
 def load_npy(path: str | Path, what: str = "input") -> np.ndarray:
@@ -95,8 +101,8 @@ def resolve_config(config: "Config | Mapping[str, Any] | str | Path | None") -> 
 
 # ---- compilation ------------------------------------------------------------------------------------
 def compile(model: Any, config: "Config | Mapping[str, Any] | str | Path | None" = None,
-            calibration: "np.ndarray | str | Path | None" = None, *, example_input: Any = None
-            ) -> "CompiledModel":
+            calibration: "np.ndarray | str | Path | None" = None, *, example_input: Any = None,
+            weights: "str | Path | None" = None) -> "CompiledModel":
     """Run the pass pipeline on a model (anything `load` accepts) and return a CompiledModel.
 
     `config`: a Config, a schema dict, a YAML path or None (defaults). `calibration`: samples
@@ -105,7 +111,7 @@ def compile(model: Any, config: "Config | Mapping[str, Any] | str | Path | None"
     """
     from nn2hls.passes.pipeline import run_passes
 
-    graph = load(model, example_input)
+    graph = load(model, example_input, weights=weights)
     cfg = resolve_config(config)
     if not cfg.project_name:
         cfg.project_name = graph.name

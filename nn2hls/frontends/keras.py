@@ -1,4 +1,5 @@
-"""Keras frontend: a `.keras` archive, a legacy `.h5` file or a live `keras.Model` -> IR Graph.
+"""Keras frontend: a `.keras` archive, a legacy `.h5` file, an architecture `.json` with its weights
+`.h5`, or a live `keras.Model` -> IR Graph.
 
 Files are read with json + h5py only (no Keras, no TensorFlow; `keras_files`), the config is
 normalized to one topology (`keras_config`), and each layer call is converted by its class's
@@ -16,7 +17,8 @@ from typing import Any
 from nn2hls.errors import ModelLoadError, UnsupportedOpError
 from nn2hls.frontends.keras_build import Builder, KTensor
 from nn2hls.frontends.keras_config import LayerCall, Topology, parse_topology
-from nn2hls.frontends.keras_files import KerasModelSource, read_keras_file, read_live_model
+from nn2hls.frontends.keras_files import (KerasModelSource, read_keras_file, read_keras_json,
+                                          read_live_model)
 from nn2hls.frontends.keras_layers import CONVERTERS
 from nn2hls.ir.graph import Graph
 from nn2hls.ir.ops import Input
@@ -34,9 +36,16 @@ def is_keras_model(obj: Any) -> bool:
     return keras is not None and isinstance(obj, getattr(keras, "Model", ()))
 
 
-def load_keras(source: "str | Path | Any") -> Graph:
-    """Load a Keras model (a `.keras` / `.h5` path or a live `keras.Model`) as an IR Graph."""
-    if isinstance(source, (str, Path)):
+def load_keras(source: "str | Path | Any", weights: "str | Path | None" = None) -> Graph:
+    """Load a Keras model (a `.keras` / `.h5` path, an architecture `.json` path with its weights file
+    `weights` or `<stem>_weights.h5` beside it, or a live `keras.Model`) as an IR Graph."""
+    if isinstance(source, (str, Path)) and Path(source).suffix.lower() == ".json":
+        model = read_keras_json(source, weights)
+    elif weights is not None:
+        raise ModelLoadError(f"a weights file ('{weights}') goes with a Keras architecture .json only; "
+                             f"{'the live model' if not isinstance(source, (str, Path)) else repr(str(source))} "
+                             "carries its own weights")
+    elif isinstance(source, (str, Path)):
         model = read_keras_file(source)
     elif is_keras_model(source):
         model = read_live_model(source)

@@ -14,6 +14,13 @@ Two file formats, both read with `json` and `h5py` (an optional dependency):
   `dense/kernel:0`, Keras 3 `dense/kernel` or `sequential/dense/kernel`), each a dataset at that path
   inside the layer group. Long attributes may be split into `name0`, `name1`, ... chunks.
 
+- Architecture `.json` + weights `.h5` (Keras 2 / tf.keras `model.to_json()` and
+  `model.save_weights("x.h5")`, as hls4ml publishes its example models): the JSON text is the same
+  model config as `model_config` above (its `keras_version` names the writer; absent means Keras 2),
+  and the weights file has the legacy layout above at its root (`layer_names`, per-layer
+  `weight_names`), or under `model_weights` when a whole-model `.h5` is given as the weights. The
+  weights file is `--weights FILE` when given, else `<stem>_weights.h5` (or `.hdf5`) beside the JSON.
+
 A live `keras.Model` gives the same two things: `keras.saving.serialize_keras_object(model)` and each
 layer's `get_weights()`.
 
@@ -159,20 +166,84 @@ def read_legacy_h5(path: Path) -> KerasModelSource:
                                  "attribute (save it with model.save(...))")
         config = _json_attr(h5.attrs["model_config"], path, "model_config attribute")
         version = _text(h5.attrs.get("keras_version", b""))
-        group = h5["model_weights"] if "model_weights" in h5 else h5
-        weights: dict[str, list[tuple[str, np.ndarray]]] = {}
-        for layer_name in _attr_list(group, "layer_names"):
-            if layer_name not in group:
-                continue
-            layer_group = group[layer_name]
-            arrays = []
-            for weight_name in _attr_list(layer_group, "weight_names"):
-                if weight_name not in layer_group:
-                    raise ModelLoadError(f"'{path}': weight '{weight_name}' of layer '{layer_name}' is "
-                                         "listed but missing; the file is corrupt")
-                arrays.append((weight_name, np.asarray(layer_group[weight_name][()], dtype=np.float64)))
-            weights[layer_name] = arrays
+        weights = _legacy_weights(h5, path)
     return KerasModelSource(config, weights, _major(version, 2), f"'{path}'")
+
+
+def _legacy_weights(h5, path: Path) -> dict[str, list[tuple[str, np.ndarray]]]:
+    """Per-layer weights of the legacy HDF5 layout (at the root, or under `model_weights`)."""
+    group = h5["model_weights"] if "model_weights" in h5 else h5
+    weights: dict[str, list[tuple[str, np.ndarray]]] = {}
+    for layer_name in _attr_list(group, "layer_names"):
+        if layer_name not in group:
+            continue
+        layer_group = group[layer_name]
+        arrays = []
+        for weight_name in _attr_list(layer_group, "weight_names"):
+            if weight_name not in layer_group:
+                raise ModelLoadError(f"'{path}': weight '{weight_name}' of layer '{layer_name}' is "
+                                     "listed but missing; the file is corrupt")
+            arrays.append((weight_name, np.asarray(layer_group[weight_name][()], dtype=np.float64)))
+        weights[layer_name] = arrays
+    return weights
+
+
+WEIGHTS_SUFFIXES = ("_weights.h5", "_weights.hdf5")
+
+
+def weights_beside(json_path: Path) -> Path | None:
+    """`<stem>_weights.h5` (or `.hdf5`) in the JSON file's folder, when it exists."""
+    for suffix in WEIGHTS_SUFFIXES:
+        candidate = json_path.with_name(json_path.stem + suffix)
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def read_keras_json(path: str | Path, weights: str | Path | None = None) -> KerasModelSource:
+    """Read an architecture `.json` (`model.to_json()`) plus its legacy-layout weights `.h5`."""
+    path = Path(path)
+    if not path.is_file():
+        raise ModelLoadError(f"model file '{path}' does not exist" if not path.exists()
+                             else f"model path '{path}' is not a file")
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise ModelLoadError(f"'{path}' is not a Keras architecture JSON file ({exc})") from None
+    if not isinstance(config, dict) or "class_name" not in config or "config" not in config:
+        raise ModelLoadError(f"'{path}' is JSON but not a Keras model architecture (no 'class_name' and "
+                             "'config'); give the file written by model.to_json()")
+    if weights is None:
+        found = weights_beside(path)
+        if found is None:
+            raise ModelLoadError(f"'{path}' holds the architecture only and no weights file "
+                                 f"'{path.stem}_weights.h5' is beside it; give the weights with --weights FILE "
+                                 "(API: weights=...)")
+        weights_path = found
+    else:
+        weights_path = Path(weights)
+        if not weights_path.is_file():
+            raise ModelLoadError(f"weights file '{weights_path}' does not exist" if not weights_path.exists()
+                                 else f"weights path '{weights_path}' is not a file")
+    h5py = _h5py(weights_path)
+    try:
+        h5 = h5py.File(weights_path, "r")
+    except OSError as exc:
+        raise ModelLoadError(f"weights file '{weights_path}' is not an HDF5 file ({exc}); give the file "
+                             "written by model.save_weights('x.h5')") from None
+    with h5:
+        if "layers" in h5 and not ("layer_names" in h5.attrs or "model_weights" in h5):
+            raise ModelLoadError(f"weights file '{weights_path}' is in Keras 3's .weights.h5 layout; give a "
+                                 "Keras 2 / tf.keras weights file (save_weights('x.h5')) or a Keras 3 "
+                                 ".keras model")
+        group = h5["model_weights"] if "model_weights" in h5 else h5
+        if "layer_names" not in group.attrs and "layer_names0" not in group.attrs:
+            raise ModelLoadError(f"weights file '{weights_path}' is HDF5 but holds no Keras weights (no "
+                                 "'layer_names' attribute); give the file written by model.save_weights")
+        arrays = _legacy_weights(h5, weights_path)
+        version = _text(h5.attrs.get("keras_version", b"")) or str(config.get("keras_version", ""))
+    version = str(config.get("keras_version") or version)
+    return KerasModelSource(config, arrays, _major(version, 2), f"'{path}' (weights '{weights_path}')")
 
 
 def read_live_model(model: Any) -> KerasModelSource:

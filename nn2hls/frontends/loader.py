@@ -1,6 +1,7 @@
 """Pick the frontend for a model: by file suffix for paths, by type for in-memory models.
 
-Rule: `.onnx` -> ONNX frontend; `.keras` and `.h5`/`.hdf5` -> Keras frontend; an `onnx.ModelProto`
+Rule: `.onnx` -> ONNX frontend; `.keras`, `.h5`/`.hdf5` and an architecture `.json` (with its weights
+file: `weights`, else `<stem>_weights.h5` beside it) -> Keras frontend; an `onnx.ModelProto`
 -> ONNX; a `keras.Model` -> Keras; a `torch.nn.Module` -> PyTorch (needs `example_input`). Types are
 recognized without importing Keras or torch when the caller never imported them (an object of those
 types cannot exist otherwise). Anything else is a ModelLoadError naming what was given and what is
@@ -15,7 +16,7 @@ from typing import Any
 from nn2hls.errors import ModelLoadError
 from nn2hls.ir.graph import Graph
 
-SUFFIXES = {".onnx": "onnx", ".keras": "keras", ".h5": "keras", ".hdf5": "keras"}
+SUFFIXES = {".onnx": "onnx", ".keras": "keras", ".h5": "keras", ".hdf5": "keras", ".json": "keras"}
 
 
 def _is_instance(obj: Any, module: str, attr_path: str) -> bool:
@@ -30,8 +31,13 @@ def _is_instance(obj: Any, module: str, attr_path: str) -> bool:
     return isinstance(obj, cls)
 
 
-def load_model(source: Any, example_input: Any = None) -> Graph:
-    """Load `source` (a model file path or an in-memory ONNX / Keras / PyTorch model) as an IR Graph."""
+def load_model(source: Any, example_input: Any = None, weights: "str | Path | None" = None) -> Graph:
+    """Load `source` (a model file path or an in-memory ONNX / Keras / PyTorch model) as an IR Graph.
+
+    `weights`: the weights file of a Keras architecture `.json` (refused for any other source)."""
+    if weights is not None and not (isinstance(source, (str, Path)) and Path(source).suffix.lower() == ".json"):
+        raise ModelLoadError(f"a weights file ('{weights}') goes with a Keras architecture .json model only; "
+                             "other models carry their own weights")
     if isinstance(source, (str, Path)):
         path = Path(source)
         kind = SUFFIXES.get(path.suffix.lower())
@@ -44,7 +50,7 @@ def load_model(source: Any, example_input: Any = None) -> Graph:
             from nn2hls.frontends.onnx import load_onnx
             return load_onnx(path)
         from nn2hls.frontends.keras import load_keras
-        return load_keras(path)
+        return load_keras(path, weights)
     if _is_instance(source, "onnx", "ModelProto"):
         from nn2hls.frontends.onnx import load_onnx
         return load_onnx(source)

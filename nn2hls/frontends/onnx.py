@@ -2,7 +2,9 @@
 
 Rules:
 - one graph input (initializers listed as inputs are weights, not inputs), batch axis 0 symbolic or
-  fixed, every other dimension fixed; opsets 9 to 21 of the default domain;
+  fixed (a fixed batch is no limit: ops that name it stay per-sample, `onnx_batch`), every other
+  dimension fixed; opsets 9 up to the newest the installed onnx knows, older opsets (1 to 8)
+  upgraded first with onnx's version converter (`onnx_upgrade`, one note);
 - nodes are visited in the file's (topological) order; a node whose inputs are all constants is
   folded in numpy (`onnx_fold`), so exporters' shape subgraphs vanish; other nodes go through the
   per-op converters of `onnx_ops`, `onnx_ops_spatial` and `onnx_ops_wiring` (QONNX quantizers:
@@ -25,13 +27,14 @@ from nn2hls.frontends.onnx_fold import BATCH, attributes, constant_value, fold
 from nn2hls.frontends.onnx_layout import Layouts, Tensor, plain_tensor
 from nn2hls.frontends import onnx_ops_spatial, onnx_ops_wiring  # noqa: F401  (register their converters)
 from nn2hls.frontends import onnx_qdq, onnx_quant
+from nn2hls.frontends.onnx_batch import Displaced, displaced_node
+from nn2hls.frontends.onnx_upgrade import MAX_OPSET, MIN_OPSET, default_opset, upgrade
 from nn2hls.frontends.onnx_ops import CONVERTERS
 from nn2hls.frontends.onnx_patterns import fuse_activations
 from nn2hls.ir.graph import Graph
 from nn2hls.ir.ops import Input
 from nn2hls.ir.verify import verify
 
-MIN_OPSET, MAX_OPSET = 9, 21
 SUPPORTED_OPS: tuple[str, ...] = tuple(sorted(set(CONVERTERS) | {"Constant", "Shape"}))
 """Ops accepted on run-time tensors (plus any op whose inputs are all constants, which is folded)."""
 
@@ -57,6 +60,17 @@ def _read(source: str | Path | onnx.ModelProto) -> tuple[onnx.ModelProto, str]:
         raise ModelLoadError(f"cannot read ONNX model '{path}': the file holds no graph (corrupt, truncated "
                              f"or not an ONNX file); re-export it")
     return model, str(path)
+
+
+def _check_newer_qdq(ctx: "_Importer", node: onnx.NodeProto, attrs: dict) -> None:
+    """Opset 23 added QuantizeLinear `precision` and DequantizeLinear `output_dtype`; only the float32
+    computation of the older definitions is implemented."""
+    if int(attrs.get("precision", 0)) not in (0, onnx.TensorProto.FLOAT):
+        raise UnsupportedOpError(f"ONNX QuantizeLinear node {ctx.label(node)}: attribute precision="
+                                 f"{attrs['precision']} is not supported; supported: 0 or FLOAT (1)")
+    if node.op_type == "DequantizeLinear" and int(attrs.get("output_dtype", 0)) not in (0, onnx.TensorProto.FLOAT):
+        raise UnsupportedOpError(f"ONNX DequantizeLinear node {ctx.label(node)}: attribute output_dtype="
+                                 f"{attrs['output_dtype']} is not supported; supported: 0 or FLOAT (1)")
 
 
 class _Importer:
@@ -96,8 +110,7 @@ class _Importer:
 
     # ---- steps --------------------------------------------------------------------------------
     def _opset(self) -> int:
-        versions = [o.version for o in self.model.opset_import if o.domain in ("", "ai.onnx")]
-        opset = versions[0] if versions else 1
+        opset = default_opset(self.model)
         if not MIN_OPSET <= opset <= MAX_OPSET:
             raise UnsupportedOpError(f"ONNX model '{self.where}' uses opset {opset}; supported: opsets "
                                      f"{MIN_OPSET} to {MAX_OPSET} (re-export with opset_version in that range)")
@@ -176,10 +189,14 @@ class _Importer:
             raise UnsupportedOpError(f"unsupported ONNX op '{node.domain}.{op}' at node '{self.name(node)}'; "
                                      f"supported: {', '.join(SUPPORTED_OPS)}")
         inputs = self._inputs_of(node)
-        if node.domain in onnx_quant.QONNX_DOMAINS:
+        if any(isinstance(v, Displaced) for v in inputs):  # a batch of 1 moved off axis 0 (onnx_batch)
+            results = displaced_node(self, node, attributes(node), inputs)
+        elif node.domain in onnx_quant.QONNX_DOMAINS:
             results = onnx_quant.convert(self, node, attributes(node), inputs)
         elif op in onnx_qdq.QDQ_OPS:  # before constant folding: weights dequantize exactly in float64
-            results = onnx_qdq.convert(self, node, attributes(node), inputs)
+            attrs = attributes(node)
+            _check_newer_qdq(self, node, attrs)
+            results = onnx_qdq.convert(self, node, attrs, inputs)
         elif op == "Constant":
             try:
                 results = [constant_value(attributes(node))]
@@ -211,6 +228,10 @@ class _Importer:
             value = self.values.get(out.name)
             if value is None:
                 raise ModelLoadError(f"ONNX model '{self.where}': output '{out.name}' is never computed")
+            if isinstance(value, Displaced):
+                raise UnsupportedOpError(f"ONNX model '{self.where}': output '{out.name}' has its batch axis "
+                                         f"moved by Transpose '{value.by}'; nn2hls outputs keep the batch on "
+                                         f"axis 0")
             if not isinstance(value, Tensor):
                 raise UnsupportedOpError(f"ONNX model '{self.where}': output '{out.name}' is a constant that "
                                          f"does not depend on the input")
@@ -248,4 +269,8 @@ class _Importer:
 def load_onnx(source: str | Path | onnx.ModelProto) -> Graph:
     """Import an ONNX model (path or ModelProto) as an IR Graph with float64 weights."""
     model, where = _read(source)
-    return _Importer(model, where).run()
+    model, upgraded = upgrade(model, where)
+    graph = _Importer(model, where).run()
+    if upgraded:
+        graph.meta.setdefault("load_notes", []).append(upgraded)
+    return graph

@@ -3,8 +3,9 @@ Concat. Except Concat they emit no IR node: they change how the ONNX value maps 
 (`onnx_layout.Tensor`), and the consumer that needs a layout asks for it.
 
 Reshape: 0 copies the input dimension (unless allowzero), -1 is inferred; the target's axis 0 must be
-the batch (a folded symbolic batch, the fixed batch size, 0, or -1 with the rest equal to the
-per-sample size). Transpose must keep axis 0 first; perm t maps the layout's perm p to inv(t)[p].
+the batch (a folded symbolic batch, the fixed batch size, 0, -1 or 1 with the rest equal to the
+per-sample size). Flatten must keep the batch on axis 0. Transpose must keep axis 0 first, except on
+a batch of 1 (`onnx_batch`); perm t maps the layout's perm p to inv(t)[p].
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import math
 import numpy as np
 
 from nn2hls.errors import UnsupportedOpError
+from nn2hls.frontends.onnx_batch import batch_mix_error, flatten_keeps_batch, reshape_batch, transpose_batch
 from nn2hls.frontends.onnx_fold import BATCH
 from nn2hls.frontends.onnx_layout import Tensor, identity, plain_tensor
 from nn2hls.frontends.onnx_ops import attribute_error, converter, onnx_axis, relabel, tensor_input
@@ -33,11 +35,12 @@ def flatten(ctx, node, attrs, inputs):
     axis = int(attrs.get("axis", 1))
     if axis < 0:
         axis += t.rank + 1
-    if axis == 0 and ctx.batch == 1:
-        axis = 1  # a file exported with a fixed batch of 1: (1, features) either way, per sample
-    if axis != 1:
-        raise attribute_error(ctx, node, "axis", attrs.get("axis", 1), "axis=1 (other values merge the batch "
-                                                                        "axis with the features)")
+    if not 0 <= axis <= t.rank + 1:
+        raise attribute_error(ctx, node, "axis", attrs.get("axis", 1), f"an axis in [{-t.rank - 1}, {t.rank + 1}]")
+    if not flatten_keeps_batch(ctx.batch, t.shape, axis):
+        raise batch_mix_error(ctx, node, f"axis={attrs.get('axis', 1)} on an input of shape "
+                                         f"({', '.join(map(str, (ctx.batch,) + t.shape))})".replace(
+                                             str(BATCH), "N"))
     return [relabel(t, (math.prod(t.shape),))]
 
 
@@ -55,7 +58,8 @@ def reshape(ctx, node, attrs, inputs):
         target = [full[i] if s == 0 and i < len(full) else s for i, s in enumerate(target)]
     size = math.prod(t.shape)
     rest = target[1:]
-    ok = bool(target) and (target[0] in (ctx.batch, BATCH) or target[0] == -1)
+    known_rest = math.prod(rest) if rest.count(-1) == 0 else None
+    ok = bool(target) and (reshape_batch(ctx.batch, target[0], known_rest, size) or target[0] == -1)
     if ok and rest.count(-1) + (target[0] == -1) > 1:
         ok = False
     if ok and target[0] == -1:
@@ -66,9 +70,9 @@ def reshape(ctx, node, attrs, inputs):
         rest = [size // known if s == -1 else s for s in rest]
     if not ok or math.prod(rest) != size or any(s <= 0 for s in rest):
         shown = ["N" if s == BATCH else s for s in np.asarray(inputs[1]).ravel().tolist()]
-        raise UnsupportedOpError(f"ONNX Reshape node {ctx.label(node)}: target shape {shown} for an input of "
-                                 f"shape (N, {', '.join(map(str, t.shape))}) would change the batch axis; "
-                                 f"only reshapes that keep axis 0 as the batch are supported")
+        raise batch_mix_error(ctx, node, f"target shape {shown} for an input of shape "
+                                         f"({', '.join(map(str, (ctx.batch,) + t.shape))})".replace(
+                                             str(BATCH), "N"))
     return [relabel(t, rest)]
 
 
@@ -99,14 +103,24 @@ def squeeze(ctx, node, attrs, inputs):
 def transpose(ctx, node, attrs, inputs):
     t = tensor_input(ctx, node, inputs, 0)
     perm = [int(p) for p in attrs.get("perm", list(range(t.rank, -1, -1)))]
-    if sorted(perm) != list(range(t.rank + 1)) or perm[0] != 0:
-        raise attribute_error(ctx, node, "perm", perm, "permutations that keep the batch axis 0 first")
+    if sorted(perm) != list(range(t.rank + 1)):
+        raise attribute_error(ctx, node, "perm", perm, f"a permutation of 0..{t.rank}")
+    if perm[0] != 0:
+        moved = transpose_batch(ctx, node, t, perm)
+        if moved is None:
+            raise batch_mix_error(ctx, node, f"perm={perm}, which moves the batch axis 0,")
+        return [moved]
+    return [transpose_sample(ctx, node, t, perm)]
+
+
+def transpose_sample(ctx, node, t: Tensor, perm: list[int]) -> Tensor:
+    """Transpose with perm[0] == 0 (the batch stays first): a new view of the same IR data."""
     tp = [p - 1 for p in perm[1:]]
     if t.base != t.shape:
         t = ctx.layouts.source(t, hint=ctx.name(node) + "_in")
     inverse = [int(i) for i in np.argsort(tp)]
     shape = tuple(t.shape[p] for p in tp)
-    return [Tensor(t.node, shape, shape, tuple(inverse[p] for p in t.perm), t.ir_shape)]
+    return Tensor(t.node, shape, shape, tuple(inverse[p] for p in t.perm), t.ir_shape)
 
 
 @converter("Concat")

@@ -102,15 +102,18 @@ def test_bad_auto_pad():
 
 def test_flatten_axis_merging_batch():
     m = _model([helper.make_node("Flatten", ["x"], ["y"], axis=2, name="f")], in_shape=(2, 3))
-    assert _error(UnsupportedOpError, m).startswith("ONNX Flatten node 'f': attribute axis=2 is not supported;")
+    assert _error(UnsupportedOpError, m) == ("ONNX Flatten node 'f': axis=2 on an input of shape (N, 2, 3) mixes "
+                                             "the samples of the batch (axis 0 of size N); nn2hls computes one "
+                                             "sample at a time, so every op must keep the samples apart")
 
 
 def test_reshape_changing_batch():
     shape = numpy_helper.from_array(np.array([-1], np.int64), "s")
     m = _model([helper.make_node("Reshape", ["x", "s"], ["y"], name="r")], in_shape=(2, 3), inits=[shape])
     assert _error(UnsupportedOpError, m) == ("ONNX Reshape node 'r': target shape [-1] for an input of shape "
-                                             "(N, 2, 3) would change the batch axis; only reshapes that keep "
-                                             "axis 0 as the batch are supported")
+                                             "(N, 2, 3) mixes the samples of the batch (axis 0 of size N); nn2hls "
+                                             "computes one sample at a time, so every op must keep the samples "
+                                             "apart")
 
 
 def test_constant_divided_by_tensor():
@@ -124,10 +127,12 @@ def test_matmul_of_two_tensors():
     assert _error(UnsupportedOpError, m).startswith("ONNX MatMul node 'mm': only x @ W with a constant W")
 
 
-def test_opset_out_of_range():
-    m = _model([helper.make_node("MatMul", ["x", "W"], ["y"])], opset=7)
-    assert _error(UnsupportedOpError, m) == ("ONNX model 'm' uses opset 7; supported: opsets 9 to 21 (re-export "
-                                             "with opset_version in that range)")
+def test_opset_newer_than_onnx_knows():
+    from nn2hls.frontends.onnx_upgrade import MAX_OPSET
+    m = _model([helper.make_node("MatMul", ["x", "W"], ["y"])], opset=MAX_OPSET + 1)
+    assert _error(UnsupportedOpError, m) == (f"ONNX model 'm' uses opset {MAX_OPSET + 1}, newer than the installed "
+                                             f"onnx package knows ({MAX_OPSET}); upgrade onnx (pip install -U "
+                                             f"onnx) or re-export with opset_version <= {MAX_OPSET}")
 
 
 def test_folding_only_op_on_tensor():
