@@ -33,6 +33,53 @@ def _convert(model: onnx.ModelProto, target: int) -> onnx.ModelProto:
     return version_converter.convert_version(model, target)
 
 
+def _initializers_as_inputs(model: onnx.ModelProto) -> onnx.ModelProto:
+    """IR versions < 4 list every initializer as a graph input too (the converter relies on it); a
+    copy with the missing ones added, as the weights they are."""
+    listed = {i.name for i in model.graph.input}
+    missing = [t for t in model.graph.initializer if t.name not in listed]
+    if not missing:
+        return model
+    copy = onnx.ModelProto()
+    copy.CopyFrom(model)
+    copy.graph.input.extend(helper.make_tensor_value_info(t.name, t.data_type, list(t.dims)) for t in missing)
+    return copy
+
+
+def _batch_dims(model: onnx.ModelProto) -> list:
+    """Axis 0 of every run-time graph input and output (initializers excluded)."""
+    weights = {t.name for t in model.graph.initializer}
+    values = [v for v in model.graph.input if v.name not in weights] + list(model.graph.output)
+    return [v.type.tensor_type.shape.dim[0] for v in values
+            if v.type.HasField("tensor_type") and v.type.tensor_type.HasField("shape")
+            and len(v.type.tensor_type.shape.dim) > 0]
+
+
+def _convert_any_batch(model: onnx.ModelProto) -> onnx.ModelProto:
+    """Convert to MIN_OPSET; some adapters (Gemm 6->7's broadcast check) need integer dimensions, so a
+    symbolic batch is set to 1 for the conversion and restored afterwards (the upgraded graph's
+    intermediate shapes, which would then say 1, are dropped: they are optional)."""
+    try:
+        return _convert(model, MIN_OPSET)
+    except Exception:  # noqa: BLE001
+        symbolic = [d.dim_param for d in _batch_dims(model) if not d.HasField("dim_value")]
+        if not symbolic:
+            raise
+    fixed = onnx.ModelProto()
+    fixed.CopyFrom(model)
+    params = []
+    for dim in _batch_dims(fixed):
+        params.append(None if dim.HasField("dim_value") else dim.dim_param)
+        if not dim.HasField("dim_value"):
+            dim.dim_value = 1
+    upgraded = _convert(fixed, MIN_OPSET)
+    for dim, param in zip(_batch_dims(upgraded), params):
+        if param is not None:
+            dim.dim_param = param or "N"
+    del upgraded.graph.value_info[:]
+    return upgraded
+
+
 def _first_failing_node(model: onnx.ModelProto, target: int) -> onnx.NodeProto | None:
     """The first node that the version converter cannot upgrade when given alone."""
     try:
@@ -66,8 +113,9 @@ def upgrade(model: onnx.ModelProto, where: str) -> tuple[onnx.ModelProto, str | 
                                  f"re-export with opset_version <= {MAX_OPSET}")
     if opset >= MIN_OPSET:
         return model, None
+    model = _initializers_as_inputs(model)
     try:
-        upgraded = _convert(model, MIN_OPSET)
+        upgraded = _convert_any_batch(model)
     except Exception as exc:  # noqa: BLE001
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         node = _first_failing_node(model, MIN_OPSET)
