@@ -1,11 +1,14 @@
 """The `nn2hls` command line (DESIGN.md fixes the commands, options and exit codes).
 
     nn2hls convert MODEL [-o OUT] [-c CONFIG.yml] [--backend vivado|vitis] [--precision TYPE]
-                         [--calibration X.npy] [--force]
-    nn2hls check   MODEL --input X.npy [-c CONFIG.yml] [--calibration X.npy] [--json]
+                         [--calibration X.npy] [--force] [--weights FILE]
+    nn2hls check   MODEL --input X.npy [-c CONFIG.yml] [--calibration X.npy] [--json] [--weights FILE]
     nn2hls csim    PROJECT --input X.npy --output Y.npy [--ap-types DIR] [--force]
     nn2hls emulate MODEL|PROJECT --input X.npy --output Y.npy [-c CONFIG.yml] [--calibration X.npy] [--force]
     nn2hls report  MODEL|PROJECT [--json] [-c CONFIG.yml] [--calibration X.npy]
+
+`--weights FILE` (convert, check, emulate, report) is the weights .h5 of a Keras architecture .json
+MODEL (default: <stem>_weights.h5 beside it).
 
 Exit codes: 0 success; 1 `check` found a C-sim/emulator difference; 2 an error the user can fix,
 printed as one line `error: ...` on stderr (a traceback only with `--debug`); 3 an internal error (a
