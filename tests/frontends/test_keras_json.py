@@ -191,3 +191,28 @@ def test_cli_emulate_and_refusal(pair, tmp_path):
     assert proc.stderr.strip() == (f"error: '{arch}' holds the architecture only and no weights file "
                                    "'mlp_weights.h5' is beside it; give the weights with --weights FILE (API: "
                                    "weights=...)")
+
+
+def test_tf_keras2_whole_model_h5(tmp_path):
+    """model.save('m.h5') of tf.keras 2: the config in `model_config`, the weights under `model_weights`."""
+    path = tmp_path / "whole.h5"
+    with h5py.File(path, "w") as h5:
+        h5.attrs["model_config"] = json.dumps(_functional_config()).encode()
+        h5.attrs["keras_version"] = b"2.4.0"
+        h5.attrs["backend"] = b"tensorflow"
+    staging = tmp_path / "staging.h5"
+    _write_weights(staging, WEIGHTS)
+    with h5py.File(staging, "r") as src, h5py.File(path, "a") as dst:
+        group = dst.create_group("model_weights")
+        for key, value in src.attrs.items():
+            group.attrs[key] = value
+        for name in src:
+            src.copy(src[name], group, name)
+    x = RNG.normal(size=(9, 6))
+    ref = _keras_api_reference(x)
+    np.testing.assert_allclose(execute(nn2hls.load(path), x)[0], ref, rtol=1e-5, atol=1e-6)
+    from nn2hls.frontends.keras_reference import keras_reference
+
+    outputs, description = keras_reference(path, x)
+    assert outputs is not None, description
+    np.testing.assert_allclose(outputs[0], ref, rtol=1e-6, atol=1e-7)

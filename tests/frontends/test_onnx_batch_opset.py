@@ -245,3 +245,20 @@ def test_cli_says_the_model_was_upgraded(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert (f"note: ONNX model '{path}' uses opset 8; upgraded to opset {MIN_OPSET} with onnx's version converter "
             "before import") in proc.stderr.splitlines()
+
+
+@pytest.mark.csim
+def test_check_runs_onnxruntime_on_the_upgraded_opset6_model(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    path = tmp_path / "old6.onnx"
+    onnx.save(_bn_mlp(6), path)
+    np.save(tmp_path / "x.npy", RNG.normal(size=(32, 6)))
+    proc = subprocess.run([sys.executable, "-m", "nn2hls", "check", str(path), "--input", str(tmp_path / "x.npy"),
+                           "--json"], capture_output=True, text=True, cwd=tmp_path, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert summary["bit_exact"] and summary["float_reference"] == "onnxruntime"
+    assert summary["max_abs_err"] < 0.05
