@@ -241,8 +241,7 @@ def read_keras_json(path: str | Path, weights: str | Path | None = None) -> Kera
             raise ModelLoadError(f"weights file '{weights_path}' is HDF5 but holds no Keras weights (no "
                                  "'layer_names' attribute); give the file written by model.save_weights")
         arrays = _legacy_weights(h5, weights_path)
-        version = _text(h5.attrs.get("keras_version", b"")) or str(config.get("keras_version", ""))
-    version = str(config.get("keras_version") or version)
+        version = str(config.get("keras_version") or _text(h5.attrs.get("keras_version", b"")))
     return KerasModelSource(config, arrays, _major(version, 2), f"'{path}' (weights '{weights_path}')")
 
 
