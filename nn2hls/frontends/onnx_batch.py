@@ -6,8 +6,8 @@ a limit on how many samples the emulator and the C simulation take. Exporters th
 write it into ops (keras2onnx and CNTK for a batch of 1):
 
 - Reshape: the target's axis 0 is the batch when it is the file's batch size, the symbolic batch, -1
-  (the rest equal to the per-sample size) or 0; a literal 1 with the rest equal to the per-sample size
-  is the batch too (such a file only runs with a batch of 1). Any other target moves elements between
+  (the rest equal to the per-sample size) or 0; on a symbolic batch, a literal 1 with the rest equal
+  to the per-sample size is the batch too (such a file only runs with a batch of 1). Any other target moves elements between
   samples and is refused with that reason (`batch_mix_error`).
 - Flatten(axis) of an input (B, d1, ..., dr) gives (B*d1*...*d(axis-1), d(axis)*...*dr): per-sample
   when d1*...*d(axis-1) == 1 (axis >= 1), and for axis=0 when the batch is 1.
@@ -68,7 +68,7 @@ def reshape_batch(batch: int, target0: int, rest_size: int | None, size: int) ->
     """True when a Reshape target whose axis 0 is `target0` keeps axis 0 as the batch."""
     if target0 in (batch, BATCH):
         return True
-    return target0 == 1 and rest_size == size
+    return target0 == 1 and batch == BATCH and rest_size == size  # a symbolic batch that can only be 1
 
 
 def _moves_only_ones(full: tuple[int, ...], perm: list[int]) -> bool:
