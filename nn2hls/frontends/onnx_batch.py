@@ -11,6 +11,8 @@ write it into ops (keras2onnx and CNTK for a batch of 1):
   samples and is refused with that reason (`batch_mix_error`).
 - Flatten(axis) of an input (B, d1, ..., dr) gives (B*d1*...*d(axis-1), d(axis)*...*dr): per-sample
   when d1*...*d(axis-1) == 1 (axis >= 1), and for axis=0 when the batch is 1.
+- Squeeze/Unsqueeze naming axis 0 on a batch of 1: the same data reshaped, when the result still
+  starts with a size-1 axis (Unsqueeze axis 0 of (1, C) gives (1, 1, C)).
 - Transpose on a batch of 1 that moves axis 0: when the non-1 axes keep their order it is a reshape;
   otherwise the value is `Displaced` (the per-sample data seen through a permutation that puts the
   batch elsewhere). A Displaced value may feed BatchNormalization (its channel axis 1 is then an axis
@@ -69,6 +71,28 @@ def reshape_batch(batch: int, target0: int, rest_size: int | None, size: int) ->
     if target0 in (batch, BATCH):
         return True
     return target0 == 1 and batch == BATCH and rest_size == size  # a symbolic batch that can only be 1
+
+
+def squeeze_batch1(ctx, node, t: Tensor, axes: list[int]) -> Tensor | None:
+    """Squeeze/Unsqueeze naming axis 0 on a batch of 1: the same data with a new shape when the
+    result still starts with a size-1 axis (that axis is then the batch), else None."""
+    if ctx.batch != 1:
+        return None
+    full = [1, *t.shape]
+    if node.op_type == "Squeeze":
+        drop = {a % len(full) for a in axes}
+        if any(full[a] != 1 for a in drop):
+            return None
+        out = [s for i, s in enumerate(full) if i not in drop]
+    else:
+        rank = len(full) + len(axes)
+        out = list(full)
+        for a in sorted(a % rank for a in axes):
+            out.insert(a, 1)
+    if not out or out[0] != 1:
+        return None
+    from nn2hls.frontends.onnx_ops import relabel
+    return relabel(t, out[1:])
 
 
 def _moves_only_ones(full: tuple[int, ...], perm: list[int]) -> bool:

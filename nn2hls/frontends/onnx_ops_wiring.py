@@ -14,7 +14,8 @@ import math
 import numpy as np
 
 from nn2hls.errors import UnsupportedOpError
-from nn2hls.frontends.onnx_batch import batch_mix_error, flatten_keeps_batch, reshape_batch, transpose_batch
+from nn2hls.frontends.onnx_batch import (batch_mix_error, flatten_keeps_batch, reshape_batch, squeeze_batch1,
+                                         transpose_batch)
 from nn2hls.frontends.onnx_fold import BATCH
 from nn2hls.frontends.onnx_layout import Tensor, identity, plain_tensor
 from nn2hls.frontends.onnx_ops import attribute_error, converter, onnx_axis, relabel, tensor_input
@@ -84,6 +85,14 @@ def squeeze(ctx, node, attrs, inputs):
     else:
         axes = attrs.get("axes")
     shape = list(t.shape)
+    out_rank = t.rank + 1 + (len(axes or []) if node.op_type == "Unsqueeze" else 0)
+    if ctx.batch == 1 and axes is not None and any(int(a) % out_rank == 0 for a in axes):
+        moved = squeeze_batch1(ctx, node, t, [int(a) for a in axes])
+        if moved is None:
+            raise UnsupportedOpError(f"ONNX {node.op_type} node {ctx.label(node)}: axes={list(axes)} on an input "
+                                     f"of shape (1, {', '.join(map(str, t.shape))}) removes the batch axis 0; "
+                                     f"nn2hls computes one sample at a time with the batch on axis 0")
+        return [moved]
     if node.op_type == "Squeeze":
         if axes is None:
             axes = [i + 1 for i, s in enumerate(shape) if s == 1]

@@ -262,3 +262,17 @@ def test_check_runs_onnxruntime_on_the_upgraded_opset6_model(tmp_path):
     summary = json.loads(proc.stdout.strip().splitlines()[-1])
     assert summary["bit_exact"] and summary["float_reference"] == "onnxruntime"
     assert summary["max_abs_err"] < 0.05
+
+
+def test_batch1_unsqueeze_and_squeeze_of_axis0():
+    # (1, 6) -> Unsqueeze [0] -> (1, 1, 6) -> Relu -> Squeeze [0] -> (1, 6): the batch of 1 stays in front
+    nodes = [helper.make_node("Unsqueeze", ["x"], ["u"], axes=[0]), helper.make_node("Relu", ["u"], ["r"]),
+             helper.make_node("Squeeze", ["r"], ["s"], axes=[0]), helper.make_node("MatMul", ["s", "W"], ["y"])]
+    _assert_matches(_model(nodes, (1, 6), (1, 2), [_init("W", 6, 2)], opset=11), RNG.normal(size=(4, 6)))
+
+
+def test_batch1_squeeze_removing_the_batch_refused():
+    nodes = [helper.make_node("Squeeze", ["x"], ["s"], axes=[0], name="sq"), helper.make_node("Relu", ["s"], ["y"])]
+    assert _refusal(_model(nodes, (1, 6), (6,), [_init("unused", 1)], opset=11)) == (
+        "ONNX Squeeze node 'sq': axes=[0] on an input of shape (1, 6) removes the batch axis 0; nn2hls computes one "
+        "sample at a time with the batch on axis 0")
