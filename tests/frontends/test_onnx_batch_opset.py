@@ -15,7 +15,7 @@ from onnx import TensorProto, helper, numpy_helper
 import nn2hls
 from nn2hls.errors import UnsupportedOpError
 from nn2hls.frontends.onnx import load_onnx
-from nn2hls.frontends.onnx_upgrade import MIN_OPSET, reference_model
+from nn2hls.frontends.onnx_upgrade import MAX_OPSET, MIN_OPSET, reference_model
 from nn2hls.ir.execute import execute
 
 RNG = np.random.default_rng(16)
@@ -276,3 +276,16 @@ def test_batch1_squeeze_removing_the_batch_refused():
     assert _refusal(_model(nodes, (1, 6), (6,), [_init("unused", 1)], opset=11)) == (
         "ONNX Squeeze node 'sq': axes=[0] on an input of shape (1, 6) removes the batch axis 0; nn2hls computes one "
         "sample at a time with the batch on axis 0")
+
+
+@pytest.mark.parametrize("opset", sorted({22, 23, 25, MAX_OPSET}))
+def test_newest_opsets_match_onnxruntime(opset):
+    if opset > MAX_OPSET:
+        pytest.skip(f"the installed onnx knows opsets up to {MAX_OPSET}")
+    nodes = [helper.make_node("Conv", ["x", "W", "B"], ["c"], kernel_shape=[3], pads=[1, 1]),
+             helper.make_node("Relu", ["c"], ["r"]),
+             helper.make_node("Flatten", ["r"], ["f"]),
+             helper.make_node("Gemm", ["f", "W2", "B2"], ["y"], transB=1)]
+    model = _model(nodes, ("N", 2, 5), ("N", 3), [_init("W", 4, 2, 3), _init("B", 4), _init("W2", 3, 20),
+                                                  _init("B2", 3)], opset=opset)
+    _assert_matches(model, RNG.normal(size=(6, 2, 5)))
