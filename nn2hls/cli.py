@@ -267,15 +267,19 @@ def _float_reference(model: str, compiled, x: np.ndarray, weights: str | None = 
     if suffix == ".onnx":
         import onnxruntime as ort
 
+        from nn2hls.frontends.onnx_upgrade import onnxruntime_session
+
         options = ort.SessionOptions()
         options.intra_op_num_threads = 1
         try:
-            session = _ort_session(ort, model, options)
+            session, upgraded = onnxruntime_session(model, options)
         except Exception as exc:  # noqa: BLE001 - e.g. QONNX custom ops, which onnxruntime cannot run
             first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             note(f"onnxruntime cannot run '{model}' ({first[:160]}); using the nn2hls IR float executor "
                  "(it implements the QONNX definitions) as the float reference")
         else:
+            if upgraded:
+                note(upgraded)
             outputs = _run_onnxruntime(session, x)
             return [np.asarray(o, dtype=np.float64) for o in outputs], "onnxruntime"
     if suffix in (".keras", ".h5", ".json"):
@@ -305,24 +309,6 @@ def _run_onnxruntime(session, x: np.ndarray) -> list[np.ndarray]:
             chunk = np.concatenate([chunk, np.repeat(chunk[:1], batch - n, axis=0)])
         parts.append([o[:n] for o in session.run(None, {feed.name: chunk})])
     return [np.concatenate([p[k] for p in parts]) for k in range(len(parts[0]))]
-
-
-def _ort_session(ort, model: str, options):
-    """An onnxruntime session on the file as written; when onnxruntime refuses a file of an opset older
-    than the frontend reads, on the same upgraded model the frontend imported (`onnx_upgrade`)."""
-    try:
-        return ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
-    except Exception:  # noqa: BLE001
-        from nn2hls.frontends.onnx_upgrade import MIN_OPSET, default_opset, reference_model
-
-        import onnx
-
-        if default_opset(onnx.load(model, load_external_data=False)) >= MIN_OPSET:
-            raise
-        upgraded = reference_model(model).SerializeToString()
-        note(f"onnxruntime cannot run '{model}' at its old opset; the float reference runs the model "
-             f"upgraded to opset {MIN_OPSET}")
-        return ort.InferenceSession(upgraded, options, providers=["CPUExecutionProvider"])
 
 
 def _as_list(outputs: Any) -> list[np.ndarray]:

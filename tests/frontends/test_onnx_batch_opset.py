@@ -262,6 +262,8 @@ def test_check_runs_onnxruntime_on_the_upgraded_opset6_model(tmp_path):
     summary = json.loads(proc.stdout.strip().splitlines()[-1])
     assert summary["bit_exact"] and summary["float_reference"] == "onnxruntime"
     assert summary["max_abs_err"] < 0.05
+    assert (f"note: onnxruntime cannot run '{path}' at its old opset; the float reference runs the model upgraded "
+            f"to opset {MIN_OPSET}") in proc.stderr.splitlines()
 
 
 def test_batch1_unsqueeze_and_squeeze_of_axis0():
