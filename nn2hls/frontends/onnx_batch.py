@@ -32,7 +32,8 @@ from nn2hls.frontends.onnx_fold import BATCH
 from nn2hls.frontends.onnx_layout import Tensor
 
 # Elementwise ops whose converters only read input 0 and keep its layout.
-ELEMENTWISE = ("Relu", "Sigmoid", "Tanh", "LeakyRelu", "Elu", "HardSigmoid", "Identity", "Dropout")
+ELEMENTWISE = ("Relu", "Sigmoid", "Tanh", "LeakyRelu", "Elu", "HardSigmoid", "Identity", "Dropout", "Selu", "Celu",
+               "Softplus", "Softsign", "ThresholdedRelu", "HardSwish", "Mish", "Gelu")
 
 
 @dataclass(frozen=True)
