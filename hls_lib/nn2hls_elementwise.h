@@ -2,7 +2,8 @@
 //
 // ScaleShift:  y = cast(cast(x * scale + shift, acc_t), y_t); scale/shift are either one value per
 //              element (PERIOD = N) or per channel of the last axis (PERIOD = channels, index i % PERIOD).
-// Elementwise: y = cast(a op b, y_t) with the exact full-width sum, difference or product.
+// Elementwise: y = cast(a op b, y_t) with the exact full-width sum, difference or product; with
+//              broadcast shapes (the *_bcast kernels) each operand is read through an index array.
 #ifndef NN2HLS_ELEMENTWISE_H_
 #define NN2HLS_ELEMENTWISE_H_
 
@@ -44,6 +45,35 @@ void mul(const a_t a[N], const b_t b[N], y_t y[N]) {
   for (int i = 0; i < N; i++) {
 #pragma HLS UNROLL
     y[i] = a[i] * b[i];
+  }
+}
+
+// Broadcast element-wise ops: y[i] = a[ia[i]] op b[ib[i]], the index arrays listing for every output
+// element the input element numpy broadcasting pairs with it (wiring in io_parallel).
+template <class a_t, class b_t, class y_t, int N>
+void add_bcast(const a_t a[], const b_t b[], y_t y[N], const int ia[N], const int ib[N]) {
+#pragma HLS INLINE
+  for (int i = 0; i < N; i++) {
+#pragma HLS UNROLL
+    y[i] = a[ia[i]] + b[ib[i]];
+  }
+}
+
+template <class a_t, class b_t, class y_t, int N>
+void sub_bcast(const a_t a[], const b_t b[], y_t y[N], const int ia[N], const int ib[N]) {
+#pragma HLS INLINE
+  for (int i = 0; i < N; i++) {
+#pragma HLS UNROLL
+    y[i] = a[ia[i]] - b[ib[i]];
+  }
+}
+
+template <class a_t, class b_t, class y_t, int N>
+void mul_bcast(const a_t a[], const b_t b[], y_t y[N], const int ia[N], const int ib[N]) {
+#pragma HLS INLINE
+  for (int i = 0; i < N; i++) {
+#pragma HLS UNROLL
+    y[i] = a[ia[i]] * b[ib[i]];
   }
 }
 

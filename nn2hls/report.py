@@ -28,6 +28,7 @@ from nn2hls.ir.conv_groups import filter_groups
 from nn2hls.ir.graph import Graph, Node
 from nn2hls.ir.ops import (Activation, BatchNorm, Conv, Dense, Elementwise, GlobalPool, Input, Pool,
                            ScaleShift, Softmax)
+from nn2hls.ir.ops import Reduce
 from nn2hls.ir.types import FixedType
 from nn2hls.report_sharing import grouped_multiplies
 
@@ -184,6 +185,24 @@ def _pool(layer: _Layer, node: Node, graph: Graph, clock: float) -> None:
     layer.row["latency_cycles"] = latency
 
 
+def _reduce(layer: _Layer, node: Node, graph: Graph, clock: float) -> None:
+    """Reduce: per output, K - 1 adders (sum, mean) or comparators (max); mean adds one product by 1/K."""
+    op: Reduce = node.op
+    in_shape = graph.nodes[node.inputs[0]].shape
+    window = math.prod(in_shape[a] for a in op.axes)
+    outputs = math.prod(node.shape)
+    layer.row["adders"] = outputs * max(window - 1, 0)
+    latency = rules.adder_cycles(rules.tree_depth(window), clock) + 1
+    if op.mode == "mean":
+        recip = np.full(outputs, 1.0 / window)
+        dsp, uses_dsp, uses_lut = layer.products(recip, 1, node.precision.get("recip"),
+                                                 _width(node.precision.get("accum")))
+        layer.row["pruned_multiplies"] = 0
+        layer.row["dsp"] = dsp
+        latency += rules.mult_latency(uses_dsp, uses_lut)
+    layer.row["latency_cycles"] = latency
+
+
 def _activation(layer: _Layer, node: Node, clock: float) -> None:
     op: Activation = node.op
     size = math.prod(node.shape)
@@ -311,6 +330,8 @@ def layer_report(graph: Graph, node: Node, config: Config) -> dict[str, Any]:
         _softmax(layer, node, clock)
     elif isinstance(op, Elementwise):
         _binary(layer, node, graph, clock)
+    elif isinstance(op, Reduce):
+        _reduce(layer, node, graph, clock)
     # Reshape, Transpose, Concat: wiring, all zeros
     row = layer.row
     if not isinstance(op, (Dense, Conv)):

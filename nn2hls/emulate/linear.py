@@ -174,9 +174,10 @@ def build_scaleshift(node: Node, in_types: list[FixedType]) -> Kernel:
     tw, tb, ta, tr = _types(node, "weight", "bias", "accum", "result")
     fp = tx.frac + tw.frac
     frac = max(fp, tb.frac)
-    scale = exact_weight(node.weights["scale"], tw, f"node {node.label()} weight 'scale'")
-    shift = as_dtype(exact_weight(node.weights["shift"], tb, f"node {node.label()} weight 'shift'"),
-                     object) * (1 << (frac - tb.frac))
+    # np.asarray keeps 0-d (scalar) constants arrays: an object array times an int is a Python int.
+    scale = np.asarray(exact_weight(node.weights["scale"], tw, f"node {node.label()} weight 'scale'"))
+    shift = np.asarray(as_dtype(exact_weight(node.weights["shift"], tb, f"node {node.label()} weight 'shift'"),
+                                object) * (1 << (frac - tb.frac)), dtype=object)
     k = frac - fp
     smax, bmax = abs_max(scale), abs_max(shift)
     bound = max_abs(tx) * smax * (1 << k) + bmax

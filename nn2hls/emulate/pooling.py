@@ -1,4 +1,4 @@
-"""Pool and GlobalPool on raw integers (docs/semantics.md).
+"""Pool, GlobalPool and Reduce on raw integers (docs/semantics.md).
 
 Max: ``y = cast(max over the window, result)``; padding is ignored (padded with a value below the
 input type's minimum, so it never wins). Average: ``s = cast(sum over the window, accum)`` (zero
@@ -7,6 +7,7 @@ padding adds nothing), ``r = cast(1/count, recip)`` where count is the window si
 position; ``y = cast(s * r, result)``. ``1/count`` is assigned as a double (what the C++ constant
 ``(recip_t)(1.0 / count)`` does); no ``1/count`` lies within 2**-53 of a rounding boundary of a type
 narrower than 50 fractional bits, so this equals the exact rational cast.
+Reduce (mean/max/sum over any IR axes) follows the same rules with one window: all n reduced inputs.
 """
 from __future__ import annotations
 
@@ -99,3 +100,46 @@ def build_global_pool(node: Node, in_types: list[FixedType], in_shapes) -> Kerne
         m = x.reshape(x.shape[0], -1, x.shape[-1]).max(axis=1)
         return cast(m, tx.frac, tx.min_raw, tx.max_raw, tr, tally)
     return run
+
+
+def build_reduce(node: Node, in_types: list[FixedType], in_shapes) -> Kernel:
+    """Reduce over IR axes: max as the max pool, sum as ``y = cast(cast(exact sum, accum), result)``,
+    mean as the average pool with one window of n = prod(reduced sizes) inputs:
+    ``y = cast(cast(exact sum, accum) * cast(1/n, recip), result)``."""
+    op: ops.Reduce = node.op
+    tx = in_types[0]
+    axes = tuple(a + 1 for a in op.axes)
+    n = math.prod(in_shapes[0][a] for a in op.axes)
+    out_shape = tuple(node.shape)
+    (tr,) = _types(node, "result")
+
+    def reshaped(y: np.ndarray) -> np.ndarray:
+        return y.reshape((y.shape[0],) + out_shape)
+
+    if op.mode == "max":
+        def run_max(args: list, tally: Tally) -> np.ndarray:
+            m = reshaped(args[0].max(axis=axes, keepdims=True))
+            return cast(m, tx.frac, tx.min_raw, tx.max_raw, tr, tally)
+        return run_max
+    (ta,) = _types(node, "accum")
+    sum_bound = max_abs(tx) * n
+    sum_dtype = work_dtype(sum_bound)
+    if op.mode == "sum":
+        def run_sum(args: list, tally: Tally) -> np.ndarray:
+            s = reshaped(as_dtype(args[0], sum_dtype).sum(axis=axes, keepdims=True))
+            s = cast(s, tx.frac, -sum_bound, sum_bound, ta, tally)
+            return cast(s, ta.frac, ta.min_raw, ta.max_raw, tr, tally)
+        return run_sum
+    (tq,) = _types(node, "recip")
+    recip = int(np.asarray(fixed.quantize(np.asarray([1.0 / n]), tq)).reshape(-1)[0])
+    prod_bound = max_abs(ta) * abs(recip)
+    prod_dtype = work_dtype(prod_bound)
+    recip_d = as_dtype(np.asarray([recip], dtype=object), prod_dtype)[0]
+    pfrac = ta.frac + tq.frac
+
+    def run_mean(args: list, tally: Tally) -> np.ndarray:
+        s = reshaped(as_dtype(args[0], sum_dtype).sum(axis=axes, keepdims=True))
+        s = cast(s, tx.frac, -sum_bound, sum_bound, ta, tally)
+        p = as_dtype(s, prod_dtype) * recip_d
+        return cast(p, pfrac, -prod_bound, prod_bound, tr, tally)
+    return run_mean

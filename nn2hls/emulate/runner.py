@@ -56,6 +56,7 @@ _BUILDERS: dict[type, Callable] = {
     ops.Transpose: wiring.build_transpose,
     ops.Concat: wiring.build_concat,
     ops.Elementwise: wiring.build_elementwise,
+    ops.Reduce: pooling.build_reduce,
 }
 
 

@@ -26,6 +26,7 @@ from nn2hls.errors import ModelLoadError, Nn2hlsError, UnsupportedOpError
 from nn2hls.frontends.onnx_fold import BATCH, attributes, constant_value, fold
 from nn2hls.frontends.onnx_layout import Layouts, Tensor, plain_tensor
 from nn2hls.frontends import onnx_ops_spatial, onnx_ops_wiring  # noqa: F401  (register their converters)
+from nn2hls.frontends import onnx_ops_reduce  # noqa: F401  (registers its converters)
 from nn2hls.frontends import onnx_qdq, onnx_quant
 from nn2hls.frontends.onnx_batch import Displaced, displaced_node
 from nn2hls.frontends.onnx_upgrade import MAX_OPSET, MIN_OPSET, default_opset, upgrade

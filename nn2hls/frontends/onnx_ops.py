@@ -18,7 +18,8 @@ Tensor's layout (see `onnx_layout`); the batch axis (ONNX axis 0) never moves. R
   beta 1/2); Mish; Gelu (approximate none -> gelu, tanh -> gelu_tanh). Exporters' decompositions of
   GELU, softsign, mish and Threshold are fused back first (`onnx_patterns`).
 - Add/Sub/Mul/Div with a constant -> ScaleShift (y = x * scale + shift, constant reduced to a scalar or
-  per-channel vector when it is one); Add/Sub/Mul of two tensors -> Elementwise.
+  per-channel vector when it is one); Add/Sub/Mul of two tensors -> Elementwise, also when their
+  shapes broadcast (equal ranks, every axis equal or 1; Div of two tensors is refused).
 """
 from __future__ import annotations
 
@@ -202,6 +203,24 @@ def _scaleshift(ctx, node, t: Tensor, c: np.ndarray, kind: str, constant_first: 
     return t.with_node(ctx.add(ops.ScaleShift(), [t.node], node, weights))
 
 
+def _broadcast(ctx, node, a: Tensor, b: Tensor, op: ops.Elementwise) -> Tensor:
+    """a op b of two run-time tensors whose shapes broadcast (numpy rule, equal ranks): both are brought
+    to one axis order (the perm of the input that already has the output's shape, when plain), so
+    their IR shapes broadcast the same way; repeating an input along an axis is wiring."""
+    if a.rank != b.rank or any(x != y and 1 not in (x, y) for x, y in zip(a.shape, b.shape)):
+        raise UnsupportedOpError(f"ONNX {node.op_type} node {ctx.label(node)}: tensors of shapes "
+                                 f"(N, {', '.join(map(str, a.shape))}) and (N, {', '.join(map(str, b.shape))}) "
+                                 f"do not broadcast with a common batch axis; supported: equal ranks with "
+                                 f"every axis equal or 1 (unsqueeze the smaller tensor first)")
+    out = tuple(max(x, y) for x, y in zip(a.shape, b.shape))
+    plain = [t for t in (a, b) if t.plain and t.shape == out] + [t for t in (a, b) if t.plain]
+    perm = plain[0].perm if plain else identity(a.rank)
+    hint = ctx.name(node)
+    a = ctx.layouts.emit(a, a.shape, perm, hint=hint + "_a")
+    b = ctx.layouts.emit(b, b.shape, perm, hint=hint + "_b")
+    return plain_tensor(ctx.add(op, [a.node, b.node], node), out, perm)
+
+
 @converter("Add", "Sub", "Mul", "Div")
 def arithmetic(ctx, node, attrs, inputs):
     a, b = inputs[0], inputs[1]
@@ -210,11 +229,10 @@ def arithmetic(ctx, node, attrs, inputs):
         if kind == "Div":
             raise UnsupportedOpError(f"ONNX Div node {ctx.label(node)}: division of two run-time tensors is "
                                      f"not supported")
-        if a.shape != b.shape:
-            raise UnsupportedOpError(f"ONNX {kind} node {ctx.label(node)}: tensors of shapes {a.shape} and "
-                                     f"{b.shape}; broadcasting between two run-time tensors is not supported")
-        b = ctx.layouts.emit(b, a.base, a.perm, a.ir_shape, hint=ctx.name(node) + "_b")
         op = ops.Elementwise(operation=kind.lower())
+        if a.shape != b.shape:
+            return [_broadcast(ctx, node, a, b, op)]
+        b = ctx.layouts.emit(b, a.base, a.perm, a.ir_shape, hint=ctx.name(node) + "_b")
         return [a.with_node(ctx.add(op, [a.node, b.node], node))]
     constant_first = not isinstance(a, Tensor)
     t, c = (b, np.asarray(a, dtype=np.float64)) if constant_first else (a, np.asarray(b, dtype=np.float64))

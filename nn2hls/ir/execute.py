@@ -15,8 +15,9 @@ Each op is computed exactly as its docstring in `nn2hls.ir.ops` states, vectoriz
   hard_sigmoid = clip(alpha * x + beta, 0, 1), linear, and prelu, thresholded_relu, hard_swish, selu,
   celu, softsign, softplus, swish, mish, gelu, gelu_tanh as `ops.Activation` states them.
 - Quant: the source quantizer's float definition (QONNX IntQuant, `nn2hls.ir.quant.int_quant`).
-- Softmax along the IR axis (max-subtracted). Elementwise add/sub/mul. Concat, Reshape, Transpose
-  along IR axes (shifted by one for the batch).
+- Softmax along the IR axis (max-subtracted). Elementwise add/sub/mul (numpy broadcasting of equal
+  ranks). Reduce: mean/max/sum over its IR axes. Concat, Reshape, Transpose along IR axes (shifted by
+  one for the batch).
 The input batch x has shape (N, *input_shape) in the source model's layout, as the Input node does.
 """
 from __future__ import annotations
@@ -97,6 +98,13 @@ def _pool(node: Node, x: np.ndarray) -> np.ndarray:
 def _global_pool(node: Node, x: np.ndarray) -> np.ndarray:
     axes = tuple(range(1, x.ndim - 1))
     return x.max(axis=axes) if node.op.mode == "max" else x.mean(axis=axes)
+
+
+def _reduce(node: Node, x: np.ndarray) -> np.ndarray:
+    op: ops.Reduce = node.op
+    axes = tuple(a + 1 for a in op.axes)
+    fn = {"mean": np.mean, "max": np.max, "sum": np.sum}[op.mode]
+    return fn(x, axis=axes, keepdims=True).reshape((x.shape[0],) + tuple(node.shape))
 
 
 def _batchnorm(node: Node, x: np.ndarray) -> np.ndarray:
@@ -195,6 +203,7 @@ _UNARY: dict[type, Callable[[Node, np.ndarray], np.ndarray]] = {
     ops.Quant: _quant,
     ops.Reshape: lambda node, x: x.reshape((x.shape[0],) + tuple(node.op.shape)),
     ops.Transpose: lambda node, x: x.transpose((0,) + tuple(p + 1 for p in node.op.perm)),
+    ops.Reduce: _reduce,
 }
 
 

@@ -270,7 +270,11 @@ class Softmax(Op):
 
 @dataclass(frozen=True)
 class Elementwise(Op):
-    """y = a (op) b for two tensors of the same shape; operation 'add', 'sub' or 'mul'."""
+    """y = a (op) b for two tensors; operation 'add', 'sub' or 'mul'.
+
+    The shapes are equal or broadcast by numpy's rule restricted to equal ranks: along every axis the
+    sizes are equal or one of them is 1 (that input is repeated along the axis; pure wiring).
+    """
 
     kind: ClassVar[str] = "Elementwise"
     n_inputs: ClassVar[int | None] = 2
@@ -279,8 +283,38 @@ class Elementwise(Op):
     def output_shape(self, inputs, weights):
         _require(self.operation in ("add", "sub", "mul"), f"unknown element-wise op {self.operation!r}")
         a, b = inputs
-        _require(tuple(a) == tuple(b), f"element-wise {self.operation} of different shapes {a} and {b}")
-        return tuple(a)
+        _require(len(a) == len(b) and all(x == y or 1 in (x, y) for x, y in zip(a, b)),
+                 f"element-wise {self.operation} of shapes {a} and {b}: they neither match nor broadcast "
+                 "(equal ranks, each axis equal or 1)")
+        return tuple(max(x, y) for x, y in zip(a, b))
+
+
+REDUCE_MODES = ("mean", "max", "sum")
+
+
+@dataclass(frozen=True)
+class Reduce(Op):
+    """Mean, max or sum over the IR axes `axes` (batch excluded); the other axes keep their order.
+
+    keepdims: the reduced axes stay with size 1, else they are dropped (reducing every axis without
+    keepdims gives shape (1,): a tensor always has at least one axis).
+    """
+
+    kind: ClassVar[str] = "Reduce"
+    mode: str = "mean"
+    axes: Shape = ()
+    keepdims: bool = False
+
+    def output_shape(self, inputs, weights):
+        (x,) = inputs
+        _require(self.mode in REDUCE_MODES, f"unknown reduce mode {self.mode!r}; known: {', '.join(REDUCE_MODES)}")
+        _require(len(self.axes) >= 1 and len(set(self.axes)) == len(self.axes)
+                 and all(0 <= a < len(x) for a in self.axes),
+                 f"Reduce axes {self.axes} invalid for shape {x} (distinct, 0 <= axis < rank)")
+        if self.keepdims:
+            return tuple(1 if a in self.axes else s for a, s in enumerate(x))
+        kept = tuple(s for a, s in enumerate(x) if a not in self.axes)
+        return kept or (1,)
 
 
 @dataclass(frozen=True)
@@ -360,4 +394,4 @@ class Quant(Op):
 
 ALL_OPS: tuple[type[Op], ...] = (Input, Dense, Conv, Pool, GlobalPool, BatchNorm, ScaleShift, Activation,
                                  Softmax, Elementwise, Concat, Reshape, Transpose,
-                                 Quant)
+                                 Quant, Reduce)

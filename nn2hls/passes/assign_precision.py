@@ -10,7 +10,8 @@ uses that) gives the spec; an explicit type string wins over `auto`. Derived (`a
   interval of the node propagated from its inputs' type ranges (so bounded functions such as sigmoid
   get I = 1 unsigned with or without data). Without calibration data I = I_interval and a warning
   says data gives tighter types; the input then defaults to ap_fixed<result_width, 6> (|x| < 32).
-  Reshape, Transpose, max pooling and a Concat of equal input types keep their input's type (wiring).
+  Reshape, Transpose, max pooling, Reduce max and a Concat of equal input types keep their input's
+  type (wiring). Elementwise (broadcast or not) takes the interval of a op b.
 - `weight` (Dense/Conv kernel, ScaleShift scale): signed, width `weight_width`, rounding AP_RND
   (nearest, ties up: error <= lsb/2), overflow AP_SAT; I is the fewest integer bits such that no
   weight overflows after rounding.
@@ -18,12 +19,12 @@ uses that) gives the spec; an explicit type string wins over `auto`. Derived (`a
   nothing inside the sum, and W = bitlen(max |raw bias|) + 1 (exact after rounding, never overflows).
 - `accum`: exact (`precision_rules.exact_accum`): F = frac(x) + frac(w) (>= frac(bias)), I from
   max_j (sum_i |w_ij| * max|x| + |b_j|) over the weights quantized to their type, AP_TRN/AP_WRAP.
-  Avg-pool window sums likewise (F = frac(x), bound count * max|x|); softmax sums (F = frac(exp),
+  Avg-pool window sums and Reduce mean/sum likewise (F = frac(x), bound count * max|x|); softmax sums (F = frac(exp),
   bound n * max exp entry). An explicit accum breaking frac(accum) >= frac(x) + frac(w),
   >= frac(bias) or overflow AP_WRAP is refused with ConfigError naming the layer.
-- `recip` (avg pool 1/count): unsigned, width `weight_width`, AP_RND. `param` (clip bounds,
-  leaky_relu alpha, hard_sigmoid and hard_swish alpha/beta, thresholded_relu threshold/value, selu
-  scale): signed, width `weight_width`, AP_RND/AP_SAT, I from the largest finite constant. PReLU's
+- `recip` (avg pool and Reduce mean 1/count): unsigned, width `weight_width`, AP_RND. `param` (clip
+  bounds, leaky_relu alpha, hard_sigmoid and hard_swish alpha/beta, thresholded_relu threshold/value,
+  selu scale): signed, width `weight_width`, AP_RND/AP_SAT, I from the largest finite constant. PReLU's
   slopes (weight 'alpha') get a `weight` type like any other weights.
 - table roles (`table`, `exp`, `sum`, `inv`) and `node.tables` come from `nn2hls.passes.table_types`.
 - quantized models (`nn2hls.passes.quant_rules`): a Quant node's result is its `dtype`; weight and bias
@@ -45,7 +46,7 @@ from nn2hls.errors import ConfigError
 from nn2hls.ir import fixed
 from nn2hls.ir.graph import Graph, Node
 from nn2hls.ir.ops import (Activation, Concat, Conv, Dense, Elementwise, GlobalPool, Input, Pool, Quant,
-                           Reshape, ScaleShift, Softmax, Transpose)
+                           Reduce, Reshape, ScaleShift, Softmax, Transpose)
 from nn2hls.ir.types import FixedType
 from nn2hls.passes import precision_rules as rules
 from nn2hls.passes import quant_rules
@@ -137,12 +138,15 @@ class _Assigner:
             p["result"] = self.input_type(node, spec)
         elif isinstance(op, (Dense, Conv, ScaleShift)):
             self.linear(node, spec)
-        elif isinstance(op, (Reshape, Transpose)) or (isinstance(op, (Pool, GlobalPool)) and op.mode == "max"):
+        elif isinstance(op, (Reshape, Transpose)) or (isinstance(op, (Pool, GlobalPool, Reduce))
+                                                       and op.mode == "max"):
             given = _explicit_or_error(spec.result, node, "result")
             p["result"] = given or self.in_type(node)
             self.intervals[node.name] = self.intervals[node.inputs[0]]
-        elif isinstance(op, (Pool, GlobalPool)):
+        elif isinstance(op, (Pool, GlobalPool)) or (isinstance(op, Reduce) and op.mode == "mean"):
             self.avg_pool(node, spec)
+        elif isinstance(op, Reduce):  # sum
+            self.reduce_sum(node, spec)
         elif isinstance(op, Activation):
             self.activation(node, spec)
         elif isinstance(op, Quant):
@@ -238,6 +242,9 @@ class _Assigner:
             count = math.prod(op.pool_size)
             padded = any(a for pair in op.pads for a in pair) and not op.count_include_pad
             max_recip = 1.0 if padded else 1.0 / count
+        elif isinstance(op, Reduce):
+            count = math.prod(in_shape[a] for a in op.axes)
+            max_recip = 1.0 / count
         else:
             count = math.prod(in_shape[:-1])
             max_recip = 1.0 / count
@@ -253,6 +260,21 @@ class _Assigner:
         p["recip"] = FixedType.fixed(width, rules.integer_bits(max_recip, width, False, WEIGHT_ROUNDING), False,
                                      WEIGHT_ROUNDING)
         p["result"] = self.result(node, spec, self.intervals[node.inputs[0]])
+
+    def reduce_sum(self, node: Node, spec) -> None:
+        """Reduce sum: the exact accumulator of n inputs (F = frac(x), bound n * max|x|), as avg pools."""
+        p, x_t, op = node.precision, self.in_type(node), node.op
+        in_shape = self.graph.nodes[node.inputs[0]].shape
+        count = math.prod(in_shape[a] for a in op.axes)
+        exact_w = (count * rules.max_abs_raw(x_t)).bit_length() + 1
+        acc = _explicit_or_error(spec.accum, node, "accum")
+        if acc is None:
+            acc = FixedType.fixed(exact_w, exact_w - x_t.frac)
+        else:
+            rules.check_accum(acc, x_t, None, None, what=node.label())
+        p["accum"] = acc
+        lo, hi = self.intervals[node.inputs[0]]
+        p["result"] = self.result(node, spec, (count * lo, count * hi))
 
     def activation(self, node: Node, spec) -> None:
         op, p = node.op, node.precision

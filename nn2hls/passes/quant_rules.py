@@ -23,7 +23,7 @@ import numpy as np
 
 from nn2hls.ir import fixed
 from nn2hls.ir.graph import Graph, Node
-from nn2hls.ir.ops import Activation, Elementwise, GlobalPool, Pool, Quant, Reshape, Transpose
+from nn2hls.ir.ops import Activation, Elementwise, GlobalPool, Pool, Quant, Reduce, Reshape, Transpose
 from nn2hls.ir.types import FixedType
 
 
@@ -51,7 +51,7 @@ def _passes_exact(node: Node) -> bool:
         return True
     if isinstance(op, Activation):
         return op.function in ("relu", "linear", "clip")
-    if isinstance(op, (Pool, GlobalPool)):
+    if isinstance(op, (Pool, GlobalPool, Reduce)):
         return op.mode == "max"
     return isinstance(op, (Reshape, Transpose))
 
@@ -86,7 +86,8 @@ def exact_result(graph: Graph, node: Node) -> FixedType | None:
     in_types = [graph.nodes[i].precision.get("result") for i in node.inputs]
     if any(t is None for t in in_types):
         return None
-    if "accum" in node.precision and not isinstance(op, (Pool, GlobalPool)):
+    if "accum" in node.precision and not isinstance(op, (Pool, GlobalPool)) \
+            and not (isinstance(op, Reduce) and op.mode == "mean"):
         return node.precision["accum"]
     if isinstance(op, Activation) and op.function in ("relu", "linear", "clip"):
         return in_types[0]

@@ -20,7 +20,7 @@ from nn2hls.backends.vivado.cpp import (comment_text, constant_values, cpp_type,
 from nn2hls.backends.vivado.sparse import CHUNK, FULL_CHUNK, SparseList, block_rows, split_conv, split_dense
 from nn2hls.errors import GraphError, UnsupportedOpError
 from nn2hls.ir.graph import Graph, Node
-from nn2hls.ir.ops import Quant
+from nn2hls.ir.ops import Quant, Reduce
 from nn2hls.ir.ops import (Activation, BatchNorm, Concat, Conv, Dense, Elementwise, GlobalPool, Input,
                            Pool, Reshape, ScaleShift, Softmax, Transpose)
 from nn2hls.ir.types import FixedType
@@ -366,8 +366,37 @@ def build_scale_shift(graph: Graph, node: Node) -> LayerContext:
 
 
 def build_elementwise(graph: Graph, node: Node) -> LayerContext:
-    ctx = _base(graph, node, "elementwise", "nn2hls_elementwise.h")
+    shapes = [tuple(graph[i].shape) for i in node.inputs]
+    if all(s == tuple(node.shape) for s in shapes):
+        ctx = _base(graph, node, "elementwise", "nn2hls_elementwise.h")
+    else:  # broadcast: each operand read through the index numpy broadcasting pairs with each output
+        ctx = _base(graph, node, "elementwise_bcast", "nn2hls_elementwise.h")
+        for key, shape in zip(("ia", "ib"), shapes):
+            index = np.broadcast_to(np.arange(_size(shape)).reshape(shape), node.shape)
+            ctx.add_array(key, "int", _ints(index.reshape(-1)))
     ctx.params["operation"] = node.op.operation
+    return ctx
+
+
+def build_reduce(graph: Graph, node: Node) -> LayerContext:
+    """Reduce: `src` lists, output by output, the K input indices it reduces (row-major)."""
+    op: Reduce = node.op
+    in_shape = tuple(graph[node.inputs[0]].shape)
+    ctx = _base(graph, node, f"reduce_{op.mode}", "nn2hls_reduce.h")
+    kept = [a for a in range(len(in_shape)) if a not in op.axes]
+    order = np.arange(_size(in_shape)).reshape(in_shape).transpose(kept + list(op.axes))
+    k = _size(tuple(in_shape[a] for a in op.axes))
+    ctx.add_array("src", "int", _ints(order.reshape(-1)))
+    ctx.params["k"] = k
+    if op.mode != "max":
+        x_type = _prec(graph[node.inputs[0]], "result")
+        ctx.add_type("wide", exact_sum_type(x_type, k))
+        ctx.add_type("accum", _prec(node, "accum"))
+    if op.mode == "mean":
+        recip_t = _prec(node, "recip")
+        ctx.add_type("recip", recip_t)
+        ctx.add_array("recip", type_name(node.name, "recip"),
+                      constant_values([1.0 / k], recip_t, f"node {node.label()} reciprocal"))
     return ctx
 
 
@@ -418,6 +447,8 @@ def build_layer(graph: Graph, node: Node, reuse_factor: int = 1) -> LayerContext
         return build_scale_shift(graph, node)
     if isinstance(op, Elementwise):
         return build_elementwise(graph, node)
+    if isinstance(op, Reduce):
+        return build_reduce(graph, node)
     if isinstance(op, Quant):  # y = cast(x, dtype): the result type is the quantizer's type
         return _base(graph, node, "copy", "nn2hls_common.h")
     if isinstance(op, Reshape):
