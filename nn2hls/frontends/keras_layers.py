@@ -28,7 +28,9 @@ returns the output tensor. The maths they implement:
 - LeakyReLU (negative_slope, Keras 2 `alpha`), ELU (alpha), Softmax (one axis).
 - Flatten: row-major over Keras's layout (data_format channels_first first moves channels last);
   Reshape: target_shape (one -1 resolved); Dropout and the noise layers: identity at inference.
-- Add/Subtract/Multiply: Elementwise (Add of n inputs chains n - 1 adds); Concatenate along its axis.
+- Add/Subtract/Multiply: Elementwise (Add of n inputs chains n - 1 adds), broadcasting axes of size 1
+  (numpy rule); a lower-rank input first gets size-1 axes right after the batch, as Keras's merge
+  layers do (a Reshape); Concatenate along its axis.
 """
 from __future__ import annotations
 
@@ -413,12 +415,23 @@ def elementwise(b: Builder, layer: LayerCall, inputs: list[KTensor]) -> KTensor:
     which, sources = _merge_view(b, layer, inputs)
     if operation == "sub" and len(sources) != 2:
         raise _refuse(layer, f"Subtract needs exactly two inputs, got {len(sources)}")
+    shapes = [t.shape for t in inputs]
+    rank = max(len(s) for s in shapes)
+    if any(len(s) < rank for s in shapes):  # Keras expands a lower-rank input at axis 1 (after the batch)
+        which, sources = "keras", [b.keras_view(t, layer) for t in inputs]
+        for i, shape in enumerate(shapes):
+            if len(shape) < rank:
+                shapes[i] = (1,) * (rank - len(shape)) + tuple(shape)
+                sources[i] = b.add(ops.Reshape(shape=shapes[i]), [sources[i]], layer, suffix=f"expand{i}")
+    if any(len({d for d in axis if d != 1}) > 1 for axis in zip(*shapes)):
+        raise _refuse(layer, f"input shapes {', '.join(map(str, shapes))} do not broadcast; supported: every "
+                             f"axis equal or 1")
     node = sources[0]
     for i, other in enumerate(sources[1:]):
         last = i == len(sources) - 2
         node = b.add(ops.Elementwise(operation=operation), [node, other], layer,
                      suffix="" if last else f"part{i}")
-    return b.tensor(which, node, inputs[0].shape)
+    return b.tensor(which, node, tuple(max(axis) for axis in zip(*shapes)))
 
 
 def concatenate(b: Builder, layer: LayerCall, inputs: list[KTensor]) -> KTensor:
