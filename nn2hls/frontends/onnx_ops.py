@@ -18,8 +18,9 @@ Tensor's layout (see `onnx_layout`); the batch axis (ONNX axis 0) never moves. R
   beta 1/2); Mish; Gelu (approximate none -> gelu, tanh -> gelu_tanh). Exporters' decompositions of
   GELU, softsign, mish and Threshold are fused back first (`onnx_patterns`).
 - Add/Sub/Mul/Div with a constant -> ScaleShift (y = x * scale + shift, constant reduced to a scalar or
-  per-channel vector when it is one); Add/Sub/Mul of two tensors -> Elementwise, also when their
-  shapes broadcast (equal ranks, every axis equal or 1; Div of two tensors is refused).
+  per-channel vector when it is one; a feature map with a per-channel constant is taken channels-last);
+  Add/Sub/Mul of two tensors -> Elementwise, also when their shapes broadcast (equal ranks, every axis
+  equal or 1; Div of two tensors is refused).
 """
 from __future__ import annotations
 
@@ -175,6 +176,14 @@ def _reduce_constant(value: np.ndarray) -> np.ndarray:
     return value
 
 
+def _per_channel(value: np.ndarray) -> bool:
+    """True when a constant of a feature map's ONNX shape (C, ...) varies along the channels only."""
+    if value.ndim < 2:
+        return False
+    flat = value.reshape(value.shape[0], -1)
+    return bool(np.all(flat == flat[:, :1]))
+
+
 def _scaleshift(ctx, node, t: Tensor, c: np.ndarray, kind: str, constant_first: bool) -> Tensor:
     full = (1,) + t.shape
     try:
@@ -184,7 +193,13 @@ def _scaleshift(ctx, node, t: Tensor, c: np.ndarray, kind: str, constant_first: 
         raise UnsupportedOpError(f"ONNX {node.op_type} node {ctx.label(node)}: constant of shape {c.shape} "
                                  f"would broadcast the tensor of shape {('N',) + t.shape}; only constants "
                                  f"that broadcast to the tensor are supported") from None
-    value = map_constant(t, np.broadcast_to(c, full)[0])
+    onnx_value = np.broadcast_to(c, full)[0]
+    scalar = onnx_value.size == 0 or bool(np.all(onnx_value == onnx_value.reshape(-1)[0]))
+    if t.rank >= 2 and not scalar and _per_channel(onnx_value):
+        # a per-channel constant (mean/std of an input normalization) on the channels-last data is one
+        # value per channel (and may fold into the Conv reading it); the transpose is wiring
+        t = ctx.layouts.channels_last(t, hint=ctx.name(node) + "_in")
+    value = map_constant(t, onnx_value)
     one, zero = np.asarray(1.0), np.asarray(0.0)
     if kind == "Add":
         scale, shift = one, value

@@ -10,7 +10,12 @@ Maths (W kernel with input channels i and output channels o, b bias):
   (for Conv the sum runs over all kernel taps; in a grouped Conv, i is the input channel the weight
   reads, `conv_groups.input_channels`). A Conv with zero padding sees 0, not d, at padded
   taps, so a nonzero shift cannot fold into a padded Conv: refused with that reason.
-"After" is tried first. One rewrite per sweep, at most MAX_SWEEPS sweeps. Every ScaleShift left
+- Chain: ScaleShift (a, d) whose sole reader is a ScaleShift (c, e) (input normalization
+  `(x / 255 - mean) / std`, `sigmoid(z) * 2 - 1`) becomes one ScaleShift:
+      (x * a + d) * c + e = x * (a * c) + (d * c + e)
+  so the value is rounded once instead of once per constant op. Only plain ScaleShifts merge: one
+  that carries quantizer roles in its meta (kept separate, requantizing, forced types) stays.
+The chain merge is tried first, then "after", then "before". One rewrite per sweep, at most MAX_SWEEPS sweeps. Every ScaleShift left
 gets a note saying why it stayed. A ScaleShift with `meta['keep_separate']` (a quantizer's per-output
 scale factored out of integer weights by the frontend) is never folded.
 """
@@ -23,6 +28,34 @@ from nn2hls.ir.graph import Graph, Node
 from nn2hls.ir.ops import Conv, Dense, ScaleShift
 from nn2hls.passes.base import (MAX_SWEEPS, PassContext, PassResult, per_last_axis, reader_problem,
                                 sole_reader)
+
+
+_PLAIN_META = {"folded", "pruning"}
+
+
+def _merge_chain(graph: Graph, node: Node) -> str:
+    """Merge into a sole reader that is a plain ScaleShift; '' on success, else the reason it cannot."""
+    if set(node.meta) - _PLAIN_META:
+        return "it carries a quantizer's role"
+    reader = sole_reader(graph, node.name)
+    if reader is None:
+        return reader_problem(graph, node.name)
+    if not isinstance(reader.op, ScaleShift) or set(reader.meta) - _PLAIN_META:
+        return f"its reader {reader.label()} ({reader.op.kind}) is not a plain ScaleShift"
+    a, d = node.weights["scale"], node.weights["shift"]
+    c, e = reader.weights["scale"], reader.weights["shift"]
+    reader.weights["scale"] = _compact(np.asarray(a * c, dtype=np.float64))
+    reader.weights["shift"] = _compact(np.asarray(d * c + e, dtype=np.float64))
+    reader.meta.setdefault("folded", []).append(node.source_name or node.name)
+    graph.bypass(node.name)
+    return ""
+
+
+def _compact(value: np.ndarray) -> np.ndarray:
+    """A 0-d array when every entry is equal (one constant instead of many)."""
+    if value.ndim and value.size and np.all(value == value.reshape(-1)[0]):
+        return np.asarray(value.reshape(-1)[0])
+    return value
 
 
 def _fold_after(graph: Graph, node: Node) -> str:
@@ -89,6 +122,13 @@ class FoldScaleShift:
                 if not isinstance(node.op, ScaleShift) or node.name in refused:
                     continue
                 producer = node.inputs[0]
+                chain_reader = sole_reader(graph, node.name)
+                why_chain = _merge_chain(graph, node)
+                if not why_chain:
+                    notes.append(f"merged ScaleShift {node.label()} into the ScaleShift {chain_reader.name!r} "
+                                 "reading it")
+                    done = changed = True
+                    break
                 why_after = _fold_after(graph, node)
                 if not why_after:
                     notes.append(f"folded ScaleShift {node.label()} into {producer!r} (after it)")

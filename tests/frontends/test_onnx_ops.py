@@ -367,7 +367,9 @@ def test_constant_on_source_layout_tensor():
     c = CONSTANTS["per_channel"]
     g = compare(model([helper.make_node("Mul", ["x", "c"], ["y"])], [3, 2, 4], [const("c", c)]), [3, 2, 4])
     (ss,) = kinds(g, ScaleShift)
-    assert ss.weights["scale"].shape == (3, 2, 4)  # not per last axis: stored in full
+    # per ONNX channel: applied on the channels-last data (a Transpose, wiring), one value per channel
+    assert ss.weights["scale"].shape == (3,)
+    assert isinstance(g.nodes[ss.inputs[0]].op, Transpose)
 
 
 @pytest.mark.parametrize("op", ["Add", "Sub", "Mul"])
