@@ -28,6 +28,7 @@ from nn2hls.ir.conv_groups import filter_groups
 from nn2hls.ir.graph import Graph, Node
 from nn2hls.ir.ops import (Activation, BatchNorm, Conv, Dense, Elementwise, GlobalPool, Input, Pool,
                            ScaleShift, Softmax)
+from nn2hls.ir import fixed
 from nn2hls.ir.ops import Reduce
 from nn2hls.ir.types import FixedType
 from nn2hls.report_sharing import grouped_multiplies
@@ -194,8 +195,11 @@ def _reduce(layer: _Layer, node: Node, graph: Graph, clock: float) -> None:
     layer.row["adders"] = outputs * max(window - 1, 0)
     latency = rules.adder_cycles(rules.tree_depth(window), clock) + 1
     if op.mode == "mean":
+        recip_t = node.precision.get("recip")
         recip = np.full(outputs, 1.0 / window)
-        dsp, uses_dsp, uses_lut = layer.products(recip, 1, node.precision.get("recip"),
+        if recip_t is not None:  # the constant as emitted (its significant bits size the product)
+            recip = fixed.to_float(fixed.quantize(recip, recip_t), recip_t)
+        dsp, uses_dsp, uses_lut = layer.products(recip, 1, recip_t,
                                                  _width(node.precision.get("accum")))
         layer.row["pruned_multiplies"] = 0
         layer.row["dsp"] = dsp

@@ -245,3 +245,13 @@ def test_csim_bit_exact_with_vendor_headers(name):
     x = _data(shape, 200, seed=13) * 2.0
     compiled = nn2hls.compile(m, calibration=x[:100])
     assert np.array_equal(compiled.build(ap_types=vendor).predict(x), compiled.emulate(x))
+
+
+def test_report_counts_reduce_and_broadcast_by_hand():
+    """mean of 6 inputs: 5 adders and one general product by 1/6 (16-bit constant x 19-bit sum: one
+    DSP48E2); the broadcast Sub: one subtractor per output element (6), the repeat is wiring."""
+    m, shape, _ = CASES["center_vector"]
+    x = _data(shape)
+    rows = {r["op"]: r for r in nn2hls.compile(m, calibration=x).report()["layers"]}
+    assert (rows["Reduce"]["adders"], rows["Reduce"]["multiplies"], rows["Reduce"]["dsp"]) == (5, 1, 1)
+    assert (rows["Elementwise"]["adders"], rows["Elementwise"]["multiplies"]) == (6, 0)
