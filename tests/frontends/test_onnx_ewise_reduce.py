@@ -255,3 +255,17 @@ def test_report_counts_reduce_and_broadcast_by_hand():
     rows = {r["op"]: r for r in nn2hls.compile(m, calibration=x).report()["layers"]}
     assert (rows["Reduce"]["adders"], rows["Reduce"]["multiplies"], rows["Reduce"]["dsp"]) == (5, 1, 1)
     assert (rows["Elementwise"]["adders"], rows["Elementwise"]["multiplies"]) == (6, 0)
+
+
+@pytest.mark.csim
+@pytest.mark.parametrize("name", ["broadcast_add_reduce_mean", "reduce_sum_channels", "se_mul", "reduce_mean_last_axis",
+                                  "center_vector"])
+def test_csim_bit_exact_with_wide_types(name):
+    """48-bit results and 40-bit constants: products and sums beyond 2**53 take the emulator's int64 and
+    Python-int paths, which must still equal the C++ bit for bit."""
+    m, shape, _ = CASES[name]
+    x = _data(shape, 200, seed=14) * 2.0
+    config = {"precision": {"default": {"weight_width": 40, "result_width": 48}}}
+    compiled = nn2hls.compile(m, config=config, calibration=x[:100])
+    expected = compiled.emulate(x)
+    assert np.array_equal(compiled.build().predict(x), expected)
