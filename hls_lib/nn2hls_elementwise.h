@@ -48,6 +48,25 @@ void mul(const a_t a[N], const b_t b[N], y_t y[N]) {
   }
 }
 
+// Element-wise maximum / minimum: the larger (smaller) of the two exact values, assigned to y_t.
+template <class a_t, class b_t, class y_t, int N>
+void maximum(const a_t a[N], const b_t b[N], y_t y[N]) {
+#pragma HLS INLINE
+  for (int i = 0; i < N; i++) {
+#pragma HLS UNROLL
+    if (a[i] > b[i]) y[i] = a[i]; else y[i] = b[i];
+  }
+}
+
+template <class a_t, class b_t, class y_t, int N>
+void minimum(const a_t a[N], const b_t b[N], y_t y[N]) {
+#pragma HLS INLINE
+  for (int i = 0; i < N; i++) {
+#pragma HLS UNROLL
+    if (a[i] < b[i]) y[i] = a[i]; else y[i] = b[i];
+  }
+}
+
 // Broadcast element-wise ops: y[i] = a[ia[i]] op b[ib[i]], the index arrays listing for every output
 // element the input element numpy broadcasting pairs with it (wiring in io_parallel).
 template <class a_t, class b_t, class y_t, int N>
@@ -74,6 +93,24 @@ void mul_bcast(const a_t a[], const b_t b[], y_t y[N], const int ia[N], const in
   for (int i = 0; i < N; i++) {
 #pragma HLS UNROLL
     y[i] = a[ia[i]] * b[ib[i]];
+  }
+}
+
+template <class a_t, class b_t, class y_t, int N>
+void maximum_bcast(const a_t a[], const b_t b[], y_t y[N], const int ia[N], const int ib[N]) {
+#pragma HLS INLINE
+  for (int i = 0; i < N; i++) {
+#pragma HLS UNROLL
+    if (a[ia[i]] > b[ib[i]]) y[i] = a[ia[i]]; else y[i] = b[ib[i]];
+  }
+}
+
+template <class a_t, class b_t, class y_t, int N>
+void minimum_bcast(const a_t a[], const b_t b[], y_t y[N], const int ia[N], const int ib[N]) {
+#pragma HLS INLINE
+  for (int i = 0; i < N; i++) {
+#pragma HLS UNROLL
+    if (a[ia[i]] < b[ib[i]]) y[i] = a[ia[i]]; else y[i] = b[ib[i]];
   }
 }
 

@@ -3,8 +3,9 @@
 - Reshape, Transpose: ``y = cast(x, result)`` after moving the raw values (axes exclude the batch);
   the passes give them their input's type, so the cast is normally a no-op.
 - Concat: each input cast to ``result``, then concatenated along the IR axis (+1 for the batch).
-- Elementwise add/sub/mul: ``y = cast(a op b, result)`` with the exact ``a op b``: add/sub at
-  ``max(fa, fb)`` fractional bits (operands aligned by exact shifts), mul at ``fa + fb``.
+- Elementwise add/sub/mul/max/min: ``y = cast(a op b, result)`` with the exact ``a op b``: add/sub/
+  max/min at ``max(fa, fb)`` fractional bits (operands aligned by exact shifts), mul at ``fa + fb``;
+  shapes broadcast as numpy (the batch axis is first in both).
 """
 from __future__ import annotations
 
@@ -63,6 +64,10 @@ def build_elementwise(node: Node, in_types: list[FixedType], in_shapes=None) -> 
         frac = ta.frac + tb.frac
         ka = kb = 0
         bound = max_abs(ta) * max_abs(tb)
+    elif op.operation in ("max", "min"):
+        frac = max(ta.frac, tb.frac)
+        ka, kb = frac - ta.frac, frac - tb.frac
+        bound = max(max_abs(ta) << ka, max_abs(tb) << kb)
     else:
         frac = max(ta.frac, tb.frac)
         ka, kb = frac - ta.frac, frac - tb.frac
@@ -76,6 +81,10 @@ def build_elementwise(node: Node, in_types: list[FixedType], in_shapes=None) -> 
             y = a + b
         elif op.operation == "sub":
             y = a - b
+        elif op.operation == "max":
+            y = np.maximum(a, b)
+        elif op.operation == "min":
+            y = np.minimum(a, b)
         else:
             y = a * b
         return cast(y, frac, -bound, bound, tr, tally)

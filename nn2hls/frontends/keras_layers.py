@@ -28,7 +28,8 @@ returns the output tensor. The maths they implement:
 - LeakyReLU (negative_slope, Keras 2 `alpha`), ELU (alpha), Softmax (one axis).
 - Flatten: row-major over Keras's layout (data_format channels_first first moves channels last);
   Reshape: target_shape (one -1 resolved); Dropout and the noise layers: identity at inference.
-- Add/Subtract/Multiply: Elementwise (Add of n inputs chains n - 1 adds), broadcasting axes of size 1
+- Add/Subtract/Multiply/Maximum/Minimum: Elementwise (n inputs chain n - 1 ops; Average is their sum
+  times 1/n, a ScaleShift), broadcasting axes of size 1
   (numpy rule); a lower-rank input first gets size-1 axes right after the batch, as Keras's merge
   layers do (a Reshape); Concatenate along its axis.
 """
@@ -411,7 +412,8 @@ def _merge_view(b: Builder, layer: LayerCall, inputs: list[KTensor]) -> tuple[st
 
 
 def elementwise(b: Builder, layer: LayerCall, inputs: list[KTensor]) -> KTensor:
-    operation = {"Add": "add", "Subtract": "sub", "Multiply": "mul"}[layer.class_name]
+    operation = {"Add": "add", "Subtract": "sub", "Multiply": "mul", "Maximum": "max", "Minimum": "min",
+                 "Average": "add"}[layer.class_name]
     which, sources = _merge_view(b, layer, inputs)
     if operation == "sub" and len(sources) != 2:
         raise _refuse(layer, f"Subtract needs exactly two inputs, got {len(sources)}")
@@ -430,7 +432,10 @@ def elementwise(b: Builder, layer: LayerCall, inputs: list[KTensor]) -> KTensor:
     for i, other in enumerate(sources[1:]):
         last = i == len(sources) - 2
         node = b.add(ops.Elementwise(operation=operation), [node, other], layer,
-                     suffix="" if last else f"part{i}")
+                     suffix="" if last and layer.class_name != "Average" else f"part{i}")
+    if layer.class_name == "Average":  # the sum times 1/n
+        node = b.add(ops.ScaleShift(), [node], layer, weights={"scale": np.asarray(1.0 / len(sources)),
+                                                               "shift": np.asarray(0.0)})
     return b.tensor(which, node, tuple(max(axis) for axis in zip(*shapes)))
 
 
@@ -466,5 +471,6 @@ CONVERTERS: dict[str, Converter] = {
     "Dropout": identity, "SpatialDropout1D": identity, "SpatialDropout2D": identity,
     "GaussianNoise": identity, "GaussianDropout": identity, "AlphaDropout": identity,
     "Add": elementwise, "Subtract": elementwise, "Multiply": elementwise,
+    "Maximum": elementwise, "Minimum": elementwise, "Average": elementwise,
     "Concatenate": concatenate,
 }

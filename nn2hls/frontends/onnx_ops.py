@@ -20,7 +20,8 @@ Tensor's layout (see `onnx_layout`); the batch axis (ONNX axis 0) never moves. R
 - Add/Sub/Mul/Div with a constant -> ScaleShift (y = x * scale + shift, constant reduced to a scalar or
   per-channel vector when it is one; a feature map with a per-channel constant is taken channels-last);
   Add/Sub/Mul of two tensors -> Elementwise, also when their shapes broadcast (equal ranks, every axis
-  equal or 1; Div of two tensors is refused).
+  equal or 1; Div of two tensors is refused). Max/Min/Sum/Mean of several inputs -> a chain of
+  Elementwise max/min/add (scalar constants: a clip bound or a shift; Mean then times 1/n).
 """
 from __future__ import annotations
 
@@ -323,8 +324,6 @@ def softmax(ctx, node, attrs, inputs):
     return [flat.with_node(ctx.add(ops.Softmax(axis=-1), [flat.node], node))]
 
 
-
-
 # ---- newer element-wise activations ---------------------------------------------------------------
 
 @converter("PRelu")
@@ -385,3 +384,46 @@ def gelu(ctx, node, attrs, inputs):
     if approximate not in ("none", "tanh"):
         raise attribute_error(ctx, node, "approximate", approximate, "'none' or 'tanh'")
     return _unary(ctx, node, inputs, ops.Activation(function="gelu" if approximate == "none" else "gelu_tanh"))
+
+# ---- variadic element-wise ops ------------------------------------------------------------------
+
+def _pair(ctx, node, a: Tensor, b: Tensor, operation: str) -> Tensor:
+    """a (operation) b for two run-time tensors, equal or broadcast shapes (one Elementwise node)."""
+    op = ops.Elementwise(operation=operation)
+    if a.shape != b.shape:
+        return _broadcast(ctx, node, a, b, op)
+    b = ctx.layouts.emit(b, a.base, a.perm, a.ir_shape, hint=ctx.name(node) + "_b")
+    return a.with_node(ctx.add(op, [a.node, b.node], node))
+
+
+@converter("Max", "Min", "Sum", "Mean")
+def variadic(ctx, node, attrs, inputs):
+    """Max/Min/Sum/Mean of one or more inputs (numpy broadcasting): a chain of Elementwise max/min/add
+    over the run-time tensors; constants join as a clip bound (Max/Min, scalars only) or a shift (Sum,
+    Mean); Mean then multiplies by 1/n (a ScaleShift, merged with a shift by fold_scale_shift)."""
+    values = [v for v in inputs if v is not None]
+    tensors = [v for v in values if isinstance(v, Tensor)]
+    constants = [np.asarray(v, dtype=np.float64) for v in values if not isinstance(v, Tensor)]
+    if not tensors:
+        raise UnsupportedOpError(f"ONNX {node.op_type} node {ctx.label(node)}: no run-time input")
+    kind = node.op_type
+    operation = {"Max": "max", "Min": "min", "Sum": "add", "Mean": "add"}[kind]
+    t = tensors[0]
+    for other in tensors[1:]:
+        t = _pair(ctx, node, t, other, operation)
+    if constants and kind in ("Max", "Min"):
+        c = constants[0]
+        for more in constants[1:]:
+            c = np.maximum(c, more) if kind == "Max" else np.minimum(c, more)
+        if c.size == 0 or not np.all(c == c.reshape(-1)[0]):
+            raise UnsupportedOpError(f"ONNX {kind} node {ctx.label(node)}: a constant operand that varies "
+                                     f"by element is not supported (a scalar bound is: a clip)")
+        bound = float(c.reshape(-1)[0])
+        op = ops.Activation(function="clip", low=bound) if kind == "Max" else \
+            ops.Activation(function="clip", high=bound)
+        t = t.with_node(ctx.add(op, [t.node], node))
+    elif constants:
+        t = _scaleshift(ctx, node, t, sum(constants), "Add", False)
+    if kind == "Mean":
+        t = _scaleshift(ctx, node, t, np.asarray(1.0 / len(values)), "Mul", False)
+    return [t]

@@ -15,7 +15,7 @@ Each op is computed exactly as its docstring in `nn2hls.ir.ops` states, vectoriz
   hard_sigmoid = clip(alpha * x + beta, 0, 1), linear, and prelu, thresholded_relu, hard_swish, selu,
   celu, softsign, softplus, swish, mish, gelu, gelu_tanh as `ops.Activation` states them.
 - Quant: the source quantizer's float definition (QONNX IntQuant, `nn2hls.ir.quant.int_quant`).
-- Softmax along the IR axis (max-subtracted). Elementwise add/sub/mul (numpy broadcasting of equal
+- Softmax along the IR axis (max-subtracted). Elementwise add/sub/mul/max/min (numpy broadcasting of equal
   ranks). Reduce: mean/max/sum over its IR axes. Concat, Reshape, Transpose along IR axes (shifted by
   one for the batch).
 The input batch x has shape (N, *input_shape) in the source model's layout, as the Input node does.
@@ -189,7 +189,7 @@ def _quant(node: Node, x: np.ndarray) -> np.ndarray:
     return int_quant(x, op.scale, op.zero_point, op.bit_width, op.signed, op.narrow, op.rounding_mode)
 
 
-_ELEMENTWISE = {"add": np.add, "sub": np.subtract, "mul": np.multiply}
+_ELEMENTWISE = {"add": np.add, "sub": np.subtract, "mul": np.multiply, "max": np.maximum, "min": np.minimum}
 
 _UNARY: dict[type, Callable[[Node, np.ndarray], np.ndarray]] = {
     ops.Dense: _dense,

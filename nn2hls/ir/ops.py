@@ -268,9 +268,12 @@ class Softmax(Op):
         return tuple(x)
 
 
+ELEMENTWISE_OPERATIONS = ("add", "sub", "mul", "max", "min")
+
+
 @dataclass(frozen=True)
 class Elementwise(Op):
-    """y = a (op) b for two tensors; operation 'add', 'sub' or 'mul'.
+    """y = a (op) b for two tensors; operation 'add', 'sub', 'mul', 'max' or 'min'.
 
     The shapes are equal or broadcast by numpy's rule restricted to equal ranks: along every axis the
     sizes are equal or one of them is 1 (that input is repeated along the axis; pure wiring).
@@ -281,7 +284,7 @@ class Elementwise(Op):
     operation: str = "add"
 
     def output_shape(self, inputs, weights):
-        _require(self.operation in ("add", "sub", "mul"), f"unknown element-wise op {self.operation!r}")
+        _require(self.operation in ELEMENTWISE_OPERATIONS, f"unknown element-wise op {self.operation!r}")
         a, b = inputs
         _require(len(a) == len(b) and all(x == y or 1 in (x, y) for x, y in zip(a, b)),
                  f"element-wise {self.operation} of shapes {a} and {b}: they neither match nor broadcast "

@@ -163,6 +163,10 @@ class _Assigner:
                 iv = (a[0] + b[0], a[1] + b[1])
             elif op.operation == "sub":
                 iv = (a[0] - b[1], a[1] - b[0])
+            elif op.operation == "max":
+                iv = (max(a[0], b[0]), max(a[1], b[1]))
+            elif op.operation == "min":
+                iv = (min(a[0], b[0]), min(a[1], b[1]))
             else:
                 prods = [x * y for x in a for y in b]
                 iv = (min(prods), max(prods))

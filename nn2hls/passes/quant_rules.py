@@ -10,7 +10,8 @@ that are already on fixed-point grids. To reproduce it bit for bit:
   only move or compare values (relu, linear, Reshape, Transpose, max pooling), the node's result must
   not round or saturate, or the quantizer would round twice. The exact result type is the
   accumulator for Dense/Conv/ScaleShift (which is exact by construction), the input type for relu and
-  linear, and the full-width sum/difference/product type for Elementwise;
+  linear, and the full-width sum/difference/product type for Elementwise (max/min: the union of both
+  input types);
 - `input_type(graph)`: the Input node takes the common dtype of the quantizers reading it, so
   `cast(x, input)` is the quantizer itself;
 - `bipolar_sign(node, x_t)`: the sign ScaleShift of a bipolar activation (`meta['bipolar_sign']`,
@@ -92,9 +93,18 @@ def exact_result(graph: Graph, node: Node) -> FixedType | None:
     if isinstance(op, Activation) and op.function in ("relu", "linear", "clip"):
         return in_types[0]
     if isinstance(op, Elementwise):
-        fn = {"add": fixed.sum_type, "sub": fixed.diff_type, "mul": fixed.product_type}[op.operation]
+        fn = {"add": fixed.sum_type, "sub": fixed.diff_type, "mul": fixed.product_type,
+              "max": union_type, "min": union_type}[op.operation]
         return fn(in_types[0], in_types[1])
     return None
+
+
+def union_type(a: FixedType, b: FixedType) -> FixedType:
+    """The narrowest type holding every value of a and of b exactly (the result of max/min)."""
+    signed = a.signed or b.signed
+    integer = max(a.integer + int(signed and not a.signed), b.integer + int(signed and not b.signed))
+    frac = max(a.frac, b.frac)
+    return FixedType.fixed(integer + frac, integer, signed)
 
 
 def input_type(graph: Graph) -> FixedType | None:

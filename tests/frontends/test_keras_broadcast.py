@@ -1,4 +1,4 @@
-"""Keras merges (Add, Subtract, Multiply) of broadcast shapes and global pooling with keepdims=True,
+"""Keras merges (Add, Subtract, Multiply, Maximum, Minimum, Average) of broadcast shapes and global pooling with keepdims=True,
 from `.keras`, legacy `.h5` and live models: the IR float executor matches Keras `predict`, the
 emulator with 32-bit types is within 1e-3 of it, and the C simulation equals the emulator bit for bit."""
 from __future__ import annotations
@@ -54,8 +54,21 @@ def _channels_first():
     return keras.Model(inp, L.Add()([c, g]))
 
 
+def _maximum_minimum_average():
+    """Maximum of the conv output and its global average (broadcast), Minimum with the global max,
+    Average of three."""
+    inp = keras.Input((5, 4, 2))
+    c = L.Conv2D(3, 2, padding="same")(inp)
+    g = L.GlobalAveragePooling2D(keepdims=True)(c)
+    m = L.GlobalMaxPooling2D(keepdims=True)(c)
+    hi = L.Maximum()([c, g])
+    lo = L.Minimum()([c, m])
+    return keras.Model(inp, L.Average()([hi, lo, c]))
+
+
 CASES = {"conv_plus_gap": _conv_plus_gap, "max_minus_conv": _max_minus_conv,
-         "squeeze_excitation": _squeeze_excitation, "channels_first": _channels_first}
+         "squeeze_excitation": _squeeze_excitation, "channels_first": _channels_first,
+         "maximum_minimum_average": _maximum_minimum_average}
 
 
 @pytest.fixture(scope="module")

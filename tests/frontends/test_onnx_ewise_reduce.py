@@ -117,6 +117,17 @@ CASES = {
                                     opset=18), FM, [Reduce]),
     # ReduceMax over every per-sample axis (not global pooling: the channels too)
     "reduce_max_all": (model([n("ReduceMax", ["x"], "y", axes=[1, 2, 3], keepdims=1)], FM), FM, [Reduce]),
+    # Max of the conv output and its channel mean (broadcast), then Min with a scalar (a clip)
+    "max_min_variadic": (model([n("Conv", ["x", "k", "kb"], "c"), n("ReduceMean", ["c"], "m", axes=[1]),
+                                helper.make_node("Max", ["c", "m"], ["a"]),
+                                helper.make_node("Min", ["a", "cap", "cap2"], ["y"])], FM,
+                               [const("k", w(4, C, 1, 1, seed=15)), const("kb", w(4, seed=16)),
+                                const("cap", 1.5), const("cap2", 2.0)]), FM, [Reduce, Elementwise]),
+    # Sum of three tensors (one broadcast) and a constant; Mean of two tensors and a constant
+    "sum_mean_variadic": (model([n("ReduceMax", ["x"], "m", axes=[2], keepdims=1),
+                                 helper.make_node("Sum", ["x", "m", "x", "off"], ["s"]),
+                                 helper.make_node("Mean", ["s", "x", "off"], ["y"])], FM,
+                                [const("off", w(1, 1, W, seed=17))]), FM, [Reduce, Elementwise, ScaleShift]),
     # ReduceMean of a feature vector, keepdims 1: (N, 6) -> (N, 1), then broadcast Sub (centering)
     "center_vector": (model([n("ReduceMean", ["x"], "m", axes=[1]), n("Sub", ["x", "m"], "y")], (6,)), (6,),
                       [Reduce, Elementwise]),
@@ -236,7 +247,7 @@ def test_reduce_with_empty_axes_and_noop_is_identity():
 
 @pytest.mark.csim
 @pytest.mark.parametrize("name", ["conv_plus_spatial_max", "reduce_mean_last_axis", "reduce_sum_channels",
-                                  "broadcast_sub_smaller_first", "perchannel_norm"])
+                                  "broadcast_sub_smaller_first", "perchannel_norm", "max_min_variadic"])
 def test_csim_bit_exact_with_vendor_headers(name):
     vendor = os.environ.get("NN2HLS_AP_TYPES", "")
     if not vendor:
@@ -269,3 +280,15 @@ def test_csim_bit_exact_with_wide_types(name):
     compiled = nn2hls.compile(m, config=config, calibration=x[:100])
     expected = compiled.emulate(x)
     assert np.array_equal(compiled.build().predict(x), expected)
+
+
+def test_union_type_of_max_and_min_by_hand():
+    """max/min feeding a quantizer keep their exact value: the union of both input types."""
+    from nn2hls.ir.types import FixedType
+    from nn2hls.passes.quant_rules import union_type
+    assert union_type(FixedType.parse("ap_ufixed<4,2>"), FixedType.parse("ap_fixed<6,3>")) == \
+        FixedType.parse("ap_fixed<6,3>")
+    assert union_type(FixedType.parse("ap_fixed<8,2>"), FixedType.parse("ap_fixed<6,4>")) == \
+        FixedType.parse("ap_fixed<10,4>")
+    assert union_type(FixedType.parse("ap_ufixed<4,4>"), FixedType.parse("ap_ufixed<3,1>")) == \
+        FixedType.parse("ap_ufixed<6,4>")

@@ -374,7 +374,8 @@ def build_elementwise(graph: Graph, node: Node) -> LayerContext:
         for key, shape in zip(("ia", "ib"), shapes):
             index = np.broadcast_to(np.arange(_size(shape)).reshape(shape), node.shape)
             ctx.add_array(key, "int", _ints(index.reshape(-1)))
-    ctx.params["operation"] = node.op.operation
+    # the kernel's name in nn2hls_elementwise.h (max/min are spelled out: no clash with std::max)
+    ctx.params["operation"] = {"max": "maximum", "min": "minimum"}.get(node.op.operation, node.op.operation)
     return ctx
 
 
