@@ -29,7 +29,8 @@ returns the output tensor. The maths they implement:
 - Flatten: row-major over Keras's layout (data_format channels_first first moves channels last);
   Reshape: target_shape (one -1 resolved); Dropout and the noise layers: identity at inference.
 - Add/Subtract/Multiply/Maximum/Minimum: Elementwise (n inputs chain n - 1 ops; Average is their sum
-  times 1/n, a ScaleShift), broadcasting axes of size 1
+  times 1/n, a ScaleShift; Dot of two vectors is their product then a Reduce sum), broadcasting axes
+  of size 1
   (numpy rule); a lower-rank input first gets size-1 axes right after the batch, as Keras's merge
   layers do (a Reshape); Concatenate along its axis.
 """
@@ -439,6 +440,20 @@ def elementwise(b: Builder, layer: LayerCall, inputs: list[KTensor]) -> KTensor:
     return b.tensor(which, node, tuple(max(axis) for axis in zip(*shapes)))
 
 
+def dot(b: Builder, layer: LayerCall, inputs: list[KTensor]) -> KTensor:
+    """Dot of two feature vectors (N, F) . (N, F) -> (N, 1): sum_i a_i * b_i, an element-wise product
+    then a Reduce sum; higher ranks (a batched matrix product) and normalize=True are refused."""
+    if len(inputs) != 2 or any(t.rank != 1 for t in inputs) or inputs[0].shape != inputs[1].shape:
+        raise _refuse(layer, f"only the dot product of two vectors of equal length is supported, got "
+                             f"{', '.join(str(t.shape) for t in inputs)}")
+    if layer.config.get("normalize"):
+        raise _refuse(layer, "normalize=True (cosine similarity) is not supported")
+    sources = [b.keras_view(t, layer) for t in inputs]
+    product = b.add(ops.Elementwise(operation="mul"), sources, layer, suffix="product")
+    node = b.add(ops.Reduce(mode="sum", axes=(0,), keepdims=True), [product], layer)
+    return KTensor((1,), keras=node)
+
+
 def concatenate(b: Builder, layer: LayerCall, inputs: list[KTensor]) -> KTensor:
     which, sources = _merge_view(b, layer, inputs)
     rank = inputs[0].rank
@@ -471,6 +486,6 @@ CONVERTERS: dict[str, Converter] = {
     "Dropout": identity, "SpatialDropout1D": identity, "SpatialDropout2D": identity,
     "GaussianNoise": identity, "GaussianDropout": identity, "AlphaDropout": identity,
     "Add": elementwise, "Subtract": elementwise, "Multiply": elementwise,
-    "Maximum": elementwise, "Minimum": elementwise, "Average": elementwise,
+    "Maximum": elementwise, "Minimum": elementwise, "Average": elementwise, "Dot": dot,
     "Concatenate": concatenate,
 }

@@ -66,7 +66,17 @@ def _maximum_minimum_average():
     return keras.Model(inp, L.Average()([hi, lo, c]))
 
 
-CASES = {"conv_plus_gap": _conv_plus_gap, "max_minus_conv": _max_minus_conv,
+def _dot():
+    """Dot of two Dense outputs (a similarity score), then a Dense on it."""
+    inp = keras.Input((6,))
+    a = L.Dense(5)(inp)
+    c = L.Dense(5, activation="tanh")(inp)
+    d = L.Dot(axes=1)([a, c])
+    g = L.GlobalAveragePooling1D(keepdims=True)(L.Reshape((5, 1))(a))  # (1, 1)
+    return keras.Model(inp, L.Add()([L.Reshape((1, 1))(d), g]))
+
+
+CASES = {"dot": _dot, "conv_plus_gap": _conv_plus_gap, "max_minus_conv": _max_minus_conv,
          "squeeze_excitation": _squeeze_excitation, "channels_first": _channels_first,
          "maximum_minimum_average": _maximum_minimum_average}
 
@@ -126,3 +136,11 @@ def test_merge_of_a_lower_rank_input_expands_after_the_batch():
     (y,) = execute(load_keras(model), x)
     ref = np.asarray(model.predict(x.astype(np.float32), verbose=0), dtype=np.float64)
     np.testing.assert_allclose(y, ref, rtol=1e-5, atol=1e-5)
+
+
+def test_dot_of_matrices_is_refused():
+    from nn2hls.errors import UnsupportedOpError
+    inp = keras.Input((3, 4))
+    model = keras.Model(inp, L.Dot(axes=2, name="bmm")([inp, inp]))
+    with pytest.raises(UnsupportedOpError, match="'bmm' \\(Dot\\): only the dot product of two vectors"):
+        load_keras(model)
