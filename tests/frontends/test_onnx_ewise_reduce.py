@@ -117,10 +117,11 @@ CASES = {
                                     opset=18), FM, [Reduce]),
     # ReduceMax over every per-sample axis (not global pooling: the channels too)
     "reduce_max_all": (model([n("ReduceMax", ["x"], "y", axes=[1, 2, 3], keepdims=1)], FM), FM, [Reduce]),
-    # Max of the conv output and its channel mean (broadcast), then Min with a scalar (a clip)
+    # Max of the conv output and its channel mean (broadcast), then Min with the conv output and two scalars
+    # (an equal-shape minimum, then a clip)
     "max_min_variadic": (model([n("Conv", ["x", "k", "kb"], "c"), n("ReduceMean", ["c"], "m", axes=[1]),
                                 helper.make_node("Max", ["c", "m"], ["a"]),
-                                helper.make_node("Min", ["a", "cap", "cap2"], ["y"])], FM,
+                                helper.make_node("Min", ["a", "cap", "c", "cap2"], ["y"])], FM,
                                [const("k", w(4, C, 1, 1, seed=15)), const("kb", w(4, seed=16)),
                                 const("cap", 1.5), const("cap2", 2.0)]), FM, [Reduce, Elementwise]),
     # Sum of three tensors (one broadcast) and a constant; Mean of two tensors and a constant
@@ -292,3 +293,32 @@ def test_union_type_of_max_and_min_by_hand():
         FixedType.parse("ap_fixed<10,4>")
     assert union_type(FixedType.parse("ap_ufixed<4,4>"), FixedType.parse("ap_ufixed<3,1>")) == \
         FixedType.parse("ap_ufixed<6,4>")
+
+
+@pytest.mark.csim
+@pytest.mark.parametrize("view", ["csim", "synthesis"])
+def test_firmware_is_cxx11_for_the_hls_tools(tmp_path, view):
+    """The new kernels (reduce_*, *_bcast, maximum/minimum) as the HLS tools read them: C++11 against the
+    vendor headers, in the C-simulation view and the synthesis view (__SYNTHESIS__ defined)."""
+    import subprocess
+    from nn2hls.csim.toolchain import find_compiler
+    vendor = os.environ.get("NN2HLS_AP_TYPES", "")
+    if not vendor:
+        pytest.skip("NN2HLS_AP_TYPES (vendor ap_types headers) not set")
+    kernels = set()
+    for name in ("sum_mean_variadic", "max_min_variadic", "reduce_sum_channels", "center_vector", "se_mul"):
+        m, shape, _ = CASES[name]
+        x = _data(shape, 50)
+        project = nn2hls.compile(m, calibration=x).write(tmp_path / name)
+        sources = sorted((project / "firmware").glob("*.cpp"))
+        text = "".join(s.read_text() for s in sources)
+        kernels |= {k for k in ("reduce_mean<", "reduce_sum<", "reduce_max<", "add_bcast<", "sub_bcast<",
+                                "mul_bcast<", "maximum<", "minimum<", "maximum_bcast<") if f"nn2hls::{k}" in text}
+        prelude = '#include "ap_fixed.h"\n#include "ap_int.h"\n#define __SYNTHESIS__\n' if view == "synthesis" else ""
+        unit = project / f"{view}_view.cpp"
+        unit.write_text(prelude + "".join(f'#include "firmware/{s.name}"\n' for s in sources))
+        run = subprocess.run([*find_compiler(), "-std=c++11", "-fsyntax-only", "-I", vendor, unit.name],
+                             cwd=project, capture_output=True, text=True, timeout=300)
+        assert run.returncode == 0, run.stderr[-3000:]
+    assert kernels >= {"reduce_mean<", "reduce_sum<", "reduce_max<", "add_bcast<", "sub_bcast<", "mul_bcast<",
+                       "maximum_bcast<", "minimum<"}, kernels
