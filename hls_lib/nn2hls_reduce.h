@@ -2,7 +2,7 @@
 //
 // Output j reduces the K inputs x[src[j * K + k]], k = 0 .. K-1 (the backend lists them: an index
 // remapping, i.e. wiring in io_parallel).
-// Max:  y = max of the K inputs, assigned to y_t.
+// Max:  y = max of the K inputs, assigned to y_t (Min: the min).
 // Sum:  s = exact sum (sum_t wide enough that no partial sum rounds or wraps) assigned to acc_t;
 //       y = s assigned to y_t.
 // Mean: s as for Sum; y = s * recip[0] assigned to y_t, recip[0] = cast(1/K, recip type) (the
@@ -25,6 +25,22 @@ Outputs:
 #pragma HLS UNROLL
       const x_t v = x[src[j * K + k]];
       if (v > m) m = v;
+    }
+    y[j] = m;
+  }
+}
+
+template <class x_t, class y_t, int N_OUT, int K>
+void reduce_min(const x_t x[], y_t y[N_OUT], const int src[N_OUT * K]) {
+#pragma HLS INLINE
+Outputs:
+  for (int j = 0; j < N_OUT; j++) {
+#pragma HLS UNROLL
+    x_t m = x[src[j * K]];
+    for (int k = 1; k < K; k++) {
+#pragma HLS UNROLL
+      const x_t v = x[src[j * K + k]];
+      if (v < m) m = v;
     }
     y[j] = m;
   }

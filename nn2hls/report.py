@@ -187,7 +187,7 @@ def _pool(layer: _Layer, node: Node, graph: Graph, clock: float) -> None:
 
 
 def _reduce(layer: _Layer, node: Node, graph: Graph, clock: float) -> None:
-    """Reduce: per output, K - 1 adders (sum, mean) or comparators (max); mean adds one product by 1/K."""
+    """Reduce: per output, K - 1 adders (sum, mean) or comparators (max, min); mean adds one product by 1/K."""
     op: Reduce = node.op
     in_shape = graph.nodes[node.inputs[0]].shape
     window = math.prod(in_shape[a] for a in op.axes)

@@ -7,7 +7,7 @@ padding adds nothing), ``r = cast(1/count, recip)`` where count is the window si
 position; ``y = cast(s * r, result)``. ``1/count`` is assigned as a double (what the C++ constant
 ``(recip_t)(1.0 / count)`` does); no ``1/count`` lies within 2**-53 of a rounding boundary of a type
 narrower than 50 fractional bits, so this equals the exact rational cast.
-Reduce (mean/max/sum over any IR axes) follows the same rules with one window: all n reduced inputs.
+Reduce (mean/max/min/sum over any IR axes) follows the same rules with one window: all n reduced inputs.
 """
 from __future__ import annotations
 
@@ -103,7 +103,7 @@ def build_global_pool(node: Node, in_types: list[FixedType], in_shapes) -> Kerne
 
 
 def build_reduce(node: Node, in_types: list[FixedType], in_shapes) -> Kernel:
-    """Reduce over IR axes: max as the max pool, sum as ``y = cast(cast(exact sum, accum), result)``,
+    """Reduce over IR axes: max (min) as the max pool, sum as ``y = cast(cast(exact sum, accum), result)``,
     mean as the average pool with one window of n = prod(reduced sizes) inputs:
     ``y = cast(cast(exact sum, accum) * cast(1/n, recip), result)``."""
     op: ops.Reduce = node.op
@@ -116,9 +116,10 @@ def build_reduce(node: Node, in_types: list[FixedType], in_shapes) -> Kernel:
     def reshaped(y: np.ndarray) -> np.ndarray:
         return y.reshape((y.shape[0],) + out_shape)
 
-    if op.mode == "max":
+    if op.mode in ("max", "min"):
         def run_max(args: list, tally: Tally) -> np.ndarray:
-            m = reshaped(args[0].max(axis=axes, keepdims=True))
+            x = args[0]
+            m = reshaped(x.max(axis=axes, keepdims=True) if op.mode == "max" else x.min(axis=axes, keepdims=True))
             return cast(m, tx.frac, tx.min_raw, tx.max_raw, tr, tally)
         return run_max
     (ta,) = _types(node, "accum")

@@ -21,7 +21,8 @@ Tensor's layout (see `onnx_layout`); the batch axis (ONNX axis 0) never moves. R
   per-channel vector when it is one; a feature map with a per-channel constant is taken channels-last);
   Add/Sub/Mul of two tensors -> Elementwise, also when their shapes broadcast (equal ranks, every axis
   equal or 1; Div of two tensors is refused). Max/Min/Sum/Mean of several inputs -> a chain of
-  Elementwise max/min/add (scalar constants: a clip bound or a shift; Mean then times 1/n).
+  Elementwise max/min/add (scalar constants: a clip bound or a shift; Mean then times 1/n). Neg is a
+  ScaleShift by -1.
 """
 from __future__ import annotations
 
@@ -384,6 +385,12 @@ def gelu(ctx, node, attrs, inputs):
     if approximate not in ("none", "tanh"):
         raise attribute_error(ctx, node, "approximate", approximate, "'none' or 'tanh'")
     return _unary(ctx, node, inputs, ops.Activation(function="gelu" if approximate == "none" else "gelu_tanh"))
+
+@converter("Neg")
+def neg(ctx, node, attrs, inputs):
+    """-x: a ScaleShift with scale -1 (merged with neighbouring constants by fold_scale_shift)."""
+    return [_scaleshift(ctx, node, tensor_input(ctx, node, inputs, 0), np.asarray(-1.0), "Mul", False)]
+
 
 # ---- variadic element-wise ops ------------------------------------------------------------------
 

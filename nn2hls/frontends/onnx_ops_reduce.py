@@ -1,4 +1,4 @@
-"""ONNX converters of the reductions ReduceMean, ReduceMax and ReduceSum.
+"""ONNX converters of the reductions ReduceMean, ReduceMax, ReduceMin and ReduceSum.
 
 Rule (ONNX operator spec): reduce over `axes` (an attribute before opset 18 — before opset 13 for
 ReduceSum — and an optional second input from then on); negative axes count from the end; `keepdims`
@@ -20,8 +20,8 @@ from nn2hls.frontends.onnx_layout import Tensor, channels_last
 from nn2hls.frontends.onnx_ops import attribute_error, converter, onnx_axis, tensor_input
 from nn2hls.ir import ops
 
-_MODES = {"ReduceMean": "mean", "ReduceMax": "max", "ReduceSum": "sum"}
-_AXES_INPUT_FROM = {"ReduceMean": 18, "ReduceMax": 18, "ReduceSum": 13}
+_MODES = {"ReduceMean": "mean", "ReduceMax": "max", "ReduceMin": "min", "ReduceSum": "sum"}
+_AXES_INPUT_FROM = {"ReduceMean": 18, "ReduceMax": 18, "ReduceMin": 18, "ReduceSum": 13}
 
 
 def _axes(ctx, node, attrs, inputs) -> list[int] | None:
@@ -35,7 +35,7 @@ def _axes(ctx, node, attrs, inputs) -> list[int] | None:
     return None if value is None else [int(a) for a in np.asarray(value).ravel()]
 
 
-@converter("ReduceMean", "ReduceMax", "ReduceSum")
+@converter("ReduceMean", "ReduceMax", "ReduceMin", "ReduceSum")
 def reduce(ctx, node, attrs, inputs):
     t = tensor_input(ctx, node, inputs, 0)
     mode = _MODES[node.op_type]

@@ -16,7 +16,7 @@ Each op is computed exactly as its docstring in `nn2hls.ir.ops` states, vectoriz
   celu, softsign, softplus, swish, mish, gelu, gelu_tanh as `ops.Activation` states them.
 - Quant: the source quantizer's float definition (QONNX IntQuant, `nn2hls.ir.quant.int_quant`).
 - Softmax along the IR axis (max-subtracted). Elementwise add/sub/mul/max/min (numpy broadcasting of equal
-  ranks). Reduce: mean/max/sum over its IR axes. Concat, Reshape, Transpose along IR axes (shifted by
+  ranks). Reduce: mean/max/min/sum over its IR axes. Concat, Reshape, Transpose along IR axes (shifted by
   one for the batch).
 The input batch x has shape (N, *input_shape) in the source model's layout, as the Input node does.
 """
@@ -103,7 +103,7 @@ def _global_pool(node: Node, x: np.ndarray) -> np.ndarray:
 def _reduce(node: Node, x: np.ndarray) -> np.ndarray:
     op: ops.Reduce = node.op
     axes = tuple(a + 1 for a in op.axes)
-    fn = {"mean": np.mean, "max": np.max, "sum": np.sum}[op.mode]
+    fn = {"mean": np.mean, "max": np.max, "min": np.min, "sum": np.sum}[op.mode]
     return fn(x, axis=axes, keepdims=True).reshape((x.shape[0],) + tuple(node.shape))
 
 

@@ -292,12 +292,12 @@ class Elementwise(Op):
         return tuple(max(x, y) for x, y in zip(a, b))
 
 
-REDUCE_MODES = ("mean", "max", "sum")
+REDUCE_MODES = ("mean", "max", "min", "sum")
 
 
 @dataclass(frozen=True)
 class Reduce(Op):
-    """Mean, max or sum over the IR axes `axes` (batch excluded); the other axes keep their order.
+    """Mean, max, min or sum over the IR axes `axes` (batch excluded); the other axes keep their order.
 
     keepdims: the reduced axes stay with size 1, else they are dropped (reducing every axis without
     keepdims gives shape (1,): a tensor always has at least one axis).

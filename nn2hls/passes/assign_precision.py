@@ -10,7 +10,7 @@ uses that) gives the spec; an explicit type string wins over `auto`. Derived (`a
   interval of the node propagated from its inputs' type ranges (so bounded functions such as sigmoid
   get I = 1 unsigned with or without data). Without calibration data I = I_interval and a warning
   says data gives tighter types; the input then defaults to ap_fixed<result_width, 6> (|x| < 32).
-  Reshape, Transpose, max pooling, Reduce max and a Concat of equal input types keep their input's
+  Reshape, Transpose, max pooling, Reduce max/min and a Concat of equal input types keep their input's
   type (wiring). Elementwise (broadcast or not) takes the interval of a op b.
 - `weight` (Dense/Conv kernel, ScaleShift scale): signed, width `weight_width`, rounding AP_RND
   (nearest, ties up: error <= lsb/2), overflow AP_SAT; I is the fewest integer bits such that no
@@ -139,7 +139,7 @@ class _Assigner:
         elif isinstance(op, (Dense, Conv, ScaleShift)):
             self.linear(node, spec)
         elif isinstance(op, (Reshape, Transpose)) or (isinstance(op, (Pool, GlobalPool, Reduce))
-                                                       and op.mode == "max"):
+                                                       and op.mode in ("max", "min")):
             given = _explicit_or_error(spec.result, node, "result")
             p["result"] = given or self.in_type(node)
             self.intervals[node.name] = self.intervals[node.inputs[0]]

@@ -53,7 +53,7 @@ def _passes_exact(node: Node) -> bool:
     if isinstance(op, Activation):
         return op.function in ("relu", "linear", "clip")
     if isinstance(op, (Pool, GlobalPool, Reduce)):
-        return op.mode == "max"
+        return op.mode in ("max", "min")
     return isinstance(op, (Reshape, Transpose))
 
 

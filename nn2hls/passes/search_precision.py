@@ -52,7 +52,7 @@ def _searchable(graph: Graph, node: Node, ctx: PassContext) -> list[tuple[str, s
     op = node.op
     out = []
     inherits = isinstance(op, (Reshape, Transpose)) or (isinstance(op, (Pool, GlobalPool, Reduce))
-                                                         and op.mode == "max") \
+                                                         and op.mode in ("max", "min")) \
         or (isinstance(op, Concat) and len({graph.nodes[i].precision["result"] for i in node.inputs}) == 1)
     explicit_result = spec.result.strip().lower() != "auto" or (
         isinstance(op, Input) and ctx.config.precision_input.strip().lower() != "auto")

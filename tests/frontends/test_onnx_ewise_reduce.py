@@ -129,6 +129,10 @@ CASES = {
                                  helper.make_node("Sum", ["x", "m", "x", "off"], ["s"]),
                                  helper.make_node("Mean", ["s", "x", "off"], ["y"])], FM,
                                 [const("off", w(1, 1, W, seed=17))]), FM, [Reduce, Elementwise, ScaleShift]),
+    # x.amin(dim=(2, 3), keepdim=True) (opset 18, a Reduce min, not a pool), negated, added back
+    "reduce_min_neg": (model([n("ReduceMin", ["x", "ax"], "m", keepdims=1), n("Neg", ["m"], "g"),
+                              n("Add", ["x", "g"], "y")], FM, [axes_const("ax", [2, 3])], opset=18),
+                       FM, [Reduce, Elementwise, ScaleShift]),
     # ReduceMean of a feature vector, keepdims 1: (N, 6) -> (N, 1), then broadcast Sub (centering)
     "center_vector": (model([n("ReduceMean", ["x"], "m", axes=[1]), n("Sub", ["x", "m"], "y")], (6,)), (6,),
                       [Reduce, Elementwise]),
@@ -306,13 +310,14 @@ def test_firmware_is_cxx11_for_the_hls_tools(tmp_path, view):
     if not vendor:
         pytest.skip("NN2HLS_AP_TYPES (vendor ap_types headers) not set")
     kernels = set()
-    for name in ("sum_mean_variadic", "max_min_variadic", "reduce_sum_channels", "center_vector", "se_mul"):
+    for name in ("sum_mean_variadic", "max_min_variadic", "reduce_sum_channels", "center_vector", "se_mul",
+                 "reduce_min_neg"):
         m, shape, _ = CASES[name]
         x = _data(shape, 50)
         project = nn2hls.compile(m, calibration=x).write(tmp_path / name)
         sources = sorted((project / "firmware").glob("*.cpp"))
         text = "".join(s.read_text() for s in sources)
-        kernels |= {k for k in ("reduce_mean<", "reduce_sum<", "reduce_max<", "add_bcast<", "sub_bcast<",
+        kernels |= {k for k in ("reduce_mean<", "reduce_sum<", "reduce_max<", "reduce_min<", "add_bcast<", "sub_bcast<",
                                 "mul_bcast<", "maximum<", "minimum<", "maximum_bcast<") if f"nn2hls::{k}" in text}
         prelude = '#include "ap_fixed.h"\n#include "ap_int.h"\n#define __SYNTHESIS__\n' if view == "synthesis" else ""
         unit = project / f"{view}_view.cpp"
@@ -320,5 +325,5 @@ def test_firmware_is_cxx11_for_the_hls_tools(tmp_path, view):
         run = subprocess.run([*find_compiler(), "-std=c++11", "-fsyntax-only", "-I", vendor, unit.name],
                              cwd=project, capture_output=True, text=True, timeout=300)
         assert run.returncode == 0, run.stderr[-3000:]
-    assert kernels >= {"reduce_mean<", "reduce_sum<", "reduce_max<", "add_bcast<", "sub_bcast<", "mul_bcast<",
+    assert kernels >= {"reduce_mean<", "reduce_sum<", "reduce_max<", "reduce_min<", "add_bcast<", "sub_bcast<", "mul_bcast<",
                        "maximum_bcast<", "minimum<"}, kernels

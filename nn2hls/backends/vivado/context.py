@@ -389,7 +389,7 @@ def build_reduce(graph: Graph, node: Node) -> LayerContext:
     k = _size(tuple(in_shape[a] for a in op.axes))
     ctx.add_array("src", "int", _ints(order.reshape(-1)))
     ctx.params["k"] = k
-    if op.mode != "max":
+    if op.mode not in ("max", "min"):
         x_type = _prec(graph[node.inputs[0]], "result")
         ctx.add_type("wide", exact_sum_type(x_type, k))
         ctx.add_type("accum", _prec(node, "accum"))
