@@ -15,9 +15,10 @@ Maths (W kernel with input channels i and output channels o, b bias):
       (x * a + d) * c + e = x * (a * c) + (d * c + e)
   so the value is rounded once instead of once per constant op. Only plain ScaleShifts merge: one
   that carries quantizer roles in its meta (kept separate, requantizing, forced types) stays.
-The chain merge is tried first, then "after", then "before". One rewrite per sweep, at most MAX_SWEEPS sweeps. Every ScaleShift left
-gets a note saying why it stayed. A ScaleShift with `meta['keep_separate']` (a quantizer's per-output
-scale factored out of integer weights by the frontend) is never folded.
+The chain merge is tried first, then "after", then "before". One rewrite per sweep, at most MAX_SWEEPS
+sweeps. Every ScaleShift left gets a note saying why it stayed. A ScaleShift with
+`meta['keep_separate']` (a quantizer's per-output scale factored out of integer weights by the
+frontend) is never folded.
 """
 from __future__ import annotations
 

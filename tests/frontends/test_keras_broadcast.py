@@ -1,4 +1,5 @@
-"""Keras merges (Add, Subtract, Multiply, Maximum, Minimum, Average) of broadcast shapes and global pooling with keepdims=True,
+"""Keras merges (Add, Subtract, Multiply, Maximum, Minimum, Average; Dot of vectors) of broadcast shapes
+and global pooling with keepdims=True,
 from `.keras`, legacy `.h5` and live models: the IR float executor matches Keras `predict`, the
 emulator with 32-bit types is within 1e-3 of it, and the C simulation equals the emulator bit for bit."""
 from __future__ import annotations

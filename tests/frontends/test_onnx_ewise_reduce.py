@@ -325,5 +325,6 @@ def test_firmware_is_cxx11_for_the_hls_tools(tmp_path, view):
         run = subprocess.run([*find_compiler(), "-std=c++11", "-fsyntax-only", "-I", vendor, unit.name],
                              cwd=project, capture_output=True, text=True, timeout=300)
         assert run.returncode == 0, run.stderr[-3000:]
-    assert kernels >= {"reduce_mean<", "reduce_sum<", "reduce_max<", "reduce_min<", "add_bcast<", "sub_bcast<", "mul_bcast<",
+    assert kernels >= {"reduce_mean<", "reduce_sum<", "reduce_max<", "reduce_min<", "add_bcast<", "sub_bcast<",
+                       "mul_bcast<",
                        "maximum_bcast<", "minimum<"}, kernels

@@ -13,7 +13,8 @@ def _chain(meta_first=None):
     """(x / 255 - 0.5) / 0.25 on a (4, 4, 2) map, then a max pool (which nothing folds into)."""
     g = Graph("norm")
     x = g.add(ops.Input(shape=(4, 4, 2)), name="x")
-    a = g.add(ops.ScaleShift(), [x.name], name="div255", weights={"scale": np.asarray(1 / 255), "shift": np.asarray(0.0)})
+    a = g.add(ops.ScaleShift(), [x.name], name="div255",
+              weights={"scale": np.asarray(1 / 255), "shift": np.asarray(0.0)})
     if meta_first:
         a.meta.update(meta_first)
     b = g.add(ops.ScaleShift(), [a.name], name="sub", weights={"scale": np.asarray(1.0), "shift": np.asarray(-0.5)})
