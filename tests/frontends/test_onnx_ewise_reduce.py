@@ -112,6 +112,8 @@ CASES = {
     # ReduceSum over the channels (opset 13: axes input), keepdims
     "reduce_sum_channels": (model([n("ReduceSum", ["x", "ax"], "y", keepdims=1)], FM, [axes_const("ax", [1])]),
                             FM, [Reduce]),
+    # ReduceSum before opset 13: axes as an attribute; over H, W of a feature map (not a pool: a sum)
+    "reduce_sum_opset11": (model([n("ReduceSum", ["x"], "y", axes=[2, 3], keepdims=0)], FM, opset=11), FM, [Reduce]),
     # ReduceMean over the last axis only, without keepdims (opset 18 input axes, negative)
     "reduce_mean_last_axis": (model([n("ReduceMean", ["x", "ax"], "y", keepdims=0)], FM, [axes_const("ax", [-1])],
                                     opset=18), FM, [Reduce]),
