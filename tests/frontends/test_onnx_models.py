@@ -28,7 +28,9 @@ KINDS = {
 def _check(path: Path, n: int = 16):
     stem = path.stem
     model = next(k for k in sorted(SHAPES, key=len, reverse=True) if stem.startswith(k + "_"))
-    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    options = ort.SessionOptions()  # the graph as written: no fused kernels
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    sess = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     batch = sess.get_inputs()[0].shape[0]
     n = batch if isinstance(batch, int) else n  # the dynamo exports have a fixed batch
     x = np.random.default_rng(7).normal(size=(n, *SHAPES[model])).astype(np.float32)

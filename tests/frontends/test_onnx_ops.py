@@ -38,7 +38,9 @@ def compare(m: onnx.ModelProto, in_shape, *, n=4, positive=False):
     x = rng.normal(size=(n, *in_shape)).astype(np.float32)
     if positive:
         x = np.abs(x) + 0.1
-    sess = ort.InferenceSession(m.SerializeToString(), providers=["CPUExecutionProvider"])
+    options = ort.SessionOptions()  # the graph as written: no fused kernels
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    sess = ort.InferenceSession(m.SerializeToString(), options, providers=["CPUExecutionProvider"])
     refs = sess.run(None, {"x": x})
     graph = load_onnx(m)
     ours = execute(graph, x)

@@ -1,7 +1,8 @@
-"""The float reference executor: speed, input checks, and ops against naive loop implementations."""
-from __future__ import annotations
+"""The float reference executor: input checks and ops against naive loop implementations.
 
-import time
+Its speed is measured in bench/float_executor.py (a ratio to plain numpy), not asserted here.
+"""
+from __future__ import annotations
 
 import numpy as np
 import pytest
@@ -23,19 +24,6 @@ def _mlp() -> Graph:
         prev = g.add(ops.Activation(function="relu"), [prev], name=f"r{i}").name
     g.outputs = [g.add(ops.Softmax(), [prev], name="s").name]
     return g
-
-
-def test_mlp_batch_10000_is_fast():
-    g, x = _mlp(), np.random.default_rng(1).normal(size=(10_000, 16))
-    execute(g, x[:10])
-    best = min(_timed(g, x) for _ in range(3))
-    assert best < 0.1, best
-
-
-def _timed(g, x):
-    start = time.perf_counter()
-    execute(g, x)
-    return time.perf_counter() - start
 
 
 def test_return_all_and_output_values():

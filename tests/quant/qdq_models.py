@@ -49,6 +49,10 @@ def quantize_static_mlp(sizes, calibration: np.ndarray, out_dir: Path, *, seed: 
 
 
 def ort_run(path, x: np.ndarray) -> np.ndarray:
+    """onnxruntime on the graph as written (graph optimizations off: no fused integer kernels, whose
+    results depend on the CPU's instruction set), float32 input, float64 output."""
     import onnxruntime as ort
-    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    sess = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     return sess.run(None, {"x": x.astype(np.float32)})[0].astype(np.float64)

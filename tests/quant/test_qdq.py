@@ -1,6 +1,7 @@
 """Non-power-of-two quantizers: ONNX QDQ (onnxruntime quantize_static) and QONNX float activation scales.
 
-References: onnxruntime running the QDQ model (its own integer kernels, float32 requantization) and an
+References: onnxruntime running the QDQ model as written (graph optimizations disabled, so no fused
+integer kernels whose numbers depend on the CPU; float32 QuantizeLinear/DequantizeLinear) and an
 independent float64 numpy evaluation of QONNX graphs (`quant_models.numpy_eval`). The C-sim is compared
 with the emulator bit for bit.
 """
@@ -37,8 +38,9 @@ def _data(n=4000, features=16, seed=0):
 
 
 def _within_float32(got, ref):
-    """Per sample: every output equals the reference within two float32 ulps of the reference."""
-    tol = 2 * np.spacing(np.abs(ref).astype(np.float32)).astype(np.float64)
+    """Per sample: every output equals the reference within one float32 ulp of the reference (onnxruntime
+    rounds the exact dequantized value to float32: half an ulp at most)."""
+    tol = np.spacing(np.abs(ref).astype(np.float32)).astype(np.float64)
     return np.all(np.abs(got - ref) <= tol, axis=1)
 
 
@@ -57,11 +59,11 @@ def test_qdq_matches_onnxruntime(qdq):
     ref = ort_run(path, x)
     got = emulate(typed, x).outputs[0]
     close = _within_float32(got, ref)
-    assert close.mean() >= 0.999, (name, close.mean())
-    assert np.mean(np.argmax(got, 1) == np.argmax(ref, 1)) >= 0.999
+    assert close.all(), (name, close.mean(), np.abs(got - ref).max())
+    assert np.mean(np.argmax(got, 1) == np.argmax(ref, 1)) >= 0.999  # ties of equal quantized outputs
     assert np.unique(ref).size > 50
     # the float executor runs the same definition
-    assert _within_float32(execute(graph, x)[0], ref).mean() >= 0.999
+    assert _within_float32(execute(graph, x)[0], ref).all()
 
 
 def test_qdq_structure_integer_layers(qdq):
