@@ -2,14 +2,16 @@
 
 Public API (imported lazily, so `import nn2hls` stays cheap):
 `load(path_or_model, example_input=None) -> Graph`, `compile(model, config=None, calibration=None)
--> CompiledModel`, `Config`, `CompiledModel`, `load_config`, and the error classes of nn2hls.errors.
+-> CompiledModel`, `Config`, `CompiledModel`, `load_config`, `check(model, x, ...) -> CheckResult` (C-sim vs
+emulator vs float reference, with gates), the submodule `testing` (pytest helpers), and the error
+classes of nn2hls.errors.
 """
 from __future__ import annotations
 
 from typing import Any
 
-from nn2hls.errors import (BuildError, ConfigError, FixedTypeError, GraphError, InputDataError,
-                           ModelLoadError, Nn2hlsError, OutputExistsError, UnsupportedOpError)
+from nn2hls.errors import (BuildError, ConfigError, FixedTypeError, FloatReferenceError, GraphError,
+                           InputDataError, ModelLoadError, Nn2hlsError, OutputExistsError, UnsupportedOpError)
 
 __version__ = "0.1.0"
 
@@ -19,11 +21,14 @@ _LAZY = {
     "CompiledModel": ("nn2hls.pipeline", "CompiledModel"),
     "Config": ("nn2hls.config", "Config"),
     "load_config": ("nn2hls.config_file", "load_config"),
+    "check": ("nn2hls.checker", "check"),
+    "CheckResult": ("nn2hls.checker", "CheckResult"),
+    "testing": ("nn2hls.testing", None),
 }
 
-__all__ = ["load", "compile", "CompiledModel", "Config", "load_config", "Nn2hlsError", "FixedTypeError",
-           "ModelLoadError", "UnsupportedOpError", "GraphError", "ConfigError", "InputDataError",
-           "BuildError", "OutputExistsError", "__version__"]
+__all__ = ["load", "compile", "CompiledModel", "Config", "load_config", "check", "CheckResult", "testing",
+           "Nn2hlsError", "FixedTypeError", "ModelLoadError", "UnsupportedOpError", "GraphError", "ConfigError",
+           "InputDataError", "FloatReferenceError", "BuildError", "OutputExistsError", "__version__"]
 
 
 def __getattr__(name: str) -> Any:
@@ -31,7 +36,9 @@ def __getattr__(name: str) -> Any:
         import importlib
 
         module, attr = _LAZY[name]
-        value = getattr(importlib.import_module(module), attr)
+        value = importlib.import_module(module)
+        if attr is not None:
+            value = getattr(value, attr)
         globals()[name] = value
         return value
     raise AttributeError(f"module 'nn2hls' has no attribute {name!r}")

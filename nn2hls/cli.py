@@ -3,6 +3,7 @@
     nn2hls convert MODEL [-o OUT] [-c CONFIG.yml] [--backend vivado|vitis] [--precision TYPE]
                          [--calibration X.npy] [--force] [--weights FILE]
     nn2hls check   MODEL --input X.npy [-c CONFIG.yml] [--calibration X.npy] [--json] [--weights FILE]
+                         [--min-agreement F] [--max-error X]
     nn2hls csim    PROJECT --input X.npy --output Y.npy [--ap-types DIR] [--force]
     nn2hls emulate MODEL|PROJECT --input X.npy --output Y.npy [-c CONFIG.yml] [--calibration X.npy] [--force]
     nn2hls report  MODEL|PROJECT [--json] [-c CONFIG.yml] [--calibration X.npy]
@@ -10,7 +11,7 @@
 `--weights FILE` (convert, check, emulate, report) is the weights .h5 of a Keras architecture .json
 MODEL (default: <stem>_weights.h5 beside it).
 
-Exit codes: 0 success; 1 `check` found a C-sim/emulator difference; 2 an error the user can fix,
+Exit codes: 0 success; 1 `check` found a C-sim/emulator difference or missed a gate; 2 an error the user can fix,
 printed as one line `error: ...` on stderr (a traceback only with `--debug`); 3 an internal error (a
 bug in nn2hls: one line plus a request to rerun with --debug and report it). Results go to stdout;
 notes, warnings and progress to stderr (progress only on a terminal, never with --quiet). Nothing the
@@ -21,10 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import sys
-import tempfile
-import time
 import traceback
 from pathlib import Path
 from typing import Any, Sequence
@@ -66,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="nn2hls", parents=[common],
         description="Compile trained neural networks (ONNX, Keras) into bit-exact, sparse Vivado/Vitis HLS "
                     "projects, with a numpy emulator and a g++ C simulation that agree bit for bit.",
-        epilog="exit codes: 0 ok, 1 check not bit-exact, 2 user error, 3 internal error. "
+        epilog="exit codes: 0 ok, 1 check not bit-exact or a gate missed, 2 user error, 3 internal error. "
                "Run `nn2hls COMMAND --help` for a command's options.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -90,8 +88,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("check", parents=[common], help="convert, build the C-sim and compare everything",
                        description="Convert MODEL in a temporary folder, build the C simulation and run it, the "
                                    "emulator and the float reference on X. Exit 0 when C-sim == emulator on "
-                                   "every bit, 1 otherwise. X is also the calibration data unless "
-                                   "--calibration (or the config's calibration) is given.")
+                                   "every bit and every gate (--min-agreement, --max-error) holds, 1 otherwise. "
+                                   "X is also the calibration data unless --calibration (or the config's "
+                                   "calibration) is given.")
     p.add_argument("model", metavar="MODEL", help="model file (.onnx, .keras, .h5, Keras .json)")
     p.add_argument("--weights", metavar="FILE", help="weights .h5 of a Keras architecture .json MODEL "
                    "(default: <stem>_weights.h5 beside it)")
@@ -100,6 +99,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--calibration", metavar="X.npy", help="calibration samples (default: the --input data)")
     p.add_argument("--ap-types", metavar="DIR", help="build against vendor ap_types headers in DIR")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of the summary")
+    p.add_argument("--min-agreement", type=float, metavar="F",
+                   help="fail (exit 1) when the argmax agreement with the float reference is below F (0..1)")
+    p.add_argument("--max-error", type=float, metavar="X",
+                   help="fail (exit 1) when the max abs error against the float reference exceeds X")
     p.set_defaults(handler=cmd_check)
 
     p = sub.add_parser("csim", parents=[common], help="run a project's C simulation on samples",
@@ -198,10 +201,17 @@ def _save_outputs(path: str, outputs: Any, force: bool) -> Path:
     return out
 
 
-def _input(path: str, graph) -> np.ndarray:
-    from nn2hls.pipeline import check_input, load_npy
+def _load_input(path: str) -> np.ndarray:
+    """The samples of --input (the one place the CLI reads them; `nn2hls.inputs` validates them)."""
+    from nn2hls.inputs import load_samples
 
-    return check_input(graph, load_npy(path, "input"), f"input '{path}'")
+    return load_samples(path, "input")
+
+
+def _input(path: str, graph) -> np.ndarray:
+    from nn2hls.pipeline import check_input
+
+    return check_input(graph, _load_input(path), f"input '{path}'")
 
 
 def _summary_table(compiled) -> str:
@@ -260,158 +270,59 @@ def cmd_convert(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _float_reference(model: str, compiled, x: np.ndarray, weights: str | None = None
-                     ) -> tuple[list[np.ndarray], str]:
-    """Float outputs from onnxruntime (ONNX), Keras when installed (Keras files), else the IR executor."""
-    suffix = Path(model).suffix.lower()
-    if suffix == ".onnx":
-        import onnxruntime as ort
-
-        from nn2hls.frontends.onnx_upgrade import onnxruntime_session
-
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = 1
-        try:
-            session, upgraded = onnxruntime_session(model, options)
-        except Exception as exc:  # noqa: BLE001 - e.g. QONNX custom ops, which onnxruntime cannot run
-            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            note(f"onnxruntime cannot run '{model}' ({first[:160]}); using the nn2hls IR float executor "
-                 "(it implements the QONNX definitions) as the float reference")
-        else:
-            if upgraded:
-                note(upgraded)
-            outputs = _run_onnxruntime(session, x)
-            return [np.asarray(o, dtype=np.float64) for o in outputs], "onnxruntime"
-    if suffix in (".keras", ".h5", ".json"):
-        from nn2hls.frontends.keras_reference import keras_reference
-
-        outputs, description = keras_reference(model, x, weights)
-        if outputs is not None:
-            return outputs, description
-        note(f"{description}; using the nn2hls IR float executor as the float reference")
-    ref = compiled.float_reference(x)
-    return (ref if isinstance(ref, list) else [ref]), "nn2hls IR float executor"
-
-
-def _run_onnxruntime(session, x: np.ndarray) -> list[np.ndarray]:
-    """All samples through the session; a file declaring a fixed batch B runs in chunks of B (the batch
-    axis of the file is no contract; a last partial chunk is padded with its own first sample)."""
-    feed = session.get_inputs()[0]
-    batch = feed.shape[0] if feed.shape else None
-    x = x.astype(np.float32)
-    if not isinstance(batch, int) or batch <= 0 or batch == x.shape[0]:
-        return session.run(None, {feed.name: x})
-    parts: list[list[np.ndarray]] = []
-    for start in range(0, x.shape[0], batch):
-        chunk = x[start:start + batch]
-        n = chunk.shape[0]
-        if n < batch:
-            chunk = np.concatenate([chunk, np.repeat(chunk[:1], batch - n, axis=0)])
-        parts.append([o[:n] for o in session.run(None, {feed.name: chunk})])
-    return [np.concatenate([p[k] for p in parts]) for k in range(len(parts[0]))]
-
-
-def _as_list(outputs: Any) -> list[np.ndarray]:
-    return list(outputs) if isinstance(outputs, list) else [outputs]
-
-
 def cmd_check(args: argparse.Namespace) -> int:
-    from nn2hls import progress
-    from nn2hls.pipeline import load_npy
-    from nn2hls.testing import first_mismatch
+    from nn2hls.checker import check
 
-    cfg = _config(args.config)
-    graph = _load(args.model, args.weights)
-    x = _input(args.input, graph)
-    if args.calibration:
-        calibration, calib_name = args.calibration, args.calibration
-    elif cfg.calibration:
-        calibration, calib_name = None, cfg.calibration
-        note(f"using the config's calibration data '{cfg.calibration}'")
-    else:
-        calibration, calib_name = x, "input"
-        note(f"using the {len(x)} input samples as calibration data (give --calibration to use other data)")
-    if args.calibration:
-        load_npy(args.calibration, "calibration")  # a clear error before the passes run
-    compiled = _compile(graph, cfg, calibration)
-    compiled.source = graph
-    with tempfile.TemporaryDirectory(prefix="nn2hls_check_") as tmp:
-        with progress.step("writing project"):
-            compiled.write(Path(tmp) / compiled.name, tb_input=x[:16])
-        start = time.perf_counter()
-        with progress.step("building C simulation"):
-            sim = compiled.build(ap_types=args.ap_types)
-        build_s = time.perf_counter() - start
-        with progress.step(f"running C simulation on {len(x)} samples"):
-            start = time.perf_counter()
-            csim_out = sim.predict(x)
-            csim_s = time.perf_counter() - start
-    with progress.step(f"emulating {len(x)} samples"):
-        start = time.perf_counter()
-        result = compiled.emulate_full(x)
-        emu_s = time.perf_counter() - start
-    emu_out = result.outputs
-    with progress.step("float reference"):
-        ref_out, ref_name = _float_reference(args.model, compiled, x, args.weights)
+    def log(kind: str, message: str) -> None:
+        (warn if kind == "warning" else note)(message)
 
-    csim_list = _as_list(csim_out)
-    mismatch_rows = np.zeros(len(x), dtype=bool)
-    for e, c in zip(emu_out, csim_list):
-        e, c = np.asarray(e), np.asarray(c)
-        if e.shape != c.shape:
-            mismatch_rows[:] = True
-        else:
-            mismatch_rows |= (e != c).reshape(len(x), -1).any(axis=1)
-    if len(emu_out) != len(csim_list):
-        mismatch_rows[:] = True
-    mismatches = int(mismatch_rows.sum())
-    errors = np.concatenate([np.abs(np.asarray(e) - np.asarray(r).reshape(np.shape(e))).ravel()
-                             for e, r in zip(emu_out, ref_out)])
-    first_e, first_r = np.asarray(emu_out[0]), np.asarray(ref_out[0]).reshape(np.shape(emu_out[0]))
-    agreement = float(np.mean(first_e.reshape(len(x), -1).argmax(axis=1) == first_r.reshape(len(x), -1).argmax(axis=1)))
-    summary = {
-        "model": str(args.model),
-        "samples": int(len(x)),
-        "bit_exact": mismatches == 0,
-        "mismatches": mismatches,
-        "first_mismatch": first_mismatch(emu_out, csim_list),
-        "max_abs_err": float(errors.max()) if errors.size else 0.0,
-        "mean_abs_err": float(errors.mean()) if errors.size else 0.0,
-        "argmax_agreement": agreement,
-        "overflows": {str(k): int(v) for k, v in result.overflows.items()},
-        "build_s": round(build_s, 3),
-        "csim_samples_per_s": round(len(x) / max(csim_s, 1e-9), 1),
-        "emulator_samples_per_s": round(len(x) / max(emu_s, 1e-9), 1),
-        "float_reference": ref_name,
-        "calibration": calib_name,
-        "ap_types": args.ap_types or os.environ.get("NN2HLS_AP_TYPES", "") or "nn2hls",
-    }
+    x = _load_input(args.input)
+    result = check(args.model, x, config=_config(args.config), calibration=args.calibration,
+                   ap_types=args.ap_types, min_agreement=args.min_agreement, max_error=args.max_error, log=log,
+                   input_label=f"input '{args.input}'", weights=args.weights)
     if args.json:
-        print(json.dumps(summary))
+        print(json.dumps(result.as_dict()))
     else:
-        _print_check(summary)
-    return EXIT_OK if summary["bit_exact"] else EXIT_MISMATCH
+        _print_check(result)
+    return EXIT_OK if result.passed else EXIT_MISMATCH
 
 
-def _print_check(s: dict[str, Any]) -> None:
-    verdict = "BIT-EXACT" if s["bit_exact"] else f"NOT BIT-EXACT ({s['mismatches']} samples differ)"
-    overflowing = {k: v for k, v in s["overflows"].items() if v}
+def _print_check(r) -> None:
+    verdict = "BIT-EXACT" if r.bit_exact else f"NOT BIT-EXACT ({r.mismatches} samples differ)"
+    overflowing = {k: v for k, v in r.overflows.items() if v}
+    clamping = {k: v for k, v in r.quantizer_clamps.items() if v}
     lines = [
-        f"check {s['model']}: {s['samples']} samples",
+        f"check {r.model}: {r.samples} samples",
         f"  C-sim vs emulator:   {verdict}",
     ]
-    if s["first_mismatch"]:
-        lines.append(f"  first difference:    {s['first_mismatch']}")
+    if r.first_mismatch:
+        lines.append(f"  first difference:    {r.first_mismatch}")
+    if r.max_abs_err is None:
+        lines.append("  fixed vs float:      no float reference")
+    else:
+        lines += [
+            f"  fixed vs float:      max abs err {r.max_abs_err:.6g}, mean abs err {r.mean_abs_err:.6g} "
+            f"(float reference: {r.float_reference})",
+            f"  argmax agreement:    {100 * r.argmax_agreement:.2f}%",
+        ]
     lines += [
-        f"  fixed vs float:      max abs err {s['max_abs_err']:.6g}, mean abs err {s['mean_abs_err']:.6g} "
-        f"(float reference: {s['float_reference']})",
-        f"  argmax agreement:    {100 * s['argmax_agreement']:.2f}%",
-        "  overflows:           " + (", ".join(f"{k}: {v}" for k, v in overflowing.items()) if overflowing
-                                     else "none (no value saturated or wrapped)"),
-        f"  C-sim build:         {s['build_s']:.2f} s",
-        f"  C-sim speed:         {s['csim_samples_per_s']:,.0f} samples/s",
-        f"  emulator speed:      {s['emulator_samples_per_s']:,.0f} samples/s",
+        "  overflows:           " + (", ".join(f"{k}: {v}" for k, v in overflowing.items()) +
+                                     " (saturated or wrapped where no quantizer asks for it)" if overflowing
+                                     else "none (no value saturated or wrapped unintentionally)"),
+        "  quantizer clamps:    " + (", ".join(f"{k}: {v}" for k, v in clamping.items()) +
+                                     " (clamped to the quantizer's range, as the model defines)" if clamping
+                                     else "none"),
+        f"  C-sim build:         {r.build_s:.2f} s",
+        f"  C-sim speed:         {r.csim_samples_per_s:,.0f} samples/s",
+        f"  emulator speed:      {r.emulator_samples_per_s:,.0f} samples/s",
     ]
+    for gate, info in r.gates.items():
+        lines.append(f"  gate {gate}:".ljust(23) + f"{'passed' if info['passed'] else 'FAILED'} "
+                     f"(threshold {info['threshold']:g})")
+    for reason in r.failed_gates:
+        lines.append(f"  FAILED: {reason}")
+    for message in r.warnings:
+        lines.append(f"  WARNING: {message}")
     print("\n".join(lines))
 
 

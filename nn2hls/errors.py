@@ -35,6 +35,10 @@ class InputDataError(Nn2hlsError):
     """Input data (X.npy, calibration data) has the wrong shape, dtype or content."""
 
 
+class FloatReferenceError(Nn2hlsError):
+    """The float reference (onnxruntime, Keras, PyTorch) cannot evaluate the model on the samples."""
+
+
 class BuildError(Nn2hlsError):
     """The C++ compiler failed or is missing."""
 

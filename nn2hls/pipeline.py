@@ -26,7 +26,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from nn2hls.config import Config
-from nn2hls.errors import ConfigError, InputDataError, ModelLoadError, OutputExistsError
+from nn2hls.errors import ConfigError, ModelLoadError, OutputExistsError
 from nn2hls.ir.graph import Graph
 
 CONFIG_FILE = "nn2hls_config.yml"
@@ -49,36 +49,17 @@ def load(source: Any, example_input: Any = None, *, weights: "str | Path | None"
 
 
 def load_npy(path: str | Path, what: str = "input") -> np.ndarray:
-    """Read an .npy file of samples, with one-line errors for missing or unreadable files."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputDataError(f"{what} file '{path}' does not exist" if not path.exists()
-                             else f"{what} path '{path}' is not a file")
-    try:
-        data = np.load(path, allow_pickle=False)
-    except (ValueError, OSError, EOFError) as exc:
-        raise InputDataError(f"cannot read {what} file '{path}' as a numpy .npy array ({exc})") from None
-    if not isinstance(data, np.ndarray):
-        raise InputDataError(f"{what} file '{path}' holds several arrays (.npz); save one array with np.save")
-    if data.dtype.kind not in "fiub":
-        raise InputDataError(f"{what} file '{path}' has dtype {data.dtype}; give numbers (float32/float64)")
-    return data
+    """Read a numpy file of samples (`nn2hls.inputs.load_samples`: .npy, or .npz with one array)."""
+    from nn2hls.inputs import load_samples
+
+    return load_samples(path, what)
 
 
 def check_input(graph: Graph, x: Any, what: str = "input") -> np.ndarray:
     """x as float64 of shape (N, *input_shape) (source layout), or InputDataError naming the shape."""
-    data = np.asarray(x, dtype=np.float64)
-    shape = tuple(graph.input.shape)
-    expected = "(N, " + ", ".join(str(s) for s in shape) + ")"
-    if data.ndim != len(shape) + 1 or tuple(data.shape[1:]) != shape:
-        hint = " (one sample? add a batch axis: x[None])" if tuple(data.shape) == shape else ""
-        raise InputDataError(f"{what} has shape {tuple(data.shape)}; model '{graph.name}' expects "
-                             f"{expected} in the model's own layout{hint}")
-    if data.shape[0] == 0:
-        raise InputDataError(f"{what} has no samples")
-    if not np.all(np.isfinite(data)):
-        raise InputDataError(f"{what} contains NaN or infinity; the hardware cannot represent them")
-    return data
+    from nn2hls.inputs import validate_batch
+
+    return validate_batch(x, graph.input.shape, what=what, owner=f"model '{graph.name}'")
 
 
 def _check_layer_names(graph: Graph, config: Config) -> None:

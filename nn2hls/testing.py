@@ -1,52 +1,47 @@
-"""Helpers for users' own pytest suites.
+"""Helpers for users' own pytest suites (`import nn2hls; nn2hls.testing.assert_check(...)`).
 
-`assert_bit_exact(model, x)`: builds the C simulation of a compiled model (or of anything
-`nn2hls.compile` accepts: a model file, an in-memory model, a Graph, a project folder) and asserts
-that it returns exactly the emulator's numbers on the samples x. Equality of the float64 outputs is
-equality of bits, since both sides decode the same fixed-point raw integers exactly. On failure the
-AssertionError names the first mismatching sample, output, flat index and the two values.
+Both run `nn2hls.check` (C-sim, emulator and float reference on the samples x) and raise an
+AssertionError naming what failed:
+- `assert_bit_exact(model, x)`: the C simulation returns exactly the emulator's numbers (equality of
+  the float64 outputs is equality of bits: both decode the same fixed-point raw integers exactly); the
+  message names the first mismatching sample, output, flat index and the two values.
+- `assert_check(model, x, min_agreement=..., max_error=...)`: bit-exact and every given gate holds
+  (argmax agreement with the float reference >= min_agreement, max abs error <= max_error); returns
+  the CheckResult for further assertions.
+`model` is anything `nn2hls.check` accepts: a model file, an in-memory model, a Graph, a CompiledModel
+or a project folder.
 """
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-import numpy as np
+from nn2hls.compare import first_mismatch
+
+__all__ = ["assert_bit_exact", "assert_check", "first_mismatch"]
 
 
-def _as_list(outputs: Any) -> list[np.ndarray]:
-    return [np.asarray(o) for o in outputs] if isinstance(outputs, (list, tuple)) else [np.asarray(outputs)]
+def assert_check(model: Any, x: Any, *, min_agreement: float | None = None, max_error: float | None = None,
+                 config: Any = None, calibration: Any = None, ap_types: str | Path | None = None):
+    """Assert bit-exactness and the given gates; return the CheckResult."""
+    from nn2hls.checker import check
 
-
-def first_mismatch(expected: Any, actual: Any) -> str | None:
-    """Description of the first differing value between two output sets, or None when identical."""
-    exp, act = _as_list(expected), _as_list(actual)
-    if len(exp) != len(act):
-        return f"{len(exp)} outputs expected, got {len(act)}"
-    for k, (e, a) in enumerate(zip(exp, act)):
-        if e.shape != a.shape:
-            return f"output {k}: shape {a.shape} differs from the expected {e.shape}"
-        diff = ~((e == a) | (np.isnan(e) & np.isnan(a)))
-        if diff.any():
-            flat = diff.reshape(diff.shape[0], -1)
-            sample = int(np.argmax(flat.any(axis=1)))
-            index = int(np.argmax(flat[sample]))
-            n_bad = int(flat.any(axis=1).sum())
-            return (f"sample {sample}, output {k}, element {index}: C-sim {float(a.reshape(a.shape[0], -1)[sample, index])!r}"
-                    f" != emulator {float(e.reshape(e.shape[0], -1)[sample, index])!r} ({n_bad} of {e.shape[0]} samples differ)")
-    return None
+    result = check(model, x, config=config, calibration=calibration, ap_types=ap_types,
+                   min_agreement=min_agreement, max_error=max_error)
+    problems = []
+    if not result.bit_exact:
+        problems.append(f"C simulation is not bit-exact with the emulator: {result.first_mismatch}")
+    problems += result.failed_gates
+    if problems:
+        raise AssertionError(f"check of '{result.model}' failed: " + "; ".join(problems))
+    return result
 
 
 def assert_bit_exact(model: Any, x: Any, *, ap_types: str | Path | None = None) -> None:
     """Assert that the C simulation and the emulator agree on every bit for samples x."""
-    from nn2hls.pipeline import CompiledModel, compile
+    from nn2hls.checker import check
 
-    if isinstance(model, (str, Path)) and Path(model).is_dir():
-        model = CompiledModel.from_project(model)
-    elif not isinstance(model, CompiledModel):
-        model = compile(model)
-    expected = model.emulate(x)
-    actual = model.build(ap_types=ap_types).predict(np.asarray(x, dtype=np.float64))
-    problem = first_mismatch(expected, actual)
-    if problem is not None:
-        raise AssertionError(f"C simulation of '{model.name}' is not bit-exact with the emulator: {problem}")
+    result = check(model, x, ap_types=ap_types)
+    if not result.bit_exact:
+        raise AssertionError(f"C simulation of '{result.model}' is not bit-exact with the emulator: "
+                             f"{result.first_mismatch}")

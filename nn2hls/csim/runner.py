@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from nn2hls.errors import BuildError, InputDataError
+from nn2hls.inputs import validate_batch
 
 _DOUBLE_P = ctypes.POINTER(ctypes.c_double)
 
@@ -40,15 +41,8 @@ class Simulator:
         self._sizes = [math.prod(s) for s in self.output_shapes]
 
     def predict(self, x) -> np.ndarray | list[np.ndarray]:
-        arr = np.asarray(x)
-        if arr.dtype.kind not in "fiub":
-            raise InputDataError(f"C simulation input of dtype {arr.dtype} is not numeric; pass real numbers")
-        if arr.ndim != len(self.input_shape) + 1 or tuple(arr.shape[1:]) != self.input_shape:
-            raise InputDataError(f"C simulation input has shape {arr.shape}, expected (N, "
-                                 f"{', '.join(map(str, self.input_shape))}) for project '{self.name}'")
-        arr = np.ascontiguousarray(arr, dtype=np.float64)
-        if not np.all(np.isfinite(arr)):
-            raise InputDataError("C simulation input contains NaN or infinite values; remove or replace them")
+        arr = validate_batch(x, self.input_shape, what="C simulation input", owner=f"project '{self.name}'",
+                             allow_empty=True)
         n = arr.shape[0]
         if n >= 2 ** 31:
             raise InputDataError(f"batch of {n} samples is too large; split it below 2**31")

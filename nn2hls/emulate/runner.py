@@ -21,7 +21,8 @@ import numpy as np
 
 from nn2hls.emulate import activations, linear, pooling, softmax, wiring
 from nn2hls.emulate.arith import Tally, quantize_input, to_float, to_int
-from nn2hls.errors import GraphError, InputDataError
+from nn2hls.errors import GraphError
+from nn2hls.inputs import validate_batch
 from nn2hls.ir import ops
 from nn2hls.ir.graph import Graph, Node
 from nn2hls.ir.types import FixedType
@@ -107,13 +108,7 @@ def _emulate(graph: Graph, x, return_all: bool, count_overflows: bool,
     order = graph.topological()
     kernels = {node.name: _build(node, graph) for node in order}
     inp = graph.input
-    x = np.asarray(x)
-    if x.dtype.kind not in "fiub":
-        raise InputDataError(f"input data of dtype {x.dtype} is not numeric: pass a float array")
-    x = x.astype(np.float64, copy=False)
-    if x.shape[1:] != tuple(inp.shape) or x.ndim == 0:
-        raise InputDataError(f"input data of shape {x.shape} does not match model input "
-                             f"{inp.label()} of shape (N, {', '.join(map(str, inp.shape))})")
+    x = validate_batch(x, inp.shape, what="input data", owner=f"model input {inp.label()}", allow_empty=True)
     n = x.shape[0]
     if chunk_size is None:
         widest = max(_work_per_sample(node) for node in order)

@@ -27,7 +27,8 @@ from typing import Callable
 
 import numpy as np
 
-from nn2hls.errors import GraphError, InputDataError
+from nn2hls.errors import GraphError
+from nn2hls.inputs import validate_batch
 from nn2hls.ir.graph import Graph, Node
 from nn2hls.ir import ops
 from nn2hls.ir.conv_groups import group_slices
@@ -227,15 +228,7 @@ def execute(graph: Graph, x: np.ndarray, *, return_all: bool = False
     name to its float64 output (batch first).
     """
     input_node = graph.input
-    x = np.asarray(x, dtype=np.float64)
-    expected = tuple(input_node.shape)
-    if x.ndim == len(expected):
-        if x.shape == expected:
-            raise InputDataError(f"input of shape {x.shape} has no batch axis; expected (N, *{expected}) "
-                                 f"for graph '{graph.name}' (use x[None] for one sample)")
-    if tuple(x.shape[1:]) != expected:
-        raise InputDataError(f"input of shape {x.shape} does not match graph '{graph.name}': expected "
-                             f"(N, {', '.join(str(s) for s in expected)})")
+    x = validate_batch(x, input_node.shape, what="input", owner=f"graph '{graph.name}'", allow_empty=True)
     values: dict[str, np.ndarray] = {}
     order = graph.topological()
     # Free intermediate values once their last reader ran (large batches), unless all are wanted.

@@ -28,7 +28,8 @@ from typing import Callable
 import numpy as np
 
 from nn2hls.config import Config
-from nn2hls.errors import ConfigError, GraphError, InputDataError
+from nn2hls.errors import ConfigError, GraphError
+from nn2hls.inputs import validate_batch
 from nn2hls.ir.graph import Graph
 from nn2hls.ir.verify import verify
 from nn2hls.passes.assign_precision import AssignPrecision
@@ -94,16 +95,8 @@ def pipeline_for(config: Config) -> list[str]:
 def _check_calibration(graph: Graph, calibration: np.ndarray | None) -> np.ndarray | None:
     if calibration is None:
         return None
-    data = np.asarray(calibration, dtype=np.float64)
-    shape = tuple(graph.input.shape)
-    if data.ndim != len(shape) + 1 or tuple(data.shape[1:]) != shape:
-        raise InputDataError(f"calibration data has shape {data.shape}; expected (N, {', '.join(map(str, shape))})"
-                             f" for input {graph.input.label()}")
-    if data.shape[0] == 0:
-        raise InputDataError("calibration data has no samples; give at least one or none at all")
-    if not np.all(np.isfinite(data)):
-        raise InputDataError("calibration data contains NaN or infinity; clean it first")
-    return data
+    return validate_batch(calibration, graph.input.shape, what="calibration data",
+                          owner=f"input {graph.input.label()}")
 
 
 def run_passes(graph: Graph, config: Config | None = None, calibration: np.ndarray | None = None, *,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from nn2hls.compare import argmax_agreement, max_abs_error
 from nn2hls.errors import ConfigError
 from nn2hls.ir.graph import Graph, Node
 from nn2hls.ir.ops import Conv, Dense
@@ -47,11 +48,8 @@ def _settings(ctx: PassContext, node: Node) -> tuple[float, float | None]:
 
 
 def compare_outputs(before: list[np.ndarray], after: list[np.ndarray]) -> tuple[float, float]:
-    """(argmax agreement of the first output over the last axis, max abs difference over all outputs)."""
-    a, b = before[0].reshape(before[0].shape[0], -1), after[0].reshape(after[0].shape[0], -1)
-    agreement = float(np.mean(np.argmax(a, axis=1) == np.argmax(b, axis=1))) if a.size else 1.0
-    diff = max((float(np.max(np.abs(x - y))) if x.size else 0.0) for x, y in zip(before, after))
-    return agreement, diff
+    """(argmax agreement of the first output, max abs difference over all outputs): nn2hls.compare."""
+    return argmax_agreement(before, after), max_abs_error(before, after)
 
 
 class Prune:

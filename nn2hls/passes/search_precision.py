@@ -20,6 +20,7 @@ from typing import Callable
 
 import numpy as np
 
+from nn2hls.compare import argmax_agreement, max_abs_error
 from nn2hls.errors import ConfigError
 from nn2hls.ir.graph import Graph, Node
 from nn2hls.ir.ops import Concat, Conv, Dense, GlobalPool, Input, Pool, Reduce, Reshape, ScaleShift, Transpose
@@ -38,11 +39,9 @@ def _default_emulator(graph: Graph, x: np.ndarray) -> list[np.ndarray]:
 def score(metric: str, outputs: list[np.ndarray], reference: list[np.ndarray]) -> float:
     """argmax agreement (first output) or max abs error (all outputs) of outputs vs reference."""
     if metric == "argmax":
-        a = outputs[0].reshape(outputs[0].shape[0], -1)
-        b = reference[0].reshape(reference[0].shape[0], -1)
-        return float(np.mean(np.argmax(a, axis=1) == np.argmax(b, axis=1)))
+        return argmax_agreement(outputs, reference)
     if metric == "max_abs":
-        return max(float(np.max(np.abs(o - r))) if o.size else 0.0 for o, r in zip(outputs, reference))
+        return max_abs_error(outputs, reference)
     raise ConfigError(f"search.metric {metric!r} unknown: use 'argmax' or 'max_abs'")
 
 

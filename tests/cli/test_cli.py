@@ -156,7 +156,7 @@ def test_wrong_input_shape_and_missing_input(tmp_path):
     assert_user_error(run("check", JET, "--input", tmp_path / "missing.npy"), "missing.npy", "does not exist")
     text = tmp_path / "t.npy"
     text.write_text("not numpy")
-    assert_user_error(run("check", JET, "--input", text), "cannot read input file")
+    assert_user_error(run("check", JET, "--input", text), "t.npy' is not a numpy file", ".npy (np.save) or .npz")
 
 
 def test_report_and_emulate_on_project(tmp_path):
