@@ -245,21 +245,16 @@ def cmd_convert(args: argparse.Namespace) -> int:
     if out.exists() and (not out.is_dir() or any(out.iterdir())) and not args.force:
         raise OutputExistsError(f"output folder '{out}' already exists; use --force to overwrite it or choose "
                                 "another -o path")
-    calibration = args.calibration
-    compiled = _compile(_load(args.model, args.weights), cfg, calibration)
-    tb_input = None
-    source = calibration or compiled.config.calibration
-    if source:
-        from nn2hls.pipeline import load_npy
+    compiled = _compile(_load(args.model, args.weights), cfg, args.calibration)
+    if compiled.testbench is None:
+        from nn2hls.testbench import count
 
-        tb_input = load_npy(source, "calibration")[:100]
-    else:
-        note("no calibration data: types were derived by interval arithmetic; give --calibration X.npy "
-             "for tighter types")
+        note(f"no calibration data: the testbench holds {count(compiled.graph.input.shape)} samples drawn "
+             "across the input type's range (give --calibration X.npy for real test vectors)")
     from nn2hls import progress
 
     with progress.step("writing project"):
-        project = compiled.write(out, force=args.force, tb_input=tb_input)
+        project = compiled.write(out, force=args.force)
     print(f"model {compiled.graph.name} -> project {project} ({compiled.config.backend}, part "
           f"{compiled.config.part}, clock {compiled.config.clock_period_ns:g} ns)")
     print()

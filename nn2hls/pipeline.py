@@ -104,7 +104,12 @@ def compile(model: Any, config: "Config | Mapping[str, Any] | str | Path | None"
     if calibration is not None:
         calibration = check_input(graph, calibration, "calibration data")
     typed = run_passes(graph, cfg, calibration)
-    return CompiledModel(typed, cfg, source=graph, calibrated=calibration is not None)
+    compiled = CompiledModel(typed, cfg, source=graph, calibrated=calibration is not None)
+    if calibration is not None:
+        from nn2hls import testbench
+
+        compiled.testbench = testbench.from_data(calibration, "the calibration data")
+    return compiled
 
 
 class CompiledModel:
@@ -117,6 +122,7 @@ class CompiledModel:
         self.source = source            # the float graph (None when loaded from a project)
         self.calibrated = calibrated
         self.project_dir = project_dir  # set by write() or when loaded from a project
+        self.testbench = None           # nn2hls.testbench.Testbench from the calibration data, if any
         self._tmp: str | None = None
 
     # -- construction from a project ------------------------------------------------------------
@@ -173,14 +179,15 @@ class CompiledModel:
         return build_report(self.graph, self.config)
 
     # -- project -----------------------------------------------------------------------------------
-    def write(self, out_dir: str | Path, force: bool = False, *, tb_input: np.ndarray | None = None
-              ) -> Path:
+    def write(self, out_dir: str | Path, force: bool = False, *, tb_input: np.ndarray | None = None,
+              tb_source: str | None = None) -> Path:
         """Write the HLS project (plus nn2hls_config.yml and the typed graph) and return its folder.
 
         An existing non-empty folder is an error unless `force`; with `force` a previous nn2hls project
         there is replaced, and any other folder's same-named files are overwritten (nothing else is
-        deleted). `tb_input` (samples) become the testbench data, with the emulator's outputs as the
-        expected values.
+        deleted). The testbench data are `tb_input` (samples; `tb_source` says where from, for the
+        project README), else the first calibration samples, else samples drawn across the input
+        type's range (`nn2hls.testbench`); the emulator's outputs are the expected values.
         """
         from nn2hls.backends.vivado import write_project
         from nn2hls.config_file import dump_config
@@ -195,16 +202,26 @@ class CompiledModel:
                                         "overwrite it or choose another -o path")
             if is_project(out):
                 shutil.rmtree(out)
-        tb_output = None
-        if tb_input is not None:
-            tb_input = check_input(self.graph, tb_input, "testbench input")
-            tb_output = self.emulate(tb_input)
+        bench = self.testbench_samples(tb_input, tb_source)
+        tb_output = self.emulate(bench.samples)
         out.mkdir(parents=True, exist_ok=True)
-        project = Path(write_project(self.graph, self.config, out, tb_input=tb_input, tb_output=tb_output))
+        project = Path(write_project(self.graph, self.config, out, tb_input=bench.samples, tb_output=tb_output,
+                                     tb_source=bench.source))
         dump_config(self.config, project / CONFIG_FILE)
         save_graph(self.graph, project)
         self.project_dir = project
         return project
+
+    def testbench_samples(self, tb_input: np.ndarray | None = None, tb_source: str | None = None):
+        """The testbench `write` uses (an `nn2hls.testbench.Testbench`): never empty."""
+        from nn2hls import testbench
+
+        if tb_input is not None:
+            samples = check_input(self.graph, tb_input, "testbench input")
+            return testbench.Testbench(samples, tb_source or f"the {len(samples)} samples given to write()")
+        if self.testbench is not None:
+            return self.testbench
+        return testbench.drawn(self.graph.input.shape, self.graph.input.precision["result"])
 
     def build(self, ap_types: str | Path | None = None):
         """Build (or reuse) the C simulation; returns a simulator with `.predict(x)`.

@@ -104,11 +104,13 @@ def _data_lines(arr: np.ndarray, per_sample: int, what: str) -> str:
     return "".join(" ".join(repr(float(v)) for v in row) + "\n" for row in rows)
 
 
-def write_project(graph: Graph, config: Config, out_dir, *, tb_input=None, tb_output=None) -> Path:
+def write_project(graph: Graph, config: Config, out_dir, *, tb_input=None, tb_output=None,
+                  tb_source: str | None = None) -> Path:
     """Write the HLS project of a typed graph into `out_dir` and return its path.
 
     `tb_input` (N, *input_shape) and `tb_output` (an array or a list of arrays, graph.outputs order:
-    the emulator's outputs for tb_input) become the testbench vectors in tb_data/.
+    the emulator's outputs for tb_input) become the testbench vectors in tb_data/; `tb_source` (where
+    the samples came from) goes into the project README with their number.
     """
     ctx = build_context(graph, config)
     env = _environment()
@@ -129,7 +131,10 @@ def write_project(graph: Graph, config: Config, out_dir, *, tb_input=None, tb_ou
     files[f"tb/{name}_test.cpp"] = render("test.cpp.j2")
     files[f"csim/{name}_batch.cpp"] = render("batch.cpp.j2")
     files["build_prj.tcl"] = render("build_prj.tcl.j2")
-    files["README.md"] = render("README.md.j2")
+    testbench = None
+    if tb_input is not None and tb_source:
+        testbench = {"samples": int(np.asarray(tb_input).shape[0]), "source": tb_source}
+    files["README.md"] = render("README.md.j2", testbench=testbench)
     for header in sorted(hls_lib_dir().glob("nn2hls_*.h")):
         if header.name.startswith("nn2hls_ap"):
             continue  # the simulation ap types stay in hls_lib: the HLS tool brings its own
