@@ -8,8 +8,8 @@ What it measures (DESIGN.md, `nn2hls check`; the CLI prints `CheckResult.as_dict
   Keras, PyTorch, or the IR float executor); None when there is no float model (a project folder);
 - `overflows`: per layer, the values the emulator saturated or wrapped where the model did not ask for
   it (a layer's result, accumulator or the input type too narrow); `quantizer_clamps`: per quantizer
-  node (an `ops.Quant`: QONNX Quant, ONNX QuantizeLinear, a Keras quantizer), the values its clamp to
-  the quantized range changed, which is the quantizer's defined semantics, not an error;
+  node (QONNX Quant, ONNX QuantizeLinear, a Keras quantizer), the values clamped to its range, which is
+  the quantizer's definition, not an error (`nn2hls.overflows` states the rule);
 - gates: `min_agreement` (argmax agreement >= F) and `max_error` (max abs error <= X); a missed gate is
   listed in `failed_gates` with the measured value, and the check fails. Without gates, `warnings`
   says when the agreement is below 99% or any unintended overflow occurred;
@@ -29,9 +29,9 @@ from typing import Any, Callable
 import numpy as np
 
 from nn2hls import compare
+from nn2hls.overflows import split_overflows
 from nn2hls.errors import ConfigError, FloatReferenceError
-from nn2hls.ir import ops
-from nn2hls.ir.graph import Graph, Node
+from nn2hls.ir.graph import Graph
 
 WARN_AGREEMENT = 0.99
 TESTBENCH_SAMPLES = 16
@@ -69,19 +69,6 @@ class CheckResult:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def is_quantizer(node: Node) -> bool:
-    """A node whose saturation is the intended semantics: a quantizer clamping to its integer range."""
-    return isinstance(node.op, ops.Quant)
-
-
-def split_overflows(graph: Graph, counts: dict[str, int]) -> tuple[dict[str, int], dict[str, int]]:
-    """(unintended overflows, quantizer clamps) per node, from the emulator's per-node tallies."""
-    unintended, clamps = {}, {}
-    for name, count in counts.items():
-        (clamps if is_quantizer(graph.nodes[name]) else unintended)[str(name)] = int(count)
-    return unintended, clamps
 
 
 def _check_gate_values(min_agreement: float | None, max_error: float | None) -> None:
@@ -203,6 +190,8 @@ def check(model: Any, x: Any, *, config: Any = None, calibration: Any = None, ap
 
     xs = check_input(compiled.graph, x_arr, input_label)
     n = len(xs)
+    with progress.step("float reference"):
+        ref = _reference(model, compiled, source, xs, _log, weights)
     tmp = tempfile.mkdtemp(prefix="nn2hls_check_")
     try:
         project_dir = compiled.project_dir
@@ -227,8 +216,6 @@ def check(model: Any, x: Any, *, config: Any = None, calibration: Any = None, ap
         emulated = compiled.emulate_full(xs)
         emu_s = time.perf_counter() - start
     emu_out = list(emulated.outputs)
-    with progress.step("float reference"):
-        ref = _reference(model, compiled, source, xs, _log, weights)
 
     mismatches = int(compare.mismatching_samples(emu_out, csim_out, n).sum())
     if ref is not None:
