@@ -245,3 +245,20 @@ def test_vendor_headers_have_one_fetch_command():
     assert os.access(script, os.X_OK)
     assert "scripts/fetch_ap_types.sh" in (REPO / ".ci" / "run").read_text()
     assert 'export NN2HLS_AP_TYPES="$(scripts/fetch_ap_types.sh)"' in (REPO / "README.md").read_text()
+
+
+def test_library_check_of_a_torch_module_uses_torch_as_reference():
+    torch = pytest.importorskip("torch")
+    import nn2hls
+
+    module = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.ReLU())
+    with torch.no_grad():  # relu(2*x0 + 0.5), relu(x0 - x1 - 1): exact in fixed point on integer samples
+        module[0].weight[:] = torch.tensor([[2.0, 0.0], [1.0, -1.0]])
+        module[0].bias[:] = torch.tensor([0.5, -1.0])
+    x = np.array([[1, 2], [3, 4], [0, 0], [-1, 5], [2, 2], [7, -3], [4, 1]], dtype=np.float64)
+    result = nn2hls.check(module, x)
+    assert result.float_reference.startswith("torch ")
+    assert result.bit_exact and result.max_abs_err == 0.0 and result.passed
+    assert set(result.as_dict()) >= {"samples", "bit_exact", "mismatches", "max_abs_err", "mean_abs_err",
+                                     "argmax_agreement", "overflows", "quantizer_clamps", "build_s",
+                                     "csim_samples_per_s", "emulator_samples_per_s", "gates", "failed_gates"}
