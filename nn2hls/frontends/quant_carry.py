@@ -111,6 +111,10 @@ def _merge(graph: Graph, first: Node) -> bool:
     rq = reader.meta["requant"]
     s1, z1 = rq["scale"], rq["zero_point"]
     k0, b = first.weights["scale"], first.weights["shift"]
+    from fractions import Fraction
+    exact_k = [Fraction(float(v)) / Fraction(s1) for v in np.broadcast_to(k0, b.shape).reshape(-1)]
+    exact_b = [Fraction(float(v)) / Fraction(s1) + Fraction(z1) for v in np.broadcast_to(b, k0.shape).reshape(-1)]
+    first.meta["exact_affine"] = ([str(v) for v in exact_k], [str(v) for v in exact_b])
     first.weights["scale"] = ratios(np.broadcast_to(k0, b.shape), s1)
     first.weights["shift"] = ratios(np.broadcast_to(b, k0.shape), s1, z1)
     first.meta["requant"] = dict(rq)

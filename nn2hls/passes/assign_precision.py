@@ -51,6 +51,7 @@ from nn2hls.ir.types import FixedType
 from nn2hls.passes import precision_rules as rules
 from nn2hls.passes import quant_rules
 from nn2hls.passes import table_types
+from nn2hls.passes.quant_thresholds import threshold_constants
 from nn2hls.passes.base import PassContext, PassResult, float_activations, precision_spec
 
 WEIGHT_ROUNDING = "AP_RND"
@@ -205,6 +206,8 @@ class _Assigner:
         p, x_t = node.precision, self.in_type(node)
         if node.meta.get("bipolar_sign"):
             quant_rules.bipolar_sign(node, x_t)
+        if "quant_affine" in node.meta:
+            threshold_constants(node, x_t, self.ctx.warn)
         if isinstance(node.op, ScaleShift):
             kernel = np.broadcast_to(node.weights["scale"], node.shape).reshape(1, -1)
             bias = np.broadcast_to(node.weights["shift"], node.shape).reshape(-1)

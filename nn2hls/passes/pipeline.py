@@ -8,6 +8,7 @@ DEFAULT_PIPELINE, top to bottom:
     fold_scale_shift    ScaleShift into a neighbouring Dense/Conv where exact
     prune               magnitude pruning (config.pruning)
     factor_weights      ternary/binary float weights -> +-1 weights and one scale per output
+    fold_into_quantizer scale/shift chains (BatchNorm, requantization) before a quantizer -> one, exact
     assign_precision    every node's fixed-point types (needs the final float weights)
     quantize_weights    weights -> their exactly representable quantized values
 
@@ -36,6 +37,7 @@ from nn2hls.passes.assign_precision import AssignPrecision
 from nn2hls.passes.base import Pass, PassContext, log
 from nn2hls.passes.factor_weights import FactorWeights
 from nn2hls.passes.fold_batchnorm import FoldBatchNorm
+from nn2hls.passes.fold_into_quantizer import FoldIntoQuantizer
 from nn2hls.passes.fold_scale_shift import FoldScaleShift
 from nn2hls.passes.fold_transpose import FoldTranspose
 from nn2hls.passes.prune import Prune
@@ -50,6 +52,7 @@ REGISTRY: dict[str, Callable[[], Pass]] = {
     "fold_scale_shift": FoldScaleShift,
     "prune": Prune,
     "factor_weights": FactorWeights,
+    "fold_into_quantizer": FoldIntoQuantizer,
     "assign_precision": AssignPrecision,
     "search_precision": SearchPrecision,
     "quantize_weights": QuantizeWeights,
@@ -62,6 +65,7 @@ DEFAULT_PIPELINE: list[str] = [
     "fold_scale_shift",
     "prune",
     "factor_weights",
+    "fold_into_quantizer",
     "assign_precision",
     "quantize_weights",
 ]
