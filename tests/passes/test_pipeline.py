@@ -25,12 +25,13 @@ def _graph():
 
 def test_default_order_and_config_edits():
     assert DEFAULT_PIPELINE == ["fold_transpose", "remove_identity", "fold_batchnorm", "fold_scale_shift",
-                                "prune", "factor_weights", "assign_precision", "quantize_weights"]
+                                "prune", "factor_weights", "fold_into_quantizer", "assign_precision",
+                                "quantize_weights"]
     assert set(DEFAULT_PIPELINE) < set(REGISTRY)
     assert pipeline_for(Config()) == DEFAULT_PIPELINE
     cfg = Config(passes_disable=["prune", "fold_transpose"], passes_add=["search_precision"])
     assert pipeline_for(cfg) == ["remove_identity", "fold_batchnorm", "fold_scale_shift", "factor_weights",
-                                 "assign_precision", "search_precision", "quantize_weights"]
+                                 "fold_into_quantizer", "assign_precision", "search_precision", "quantize_weights"]
     assert pipeline_for(Config(search=SearchSpec(enabled=True))).count("search_precision") == 1
     with pytest.raises(ConfigError, match="unknown pass 'fold_everything' in passes_disable/passes_add; known: "):
         pipeline_for(Config(passes_disable=["fold_everything"]))
