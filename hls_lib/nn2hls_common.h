@@ -69,6 +69,22 @@ struct pow2_const<E, true> {
   static constexpr double value = 0.5 * pow2_const<E + 1>::value;
 };
 
+// A constant of type T wider than 53 bits, given by its raw two's complement bits (value = raw * 2^-F):
+// hi = bits 127..64 (0 for W <= 64), lo = bits 63..0. Exact for every width up to 128, where a double
+// literal holds 53 significant bits only. constexpr with nn2hls's types (like NN2HLS_CONST).
+#if defined(NN2HLS_AP_CORE_H) && !defined(__SYNTHESIS__)
+#define NN2HLS_CONST_FN constexpr
+#else
+#define NN2HLS_CONST_FN inline
+#endif
+template <class T>
+NN2HLS_CONST_FN T constant_bits(unsigned long long hi, unsigned long long lo) {
+  T r = 0;
+  r.range(T::width > 64 ? 63 : T::width - 1, 0) = lo;
+  if (T::width > 64) r.range(T::width - 1, T::width > 64 ? 64 : 0) = hi;
+  return r;
+}
+
 template <int W1, int SHIFT, int OFFSET, int SIZE, class v_t>
 inline int table_index(const v_t &v) {
 #pragma HLS INLINE

@@ -226,14 +226,15 @@ class _Assigner:
                                      WEIGHT_ROUNDING, what=f"layer {node.label()} bias")
         b_raw, b_q = (None, None) if bias is None else self.quantized(node, bias, b_t, roles[1])
         acc = _explicit_or_error(spec.accum, node, "accum")
-        exact = rules.exact_accum(k_raw, w_t, b_raw, b_t, x_t, what=node.label())
+        rules.check_product(x_t, w_t, b_t if isinstance(node.op, ScaleShift) else None, what=node.label())
         if acc is None:
-            acc = exact
-        else:
+            acc = rules.exact_accum(k_raw, w_t, b_raw, b_t, x_t, what=node.label())
+        else:  # an explicit accumulator is honoured; the exact width is only compared with it
             rules.check_accum(acc, x_t, w_t, b_t, what=node.label())
-            if acc.integer < exact.integer:
-                self.ctx.warn(f"layer {node.label()}: accum {acc} has fewer integer bits than the exact "
-                              f"{exact}; sums may wrap")
+            width, frac = rules.exact_accum_width(k_raw, w_t, b_raw, b_t, x_t)
+            if acc.integer < width - frac:
+                self.ctx.warn(f"layer {node.label()}: accum {acc} has fewer integer bits than the exact sum "
+                              f"needs ({width - frac}); sums may wrap")
         p.update(weight=w_t, bias=b_t, accum=acc)
         x_iv = self.intervals[node.inputs[0]]
         if isinstance(node.op, ScaleShift):
@@ -255,11 +256,13 @@ class _Assigner:
         else:
             count = math.prod(in_shape[:-1])
             max_recip = 1.0 / count
-        exact_w = (count * rules.max_abs_raw(x_t)).bit_length() + 1
-        exact = FixedType.fixed(exact_w, exact_w - x_t.frac)
         acc = _explicit_or_error(spec.accum, node, "accum")
         if acc is None:
-            acc = exact
+            exact_w = (count * rules.max_abs_raw(x_t)).bit_length() + 1
+            if exact_w > 128:
+                raise ConfigError(f"layer {node.label()}: the exact window sum needs {exact_w} bits (> 128); "
+                                  f"narrow the input type or set an explicit accum type for this layer")
+            acc = FixedType.fixed(exact_w, exact_w - x_t.frac)
         else:
             rules.check_accum(acc, x_t, None, None, what=node.label())
         width = self.width(node, spec, "weight_width")

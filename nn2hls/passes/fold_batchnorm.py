@@ -5,6 +5,9 @@ Maths, per channel o (the last axis), with s = gamma / sqrt(var + eps):
 - Fold: when the BatchNorm reads a Dense/Conv whose output only it reads, and y = x @ W + b:
     W'[..., o] = W[..., o] * s[o],   b'[o] = (b[o] - mean[o]) * s[o] + beta[o]
   (exact up to float rounding); the BatchNorm's readers then read the Dense/Conv.
+- Not into a Dense/Conv whose weights a quantizer made exact (`meta['quantized_weights']`) or that
+  reads an integer tensor: W * s would round them; the lowered ScaleShift is folded into the next
+  quantizer's thresholds instead (`fold_into_quantizer`), exactly.
 - Otherwise (after a nonlinearity, on the input, or when the Dense/Conv has other readers) it is
   lowered in place to a ScaleShift with scale = s and shift = beta - mean * s, keeping its name;
   `fold_scale_shift` may then fold that forward into a following Dense/Conv.
@@ -35,7 +38,9 @@ class FoldBatchNorm:
                 continue
             scale, shift = batchnorm_scale_shift(node.weights, node.op.epsilon)
             producer = graph.nodes[node.inputs[0]]
-            if isinstance(producer.op, (Dense, Conv)) and sole_reader(graph, producer.name) is node:
+            quantized = producer.meta.get("quantized_weights") or producer.meta.get("integer_input")
+            if (isinstance(producer.op, (Dense, Conv)) and sole_reader(graph, producer.name) is node
+                    and not quantized):
                 kernel = producer.weights["kernel"]
                 bias = producer.weights.get("bias", np.zeros(kernel.shape[-1]))
                 producer.weights["kernel"] = kernel * scale
@@ -44,7 +49,10 @@ class FoldBatchNorm:
                 graph.bypass(node.name)
                 notes.append(f"folded BatchNorm {node.label()} into {producer.op.kind} {producer.label()}")
                 continue
-            if isinstance(producer.op, (Dense, Conv)):
+            if isinstance(producer.op, (Dense, Conv)) and quantized:
+                why = (f"{producer.label()} holds a quantizer's exact weights (the BatchNorm goes into the "
+                       f"next quantizer's thresholds instead, fold_into_quantizer)")
+            elif isinstance(producer.op, (Dense, Conv)):
                 why = reader_problem(graph, producer.name)
             else:
                 why = f"its input {producer.label()} ({producer.op.kind}) is not a Dense/Conv"

@@ -86,11 +86,11 @@ def _column_abs_sums(raw2d: np.ndarray) -> list[int]:
     return [sum(int(v) for v in col) for col in a.astype(object).T.tolist()]
 
 
-def exact_accum(kernel_raw: np.ndarray, w_type: FixedType, bias_raw: np.ndarray | None, b_type: FixedType,
-                x_type: FixedType, *, what: str) -> FixedType:
-    """Exact accumulator type for y_j = b_j + sum_i x_i * w_ij (kernel_raw shaped (inputs, outputs)).
+def exact_accum_width(kernel_raw: np.ndarray, w_type: FixedType, bias_raw: np.ndarray | None,
+                      b_type: FixedType, x_type: FixedType) -> tuple[int, int]:
+    """(W, F) of the exact accumulator of y_j = b_j + sum_i x_i * w_ij, W possibly above 128.
 
-    kernel_raw / bias_raw are raw integers of w_type / b_type. `what` names the layer in errors.
+    kernel_raw (shaped (inputs, outputs)) / bias_raw are raw integers of w_type / b_type.
     """
     frac = max(x_type.frac + w_type.frac, b_type.frac)
     shift_w = frac - (x_type.frac + w_type.frac)
@@ -100,11 +100,43 @@ def exact_accum(kernel_raw: np.ndarray, w_type: FixedType, bias_raw: np.ndarray 
     outputs = kernel_raw.shape[1]
     braw = [0] * outputs if bias_raw is None else [abs(int(v)) for v in np.asarray(bias_raw).reshape(-1).tolist()]
     bound = max(((col[j] * xmax) << shift_w) + (braw[j] << shift_b) for j in range(outputs)) if outputs else 0
-    width = bound.bit_length() + 1
+    return bound.bit_length() + 1, frac
+
+
+def exact_accum(kernel_raw: np.ndarray, w_type: FixedType, bias_raw: np.ndarray | None, b_type: FixedType,
+                x_type: FixedType, *, what: str) -> FixedType:
+    """Exact accumulator type for y_j = b_j + sum_i x_i * w_ij (`exact_accum_width`).
+
+    `what` names the layer in errors. Only called for an `auto` accumulator: an explicit one is
+    honoured without computing this.
+    """
+    width, frac = exact_accum_width(kernel_raw, w_type, bias_raw, b_type, x_type)
     if width > MAX_WIDTH:
-        raise ConfigError(f"layer {what}: the exact accumulator needs {width} bits (> {MAX_WIDTH}); "
-                          "use narrower input/weight types or set an explicit accum type")
+        raise ConfigError(f"layer {what}: the exact accumulator needs {width} bits (> {MAX_WIDTH}) for "
+                          f"input {x_type} and weight {w_type}; use narrower input/weight types or set an "
+                          f"explicit accum type for this layer")
     return FixedType.fixed(width, width - frac)
+
+
+PRODUCT_HEADROOM = 6  # the C simulation widens a weight by up to 5 bits (adder trees) and ufixed by 1
+
+
+def check_product(x_type: FixedType, w_type: FixedType, b_type: FixedType | None, *, what: str) -> None:
+    """Refuse input x weight products the C simulation cannot form within 128 bits (ConfigError).
+
+    Dense/Conv: W(x) + W(w) + PRODUCT_HEADROOM <= 128 (`nn2hls_dense.h` names the widened product
+    type of every tree). ScaleShift (b_type given): the exact x * scale + shift type must fit 128 bits.
+    """
+    if b_type is None:
+        width = x_type.width + w_type.width + PRODUCT_HEADROOM
+    else:
+        p_int, p_signed = x_type.integer + w_type.integer, x_type.signed or w_type.signed
+        integer = max(p_int + int(b_type.signed and not p_signed), b_type.integer + int(p_signed and not b_type.signed)) + 1
+        width = integer + max(x_type.frac + w_type.frac, b_type.frac)
+    if width > MAX_WIDTH:
+        raise ConfigError(f"layer {what}: input {x_type} times weight {w_type} needs {width} bits in the "
+                          f"C simulation, more than {MAX_WIDTH}; narrow the input (result of the layer "
+                          f"before) or the weight type")
 
 
 def check_accum(accum: FixedType, x_type: FixedType, w_type: FixedType | None, b_type: FixedType | None,

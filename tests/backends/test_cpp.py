@@ -30,8 +30,17 @@ def test_literal_forms():
     assert float(literal(2.0 ** -40)) == 2.0 ** -40
     with pytest.raises(UnsupportedOpError):
         literal(float("nan"))
-    with pytest.raises(UnsupportedOpError, match="wider than 53"):
-        constant_values([0.5], FixedType.fixed(60, 10), "node 'w'")
+
+
+
+def test_wide_constants_are_spelled_from_their_raw_bits():
+    # 0.5 in ap_fixed<60,10>: raw 2^49; -0.5: 2^60 - 2^49 (two's complement on 60 bits)
+    assert constant_values([0.5, -0.5], FixedType.fixed(60, 10), "w") == [
+        "nn2hls::constant_bits<ap_fixed<60,10> >(0x0ULL, 0x2000000000000ULL)",
+        "nn2hls::constant_bits<ap_fixed<60,10> >(0x0ULL, 0xffe000000000000ULL)"]
+    # -1 in ap_fixed<128,64>: raw -2^64 -> bits 2^128 - 2^64
+    assert constant_values([-1.0], FixedType.fixed(128, 64), "w") == [
+        "nn2hls::constant_bits<ap_fixed<128,64> >(0xffffffffffffffffULL, 0x0ULL)"]
 
 
 def test_comment_text_is_safe():

@@ -7,7 +7,8 @@ Rules:
   decimal double literal that parses back to the same double (Python `repr`). The value is a
   multiple of 2^-frac with at most `t.width` <= 53 significant bits, so that double is the value
   itself and `T c = literal;` stores exactly the quantized bits with both header sets (tested).
-  Wider constant types are refused with an actionable message.
+  A wider constant (up to 128 bits) is spelled from its raw bits, `nn2hls::constant_bits<T>(hi, lo)`
+  (`hls_lib/nn2hls_common.h`): exact too, never through a double.
 - `comment_text(s)` makes any source text safe inside a `//` comment: no newline, no `*/` or `/*`,
   no backslash (line splice) and no trigraph, no non-printable characters.
 """
@@ -42,13 +43,21 @@ def literal(value: float) -> str:
     return repr(v)
 
 
+def raw_bits_call(raw: int, t: FixedType) -> str:
+    """`nn2hls::constant_bits<T>(hi, lo)`: the constant whose raw two's complement bits are `raw`."""
+    bits = int(raw) % (1 << t.width)
+    return (f"nn2hls::constant_bits<{cpp_type(t)} >(0x{bits >> 64:x}ULL, "
+            f"0x{bits & ((1 << 64) - 1):x}ULL)")
+
+
 def constant_values(values, t: FixedType, what: str) -> list[str]:
-    """Quantize `values` to `t` (a no-op for already quantized weights) and print each as a literal."""
-    if t.width > MAX_LITERAL_WIDTH:
-        raise UnsupportedOpError(f"{what}: constant type {t} is wider than {MAX_LITERAL_WIDTH} bits; "
-                                 f"configure a narrower type for it")
+    """Quantize `values` to `t` (a no-op for already quantized weights) and print each exactly: a double
+    literal up to MAX_LITERAL_WIDTH bits, else its raw bits (`raw_bits_call`)."""
     arr = np.asarray(values, dtype=np.float64).reshape(-1)
-    exact = to_float(quantize(arr, t), t)
+    raws = quantize(arr, t)
+    if t.width > MAX_LITERAL_WIDTH:
+        return [raw_bits_call(int(r), t) for r in np.asarray(raws).reshape(-1).tolist()]
+    exact = to_float(raws, t)
     return [literal(v) for v in exact]
 
 
