@@ -6,8 +6,9 @@ Maths, per channel o (the last axis), with s = gamma / sqrt(var + eps):
     W'[..., o] = W[..., o] * s[o],   b'[o] = (b[o] - mean[o]) * s[o] + beta[o]
   (exact up to float rounding); the BatchNorm's readers then read the Dense/Conv.
 - Not into a Dense/Conv whose weights a quantizer made exact (`meta['quantized_weights']`) or that
-  reads an integer tensor: W * s would round them; the lowered ScaleShift is folded into the next
-  quantizer's thresholds instead (`fold_into_quantizer`), exactly.
+  reads an integer tensor: W * s would round them; the lowered ScaleShift is kept separate
+  (`meta['keep_separate']`, so fold_scale_shift leaves it too) and folded into the next quantizer's
+  thresholds instead (`fold_into_quantizer`), exactly.
 - Otherwise (after a nonlinearity, on the input, or when the Dense/Conv has other readers) it is
   lowered in place to a ScaleShift with scale = s and shift = beta - mean * s, keeping its name;
   `fold_scale_shift` may then fold that forward into a following Dense/Conv.
@@ -58,5 +59,7 @@ class FoldBatchNorm:
                 why = f"its input {producer.label()} ({producer.op.kind}) is not a Dense/Conv"
             node.op = ScaleShift()
             node.weights = {"scale": scale, "shift": shift}
+            if isinstance(producer.op, (Dense, Conv)) and quantized:
+                node.meta["keep_separate"] = "it follows a quantizer's exact weights"
             notes.append(f"lowered BatchNorm {node.label()} to ScaleShift: {why}")
         return PassResult(bool(notes), notes)

@@ -15,9 +15,10 @@ definition (`quant_thresholds`). So a BatchNorm in front of a low-bit quantizer 
 quantizer's integer thresholds: no value flips, and no intermediate scale/shift carries ever wider
 exact types (a 3-bit layer asked for a 131-bit accumulator that way).
 
-Not folded: a chain whose first scale/shift reads the model input (its requantizer keeps its
-documented input type), scales that vary along other axes than the channel, a single scale/shift whose
-constants the frontend already typed exactly, and bipolar sign nodes.
+Not folded: scales that vary along other axes than the channel, and bipolar sign nodes. A requantizer
+reading the model input keeps `meta['requant']`, so the input keeps its type (`quant_rules.input_type`).
+A single scale/shift is folded too: its constants become the narrowest that provably keep every
+quantized value (a requantization merged by the frontend had 53-bit constants and an error bound).
 """
 from __future__ import annotations
 
@@ -67,21 +68,12 @@ def _match(graph: Graph, quant: Node) -> tuple[list[Node], Node | None, Node | N
     while _foldable(graph, cur):
         chain.insert(0, cur)
         cur = graph.nodes[cur.inputs[0]]
-    if isinstance(cur.op, ops.Input):
-        return None
     if post is None and requant is not None:
         chain.append(requant)
         requant = None
     if not chain:
         return None
     return chain, post, requant
-
-
-def _needs_folding(chain: list[Node], requant: Node | None) -> bool:
-    if len(chain) + (requant is not None) > 1:
-        return True
-    forced = chain[0].meta.get("forced_precision", {})
-    return "weight" not in forced or "bias" not in forced
 
 
 class FoldIntoQuantizer:
@@ -93,7 +85,7 @@ class FoldIntoQuantizer:
             if quant.name not in graph.nodes or not isinstance(quant.op, ops.Quant):
                 continue
             found = _match(graph, quant)
-            if found is None or not _needs_folding(found[0], found[2]):
+            if found is None:
                 continue
             chain, post, requant = found
             notes.append(self._fold(graph, quant, chain, post, requant))

@@ -17,7 +17,8 @@ and cast by the quantizer, has the same thresholds: it checks L(v'(T_j - 1)) < j
 every threshold inside the range, and L at both ends of the range. Both sides are monotone, so this
 proves L(v') == L(v) for every reachable x: **no quantized value differs from the exact rational
 definition**, ties included. The types of K', B' are the exact types of their values, so the
-accumulator that follows is exact too. When no p with x_t.width + width(K') <= 128 passes (the exact
+accumulator that follows is exact too. When no p is proved (or the quantizer has more than
+MAX_LEVELS levels) but K and B are themselves doubles, they are used as they are: exact. When no p with x_t.width + width(K') <= 128 passes (the exact
 value sits within 2^-100 or so of a rounding tie) the widest p is used and a warning says so.
 """
 from __future__ import annotations
@@ -32,6 +33,7 @@ from nn2hls.ir.quant import exact_type, int_range
 from nn2hls.ir.types import MAX_WIDTH, FixedType
 
 PRECISIONS = (4, 8, 12, 16, 20, 24, 32, 40, 48, 56, 64, 80, 96, 112)
+MAX_LEVELS = 4096  # wider quantizers: constants exact when they are doubles, else the widest p + a warning
 MAX_CHECKS = 2_000_000  # threshold evaluations per layer before giving up the proof (then: a warning)
 
 
@@ -131,13 +133,15 @@ def threshold_constants(node: Node, x_t: FixedType, warn) -> None:
     bs = [Fraction(s) for s in info["shift"]]
     level = Level(info["quant"])
     budget = MAX_CHECKS
-    channels = []
+    distinct: dict[tuple[Fraction, Fraction], _Channel] = {}
     for k, b in zip(ks, bs):
-        if budget <= 0:
+        if budget <= 0 or level.hi - level.lo > MAX_LEVELS:
+            budget = 0
             break
-        ch = _Channel(k, b, level, x_t)
-        budget -= ch.evals + 2 * len(ch.thresholds) * len(PRECISIONS)
-        channels.append(ch)
+        if (k, b) not in distinct:
+            distinct[(k, b)] = ch = _Channel(k, b, level, x_t)
+            budget -= ch.evals + 2 * len(ch.thresholds) * len(PRECISIONS)
+    channels = [distinct.get((k, b)) for k, b in zip(ks, bs)]
     checkable = budget > 0
     chosen, proved = None, False
     for bits in PRECISIONS:
@@ -150,9 +154,13 @@ def threshold_constants(node: Node, x_t: FixedType, warn) -> None:
                 or max(w_t.frac + x_t.frac, b_t.frac) + _int_bits(x_t, k2, b2) > MAX_WIDTH):
             break
         chosen = (bits, k2, b2, w_t, b_t)
-        if checkable and all(ch.agrees(k, b) for ch, k, b in zip(channels, k2, b2)):
+        if checkable and all(ch.agrees(k, b) for ch, k, b in set(zip(channels, k2, b2))):
             proved = True
             break
+    if not proved:
+        exact = _exact_dyadic(ks, bs, x_t)
+        if exact is not None:
+            chosen, proved = exact, True
     if chosen is None:
         k2, b2 = _grid(ks, 52), _grid(bs, 52)
         chosen = (52, k2, b2, exact_type(np.array([float(v) for v in k2]), signed=True),
@@ -167,6 +175,20 @@ def threshold_constants(node: Node, x_t: FixedType, warn) -> None:
     node.weights["shift"] = np.broadcast_to(np.array([float(v) for v in b2]), shape).copy()
     node.meta["forced_precision"] = {"weight": w_t, "bias": b_t}
     node.meta["quant_affine_bits"] = bits
+
+
+def _exact_dyadic(ks: list[Fraction], bs: list[Fraction], x_t: FixedType):
+    """(bits, K, B, types) when K and B are doubles whose exact types fit the C simulation, else None:
+    then x * K + B is the exact definition itself (no threshold needs checking)."""
+    if any(float(v) != v for v in ks + bs):
+        return None
+    w_t = exact_type(np.array([float(v) for v in ks]), signed=True)
+    b_t = exact_type(np.array([float(v) for v in bs]), signed=True)
+    if w_t is None or b_t is None or x_t.width + w_t.width > MAX_WIDTH:
+        return None
+    if max(w_t.frac + x_t.frac, b_t.frac) + _int_bits(x_t, ks, bs) > MAX_WIDTH:
+        return None
+    return (w_t.width, ks, bs, w_t, b_t)
 
 
 def _int_bits(x_t: FixedType, k2: list[Fraction], b2: list[Fraction]) -> int:
