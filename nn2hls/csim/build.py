@@ -13,8 +13,9 @@ Rules:
 - Translation units: the sources are bundled into unity files (`build/unit<k>.cpp` including them);
   a large project (more source bytes than SPLIT_BYTES) is split into two bundles balanced by size and
   compiled in parallel (2 jobs), then linked. A small one is a single g++ invocation.
-- A compiler failure raises BuildError quoting the first error lines (the full log is in
-  build/build.log); a library is written to a temporary name and renamed only when complete.
+- A compiler failure raises BuildError quoting the first error lines and naming the full log,
+  build/build.log, or for a project under the system temp folder (which `check` deletes) a copy
+  `nn2hls_build_*.log` there that nothing deletes: the named file exists after the error; a library is written to a temporary name and renamed only when complete.
 """
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ import hashlib
 import json
 import os
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -94,7 +96,21 @@ def _run_all(commands: list[list[str]], cwd: Path, log_path: Path, what: str) ->
     if failed:
         log = "\n".join(f"$ {' '.join(c)}\n{o}" for c, o in failed)
         log_path.write_text(log)
-        raise BuildError(f"C++ compilation of {what} failed (full log: {log_path}): {_error_summary(log)}")
+        kept = _lasting_log(log_path, log)
+        raise BuildError(f"C++ compilation of {what} failed (full log: {kept}): {_error_summary(log)}")
+
+
+def _lasting_log(log_path: Path, log: str) -> Path:
+    """`log_path`, or a copy that outlives a temporary project (`nn2hls check` builds in a temporary
+    folder deleted when the command ends): a project under the system temp folder gets its log copied
+    to `<tmp>/nn2hls_build_*.log`, which nn2hls never deletes, so the path in the error still exists."""
+    tmp = Path(tempfile.gettempdir()).resolve()
+    if tmp not in log_path.resolve().parents:
+        return log_path
+    fd, name = tempfile.mkstemp(prefix="nn2hls_build_", suffix=".log")
+    with os.fdopen(fd, "w") as f:
+        f.write(log)
+    return Path(name)
 
 
 def build_library(project: Path, ap_types=None) -> tuple[Path, bool, float]:

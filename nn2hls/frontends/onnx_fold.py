@@ -6,6 +6,11 @@ Reshape, Cast, Slice, ConstantOfShape, ...) disappear. `Shape` of a run-time ten
 statically except for the batch: a symbolic batch becomes the sentinel `BATCH`, which Gather, Concat,
 Unsqueeze, Slice and Cast carry through untouched and Reshape recognises. Ops without a numpy rule
 here are evaluated by onnx's own numpy reference evaluator (`onnx.reference`).
+
+Size bound: a folded constant has at most MAX_FOLD_ELEMENTS elements. ConstantOfShape, Expand and
+Tile are checked before anything is allocated (a shape built from the symbolic batch or a sequence
+length, e.g. an LSTM's initial state, would otherwise ask for tens of GiB); every other result after.
+Beyond it: UnsupportedOpError naming the node and the shape.
 """
 from __future__ import annotations
 
@@ -15,7 +20,10 @@ import numpy as np
 import onnx
 from onnx import helper, numpy_helper
 
+from nn2hls.errors import UnsupportedOpError
+
 BATCH = 1_000_000_007  # a symbolic batch size inside folded shape constants
+MAX_FOLD_ELEMENTS = 1 << 24  # 16M elements (128 MiB of float64): far above any real weight tensor
 
 FoldFn = Callable[[list, dict, int], list]
 
@@ -176,11 +184,46 @@ def _reference(node: onnx.NodeProto, inputs: list, opset: int) -> list:
     return list(ReferenceEvaluator(model).run(None, feeds))
 
 
+def _check_size(node: onnx.NodeProto, shape) -> None:
+    dims = [int(d) for d in shape]
+    count = 1
+    for d in dims:
+        count *= max(d, 0)
+    if count > MAX_FOLD_ELEMENTS:
+        shown = ", ".join("batch" if d == BATCH else str(d) for d in dims)
+        raise UnsupportedOpError(
+            f"node '{node.name or node.op_type}' ({node.op_type}): folding it would create a constant of "
+            f"{count:,} elements (shape ({shown})), more than {MAX_FOLD_ELEMENTS:,}; constants sized by the "
+            f"batch or a sequence length (recurrent layers) are not supported")
+
+
+def _planned_shape(node: onnx.NodeProto, inputs: list) -> list[int] | None:
+    """Output shape of ConstantOfShape, Expand and Tile from their inputs, before evaluating them."""
+    try:
+        if node.op_type == "ConstantOfShape":
+            return [int(s) for s in np.asarray(inputs[0]).ravel()]
+        if node.op_type == "Expand":
+            target = [int(s) for s in np.asarray(inputs[1]).ravel()]
+            return list(np.broadcast_shapes(np.shape(inputs[0]), tuple(target)))
+        if node.op_type == "Tile":
+            return [a * int(r) for a, r in zip(np.shape(inputs[0]), np.asarray(inputs[1]).ravel())]
+    except (ValueError, TypeError, IndexError):
+        return None  # the evaluation itself reports the problem
+    return None
+
+
 def fold(node: onnx.NodeProto, inputs: list, opset: int) -> list[np.ndarray]:
-    """Evaluate `node` on constant inputs (None for an omitted optional input)."""
+    """Evaluate `node` on constant inputs (None for an omitted optional input); results are bounded by
+    MAX_FOLD_ELEMENTS (UnsupportedOpError)."""
+    planned = _planned_shape(node, inputs)
+    if planned is not None:
+        _check_size(node, planned)
     rule = NUMPY_RULES.get(node.op_type)
     if rule is not None:
         results = rule(inputs, attributes(node), opset)
     else:
         results = _reference(node, inputs, opset)
-    return [np.asarray(r) for r in results]
+    results = [np.asarray(r) for r in results]
+    for r in results:
+        _check_size(node, r.shape)
+    return results
