@@ -21,7 +21,9 @@ uses that) gives the spec; an explicit type string wins over `auto`. Derived (`a
   max_j (sum_i |w_ij| * max|x| + |b_j|) over the weights quantized to their type, AP_TRN/AP_WRAP.
   Avg-pool window sums and Reduce mean/sum likewise (F = frac(x), bound count * max|x|); softmax sums (F = frac(exp),
   bound n * max exp entry). An explicit accum breaking frac(accum) >= frac(x) + frac(w),
-  >= frac(bias) or overflow AP_WRAP is refused with ConfigError naming the layer.
+  >= frac(bias) or overflow AP_WRAP is refused with ConfigError naming the layer; otherwise it is used
+  as given (the exact width is computed for `auto` only, and to warn about possible wrapping).
+  x * w products wider than the C simulation forms are refused (`precision_rules.check_product`).
 - `recip` (avg pool and Reduce mean 1/count): unsigned, width `weight_width`, AP_RND. `param` (clip
   bounds, leaky_relu alpha, hard_sigmoid and hard_swish alpha/beta, thresholded_relu threshold/value,
   selu scale): signed, width `weight_width`, AP_RND/AP_SAT, I from the largest finite constant. PReLU's
@@ -30,7 +32,9 @@ uses that) gives the spec; an explicit type string wins over `auto`. Derived (`a
 - quantized models (`nn2hls.passes.quant_rules`): a Quant node's result is its `dtype`; weight and bias
   types forced by the frontend (`node.meta['forced_precision']`) replace `auto` while they hold the
   values exactly; a node whose readers all lead to quantizers through relu/wiring gets the exact
-  result type (no double rounding); an Input read only by quantizers of one dtype takes that dtype.
+  result type (no double rounding); an Input read only by quantizers of one dtype takes that dtype;
+  a ScaleShift that `fold_into_quantizer` folded into a quantizer gets its constants from the exact
+  thresholds (`quant_thresholds.threshold_constants`, docs/semantics.md).
 
 Weights are not modified here (quantize_weights does that), but every derived type is computed from
 the weights as they will be after quantization. `graph.meta['precision_widths']` (written by the

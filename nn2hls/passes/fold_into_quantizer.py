@@ -15,8 +15,9 @@ definition (`quant_thresholds`). So a BatchNorm in front of a low-bit quantizer 
 quantizer's integer thresholds: no value flips, and no intermediate scale/shift carries ever wider
 exact types (a 3-bit layer asked for a 131-bit accumulator that way).
 
-Not folded: scales that vary along other axes than the channel, and bipolar sign nodes. A requantizer
-reading the model input keeps `meta['requant']`, so the input keeps its type (`quant_rules.input_type`).
+Not folded: a chain reading the model input (the input's requantizer keeps its documented input type
+and error bound: a rounded input on a grid finer than the scale has exact ties, docs/semantics.md),
+scales that vary along other axes than the channel, and bipolar sign nodes.
 A single scale/shift is folded too: its constants become the narrowest that provably keep every
 quantized value (a requantization merged by the frontend had 53-bit constants and an error bound).
 """
@@ -68,6 +69,8 @@ def _match(graph: Graph, quant: Node) -> tuple[list[Node], Node | None, Node | N
     while _foldable(graph, cur):
         chain.insert(0, cur)
         cur = graph.nodes[cur.inputs[0]]
+    if isinstance(cur.op, ops.Input):
+        return None
     if post is None and requant is not None:
         chain.append(requant)
         requant = None

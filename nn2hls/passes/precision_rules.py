@@ -10,6 +10,9 @@
   F = max(frac(x) + frac(w), frac(bias)); with raw integers at F,
       S = max_j (|b_j| + sum_i |w_ij| * max|x|)       (max|x| = max(-min, max) of x's type)
   and W = bitlen(S) + 1 (signed, AP_TRN, AP_WRAP). Sums are exact Python integers.
+  `exact_accum_width` gives (W, F) without the 128-bit limit (for comparing an explicit accumulator).
+- `check_product(...)`: x * w (Dense/Conv, with the C simulation's tree widening) and x * scale + shift
+  (ScaleShift) must fit 128 bits, else ConfigError naming the layer.
 - `check_accum(...)`: an explicit accumulator must keep frac(accum) >= frac(x) + frac(w),
   frac(accum) >= frac(bias) and overflow AP_WRAP (docs/semantics.md), else ConfigError.
 - Intervals: `type_range(t)` = [min, max] of a type; `dense_interval` etc. give provable output bounds
