@@ -31,6 +31,7 @@ import numpy as np
 from nn2hls import compare
 from nn2hls.overflows import split_overflows
 from nn2hls.errors import ConfigError, FloatReferenceError
+from nn2hls.ir import feeds
 from nn2hls.ir.graph import Graph
 
 WARN_AGREEMENT = 0.99
@@ -123,19 +124,31 @@ def _compiled_and_source(model: Any, x: np.ndarray, config: Any, calibration: An
         return model, model.source, "the compiled model's own"
     if isinstance(model, (str, Path)) and Path(model).is_dir() and is_project(Path(model)):
         return CompiledModel.from_project(model), None, "the project's own"
-    graph = load(model, example_input=x[:1], weights=weights)
+    if isinstance(x, dict):
+        example: Any = tuple(np.asarray(v)[:1] for v in x.values())
+    elif isinstance(x, (list, tuple)):
+        example = tuple(np.asarray(v)[:1] for v in x)
+    else:
+        example = x[:1]
+    graph = load(model, example_input=example, weights=weights)
     for message in graph.meta.get("load_notes", []):
         log("note", message)
-    check_input(graph, x, label)
+    x = check_input(graph, x, label)
     cfg = resolve_config(config)
     if calibration is not None:
-        described = str(calibration) if isinstance(calibration, (str, Path)) else f"{len(calibration)} given samples"
+        if isinstance(calibration, (str, Path)):
+            described = str(calibration)
+        elif isinstance(calibration, (list, tuple)) and all(isinstance(c, (str, Path)) for c in calibration):
+            described = ", ".join(map(str, calibration))
+        else:
+            described = f"{feeds.n_samples(check_input(graph, calibration, 'calibration data'))} given samples"
     elif cfg.calibration:
         described = str(cfg.calibration)
         log("note", f"using the config's calibration data '{cfg.calibration}'")
     else:
         calibration, described = x, "input"
-        log("note", f"using the {len(x)} input samples as calibration data (give --calibration to use other data)")
+        log("note", f"using the {feeds.n_samples(x)} input samples as calibration data (give --calibration to use "
+                    "other data)")
     compiled = compile(graph, cfg, calibration)
     compiled.source = graph
     for message in compiled.warnings:
@@ -155,7 +168,7 @@ def _reference(model: Any, compiled: Any, source: Graph | None, x: np.ndarray, l
         return compare.as_output_list(compiled.float_reference(x))
 
     target = source if isinstance(model, CompiledModel) else model
-    return float_reference(target, [x], ir_executor, lambda message: log("note", message), weights=weights)
+    return float_reference(target, feeds.as_list(x), ir_executor, lambda message: log("note", message), weights=weights)
 
 
 def check(model: Any, x: Any, *, config: Any = None, calibration: Any = None, ap_types: str | Path | None = None,
@@ -182,14 +195,14 @@ def check(model: Any, x: Any, *, config: Any = None, calibration: Any = None, ap
         if log is not None:
             log(kind, message)
 
-    x_arr = np.asarray(x)
+    x_arr = x if isinstance(x, (list, tuple, dict)) else np.asarray(x)  # several inputs: nn2hls.ir.feeds
     with progress.step("compiling (passes, precision)"):
         compiled, source, calib_name = _compiled_and_source(model, x_arr, config, calibration, _log,
                                                                  input_label, weights)
     from nn2hls.pipeline import check_input
 
     xs = check_input(compiled.graph, x_arr, input_label)
-    n = len(xs)
+    n = feeds.n_samples(xs)
     with progress.step("float reference"):
         ref = _reference(model, compiled, source, xs, _log, weights)
     tmp = tempfile.mkdtemp(prefix="nn2hls_check_")
@@ -197,7 +210,7 @@ def check(model: Any, x: Any, *, config: Any = None, calibration: Any = None, ap
         project_dir = compiled.project_dir
         if project_dir is None:
             with progress.step("writing project"):
-                compiled.write(Path(tmp) / compiled.name, tb_input=xs[:TESTBENCH_SAMPLES],
+                compiled.write(Path(tmp) / compiled.name, tb_input=feeds.take(xs, slice(0, TESTBENCH_SAMPLES)),
                                tb_source="the first checked samples")
         start = time.perf_counter()
         with progress.step("building C simulation"):

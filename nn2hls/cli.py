@@ -49,6 +49,11 @@ def warn(message: str) -> None:
 
 
 # ---- argument parsing -------------------------------------------------------------------------------
+_SEVERAL = "several inputs: repeat the option once per input in the model's input order, or give one .npz keyed by input name"
+_INPUT_HELP = "samples (N, *input_shape), model layout (" + _SEVERAL + ")"
+_OUTPUT_HELP = "where to save the outputs (float64; several outputs: one .npz keyed by output name)"
+
+
 def _common() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
@@ -80,8 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--precision", metavar="TYPE",
                    help="default weight, bias, result and input type, e.g. 'ap_fixed<16,6>' (accumulators "
                         "stay exact; per-op-type and per-layer config entries still win)")
-    p.add_argument("--calibration", metavar="X.npy",
-                   help="samples (N, *input_shape) used to size the types and as testbench data")
+    p.add_argument("--calibration", metavar="X.npy", action="append",
+                   help="samples (N, *input_shape) used to size the types and as testbench data (" + _SEVERAL + ")")
     p.add_argument("--force", action="store_true", help="overwrite an existing output folder")
     p.set_defaults(handler=cmd_convert)
 
@@ -94,9 +99,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("model", metavar="MODEL", help="model file (.onnx, .keras, .h5, Keras .json)")
     p.add_argument("--weights", metavar="FILE", help="weights .h5 of a Keras architecture .json MODEL "
                    "(default: <stem>_weights.h5 beside it)")
-    p.add_argument("--input", required=True, metavar="X.npy", help="samples (N, *input_shape), model layout")
+    p.add_argument("--input", required=True, metavar="X.npy", action="append", help=_INPUT_HELP)
     p.add_argument("-c", "--config", metavar="CONFIG.yml", help="YAML configuration (docs/config.md)")
-    p.add_argument("--calibration", metavar="X.npy", help="calibration samples (default: the --input data)")
+    p.add_argument("--calibration", metavar="X.npy", action="append",
+                   help="calibration samples (default: the --input data; " + _SEVERAL + ")")
     p.add_argument("--ap-types", metavar="DIR", help="build against vendor ap_types headers in DIR")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of the summary")
     p.add_argument("--min-agreement", type=float, metavar="F",
@@ -108,8 +114,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("csim", parents=[common], help="run a project's C simulation on samples",
                        description="Build (or reuse) PROJECT's C simulation and write its outputs for X to Y.")
     p.add_argument("project", metavar="PROJECT", help="project folder made by `nn2hls convert`")
-    p.add_argument("--input", required=True, metavar="X.npy", help="samples (N, *input_shape), model layout")
-    p.add_argument("--output", required=True, metavar="Y.npy", help="where to save the outputs (float64)")
+    p.add_argument("--input", required=True, metavar="X.npy", action="append", help=_INPUT_HELP)
+    p.add_argument("--output", required=True, metavar="Y.npy", help=_OUTPUT_HELP)
     p.add_argument("--ap-types", metavar="DIR",
                    help="build against vendor ap_types headers in DIR (default: $NN2HLS_AP_TYPES, else "
                         "nn2hls's own headers)")
@@ -122,10 +128,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("target", metavar="MODEL|PROJECT", help="model file or project folder")
     p.add_argument("--weights", metavar="FILE", help="weights .h5 of a Keras architecture .json MODEL "
                    "(default: <stem>_weights.h5 beside it)")
-    p.add_argument("--input", required=True, metavar="X.npy", help="samples (N, *input_shape), model layout")
-    p.add_argument("--output", required=True, metavar="Y.npy", help="where to save the outputs (float64)")
+    p.add_argument("--input", required=True, metavar="X.npy", action="append", help=_INPUT_HELP)
+    p.add_argument("--output", required=True, metavar="Y.npy", help=_OUTPUT_HELP)
     p.add_argument("-c", "--config", metavar="CONFIG.yml", help="YAML configuration (MODEL only)")
-    p.add_argument("--calibration", metavar="X.npy", help="calibration samples (MODEL only)")
+    p.add_argument("--calibration", metavar="X.npy", action="append",
+                   help="calibration samples (MODEL only; " + _SEVERAL + ")")
     p.add_argument("--force", action="store_true", help="overwrite an existing output file")
     p.set_defaults(handler=cmd_emulate)
 
@@ -138,7 +145,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "(default: <stem>_weights.h5 beside it)")
     p.add_argument("--json", action="store_true", help="print the report as one JSON object")
     p.add_argument("-c", "--config", metavar="CONFIG.yml", help="YAML configuration (MODEL only)")
-    p.add_argument("--calibration", metavar="X.npy", help="calibration samples (MODEL only)")
+    p.add_argument("--calibration", metavar="X.npy", action="append",
+                   help="calibration samples (MODEL only; " + _SEVERAL + ")")
     p.set_defaults(handler=cmd_report)
 
     p = sub.add_parser("profile", parents=[common], help="per-layer weight distributions and sparsity",
@@ -179,39 +187,38 @@ def _config(path: str | None):
     return load_config(path) if path else load_config(None)
 
 
-def _save_outputs(path: str, outputs: Any, force: bool) -> Path:
+def _save_outputs(path: str, outputs: Any, force: bool, names: list[str] | None = None) -> Path:
+    """Save one output as a plain .npy; several as one .npz keyed by output name (DESIGN.md)."""
+    several = isinstance(outputs, list)
+    suffix = ".npz" if several else ".npy"
     out = Path(path)
-    if out.suffix != ".npy":
-        out = out.with_name(out.name + ".npy") if out.suffix == "" else out
-        if out.suffix != ".npy":
-            raise InputDataError(f"output file '{path}' must end in .npy")
+    if out.suffix == "":
+        out = out.with_name(out.name + suffix)
+    elif several and out.suffix == ".npy":
+        out = out.with_suffix(".npz")
+        note(f"the model has {len(outputs)} outputs; writing them to '{out}', one array per output name")
+    if out.suffix != suffix:
+        raise InputDataError(f"output file '{path}' must end in {suffix}" + (
+            f" (the model has {len(outputs)} outputs, saved as one .npz keyed by output name)" if several else ""))
     if out.exists() and not force:
         raise OutputExistsError(f"output file '{out}' already exists; use --force to overwrite it")
     if not out.parent.exists():
         raise InputDataError(f"folder '{out.parent}' of the output file does not exist; create it first")
-    if isinstance(outputs, list):
-        flat = [np.asarray(o).reshape(len(o), -1) for o in outputs]
-        col, parts = 0, []
-        for k, f in enumerate(flat):
-            parts.append(f"output {k}: columns {col}..{col + f.shape[1] - 1}")
-            col += f.shape[1]
-        note(f"the model has {len(flat)} outputs; saved side by side, flattened ({'; '.join(parts)})")
-        outputs = np.concatenate(flat, axis=1)
-    np.save(out, np.asarray(outputs, dtype=np.float64))
+    if several:
+        keys = list(names) if names and len(names) == len(outputs) else [f"output{k}" for k in range(len(outputs))]
+        with open(out, "wb") as fh:
+            np.savez(fh, **{k: np.asarray(o, dtype=np.float64) for k, o in zip(keys, outputs)})
+    else:
+        np.save(out, np.asarray(outputs, dtype=np.float64))
     return out
 
 
-def _load_input(path: str) -> np.ndarray:
-    """The samples of --input (the one place the CLI reads them; `nn2hls.inputs` validates them)."""
-    from nn2hls.inputs import load_samples
+def _input(paths: "str | list[str]", graph, what: str = "input", option: str = "--input"):
+    """The samples of every model input from the files given (one per input, or one .npz by name);
+    the one place the CLI reads them (`nn2hls.inputs` validates them)."""
+    from nn2hls.pipeline import load_feed
 
-    return load_samples(path, "input")
-
-
-def _input(path: str, graph) -> np.ndarray:
-    from nn2hls.pipeline import check_input
-
-    return check_input(graph, _load_input(path), f"input '{path}'")
+    return load_feed(paths, graph, what, option)
 
 
 def _summary_table(compiled) -> str:
@@ -247,10 +254,11 @@ def cmd_convert(args: argparse.Namespace) -> int:
                                 "another -o path")
     compiled = _compile(_load(args.model, args.weights), cfg, args.calibration)
     if compiled.testbench is None:
-        from nn2hls.testbench import count
+        from nn2hls.ir.feeds import n_samples
+        from nn2hls.testbench import drawn_inputs
 
-        note(f"no calibration data: the testbench holds {count(compiled.graph.input.shape)} samples drawn "
-             "across the input type's range (give --calibration X.npy for real test vectors)")
+        note(f"no calibration data: the testbench holds {n_samples(drawn_inputs(compiled.graph).samples)} samples "
+             "drawn across the input type's range (give --calibration X.npy for real test vectors)")
     from nn2hls import progress
 
     with progress.step("writing project"):
@@ -271,10 +279,13 @@ def cmd_check(args: argparse.Namespace) -> int:
     def log(kind: str, message: str) -> None:
         (warn if kind == "warning" else note)(message)
 
-    x = _load_input(args.input)
+    from nn2hls.pipeline import load
+
+    x = _input(args.input, load(args.model, weights=args.weights))  # its inputs say how to read the files
+    label = f"input '{args.input[0]}'" if len(args.input) == 1 else "input"
     result = check(args.model, x, config=_config(args.config), calibration=args.calibration,
                    ap_types=args.ap_types, min_agreement=args.min_agreement, max_error=args.max_error, log=log,
-                   input_label=f"input '{args.input}'", weights=args.weights)
+                   input_label=label, weights=args.weights)
     if args.json:
         print(json.dumps(result.as_dict()))
     else:
@@ -323,18 +334,20 @@ def _print_check(r) -> None:
 
 def cmd_csim(args: argparse.Namespace) -> int:
     from nn2hls import progress
+    from nn2hls.ir.feeds import n_samples
     from nn2hls.pipeline import CompiledModel
 
     compiled = CompiledModel.from_project(args.project)
     x = _input(args.input, compiled.graph)
+    n = n_samples(x)
     out = Path(args.output)
     if out.exists() and not args.force:
         raise OutputExistsError(f"output file '{out}' already exists; use --force to overwrite it")
     with progress.step("building C simulation"):
         sim = compiled.build(ap_types=args.ap_types)
-    with progress.step(f"running C simulation on {len(x)} samples"):
+    with progress.step(f"running C simulation on {n} samples"):
         y = sim.predict(x)
-    saved = _save_outputs(args.output, y, args.force)
+    saved = _save_outputs(args.output, y, args.force, compiled.output_names)
     note(f"wrote {saved}")
     return EXIT_OK
 
@@ -358,6 +371,7 @@ def _target(path: str, config: str | None, calibration: Any, weights: str | None
 
 def cmd_emulate(args: argparse.Namespace) -> int:
     from nn2hls import progress
+    from nn2hls.ir.feeds import n_samples
 
     out = Path(args.output)
     if out.exists() and not args.force:
@@ -368,13 +382,14 @@ def cmd_emulate(args: argparse.Namespace) -> int:
         calibration = args.calibration
         if calibration is None:
             calibration = x
-            note(f"using the {len(x)} input samples as calibration data (give --calibration to use other data)")
+            note(f"using the {n_samples(x)} input samples as calibration data (give --calibration to use other "
+                 "data)")
         compiled = _compile(graph, _config(args.config), calibration)
     else:
         x = _input(args.input, compiled.graph)
-    with progress.step(f"emulating {len(x)} samples"):
+    with progress.step(f"emulating {n_samples(x)} samples"):
         y = compiled.emulate(x)
-    saved = _save_outputs(args.output, y, args.force)
+    saved = _save_outputs(args.output, y, args.force, compiled.output_names)
     note(f"wrote {saved}")
     return EXIT_OK
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+import zipfile
 import weakref
 from pathlib import Path
 from typing import Any, Mapping
@@ -26,7 +27,8 @@ from typing import Any, Mapping
 import numpy as np
 
 from nn2hls.config import Config
-from nn2hls.errors import ConfigError, ModelLoadError, OutputExistsError
+from nn2hls.errors import ConfigError, InputDataError, ModelLoadError, OutputExistsError
+from nn2hls.ir import feeds
 from nn2hls.ir.graph import Graph
 
 CONFIG_FILE = "nn2hls_config.yml"
@@ -55,11 +57,66 @@ def load_npy(path: str | Path, what: str = "input") -> np.ndarray:
     return load_samples(path, what)
 
 
-def check_input(graph: Graph, x: Any, what: str = "input") -> np.ndarray:
-    """x as float64 of shape (N, *input_shape) (source layout), or InputDataError naming the shape."""
+def load_npz(path: str | Path, what: str = "input") -> dict[str, np.ndarray]:
+    """Read an .npz file of samples (one array per input name), with one-line errors."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputDataError(f"{what} file '{path}' does not exist" if not path.exists()
+                             else f"{what} path '{path}' is not a file")
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            data = {k: npz[k] for k in npz.files}
+    except (ValueError, OSError, EOFError, AttributeError, zipfile.BadZipFile) as exc:
+        raise InputDataError(f"cannot read {what} file '{path}' as a numpy .npz archive ({exc})") from None
+    for key, value in data.items():
+        if value.dtype.kind not in "fiub":
+            raise InputDataError(f"{what} file '{path}': array '{key}' has dtype {value.dtype}; give numbers "
+                                 "(float32/float64)")
+    return data
+
+
+def load_feed(paths: "str | Path | list[str | Path]", graph: Graph, what: str = "input",
+              option: str = "--input") -> "np.ndarray | list[np.ndarray]":
+    """Checked samples for every input of `graph` from files (DESIGN.md, several inputs).
+
+    One numpy file per input in the model's input order, or (several inputs) one `.npz` keyed by input
+    name. Returns the array for a single-input model, a list in input order otherwise (nn2hls.ir.feeds).
+    """
+    paths = [paths] if isinstance(paths, (str, Path)) else list(paths)
+    specs = feeds.specs(graph)
+    if len(specs) > 1 and len(paths) == 1 and Path(paths[0]).suffix.lower() == ".npz":
+        return check_input(graph, load_npz(paths[0], what), f"{what} '{paths[0]}'")
+    if len(paths) != len(specs):
+        files = ", ".join(f"'{p}'" for p in paths)
+        raise InputDataError(f"model '{graph.name}' has {len(specs)} input{'s' if len(specs) != 1 else ''} "
+                             f"({feeds.describe(specs)}) but {len(paths)} {what} file"
+                             f"{'s were' if len(paths) != 1 else ' was'} given ({files}); give {option} once "
+                             "per input in this order, or one .npz keyed by input name")
+    if len(specs) == 1:
+        return check_input(graph, load_npy(paths[0], what), f"{what} '{paths[0]}'")
+    arrays = [_check_array(graph, spec, load_npy(p, what), f"{what} '{p}' (input '{spec.name}')")
+              for spec, p in zip(specs, paths)]
+    feeds.check_samples(specs, arrays, what)
+    return arrays
+
+
+def _check_array(graph: Graph, spec: feeds.InputSpec, x: Any, what: str) -> np.ndarray:
     from nn2hls.inputs import validate_batch
 
-    return validate_batch(x, graph.input.shape, what=what, owner=f"model '{graph.name}'")
+    return validate_batch(x, spec.shape, what=what, owner=f"model '{graph.name}'")
+
+
+def check_input(graph: Graph, x: Any, what: str = "input") -> "np.ndarray | list[np.ndarray]":
+    """x as float64 of shape (N, *input_shape) (source layout), or InputDataError naming the shape.
+
+    Several inputs: x is a tuple/list in input order or a dict keyed by input name; the result is a
+    list of checked arrays in input order (nn2hls.ir.feeds).
+    """
+    specs = feeds.specs(graph)
+    arrays = [_check_array(graph, spec, data, feeds.label(specs, k, what))
+              for k, (spec, data) in enumerate(zip(specs, feeds.split(specs, x, what)))]
+    feeds.check_samples(specs, arrays, what)
+    return feeds.canonical(arrays)
 
 
 def _check_layer_names(graph: Graph, config: Config) -> None:
@@ -88,7 +145,9 @@ def compile(model: Any, config: "Config | Mapping[str, Any] | str | Path | None"
 
     `config`: a Config, a schema dict, a YAML path or None (defaults). `calibration`: samples
     (N, *input_shape) in the model's layout, an .npy path, or None (then `config.calibration` if set,
-    else the precision pass derives ranges by interval arithmetic and warns).
+    else the precision pass derives ranges by interval arithmetic and warns). Several inputs: a
+    tuple/list of arrays in input order, a dict keyed by input name, an .npz path keyed by input name
+    or a list of .npy paths in input order.
     """
     from nn2hls.passes.pipeline import run_passes
 
@@ -99,9 +158,10 @@ def compile(model: Any, config: "Config | Mapping[str, Any] | str | Path | None"
     _check_layer_names(graph, cfg)
     if calibration is None and cfg.calibration:
         calibration = cfg.calibration
-    if isinstance(calibration, (str, Path)):
-        calibration = load_npy(calibration, "calibration")
-    if calibration is not None:
+    if isinstance(calibration, (str, Path)) or (isinstance(calibration, (list, tuple)) and calibration
+                                                and all(isinstance(c, (str, Path)) for c in calibration)):
+        calibration = load_feed(calibration, graph, "calibration", "--calibration")
+    elif calibration is not None:
         calibration = check_input(graph, calibration, "calibration data")
     typed = run_passes(graph, cfg, calibration)
     compiled = CompiledModel(typed, cfg, source=graph, calibrated=calibration is not None)
@@ -147,6 +207,16 @@ class CompiledModel:
         return self.config.project_name or self.graph.name
 
     @property
+    def input_names(self) -> list[str]:
+        """The model's input names in input order (the keys of a dict or .npz of samples)."""
+        return [spec.name for spec in feeds.specs(self.graph)]
+
+    @property
+    def output_names(self) -> list[str]:
+        """The model's output names in output order (the keys of an .npz of several outputs)."""
+        return feeds.output_names(self.graph)
+
+    @property
     def warnings(self) -> list[str]:
         return list(self.graph.meta.get("pass_warnings", []))
 
@@ -154,7 +224,10 @@ class CompiledModel:
         return outputs[0] if len(outputs) == 1 else list(outputs)
 
     def emulate(self, x: Any) -> np.ndarray | list[np.ndarray]:
-        """Bit-accurate outputs (float64) for samples x of shape (N, *input_shape); a list if several."""
+        """Bit-accurate outputs (float64) for samples x of shape (N, *input_shape); a list if several.
+
+        Several inputs: x is a tuple/list of arrays in input order or a dict keyed by input name.
+        """
         return self._outputs(self.emulate_full(x).outputs)
 
     def emulate_full(self, x: Any, *, return_all: bool = False):
@@ -218,10 +291,11 @@ class CompiledModel:
 
         if tb_input is not None:
             samples = check_input(self.graph, tb_input, "testbench input")
-            return testbench.Testbench(samples, tb_source or f"the {len(samples)} samples given to write()")
+            return testbench.Testbench(samples, tb_source or f"the {feeds.n_samples(samples)} samples given to "
+                                                             "write()")
         if self.testbench is not None:
             return self.testbench
-        return testbench.drawn(self.graph.input.shape, self.graph.input.precision["result"])
+        return testbench.drawn_inputs(self.graph)
 
     def build(self, ap_types: str | Path | None = None):
         """Build (or reuse) the C simulation; returns a simulator with `.predict(x)`.

@@ -367,18 +367,27 @@ def build_report(graph: Graph, config: Config | None = None) -> dict[str, Any]:
     totals["sparsity"] = (round(1.0 - totals["nonzero_weights"] / totals["weights"], 6)
                           if totals["weights"] else 0.0)
     totals["latency_ns"] = round(totals["latency_cycles"] * float(config.clock_period_ns), 3)
-    inp = graph.input
+    inputs = [{"name": n.source_name or n.name, "shape": list(n.shape),
+               "type": str(n.precision["result"]) if "result" in n.precision else ""} for n in graph.inputs]
     return {
         "model": graph.name,
         "part": config.part,
         "clock_period_ns": float(config.clock_period_ns),
         "reuse_factor": int(config.reuse_factor),
-        "input_shape": list(inp.shape),
-        "input_type": str(inp.precision["result"]) if "result" in inp.precision else "",
+        "input_shape": inputs[0]["shape"],
+        "input_type": inputs[0]["type"],
+        "inputs": inputs,
         "layers": layers,
         "totals": totals,
         "rules": "nn2hls.report_rules (docs/report.md)",
     }
+
+
+def _inputs_text(report: dict[str, Any]) -> str:
+    inputs = report.get("inputs") or []
+    if len(inputs) <= 1:
+        return f"input {_shape(report['input_shape'])} {report['input_type']}"
+    return "inputs " + ", ".join(f"{i['name']} {_shape(i['shape'])} {i['type']}".rstrip() for i in inputs)
 
 
 def _shape(shape: list[int]) -> str:
@@ -412,8 +421,7 @@ def format_report(report: dict[str, Any]) -> str:
     header = ["layer", "op", "shape", "weights", "nonzero", "sparsity", "mult", "+-1", "2^k", "pruned",
               "DSP", "adders", "cycles"]
     lines = [f"model {report['model']}: part {report['part']}, clock {report['clock_period_ns']:g} ns, "
-             f"reuse factor {report['reuse_factor']}, input {_shape(report['input_shape'])} "
-             f"{report['input_type']}".rstrip(),
+             f"reuse factor {report['reuse_factor']}, {_inputs_text(report)}".rstrip(),
              "",
              format_table(header, res_rows),
              "",

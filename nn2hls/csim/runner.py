@@ -3,7 +3,9 @@
 Rule: `Simulator.predict(x)` takes x of shape (N, *input_shape) in the source model's layout, any
 real numeric dtype (converted to float64, C-contiguous; NaN/inf refused), calls
 `<name>_batch(in, out, N)` once, and returns the outputs as float64 arrays (N, *output_shape): one
-array for a single-output model, a list in graph.outputs order otherwise.
+array for a single-output model, a list in graph.outputs order otherwise. A model with several inputs
+takes a tuple/list of arrays in input order or a dict keyed by input name (nn2hls.ir.feeds); their
+samples are concatenated side by side into `in` (the batch entry point's layout).
 """
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ import numpy as np
 
 from nn2hls.errors import BuildError, InputDataError
 from nn2hls.inputs import validate_batch
+from nn2hls.ir import feeds
 
 _DOUBLE_P = ctypes.POINTER(ctypes.c_double)
 
@@ -26,6 +29,9 @@ class Simulator:
         self.library = Path(library)
         self.name = manifest["project"]
         self.input_shape = tuple(manifest["input_shape"])
+        shapes = manifest.get("input_shapes") or [manifest["input_shape"]]
+        names = manifest.get("input_names") or ["input"]
+        self.inputs = [feeds.InputSpec(n, n, tuple(s)) for n, s in zip(names, shapes)]
         self.output_shapes = [tuple(s) for s in manifest["output_shapes"]]
         self.cached = cached
         self.build_seconds = build_seconds
@@ -37,12 +43,18 @@ class Simulator:
                              "project's build/ folder and rebuild") from None
         self._batch.argtypes = (_DOUBLE_P, _DOUBLE_P, ctypes.c_int)
         self._batch.restype = ctypes.c_int
-        self._n_in = math.prod(self.input_shape)
+        self._n_in = sum(math.prod(spec.shape) for spec in self.inputs)
         self._sizes = [math.prod(s) for s in self.output_shapes]
 
     def predict(self, x) -> np.ndarray | list[np.ndarray]:
-        arr = validate_batch(x, self.input_shape, what="C simulation input", owner=f"project '{self.name}'",
-                             allow_empty=True)
+        what = "C simulation input"
+        given = feeds.split(self.inputs, x, what)
+        arrays = [validate_batch(data, spec.shape, what=feeds.label(self.inputs, k, what),
+                                 owner=f"project '{self.name}'", allow_empty=True)
+                  for k, (spec, data) in enumerate(zip(self.inputs, given))]
+        feeds.check_samples(self.inputs, arrays, what)
+        arr = arrays[0] if len(arrays) == 1 else np.ascontiguousarray(
+            np.concatenate([a.reshape(len(a), -1) for a in arrays], axis=1))
         n = arr.shape[0]
         if n >= 2 ** 31:
             raise InputDataError(f"batch of {n} samples is too large; split it below 2**31")

@@ -23,7 +23,7 @@ from nn2hls.emulate import activations, linear, pooling, softmax, wiring
 from nn2hls.emulate.arith import Tally, quantize_input, to_float, to_int
 from nn2hls.errors import GraphError
 from nn2hls.inputs import validate_batch
-from nn2hls.ir import ops
+from nn2hls.ir import feeds, ops
 from nn2hls.ir.graph import Graph, Node
 from nn2hls.ir.types import FixedType
 
@@ -98,7 +98,10 @@ def _build(node: Node, graph: Graph):
 
 def emulate(graph: Graph, x, *, return_all: bool = False, count_overflows: bool = True,
             chunk_size: int | None = None) -> EmulationResult:
-    """Run the typed `graph` on x of shape (N, *input_shape) per docs/semantics.md, bit-accurately."""
+    """Run the typed `graph` on x of shape (N, *input_shape) per docs/semantics.md, bit-accurately.
+
+    Several inputs: x is a tuple/list in input order or a dict keyed by input name (nn2hls.ir.feeds).
+    """
     with _single_threaded_blas():
         return _emulate(graph, x, return_all, count_overflows, chunk_size)
 
@@ -107,9 +110,12 @@ def _emulate(graph: Graph, x, return_all: bool, count_overflows: bool,
              chunk_size: int | None) -> EmulationResult:
     order = graph.topological()
     kernels = {node.name: _build(node, graph) for node in order}
-    inp = graph.input
-    x = validate_batch(x, inp.shape, what="input data", owner=f"model input {inp.label()}", allow_empty=True)
-    n = x.shape[0]
+    specs = feeds.specs(graph)
+    feed = {inp.name: validate_batch(data, inp.shape, what="input data", owner=f"model input {inp.label()}",
+                                     allow_empty=True)
+            for inp, data in zip(graph.inputs, feeds.split(specs, x, "input data"))}
+    feeds.check_samples(specs, list(feed.values()), "input data")
+    n = next(iter(feed.values())).shape[0]
     if chunk_size is None:
         widest = max(_work_per_sample(node) for node in order)
         chunk_size = max(1, CHUNK_ELEMENTS // widest)
@@ -124,11 +130,11 @@ def _emulate(graph: Graph, x, return_all: bool, count_overflows: bool,
     pieces: dict[str, list[np.ndarray]] = {name: [] for name in (
         [node.name for node in order] if return_all else list(dict.fromkeys(graph.outputs)))}
     for start in range(0, max(n, 1), chunk_size):
-        xs = x[start:start + chunk_size]
         values: dict[str, np.ndarray] = {}
         for pos, node in enumerate(order):
             tally = tallies[node.name]
             if kernels[node.name] is None:
+                xs = feed[node.name][start:start + chunk_size]
                 out = quantize_input(xs, node.precision["result"], tally)
             else:
                 out = kernels[node.name]([values[i] for i in node.inputs], tally)

@@ -7,7 +7,10 @@ converter (`keras_layers`) in dependency order. The IR is channels-last like Ker
 the Keras input shape without the batch, Dense and Conv kernels are used as stored, and
 channels_first layers read and write channels-last views joined by Transposes (`keras_build`), so the
 graph outputs are in the Keras model's own layout. Every IR node keeps its Keras layer name as
-`source_name`.
+`source_name`. Several inputs: the Input nodes are created first, in the model's `input_layers` order
+(the model's input order). A layer called several times (shared, e.g. one Dense applied to two inputs)
+becomes one IR node per call, each with the layer's weights (calls after the first are named
+`<layer>_call<k>`).
 """
 from __future__ import annotations
 
@@ -63,16 +66,22 @@ def build_graph(model: KerasModelSource) -> Graph:
         weights.update(_match_unnamed(topology, model.unnamed_weights, set(weights)))
     graph = Graph(topology.name)
     builder = Builder(graph, weights, model.keras_major, model.origin)
-    if len(topology.inputs) != 1:
-        raise UnsupportedOpError(f"{model.origin}: the model has {len(topology.inputs)} inputs; nn2hls "
-                                 "supports models with exactly one input")
     tensors: dict[tuple[str, int, int], KTensor] = {}
     pending = list(topology.layers)
+    if len(topology.inputs) > 1:  # Input nodes in the model's input order, before any layer
+        calls = {(layer.name, layer.call, 0): layer for layer in pending}
+        for ref in topology.inputs:
+            layer = calls.get(ref)
+            if layer is None or layer.class_name != "InputLayer":
+                raise ModelLoadError(f"{model.origin}: model input '{ref[0]}' is not an InputLayer; the config "
+                                     "is corrupt")
+            tensors[ref] = _input(builder, layer, model.origin)
+        pending = [layer for layer in pending if (layer.name, layer.call, 0) not in tensors]
     while pending:
         remaining = []
         for layer in pending:
             if all(ref in tensors for ref in layer.inputs):
-                tensors[(layer.name, 0, 0)] = _convert(builder, layer, [tensors[r] for r in layer.inputs],
+                tensors[(layer.name, layer.call, 0)] = _convert(builder, layer, [tensors[r] for r in layer.inputs],
                                                        topology, model.origin)
             else:
                 remaining.append(layer)
@@ -88,6 +97,8 @@ def build_graph(model: KerasModelSource) -> Graph:
         outputs.append(builder.keras_view(tensors[ref], LayerCall("output", ref[0], {})))
     graph.outputs = outputs
     graph.meta.update(source="keras", keras_major=model.keras_major)
+    if len(outputs) > 1:
+        graph.meta["output_names"] = [ref[0] for ref in topology.outputs]
     verify(graph)
     return graph
 
@@ -96,8 +107,9 @@ def _convert(builder: Builder, layer: LayerCall, inputs: list[KTensor], topology
              origin: str) -> KTensor:
     if layer.class_name == "InputLayer":
         if (layer.name, 0, 0) not in topology.inputs:
-            raise UnsupportedOpError(f"{origin}: input '{layer.name}' is not a model input; nn2hls supports "
-                                     "models with exactly one input")
+            raise UnsupportedOpError(f"{origin}: input '{layer.name}' is not listed among the model's inputs "
+                                     f"({', '.join(ref[0] for ref in topology.inputs)}); save the model with "
+                                     "every InputLayer as a model input")
         return _input(builder, layer, origin)
     converter = CONVERTERS.get(layer.class_name)
     if converter is None:
@@ -135,6 +147,8 @@ def _match_unnamed(topology: Topology, unnamed: dict, named: set[str]) -> dict:
     counts: dict[str, int] = {}
     result = {}
     for layer in topology.layers:
+        if layer.call:  # a shared layer's later calls own no weights of their own
+            continue
         base = _snake(layer.class_name)
         index = counts.get(base, 0)
         counts[base] = index + 1

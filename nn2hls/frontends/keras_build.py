@@ -82,7 +82,7 @@ class Builder:
     # ---- nodes ----------------------------------------------------------------------------------
     def add(self, op: Op, inputs: list[str], layer: LayerCall, *, suffix: str = "",
             weights: dict[str, np.ndarray] | None = None) -> str:
-        name = layer.name + (f"_{suffix}" if suffix else "")
+        name = layer.name + (f"_call{layer.call}" if layer.call else "") + (f"_{suffix}" if suffix else "")
         node = self.graph.add(op, inputs, name=name, weights=weights, source_name=layer.name)
         return node.name
 

@@ -10,8 +10,9 @@ Rules:
   Keras 2 writes each call as a list of `[layer, node_index, tensor_index, kwargs]`. The model's
   `input_layers` / `output_layers` list `[layer, node_index, tensor_index]` (Keras 3 writes a single
   one unnested).
-- A tensor is identified by (layer name, node index, tensor index). Layers called more than once
-  (shared layers) and nested models are refused: the IR has one node per layer call and no sub-graphs.
+- A tensor is identified by (layer name, node index, tensor index). A layer called more than once
+  (a shared layer) gives one LayerCall per call (`call` = its node index), which the IR turns into one
+  node per call sharing the layer's weights; nested models are refused (the IR has no sub-graphs).
 """
 from __future__ import annotations
 
@@ -31,6 +32,7 @@ class LayerCall:
     name: str
     config: dict[str, Any]
     inputs: list[TensorRef] = field(default_factory=list)
+    call: int = 0  # which call of a shared layer (its Keras node index)
 
 
 @dataclass
@@ -146,15 +148,9 @@ def _functional(config: dict[str, Any], origin: str) -> Topology:
         if class_name in MODEL_CLASSES:
             raise UnsupportedOpError(f"{origin}: layer '{name}' is a nested {class_name} model; nested models "
                                      "are not supported: flatten it into one Functional model")
-        if len(nodes) > 1:
-            raise UnsupportedOpError(f"{origin}: layer '{name}' ({class_name}) is called {len(nodes)} times "
-                                     "(a shared layer); use one layer per call")
-        inputs = _call_inputs(nodes[0]) if nodes else []
-        for ref in inputs:
-            if ref[1] != 0:
-                raise UnsupportedOpError(f"{origin}: layer '{name}' ({class_name}) reads call {ref[1]} of "
-                                         f"the shared layer '{ref[0]}'; use one layer per call")
-        layers.append(LayerCall(class_name, name, dict(layer.get("config", {})), inputs))
+        for call, node in enumerate(nodes or [[]]):
+            inputs = _call_inputs(node) if nodes else []
+            layers.append(LayerCall(class_name, name, dict(layer.get("config", {})), inputs, call))
     inputs = _refs(config.get("input_layers"))
     outputs = _refs(config.get("output_layers"))
     if not inputs or not outputs:

@@ -1,7 +1,8 @@
 """Keras itself as the float reference for a Keras model, when Keras can be imported.
 
 Rule: `keras_reference(source, x)` loads the model with Keras (`keras.saving.load_model`, compile off)
-or uses the live model, runs `predict` on `x` (N, *input_shape) and returns the outputs as float64
+or uses the live model, runs `predict` on `x` (N, *input_shape; a list of arrays in input order for
+several inputs) and returns the outputs as float64
 arrays plus a one-line description (e.g. "keras 3.15.1 (torch backend)"). When Keras is missing or
 cannot start (no backend installed), or cannot load the file, it returns None and the reason, so
 callers fall back to the IR float executor and say which reference they used. An architecture
@@ -84,7 +85,11 @@ def keras_reference(source: "str | Path | Any", x: np.ndarray, weights: "str | P
         except Exception as exc:  # noqa: BLE001 - report, then fall back
             first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             return None, f"Keras could not load '{source}' ({first})"
-    outputs = model.predict(np.asarray(x, dtype=np.float32), verbose=0)
+    if isinstance(x, (list, tuple)):  # several inputs, in the model's input order
+        data: Any = [np.asarray(a, dtype=np.float32) for a in x]
+    else:
+        data = np.asarray(x, dtype=np.float32)
+    outputs = model.predict(data, verbose=0)
     if not isinstance(outputs, (list, tuple)):
         outputs = [outputs]
     return [np.asarray(o, dtype=np.float64) for o in outputs], description

@@ -1,10 +1,12 @@
 """ONNX frontend: read an ONNX model exactly as exported and build the IR Graph (float weights).
 
 Rules:
-- one graph input (initializers listed as inputs are weights, not inputs), batch axis 0 symbolic or
-  fixed (a fixed batch is no limit: ops that name it stay per-sample, `onnx_batch`), every other
-  dimension fixed; opsets 9 up to the newest the installed onnx knows, older opsets (1 to 8)
-  upgraded first with onnx's version converter (`onnx_upgrade`, one note);
+- one or more graph inputs (initializers listed as inputs are weights, not inputs), each a float
+  tensor with batch axis 0 symbolic or fixed (a fixed batch is no limit: ops that name it stay
+  per-sample, `onnx_batch`) and every other dimension fixed; the Input nodes are added in the file's
+  input order (the model's input order); a model without any weights (pooling or activation stacks)
+  is imported like any other; opsets 9 up to the newest the installed onnx knows, older opsets (1 to
+  8) upgraded first with onnx's version converter (`onnx_upgrade`, one note);
 - nodes are visited in the file's (topological) order; a node whose inputs are all constants is
   folded in numpy (`onnx_fold`), so exporters' shape subgraphs vanish; other nodes go through the
   per-op converters of `onnx_ops`, `onnx_ops_spatial` and `onnx_ops_wiring` (QONNX quantizers:
@@ -117,23 +119,18 @@ class _Importer:
                                      f"{MIN_OPSET} to {MAX_OPSET} (re-export with opset_version in that range)")
         return opset
 
-    def _check_weights(self) -> None:
-        graph = self.model.graph
-        if graph.initializer or any(n.op_type == "Constant" for n in graph.node):
-            return
-        raise ModelLoadError(f"model has no weights: '{self.where}' has no initializers and no Constant "
-                             f"nodes; export it with its parameters (torch.onnx.export(..., "
-                             f"export_params=True))")
-
-    def _input(self) -> None:
+    def _inputs(self) -> None:
         graph = self.model.graph
         weights = {t.name for t in graph.initializer}
         inputs = [i for i in graph.input if i.name not in weights]
-        if len(inputs) != 1:
-            names = ", ".join(f"'{i.name}'" for i in inputs) or "none"
-            raise UnsupportedOpError(f"ONNX model '{self.where}' has {len(inputs)} inputs ({names}); nn2hls "
-                                     f"supports models with exactly one input")
-        value = inputs[0]
+        if not inputs:
+            raise ModelLoadError(f"ONNX model '{self.where}' has no graph inputs; re-export it with its input")
+        for value in inputs:
+            self._input(value)
+        if len(inputs) == 1:
+            self.graph.meta["input_name"] = inputs[0].name
+
+    def _input(self, value: onnx.ValueInfoProto) -> None:
         ttype = value.type.tensor_type
         if not value.type.HasField("tensor_type") or ttype.elem_type not in _FLOAT_TYPES:
             raise UnsupportedOpError(f"ONNX model '{self.where}': input '{value.name}' must be a float tensor")
@@ -152,7 +149,6 @@ class _Importer:
                                          f"dynamic (re-export with a fixed input shape)")
             shape.append(int(dim.dim_value))
         node = self.graph.add(Input(shape=tuple(shape)), name=value.name, source_name=value.name)
-        self.graph.meta["input_name"] = value.name
         self.values[value.name] = plain_tensor(node.name, tuple(shape))
 
     def _initializers(self) -> None:
@@ -246,7 +242,7 @@ class _Importer:
         """Drop nodes no output depends on (e.g. tensors only read by folded Shape nodes)."""
         import networkx as nx
         g = self.graph.to_networkx()
-        keep = set(self.graph.outputs) | {self.graph.input.name}
+        keep = set(self.graph.outputs) | {node.name for node in self.graph.inputs}
         for out in self.graph.outputs:
             keep |= nx.ancestors(g, out)
         for node in reversed(self.graph.topological()):
@@ -254,8 +250,7 @@ class _Importer:
                 del self.graph.nodes[node.name]
 
     def run(self) -> Graph:
-        self._check_weights()
-        self._input()
+        self._inputs()
         self._initializers()
         for node in self.nodes:
             self._node(node)

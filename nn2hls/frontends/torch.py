@@ -29,20 +29,42 @@ def _torch():
     return torch
 
 
+def _example_tensor(torch: Any, example: Any) -> Any:
+    x = example if isinstance(example, torch.Tensor) else torch.as_tensor(np.asarray(example, dtype=np.float32))
+    x = x.to(torch.float32)
+    if x.ndim < 2:
+        raise ModelLoadError(f"the example input of shape {tuple(x.shape)} has no batch axis; give "
+                             "(N, *input_shape)")
+    return x
+
+
+def _input_names(module: Any, count: int) -> list[str]:
+    """The ONNX input names of a module with several inputs: its forward's parameter names when they
+    match in number, else input0, input1, ..."""
+    import inspect
+
+    try:
+        params = [p.name for p in inspect.signature(module.forward).parameters.values()
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    except (TypeError, ValueError):
+        params = []
+    return params if len(params) == count else [f"input{k}" for k in range(count)]
+
+
 def export_onnx_bytes(module: Any, example_input: Any, *, dynamo: bool = False, opset: int = 17) -> bytes:
-    """The ONNX serialization of `module` traced on `example_input` (a tensor or array, batch first)."""
+    """The ONNX serialization of `module` traced on `example_input` (a tensor or array, batch first; a
+    tuple of them for a module with several inputs, named after its forward's parameters)."""
     torch = _torch()
     if not isinstance(module, torch.nn.Module):
         raise ModelLoadError(f"load_torch expects a torch.nn.Module, got {type(module).__name__}")
     if example_input is None:
         raise ModelLoadError("loading a PyTorch module needs an example input (a batch, e.g. "
                              "torch.zeros(1, *input_shape)) to fix the shapes")
-    x = example_input if isinstance(example_input, torch.Tensor) else torch.as_tensor(
-        np.asarray(example_input, dtype=np.float32))
-    x = x.to(torch.float32)
-    if x.ndim < 2:
-        raise ModelLoadError(f"the example input of shape {tuple(x.shape)} has no batch axis; give "
-                             "(N, *input_shape)")
+    several = isinstance(example_input, tuple) or (
+        isinstance(example_input, list) and example_input
+        and all(isinstance(e, (torch.Tensor, np.ndarray)) for e in example_input))
+    xs = [_example_tensor(torch, e) for e in (example_input if several else [example_input])]
+    names = _input_names(module, len(xs)) if several else ["input"]
     was_training = module.training
     module.eval()
     buffer = io.BytesIO()
@@ -50,13 +72,13 @@ def export_onnx_bytes(module: Any, example_input: Any, *, dynamo: bool = False, 
         with warnings.catch_warnings(), torch.no_grad():
             warnings.simplefilter("ignore")
             if dynamo:
-                program = torch.onnx.export(module, (x,), dynamo=True, opset_version=max(opset, 18),
-                                            input_names=["input"], verbose=False)
+                program = torch.onnx.export(module, tuple(xs), dynamo=True, opset_version=max(opset, 18),
+                                            input_names=names, verbose=False)
                 program.save(buffer)
             else:
-                torch.onnx.export(module, (x,), buffer, dynamo=False, opset_version=opset,
-                                  input_names=["input"],
-                                  dynamic_axes={"input": {0: "batch"}})
+                torch.onnx.export(module, tuple(xs), buffer, dynamo=False, opset_version=opset,
+                                  input_names=names,
+                                  dynamic_axes={name: {0: "batch"} for name in names})
     except Exception as exc:  # noqa: BLE001 - the exporter raises many types; report one line
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise UnsupportedOpError(f"torch.onnx.export failed for {type(module).__name__}: {first}") from exc

@@ -31,6 +31,7 @@ from nn2hls.errors import GraphError
 from nn2hls.inputs import validate_batch
 from nn2hls.ir.graph import Graph, Node
 from nn2hls.ir import ops
+from nn2hls.ir import feeds
 from nn2hls.ir.conv_groups import group_slices
 
 
@@ -220,15 +221,20 @@ def _run_node(node: Node, args: list[np.ndarray]) -> np.ndarray:
     return fn(node, args[0])
 
 
-def execute(graph: Graph, x: np.ndarray, *, return_all: bool = False
+def execute(graph: Graph, x, *, return_all: bool = False
             ) -> list[np.ndarray] | dict[str, np.ndarray]:
     """Run `graph` on the batch `x` (N, *input_shape) in float64.
 
+    Several inputs: `x` is a tuple/list in input order or a dict keyed by input name (nn2hls.ir.feeds).
     Returns the outputs in `graph.outputs` order, or with `return_all=True` a dict mapping every node
     name to its float64 output (batch first).
     """
-    input_node = graph.input
-    x = validate_batch(x, input_node.shape, what="input", owner=f"graph '{graph.name}'", allow_empty=True)
+    inputs = feeds.specs(graph)
+    feed = {}
+    for k, (node, data) in enumerate(zip(graph.inputs, feeds.split(inputs, x))):
+        feed[node.name] = validate_batch(data, node.shape, what=feeds.label(inputs, k),
+                                         owner=f"graph '{graph.name}'", allow_empty=True)
+    feeds.check_samples(inputs, list(feed.values()))
     values: dict[str, np.ndarray] = {}
     order = graph.topological()
     # Free intermediate values once their last reader ran (large batches), unless all are wanted.
@@ -239,7 +245,7 @@ def execute(graph: Graph, x: np.ndarray, *, return_all: bool = False
     keep = set(graph.outputs)
     for i, node in enumerate(order):
         if isinstance(node.op, ops.Input):
-            values[node.name] = x
+            values[node.name] = feed[node.name]
         else:
             values[node.name] = _run_node(node, [values[p] for p in node.inputs])
         if not return_all:

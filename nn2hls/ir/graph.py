@@ -44,7 +44,11 @@ class Node:
 
 
 class Graph:
-    """Nodes in insertion order, one Input node, and a list of output node names."""
+    """Nodes in insertion order, one or more Input nodes, and a list of output node names.
+
+    The Input nodes' insertion order is the model's input order (ONNX graph inputs in file order, Keras
+    `input_layers` order): ports, `--input` files and tuples of samples follow it.
+    """
 
     def __init__(self, name: str = "model") -> None:
         self.name = safe_identifier(name, fallback="model")
@@ -100,8 +104,14 @@ class Graph:
 
     # ---- queries ------------------------------------------------------------------------------
     @property
+    def inputs(self) -> list[Node]:
+        """The Input nodes in the model's input order (insertion order)."""
+        return [n for n in self.nodes.values() if isinstance(n.op, Input)]
+
+    @property
     def input(self) -> Node:
-        inputs = [n for n in self.nodes.values() if isinstance(n.op, Input)]
+        """The Input node of a single-input graph (GraphError for several: use `inputs`)."""
+        inputs = self.inputs
         if len(inputs) != 1:
             raise GraphError(f"graph '{self.name}' must have exactly one Input node, has {len(inputs)}")
         return inputs[0]

@@ -1,6 +1,6 @@
 """Check an IR graph's consistency; every failure names the offending node.
 
-Rules: exactly one Input node; every input of a node exists; no cycles; the op's arity and attributes
+Rules: at least one Input node; every input of a node exists; no cycles; the op's arity and attributes
 are valid and the stored shape equals the shape the op infers from its inputs and weights; weights are
 finite; at least one output, each an existing node; every node contributes to an output (no dangling
 values); with `typed=True`, every node has a 'result' type and every weighted node 'weight' and
@@ -17,7 +17,8 @@ from nn2hls.ir.ops import Conv, Dense
 
 def verify(graph: Graph, *, typed: bool = False) -> None:
     """Raise GraphError naming the first inconsistent node; return None when the graph is sound."""
-    graph.input  # exactly one Input node
+    if not graph.inputs:
+        raise GraphError(f"graph '{graph.name}' has no Input node")
     if not graph.outputs:
         raise GraphError(f"graph '{graph.name}' has no outputs")
     for out in graph.outputs:

@@ -35,6 +35,7 @@ uses that) gives the spec; an explicit type string wins over `auto`. Derived (`a
   result type (no double rounding); an Input read only by quantizers of one dtype takes that dtype;
   a ScaleShift that `fold_into_quantizer` folded into a quantizer gets its constants from the exact
   thresholds (`quant_thresholds.threshold_constants`, docs/semantics.md).
+- several inputs: each Input node is typed from its own calibration data (or its own quantizers).
 
 Weights are not modified here (quantize_weights does that), but every derived type is computed from
 the weights as they will be after quantization. `graph.meta['precision_widths']` (written by the
@@ -192,10 +193,11 @@ class _Assigner:
     def input_type(self, node: Node, spec) -> FixedType:
         width = self.width(node, spec, "result_width")
         given = _explicit_or_error(self.ctx.config.precision_input, node, "input") \
-            or _explicit_or_error(spec.result, node, "result") or quant_rules.input_type(self.graph)
+            or _explicit_or_error(spec.result, node, "result") or quant_rules.input_type(self.graph, node)
         if given is None:
             if self.ctx.calibration is not None:
-                m = float(np.max(np.abs(self.ctx.calibration))) if self.ctx.calibration.size else 0.0
+                data = self.acts[node.name] if isinstance(self.ctx.calibration, list) else self.ctx.calibration
+                m = float(np.max(np.abs(data))) if data.size else 0.0
                 integer = rules.integer_bits(m, width, True, spec.rounding) + spec.headroom_bits
             else:
                 integer = DEFAULT_INPUT_INTEGER_BITS

@@ -31,6 +31,7 @@ import numpy as np
 from nn2hls.config import Config
 from nn2hls.errors import ConfigError, GraphError
 from nn2hls.inputs import validate_batch
+from nn2hls.ir import feeds
 from nn2hls.ir.graph import Graph
 from nn2hls.ir.verify import verify
 from nn2hls.passes.assign_precision import AssignPrecision
@@ -96,11 +97,14 @@ def pipeline_for(config: Config) -> list[str]:
     return [n for n in names if n not in config.passes_disable]
 
 
-def _check_calibration(graph: Graph, calibration: np.ndarray | None) -> np.ndarray | None:
+def _check_calibration(graph: Graph, calibration) -> "np.ndarray | list[np.ndarray] | None":
     if calibration is None:
         return None
-    return validate_batch(calibration, graph.input.shape, what="calibration data",
-                          owner=f"input {graph.input.label()}")
+    specs = feeds.specs(graph)
+    arrays = [validate_batch(data, inp.shape, what="calibration data", owner=f"input {inp.label()}")
+              for inp, data in zip(graph.inputs, feeds.split(specs, calibration, "calibration data"))]
+    feeds.check_samples(specs, arrays, "calibration data")
+    return feeds.canonical(arrays)
 
 
 def run_passes(graph: Graph, config: Config | None = None, calibration: np.ndarray | None = None, *,

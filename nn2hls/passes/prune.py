@@ -15,6 +15,7 @@ import numpy as np
 
 from nn2hls.compare import argmax_agreement, max_abs_error
 from nn2hls.errors import ConfigError
+from nn2hls.ir.feeds import n_samples
 from nn2hls.ir.graph import Graph, Node
 from nn2hls.ir.ops import Conv, Dense
 from nn2hls.passes.base import PassContext, PassResult, layer_key
@@ -85,7 +86,7 @@ class Prune:
         if changed and reference is not None:
             from nn2hls.ir.execute import execute
             agreement, diff = compare_outputs(reference, execute(graph, ctx.calibration))
-            notes.append(f"float model after pruning vs before on {len(ctx.calibration)} calibration "
+            notes.append(f"float model after pruning vs before on {n_samples(ctx.calibration)} calibration "
                          f"samples: argmax agreement {agreement:.4f}, max abs diff {diff:.4g}")
             graph.meta["pruning_accuracy"] = {"argmax_agreement": agreement, "max_abs_diff": diff}
         return PassResult(changed, notes)

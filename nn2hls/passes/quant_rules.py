@@ -107,9 +107,11 @@ def union_type(a: FixedType, b: FixedType) -> FixedType:
     return FixedType.fixed(integer + frac, integer, signed)
 
 
-def input_type(graph: Graph) -> FixedType | None:
-    """The common dtype of the Quant nodes reading the Input node, when all its readers are Quant."""
-    readers = [graph.nodes[r] for r in graph.consumers(graph.input.name)]
+def input_type(graph: Graph, node: Node | None = None) -> FixedType | None:
+    """The common dtype of the Quant nodes reading the Input `node` (the only one when None), when all
+    its readers are Quant."""
+    node = graph.input if node is None else node
+    readers = [graph.nodes[r] for r in graph.consumers(node.name)]
     if readers and all("requant" in r.meta for r in readers):
         return _requant_input_type([r.meta["requant"] for r in readers])
     if not readers or not all(isinstance(r.op, Quant) for r in readers):

@@ -226,20 +226,25 @@ def _functional_config(layers, inputs, outputs):
                                                     "input_layers": inputs, "output_layers": outputs}}
 
 
-def test_multi_input_and_shared_layers_refused():
+def test_multi_input_and_shared_layers():
+    """Keras 2 config: two inputs become two Input nodes in input_layers order (not layer order), and a
+    ReLU called on both inputs becomes one IR node per call; numbers against values worked by hand."""
     from nn2hls.frontends.keras import build_graph
     from nn2hls.frontends.keras_files import KerasModelSource
 
     inp = lambda n: {"class_name": "InputLayer", "config": {"name": n, "batch_input_shape": [None, 2]},  # noqa: E731
                      "inbound_nodes": []}
-    add = {"class_name": "Add", "config": {"name": "add"},
-           "inbound_nodes": [[["a", 0, 0, {}], ["b", 0, 0, {}]]]}
-    two_inputs = _functional_config([inp("a"), inp("b"), add], [["a", 0, 0], ["b", 0, 0]], [["add", 0, 0]])
-    with pytest.raises(UnsupportedOpError, match="the model has 2 inputs; nn2hls supports models with "
-                                                 "exactly one input"):
-        build_graph(KerasModelSource(two_inputs, origin="'m.h5'"))
     shared = {"class_name": "ReLU", "config": {"name": "r"},
-              "inbound_nodes": [[["a", 0, 0, {}]], [["a", 0, 0, {}]]]}
-    config = _functional_config([inp("a"), shared], [["a", 0, 0]], [["r", 0, 0]])
-    with pytest.raises(UnsupportedOpError, match=r"layer 'r' \(ReLU\) is called 2 times \(a shared layer\)"):
-        build_graph(KerasModelSource(config, origin="'m.h5'"))
+              "inbound_nodes": [[["a", 0, 0, {}]], [["b", 0, 0, {}]]]}
+    sub = {"class_name": "Subtract", "config": {"name": "sub"},
+           "inbound_nodes": [[["r", 1, 0, {}], ["r", 0, 0, {}]]]}
+    config = _functional_config([inp("b"), inp("a"), shared, sub], [["a", 0, 0], ["b", 0, 0]], [["sub", 0, 0]])
+    graph = build_graph(KerasModelSource(config, origin="'m.h5'"))
+    assert [n.name for n in graph.inputs] == ["a", "b"]
+    assert graph.nodes["r"].inputs == ("a",) and graph.nodes["r_call1"].inputs == ("b",)
+    assert graph.nodes["r_call1"].source_name == "r"
+    assert graph.nodes["sub"].inputs == ("r_call1", "r")
+    a, b = np.array([[1.0, -2.0]]), np.array([[-3.0, 5.0]])
+    # relu(b) - relu(a) = [0, 5] - [1, 0]
+    np.testing.assert_array_equal(execute(graph, (a, b))[0], [[-1.0, 5.0]])
+    np.testing.assert_array_equal(execute(graph, {"b": b, "a": a})[0], [[-1.0, 5.0]])

@@ -53,16 +53,28 @@ def test_garbage_file(tmp_path):
     assert message.startswith(f"cannot read ONNX model '{path}'")
 
 
-def test_model_without_weights():
+def test_model_without_weights_imports():
+    """A weightless model (activation stack) is a model like any other: Input -> relu."""
     m = _model([helper.make_node("Relu", ["x"], ["y"])], inits=[])
-    assert _error(ModelLoadError, m).startswith("model has no weights: 'm' has no initializers and no Constant nodes")
+    graph = load_onnx(m)
+    assert [(n.op.kind, n.inputs) for n in graph.topological()] == [("Input", ()), ("Activation", ("x",))]
+    assert not any(n.weights for n in graph.nodes.values())
 
 
-def test_several_inputs():
-    inputs = [helper.make_tensor_value_info(n, TensorProto.FLOAT, ["N", 4]) for n in ("a", "b")]
+def test_several_inputs_import_in_file_order():
+    inputs = [helper.make_tensor_value_info(n, TensorProto.FLOAT, ["N", 4]) for n in ("b", "a")]
+    m = _model([helper.make_node("Sub", ["a", "b"], ["y"])], inputs=inputs)
+    graph = load_onnx(m)
+    assert [n.name for n in graph.inputs] == ["b", "a"]
+    (sub,) = [n for n in graph.nodes.values() if n.op.kind == "Elementwise"]
+    assert sub.inputs == ("a", "b")
+
+
+def test_several_inputs_each_checked():
+    inputs = [helper.make_tensor_value_info("a", TensorProto.FLOAT, ["N", 4]),
+              helper.make_tensor_value_info("b", TensorProto.INT64, ["N", 4])]
     m = _model([helper.make_node("Add", ["a", "b"], ["y"])], inputs=inputs)
-    assert _error(UnsupportedOpError, m) == ("ONNX model 'm' has 2 inputs ('a', 'b'); nn2hls supports models "
-                                             "with exactly one input")
+    assert _error(UnsupportedOpError, m) == "ONNX model 'm': input 'b' must be a float tensor"
 
 
 def test_dynamic_non_batch_dimension():

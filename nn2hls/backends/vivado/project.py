@@ -9,7 +9,12 @@ Layout (all paths relative, files byte-identical for the same graph and config):
 The kernels of hls_lib (`nn2hls_*.h`) are copied into `firmware/nn2hls/` so the project is complete
 for the HLS tool, which brings its own `ap_fixed.h`; the C simulation adds hls_lib (or vendor
 headers) to the include path for the ap types only. `nn2hls_project.json` records what the C
-simulation needs (name, input/output shapes, sources).
+simulation needs (name, input/output shapes, sources; `input_shapes` and `input_names` when the
+model has several inputs, `input_shape` being the first one's).
+
+Several inputs: the top function gets one port per input (`x_in0`, `x_in1`, ... of `input0_t`,
+`input1_t`, ..., in the model's input order) before its output ports; a single-input project keeps
+`x_in` of `input_t`.
 """
 from __future__ import annotations
 
@@ -21,7 +26,7 @@ import jinja2
 import numpy as np
 
 from nn2hls.backends.vivado.context import LayerContext, build_layer, type_name
-from nn2hls.backends.vivado.cpp import cpp_type, literal
+from nn2hls.backends.vivado.cpp import comment_text, cpp_type, literal
 from nn2hls.config import Config
 from nn2hls.errors import ConfigError, InputDataError
 from nn2hls.ir.graph import Graph
@@ -52,6 +57,23 @@ def project_name(graph: Graph, config: Config) -> str:
     return safe_identifier(config.project_name or graph.name, fallback="model")
 
 
+def _inputs(graph: Graph) -> list[dict]:
+    """One port per model input, in input order: `x_in` of `input_t` for a single input (the layout
+    of single-input projects), `x_in<k>` of `input<k>_t` for several; `offset` is where the input's
+    values start in a sample's concatenated input vector (testbench data, batch entry point)."""
+    nodes = graph.inputs
+    single = len(nodes) == 1
+    inputs, offset = [], 0
+    for k, inp in enumerate(nodes):
+        size = int(math.prod(inp.shape))
+        inputs.append({"type": type_name(inp.name, "result"), "size": size, "shape": list(inp.shape),
+                       "shape_comment": _shape_comment(inp.shape), "node": inp.name,
+                       "name": comment_text(inp.source_name or inp.name), "offset": offset,
+                       "port": "x_in" if single else f"x_in{k}", "ctype": "input_t" if single else f"input{k}_t"})
+        offset += size
+    return inputs
+
+
 def build_context(graph: Graph, config: Config) -> dict:
     """The plain data all templates of one project render from."""
     if config.backend not in ("vivado", "vitis"):
@@ -60,7 +82,7 @@ def build_context(graph: Graph, config: Config) -> dict:
         raise ConfigError(f"io_type {config.io_type!r} is not supported yet; use 'io_parallel'")
     verify(graph, typed=True)
     name = project_name(graph, config)
-    inp = graph.input
+    inputs = _inputs(graph)
     typedefs = []
     layers = []
     for node in graph.topological():
@@ -70,7 +92,8 @@ def build_context(graph: Graph, config: Config) -> dict:
         layer = build_layer(graph, node, config.reuse_factor)
         typedefs.extend(layer.typedefs)
         layers.append(layer)
-    var = {n: ("x_in" if isinstance(graph[n].op, Input) else f"v_{n}") for n in graph.nodes}
+    var = {n: f"v_{n}" for n in graph.nodes}
+    var.update({i["node"]: i["port"] for i in inputs})
     layer_dicts = []
     for layer in layers:
         d = dict(vars(layer))
@@ -87,8 +110,7 @@ def build_context(graph: Graph, config: Config) -> dict:
     tool = "Vitis HLS" if vitis else "Vivado HLS"
     return {
         "project": name, "guard": name.upper(), "typedefs": typedefs, "layers": layer_dicts,
-        "input": {"type": type_name(inp.name, "result"), "size": int(math.prod(inp.shape)),
-                  "shape": list(inp.shape), "shape_comment": _shape_comment(inp.shape)},
+        "input": inputs[0], "inputs": inputs, "total_in": sum(i["size"] for i in inputs),
         "outputs": outputs, "total_out": offset, "vitis": vitis, "tool_name": tool,
         "run_command": "vitis_hls -f build_prj.tcl" if vitis else "vivado_hls -f build_prj.tcl",
         "part": config.part, "clock": literal(config.clock_period_ns),
@@ -108,9 +130,11 @@ def write_project(graph: Graph, config: Config, out_dir, *, tb_input=None, tb_ou
                   tb_source: str | None = None) -> Path:
     """Write the HLS project of a typed graph into `out_dir` and return its path.
 
-    `tb_input` (N, *input_shape) and `tb_output` (an array or a list of arrays, graph.outputs order:
-    the emulator's outputs for tb_input) become the testbench vectors in tb_data/; `tb_source` (where
-    the samples came from) goes into the project README with their number.
+    `tb_input` (N, *input_shape; a list of such arrays in input order for several inputs) and
+    `tb_output` (an array or a list of arrays, graph.outputs order: the emulator's outputs for
+    tb_input) become the testbench vectors in tb_data/ (one line per sample, inputs and outputs each
+    concatenated in order); `tb_source` (where the samples came from) goes into the project README
+    with their number.
     """
     ctx = build_context(graph, config)
     env = _environment()
@@ -133,18 +157,22 @@ def write_project(graph: Graph, config: Config, out_dir, *, tb_input=None, tb_ou
     files["build_prj.tcl"] = render("build_prj.tcl.j2")
     testbench = None
     if tb_input is not None and tb_source:
-        testbench = {"samples": int(np.asarray(tb_input).shape[0]), "source": tb_source}
+        first = tb_input[0] if isinstance(tb_input, (list, tuple)) else tb_input
+        testbench = {"samples": int(np.asarray(first).shape[0]), "source": tb_source}
     files["README.md"] = render("README.md.j2", testbench=testbench)
     for header in sorted(hls_lib_dir().glob("nn2hls_*.h")):
         if header.name.startswith("nn2hls_ap"):
             continue  # the simulation ap types stay in hls_lib: the HLS tool brings its own
         files[f"firmware/nn2hls/{header.name}"] = header.read_text()
     if tb_input is not None:
-        x = np.asarray(tb_input, dtype=np.float64)
-        files["tb_data/tb_input.dat"] = _data_lines(x, ctx["input"]["size"], "tb_input")
+        ins = tb_input if isinstance(tb_input, (list, tuple)) else [tb_input]
+        x = np.asarray(ins[0], dtype=np.float64)
+        n = x.shape[0] if x.ndim else 1
+        if len(ins) > 1:  # several inputs: one line per sample, the inputs side by side in input order
+            x = np.concatenate([np.asarray(i, dtype=np.float64).reshape(n, -1) for i in ins], axis=1)
+        files["tb_data/tb_input.dat"] = _data_lines(x, ctx["total_in"], "tb_input")
         if tb_output is not None:
             outs = tb_output if isinstance(tb_output, (list, tuple)) else [tb_output]
-            n = x.shape[0] if x.ndim else 1
             flat = np.concatenate([np.asarray(o, dtype=np.float64).reshape(n, -1) for o in outs], axis=1)
             files["tb_data/tb_output.dat"] = _data_lines(flat, ctx["total_out"], "tb_output")
     files.setdefault("tb_data/tb_input.dat", "")
@@ -154,6 +182,9 @@ def write_project(graph: Graph, config: Config, out_dir, *, tb_input=None, tb_ou
                 "sources": [f"firmware/{s}" for s in ctx["sources"]] + [f"csim/{name}_batch.cpp"],
                 "layer_weights": {l["name"]: l["weight_entries"] for l in ctx["layers"]},
                 "layer_products": {l["name"]: l["products"] for l in ctx["layers"]}}
+    if len(ctx["inputs"]) > 1:
+        manifest["input_shapes"] = [i["shape"] for i in ctx["inputs"]]
+        manifest["input_names"] = [inp.source_name or inp.name for inp in graph.inputs]
     files[MANIFEST] = json.dumps(manifest, indent=1, sort_keys=True) + "\n"
     for rel, text in sorted(files.items()):
         path = out / rel
