@@ -9,7 +9,8 @@ AssertionError naming what failed:
   (argmax agreement with the float reference >= min_agreement, max abs error <= max_error); returns
   the CheckResult for further assertions.
 `model` is anything `nn2hls.check` accepts: a model file, an in-memory model, a Graph, a CompiledModel
-or a project folder.
+or a project folder. For a model with several inputs, x is a tuple/list in input order or a dict keyed
+by input name.
 """
 from __future__ import annotations
 
