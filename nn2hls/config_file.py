@@ -5,7 +5,8 @@ optional and defaults to the value in `nn2hls.config`:
 
     project_name: str                  clock_period_ns: float > 0      reuse_factor: int >= 1
     backend: vivado | vitis            io_type: io_parallel            strategy: latency
-    part: str                          calibration: path of an .npy file (relative to the YAML file)
+    part: str                          calibration: path of an .npy file (an .npz keyed by input name for
+                                       several inputs), relative to the YAML file
     precision:
       input: TYPE | auto
       default:   {weight, bias, accum, result: TYPE | auto, weight_width, result_width, headroom_bits,
