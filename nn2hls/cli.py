@@ -11,6 +11,10 @@
 `--weights FILE` (convert, check, emulate, report) is the weights .h5 of a Keras architecture .json
 MODEL (default: <stem>_weights.h5 beside it).
 
+Several inputs (DESIGN.md): `--input` / `--calibration` once per input in the model's input order, or
+one .npz keyed by input name (`_input`); several outputs are saved as one .npz keyed by output name, a
+single output as a plain .npy (`_save_outputs`).
+
 Exit codes: 0 success; 1 `check` found a C-sim/emulator difference or missed a gate; 2 an error the user can fix,
 printed as one line `error: ...` on stderr (a traceback only with `--debug`); 3 an internal error (a
 bug in nn2hls: one line plus a request to rerun with --debug and report it). Results go to stdout;

@@ -225,3 +225,14 @@ def test_weightless_onnx_and_keras_convert(tmp_path):
     compiled = nn2hls.compile(path, WIDE, calibration=xk)
     np.testing.assert_allclose(compiled.emulate(xk), kmodel.predict(xk.astype(np.float32), verbose=0),
                                atol=1e-3)
+
+
+@needs_cxx
+@pytest.mark.vendor
+@pytest.mark.skipif(not os.environ.get("NN2HLS_AP_TYPES"), reason="NN2HLS_AP_TYPES is not set: vendor "
+                    "ap_types headers unavailable")
+def test_keras_two_inputs_vendor_headers_bit_exact(tmp_path):
+    _, path = _two_input_keras(tmp_path)
+    xa, xb = _data(n=300)
+    compiled = nn2hls.compile(path, calibration=(xa, xb))
+    assert_bit_exact(compiled, (xa, xb), ap_types=os.environ["NN2HLS_AP_TYPES"])
