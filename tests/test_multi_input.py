@@ -66,6 +66,10 @@ def test_keras_two_inputs_match_keras_and_orders(tmp_path, suffix):
     for other in ([xa, xb], {"b": xb, "a": xa}):
         for got, want in zip(compiled.emulate(other), y):
             np.testing.assert_array_equal(got, want)
+    # the live keras.Model converts to the same numbers as its file
+    live = nn2hls.compile(model, WIDE, calibration={"a": xa, "b": xb})
+    for got, want in zip(live.emulate((xa, xb)), y):
+        np.testing.assert_array_equal(got, want)
 
 
 def test_inputs_are_typed_from_their_own_data(tmp_path):

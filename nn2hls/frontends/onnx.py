@@ -130,6 +130,14 @@ class _Importer:
         if len(inputs) == 1:
             self.graph.meta["input_name"] = inputs[0].name
 
+    def _no_params_hint(self) -> str:
+        """A hint when weights may have become graph inputs (exported without its parameters)."""
+        graph = self.model.graph
+        if graph.initializer or any(n.op_type == "Constant" for n in graph.node) or len(self.graph.inputs) < 2:
+            return ""
+        return (f" (the model has no weights and {len(self.graph.inputs)} inputs: if weights were exported as "
+                "inputs, re-export with its parameters, torch.onnx.export(..., export_params=True))")
+
     def _input(self, value: onnx.ValueInfoProto) -> None:
         ttype = value.type.tensor_type
         if not value.type.HasField("tensor_type") or ttype.elem_type not in _FLOAT_TYPES:
@@ -252,8 +260,11 @@ class _Importer:
     def run(self) -> Graph:
         self._inputs()
         self._initializers()
-        for node in self.nodes:
-            self._node(node)
+        try:
+            for node in self.nodes:
+                self._node(node)
+        except UnsupportedOpError as exc:
+            raise UnsupportedOpError(f"{exc}{self._no_params_hint()}") from None
         self._outputs()
         self._prune()
         onnx_quant.apply_weight_types(self.graph)

@@ -70,6 +70,16 @@ def test_several_inputs_import_in_file_order():
     assert sub.inputs == ("a", "b")
 
 
+def test_weights_exported_as_inputs_get_a_hint():
+    inputs = [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 4]),
+              helper.make_tensor_value_info("W", TensorProto.FLOAT, [4, 3])]
+    m = _model([helper.make_node("MatMul", ["x", "W"], ["y"])], inputs=inputs, inits=[])
+    assert _error(UnsupportedOpError, m) == (
+        "ONNX MatMul node 'y': only x @ W with a constant W is supported (a product of two run-time tensors or "
+        "W @ x is not) (the model has no weights and 2 inputs: if weights were exported as inputs, re-export "
+        "with its parameters, torch.onnx.export(..., export_params=True))")
+
+
 def test_several_inputs_each_checked():
     inputs = [helper.make_tensor_value_info("a", TensorProto.FLOAT, ["N", 4]),
               helper.make_tensor_value_info("b", TensorProto.INT64, ["N", 4])]
