@@ -53,7 +53,8 @@ def warn(message: str) -> None:
 
 
 # ---- argument parsing -------------------------------------------------------------------------------
-_SEVERAL = "several inputs: repeat the option once per input in the model's input order, or give one .npz keyed by input name"
+_SEVERAL = ("several inputs: repeat the option once per input in the model's input order, or give one .npz "
+            "keyed by input name")
 _INPUT_HELP = "samples (N, *input_shape), model layout (" + _SEVERAL + ")"
 _OUTPUT_HELP = "where to save the outputs (float64; several outputs: one .npz keyed by output name)"
 
@@ -202,19 +203,29 @@ def _save_outputs(path: str, outputs: Any, force: bool, names: list[str] | None 
         out = out.with_suffix(".npz")
         note(f"the model has {len(outputs)} outputs; writing them to '{out}', one array per output name")
     if out.suffix != suffix:
-        raise InputDataError(f"output file '{path}' must end in {suffix}" + (
-            f" (the model has {len(outputs)} outputs, saved as one .npz keyed by output name)" if several else ""))
+        why = f" (the model has {len(outputs)} outputs, saved as one .npz keyed by output name)" if several else ""
+        raise InputDataError(f"output file '{path}' must end in {suffix}{why}")
     if out.exists() and not force:
         raise OutputExistsError(f"output file '{out}' already exists; use --force to overwrite it")
     if not out.parent.exists():
         raise InputDataError(f"folder '{out.parent}' of the output file does not exist; create it first")
     if several:
         keys = list(names) if names and len(names) == len(outputs) else [f"output{k}" for k in range(len(outputs))]
-        with open(out, "wb") as fh:
-            np.savez(fh, **{k: np.asarray(o, dtype=np.float64) for k, o in zip(keys, outputs)})
+        _write_npz(out, {k: np.asarray(o, dtype=np.float64) for k, o in zip(keys, outputs)})
     else:
         np.save(out, np.asarray(outputs, dtype=np.float64))
     return out
+
+
+def _write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    """An .npz archive (one `<key>.npy` member per array, as np.savez writes), for any key text
+    (np.savez(**arrays) would clash with its own parameter names such as 'file')."""
+    import zipfile
+
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
+        for key, value in arrays.items():
+            with archive.open(f"{key}.npy", "w", force_zip64=True) as member:
+                np.lib.format.write_array(member, np.ascontiguousarray(value), allow_pickle=False)
 
 
 def _input(paths: "str | list[str]", graph, what: str = "input", option: str = "--input"):

@@ -7,7 +7,8 @@ PassResult and onnxscript's fuse-batchnorm `check`). Passes that simplify repeat
 step limit (`MAX_SWEEPS` rewrites of one match each), never "until nothing changes" unbounded.
 
 `PassContext` carries the resolved `Config`, the optional calibration batch (shape (N, *input_shape),
-source layout; a list of such arrays in input order for a model with several inputs), the warnings and a cache (e.g. the float activations of the calibration data, keyed
+source layout; a list of such arrays in input order for a model with several inputs), the warnings
+and a cache (e.g. the float activations of the calibration data, keyed
 by a graph fingerprint so a rewritten graph is executed again).
 """
 from __future__ import annotations
