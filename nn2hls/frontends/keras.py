@@ -81,8 +81,8 @@ def build_graph(model: KerasModelSource) -> Graph:
         remaining = []
         for layer in pending:
             if all(ref in tensors for ref in layer.inputs):
-                tensors[(layer.name, layer.call, 0)] = _convert(builder, layer, [tensors[r] for r in layer.inputs],
-                                                       topology, model.origin)
+                tensors[(layer.name, layer.call, 0)] = _convert(
+                    builder, layer, [tensors[r] for r in layer.inputs], topology, model.origin)
             else:
                 remaining.append(layer)
         if len(remaining) == len(pending):
