@@ -160,6 +160,7 @@ def test_torch_two_inputs_match_torch(dynamo):
     x, s = _data(1, shapes=((6,), (2,)))
     graph = load_torch(net, (torch.zeros(1, 6), torch.zeros(1, 2)), dynamo=dynamo)
     assert [n.source_name for n in graph.inputs] == ["x", "scale"]
+    assert graph.meta["output_names"] == ["output0", "output1"]
     compiled = nn2hls.compile(graph, WIDE, calibration={"x": x, "scale": s})
     with torch.no_grad():
         ref = [r.numpy() for r in net(torch.as_tensor(x, dtype=torch.float32), torch.as_tensor(s, dtype=torch.float32))]

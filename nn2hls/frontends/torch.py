@@ -53,7 +53,8 @@ def _input_names(module: Any, count: int) -> list[str]:
 
 def export_onnx_bytes(module: Any, example_input: Any, *, dynamo: bool = False, opset: int = 17) -> bytes:
     """The ONNX serialization of `module` traced on `example_input` (a tensor or array, batch first; a
-    tuple of them for a module with several inputs, named after its forward's parameters)."""
+    tuple of them for a module with several inputs, named after its forward's parameters). Several
+    outputs are named output0, output1, ... (the keys of `nn2hls emulate/csim`'s .npz)."""
     torch = _torch()
     if not isinstance(module, torch.nn.Module):
         raise ModelLoadError(f"load_torch expects a torch.nn.Module, got {type(module).__name__}")
@@ -71,13 +72,16 @@ def export_onnx_bytes(module: Any, example_input: Any, *, dynamo: bool = False, 
     try:
         with warnings.catch_warnings(), torch.no_grad():
             warnings.simplefilter("ignore")
+            result = module(*xs)
+            several_out = isinstance(result, (tuple, list)) and len(result) > 1
+            out_names = [f"output{k}" for k in range(len(result))] if several_out else None
             if dynamo:
                 program = torch.onnx.export(module, tuple(xs), dynamo=True, opset_version=max(opset, 18),
-                                            input_names=names, verbose=False)
+                                            input_names=names, output_names=out_names, verbose=False)
                 program.save(buffer)
             else:
                 torch.onnx.export(module, tuple(xs), buffer, dynamo=False, opset_version=opset,
-                                  input_names=names,
+                                  input_names=names, output_names=out_names,
                                   dynamic_axes={name: {0: "batch"} for name in names})
     except Exception as exc:  # noqa: BLE001 - the exporter raises many types; report one line
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
