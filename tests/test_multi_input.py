@@ -72,6 +72,21 @@ def test_keras_two_inputs_match_keras_and_orders(tmp_path, suffix):
         np.testing.assert_array_equal(got, want)
 
 
+def test_keras_dict_inputs_take_keras_input_order(tmp_path):
+    """A model built on a dict of inputs is saved as a dict; Keras orders model.inputs by sorted key."""
+    keras = _keras()
+    keras.utils.set_random_seed(4)
+    a, b = keras.Input(shape=(3,), name="a"), keras.Input(shape=(2,), name="b")
+    y = keras.layers.Dense(2, name="fc")(keras.layers.Concatenate()([b, a]))
+    model = keras.Model({"b": b, "a": a}, y)
+    model.save(tmp_path / "dict.keras")
+    xa, xb = _data(shapes=((3,), (2,)))
+    compiled = nn2hls.compile(tmp_path / "dict.keras", WIDE, calibration={"a": xa, "b": xb})
+    assert compiled.input_names == [t.name for t in model.inputs] == ["a", "b"]
+    ref = model.predict({"a": xa.astype(np.float32), "b": xb.astype(np.float32)}, verbose=0)
+    np.testing.assert_allclose(compiled.emulate((xa, xb)), ref, atol=1e-3)
+
+
 def test_inputs_are_typed_from_their_own_data(tmp_path):
     _, path = _two_input_keras(tmp_path)
     xa, xb = _data()

@@ -9,7 +9,8 @@ Rules:
   "config": {"keras_history": [layer, node_index, tensor_index]}}` (nested in lists for merge layers);
   Keras 2 writes each call as a list of `[layer, node_index, tensor_index, kwargs]`. The model's
   `input_layers` / `output_layers` list `[layer, node_index, tensor_index]` (Keras 3 writes a single
-  one unnested).
+  one unnested, and a dict by name for a model built on dicts: taken in sorted key order, as Keras
+  orders `model.inputs`).
 - A tensor is identified by (layer name, node index, tensor index). A layer called more than once
   (a shared layer) gives one LayerCall per call (`call` = its node index), which the IR turns into one
   node per call sharing the layer's weights; nested models are refused (the IR has no sub-graphs).
@@ -104,9 +105,12 @@ def _sequential(model_config: dict[str, Any], config: Any, origin: str) -> Topol
 
 
 def _refs(value: Any) -> list[TensorRef]:
-    """All tensor references in a model's input_layers/output_layers entry."""
+    """All tensor references in a model's input_layers/output_layers entry (a dict, from a model built
+    on a dict of inputs or outputs, in sorted key order: the order of Keras's `model.inputs`)."""
     if isinstance(value, list) and value and isinstance(value[0], str):
         return [(value[0], int(value[1]), int(value[2]))]
+    if isinstance(value, dict):
+        value = [value[k] for k in sorted(value)]
     refs: list[TensorRef] = []
     for item in value or []:
         refs.extend(_refs(item))
