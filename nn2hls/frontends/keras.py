@@ -22,13 +22,16 @@ from nn2hls.frontends.keras_build import Builder, KTensor
 from nn2hls.frontends.keras_config import LayerCall, Topology, parse_topology
 from nn2hls.frontends.keras_files import (KerasModelSource, read_keras_file, read_keras_json,
                                           read_live_model)
-from nn2hls.frontends.keras_layers import CONVERTERS
+from nn2hls.frontends.hgq import HGQ_CONVERTERS, finish_hgq
+from nn2hls.frontends.keras_layers import CONVERTERS as KERAS_CONVERTERS
+from nn2hls.frontends.keras_qlayers import QKERAS_CONVERTERS
 from nn2hls.ir.graph import Graph
 from nn2hls.ir.ops import Input
 from nn2hls.ir.verify import verify
 
 _ALIASES = {"Convolution1D", "Convolution2D", "SeparableConvolution1D", "SeparableConvolution2D", "MaxPool1D", "MaxPool2D", "AvgPool1D", "AvgPool2D",
             "GlobalAvgPool1D", "GlobalAvgPool2D", "GlobalMaxPool1D", "GlobalMaxPool2D"}
+CONVERTERS = {**KERAS_CONVERTERS, **QKERAS_CONVERTERS, **HGQ_CONVERTERS}
 SUPPORTED_LAYERS: tuple[str, ...] = ("InputLayer",) + tuple(k for k in CONVERTERS if k not in _ALIASES)
 
 
@@ -99,6 +102,7 @@ def build_graph(model: KerasModelSource) -> Graph:
     graph.meta.update(source="keras", keras_major=model.keras_major)
     if len(outputs) > 1:
         graph.meta["output_names"] = [ref[0] for ref in topology.outputs]
+    finish_hgq(graph)
     verify(graph)
     return graph
 

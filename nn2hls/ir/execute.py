@@ -14,7 +14,8 @@ Each op is computed exactly as its docstring in `nn2hls.ir.ops` states, vectoriz
 - Activation: relu, clip(low, high), leaky_relu(alpha), elu(alpha), sigmoid, tanh,
   hard_sigmoid = clip(alpha * x + beta, 0, 1), linear, and prelu, thresholded_relu, hard_swish, selu,
   celu, softsign, softplus, swish, mish, gelu, gelu_tanh as `ops.Activation` states them.
-- Quant: the source quantizer's float definition (QONNX IntQuant, `nn2hls.ir.quant.int_quant`).
+- Quant: the source quantizer's float definition (QONNX IntQuant, `nn2hls.ir.quant.int_quant`), or
+  with rounding_mode "DTYPE" the cast to its dtype itself (HGQ's ap_fixed-defined quantizers).
 - Softmax along the IR axis (max-subtracted). Elementwise add/sub/mul/max/min (numpy broadcasting of equal
   ranks). Reduce: mean/max/min/sum over its IR axes. Concat, Reshape, Transpose along IR axes (shifted by
   one for the batch).
@@ -188,6 +189,11 @@ def _softmax(node: Node, x: np.ndarray) -> np.ndarray:
 def _quant(node: Node, x: np.ndarray) -> np.ndarray:
     from nn2hls.ir.quant import int_quant
     op: ops.Quant = node.op
+    if op.rounding_mode == "DTYPE":  # the dtype's own cast (HGQ fixed-point quantizers)
+        from nn2hls.ir import fixed
+        from nn2hls.ir.types import FixedType
+        t = FixedType.parse(op.dtype)
+        return fixed.to_float(fixed.quantize(x, t), t)
     return int_quant(x, op.scale, op.zero_point, op.bit_width, op.signed, op.narrow, op.rounding_mode)
 
 

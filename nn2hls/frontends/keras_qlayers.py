@@ -1,0 +1,225 @@
+"""QKeras layers in the Keras frontend: quantized weights at compile time, activations as IR casts.
+
+Rules:
+- QDense, QConv1D/2D, QDepthwiseConv2D, QSeparableConv1D/2D are their Keras layer with each stored
+  weight replaced by its quantizer's values (`kernel_quantizer`, `bias_quantizer`,
+  `depthwise_quantizer`, `pointwise_quantizer`; `qkeras_quantizers.quantize_weights`). The new
+  Dense/Conv nodes get `forced_precision` = the narrowest types holding those values exactly, so
+  po2 / ternary / binary weights cost no multiplier; a per-channel scale that is not a power of two
+  (alpha "auto") is factored out into a ScaleShift after integer weights (as for QONNX weights).
+- The layer's `activation` and QActivation's `activation` are quantizers or Keras activation names.
+  quantized_bits (alpha None or 1) and quantized_relu become one IR `Quant` (cast to
+  ap_fixed<bits, integer + keep_negative, AP_RND_CONV, AP_SAT>, AP_SAT_SYM when symmetric, or
+  ap_ufixed<bits, integer, AP_RND_CONV, AP_SAT> for quantized_relu): exactly
+  step * clip(round_half_even(x / step), lo, hi). quantized_relu with a power-of-two
+  negative_slope s is leaky_relu(s), the signed cast, then a clip at -s * m * step (m = 2^(bits-1)).
+  The other quantizers on activations (data-dependent alphas, po2, tanh, sigmoid, binary, ternary)
+  are refused with the reason.
+- QBatchNormalization, QAveragePooling2D and QGlobalAveragePooling2D without quantizers are their
+  Keras layers; with quantizers they are refused.
+"""
+from __future__ import annotations
+
+import math
+from typing import Callable
+
+import numpy as np
+
+from nn2hls.errors import UnsupportedOpError
+from nn2hls.frontends import keras_layers as kl
+from nn2hls.frontends.keras_build import Builder, KTensor
+from nn2hls.frontends.keras_config import LayerCall
+from nn2hls.frontends.qkeras_quantizers import QuantizerSpec, parse_quantizer, quantize_weights
+from nn2hls.ir import ops
+from nn2hls.ir.quant import exact_type, fixed_type_for, pow2_exponent
+
+_EXACT_WIDTH_LIMIT = 40  # wider exact weight types mean the values are not on one small grid
+
+
+def _refuse(layer: LayerCall, what: str) -> UnsupportedOpError:
+    return UnsupportedOpError(f"layer '{layer.name}' ({layer.class_name}): {what}")
+
+
+# ---- activations ----------------------------------------------------------------------------------
+def _is_quantizer(value) -> bool:
+    if isinstance(value, dict):
+        return "class_name" in value and value.get("class_name") not in ("function", "__function__")
+    return isinstance(value, str) and ("(" in value or value in ("binary", "ternary", "stochastic_binary",
+                                                                 "stochastic_ternary"))
+
+
+def quantized_activation(b: Builder, layer: LayerCall, t: KTensor, value) -> KTensor:
+    """Append the QKeras activation `value` (a quantizer or a Keras activation name) after `t`."""
+    if not _is_quantizer(value):
+        return kl.apply_activation(b, layer, t, kl.activation_name(value), suffix="act")
+    spec = parse_quantizer(value, f"layer '{layer.name}' ({layer.class_name}) activation")
+    if spec.name == "quantized_bits":
+        return _bits_activation(b, layer, t, spec)
+    if spec.name == "quantized_relu":
+        return _relu_activation(b, layer, t, spec)
+    raise _refuse(layer, f"activation quantizer {spec} is not supported on activations; use quantized_bits "
+                         "(alpha 1 or None) or quantized_relu")
+
+
+def _unary(b: Builder, layer: LayerCall, t: KTensor, op: ops.Op, suffix: str) -> KTensor:
+    which = b.common_view([t])
+    return b.tensor(which, b.add(op, [b.view(t, which, layer)], layer, suffix=suffix), t.shape)
+
+
+def _quant(b: Builder, layer: LayerCall, t: KTensor, frac: int, bits: int, signed: bool, narrow: bool,
+           suffix: str) -> KTensor:
+    dtype = fixed_type_for(frac, bits, signed, narrow, "ROUND")
+    op = ops.Quant(dtype=str(dtype), scale=2.0 ** -frac, zero_point=0.0, bit_width=bits, signed=signed,
+                   narrow=narrow, rounding_mode="ROUND")
+    return _unary(b, layer, t, op, suffix)
+
+
+def _bits_activation(b: Builder, layer: LayerCall, t: KTensor, spec: QuantizerSpec) -> KTensor:
+    p = spec.params
+    alpha = p.get("alpha")
+    if alpha is not None and (isinstance(alpha, str) or float(np.asarray(alpha).reshape(-1)[0]) != 1.0
+                              or np.asarray(alpha).size != 1):
+        raise _refuse(layer, f"activation quantizer {spec}: alpha {alpha!r} scales by the batch's own values; "
+                             "only alpha=1 or None is supported on activations")
+    if p.get("use_stochastic_rounding"):
+        pass  # inference rounds deterministically
+    bits, integer = int(p["bits"]), int(p["integer"])
+    keep_negative = bool(p["keep_negative"])
+    unsigned = bits - int(keep_negative)
+    if unsigned <= 0:
+        raise _refuse(layer, f"activation quantizer {spec}: 1-bit signed quantized_bits (a sign) is not supported "
+                             "on activations")
+    symmetric = bool(p.get("symmetric")) and keep_negative
+    return _quant(b, layer, t, unsigned - integer, bits, keep_negative, symmetric, "quant")
+
+
+def _relu_activation(b: Builder, layer: LayerCall, t: KTensor, spec: QuantizerSpec) -> KTensor:
+    p = spec.params
+    if p.get("use_sigmoid"):
+        raise _refuse(layer, f"activation quantizer {spec}: use_sigmoid is not supported")
+    bits, integer = int(p["bits"]), int(p["integer"])
+    slope = float(p.get("negative_slope") or 0.0)
+    bound = p.get("relu_upper_bound")
+    if slope == 0.0:
+        out = _quant(b, layer, t, bits - integer, bits, False, False, "quant")
+    else:
+        m = 2 ** (bits - 1)
+        if pow2_exponent(slope) is None or slope * m != round(slope * m) or slope > 1:
+            raise _refuse(layer, f"activation quantizer {spec}: negative_slope {slope} must be a power of two "
+                                 f"<= 1 with negative_slope * 2^(bits-1) an integer for an exact cast")
+        leaky = _unary(b, layer, t, ops.Activation("leaky_relu", alpha=slope), "leaky")
+        out = _quant(b, layer, leaky, bits - 1 - integer, bits, True, False, "quant")
+        if slope < 1:
+            low = -slope * m * 2.0 ** (integer - bits + 1)
+            out = _unary(b, layer, out, ops.Activation("clip", low=low, high=math.inf), "neg_clip")
+    if bound and not p.get("is_quantized_clip", True):
+        out = _unary(b, layer, out, ops.Activation("clip", low=-math.inf, high=float(bound)), "upper_bound")
+    return out
+
+
+# ---- weights --------------------------------------------------------------------------------------
+def _column_scales(kernel: np.ndarray) -> np.ndarray | None:
+    """Per output channel a_o with kernel[..., o] / a_o small exact integers (a non-po2 quantizer scale)."""
+    columns = kernel.reshape(-1, kernel.shape[-1])
+    out = np.ones(columns.shape[1])
+    for o in range(columns.shape[1]):
+        col = columns[:, o][columns[:, o] != 0]
+        if not col.size:
+            continue
+        base = float(np.min(np.abs(col)))
+        for d in range(1, 1025):
+            a = base / d
+            q = col / a
+            if np.array_equal(q, np.round(q)) and np.array_equal(np.round(q) * a, col):
+                out[o] = a
+                break
+        else:
+            return None
+    return out
+
+
+def force_weight_types(b: Builder, nodes: list[str], quantized_bias: bool) -> None:
+    """Give the new Dense/Conv nodes exact weight (and quantized bias) types; factor non-po2 scales."""
+    from nn2hls.frontends.onnx_quant import _factor_scale
+
+    for name in nodes:
+        node = b.graph.nodes[name]
+        if not isinstance(node.op, (ops.Dense, ops.Conv)):
+            continue
+        node.meta["quantized_weights"] = True
+        kernel = node.weights["kernel"]
+        weight_t = exact_type(kernel, signed=True)
+        if weight_t is None or weight_t.width > _EXACT_WIDTH_LIMIT:
+            a = _column_scales(kernel)
+            if a is not None and exact_type(a, signed=True) is not None:
+                _factor_scale(b.graph, node, a)
+            continue
+        forced = {"weight": weight_t}
+        if quantized_bias and "bias" in node.weights:
+            bias_t = exact_type(node.weights["bias"], signed=True)
+            if bias_t is not None and bias_t.width <= _EXACT_WIDTH_LIMIT:
+                forced["bias"] = bias_t
+        node.meta["forced_precision"] = forced
+
+
+def _quantized_layer(base: kl.Converter, roles: tuple[tuple[str, str], ...]) -> kl.Converter:
+    """A converter for a QKeras layer: `roles` pairs each weight name with its quantizer's config key."""
+    def convert(b: Builder, layer: LayerCall, inputs: list[KTensor]) -> KTensor:
+        stored = b.weights.get(layer.name, [])
+        names = [n.split("/")[-1].split(":")[0] for n, _ in stored]
+        wanted = [w for w, _ in roles]
+        by_position = not set(names) <= set(wanted)  # a .keras archive numbers its weights
+        quantized = []
+        for i, (name, array) in enumerate(stored):
+            short = wanted[i] if by_position and i < len(wanted) else names[i]
+            key = dict(roles).get(short)
+            where = f"layer '{layer.name}' ({layer.class_name}) {key}"
+            spec = parse_quantizer(layer.config.get(key), where) if key else None
+            quantized.append((name, quantize_weights(spec, array, where)))
+        b.weights[layer.name] = quantized
+        plain = LayerCall(layer.class_name[1:], layer.name, {**layer.config, "activation": "linear"},
+                          layer.inputs)
+        before = set(b.graph.nodes)
+        out = base(b, plain, inputs)
+        bias_q = layer.config.get("bias_quantizer") is not None
+        force_weight_types(b, [n for n in b.graph.nodes if n not in before], bias_q)
+        return quantized_activation(b, layer, out, layer.config.get("activation"))
+    return convert
+
+
+def qactivation(b: Builder, layer: LayerCall, inputs: list[KTensor]) -> KTensor:
+    (t,) = inputs
+    return quantized_activation(b, layer, t, layer.config.get("activation"))
+
+
+def _without_quantizers(base: kl.Converter, keys: tuple[str, ...]) -> kl.Converter:
+    def convert(b: Builder, layer: LayerCall, inputs: list[KTensor]) -> KTensor:
+        used = [k for k in keys if layer.config.get(k) is not None]
+        if used:
+            raise _refuse(layer, f"{', '.join(used)} {'is' if len(used) == 1 else 'are'} not supported; "
+                                 "only this layer without quantizers (then it is the Keras layer)")
+        plain = LayerCall(layer.class_name[1:], layer.name, dict(layer.config), layer.inputs)
+        return base(b, plain, inputs)
+    return convert
+
+
+_CONV_ROLES = (("kernel", "kernel_quantizer"), ("bias", "bias_quantizer"))
+QKERAS_CONVERTERS: dict[str, Callable] = {
+    "QDense": _quantized_layer(kl.dense, _CONV_ROLES),
+    "QConv1D": _quantized_layer(kl.conv, _CONV_ROLES),
+    "QConv2D": _quantized_layer(kl.conv, _CONV_ROLES),
+    "QDepthwiseConv2D": _quantized_layer(kl.depthwise_conv, (("depthwise_kernel", "depthwise_quantizer"),
+                                                             ("bias", "bias_quantizer"))),
+    "QSeparableConv1D": _quantized_layer(kl.separable_conv, (("depthwise_kernel", "depthwise_quantizer"),
+                                                             ("pointwise_kernel", "pointwise_quantizer"),
+                                                             ("bias", "bias_quantizer"))),
+    "QSeparableConv2D": _quantized_layer(kl.separable_conv, (("depthwise_kernel", "depthwise_quantizer"),
+                                                             ("pointwise_kernel", "pointwise_quantizer"),
+                                                             ("bias", "bias_quantizer"))),
+    "QActivation": qactivation,
+    "QBatchNormalization": _without_quantizers(kl.batch_norm, ("gamma_quantizer", "beta_quantizer",
+                                                               "mean_quantizer", "variance_quantizer",
+                                                               "inverse_quantizer")),
+    "QAveragePooling2D": _without_quantizers(kl.pool, ("average_quantizer", "activation")),
+    "QGlobalAveragePooling2D": _without_quantizers(kl.global_pool, ("average_quantizer", "activation")),
+}
