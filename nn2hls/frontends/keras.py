@@ -115,7 +115,7 @@ def _convert(builder: Builder, layer: LayerCall, inputs: list[KTensor], topology
                                      f"({', '.join(ref[0] for ref in topology.inputs)}); save the model with "
                                      "every InputLayer as a model input")
         return _input(builder, layer, origin)
-    converter = CONVERTERS.get(layer.class_name)
+    converter = CONVERTERS.get(layer.class_name.split(">")[-1])  # "HGQ>FixedPointQuantizer": registered name
     if converter is None:
         raise UnsupportedOpError(f"layer '{layer.name}' of class {layer.class_name} is not supported; "
                                  f"supported layers: {', '.join(SUPPORTED_LAYERS)}")

@@ -29,7 +29,8 @@ from nn2hls.errors import UnsupportedOpError
 from nn2hls.frontends import keras_layers as kl
 from nn2hls.frontends.keras_build import Builder, KTensor
 from nn2hls.frontends.keras_config import LayerCall
-from nn2hls.frontends.qkeras_quantizers import QuantizerSpec, parse_quantizer, quantize_weights
+from nn2hls.frontends.qkeras_quantizers import (QuantizerSpec, parse_quantizer, quantize_weights,
+                                               trainable_alpha)
 from nn2hls.ir import ops
 from nn2hls.ir.quant import exact_type, fixed_type_for, pow2_exponent
 
@@ -175,6 +176,8 @@ def _quantized_layer(base: kl.Converter, roles: tuple[tuple[str, str], ...]) -> 
             key = dict(roles).get(short)
             where = f"layer '{layer.name}' ({layer.class_name}) {key}"
             spec = parse_quantizer(layer.config.get(key), where) if key else None
+            if key and key != "bias_quantizer":
+                spec = trainable_alpha(spec)
             quantized.append((name, quantize_weights(spec, array, where)))
         b.weights[layer.name] = quantized
         plain = LayerCall(layer.class_name[1:], layer.name, {**layer.config, "activation": "linear"},

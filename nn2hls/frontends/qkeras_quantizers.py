@@ -24,7 +24,11 @@ parameter named. Rules implemented (QKeras `quantizers.py`, inference path, no s
 - quantized_po2(bits, max_value) / quantized_relu_po2(bits, max_value, negative_slope):
   sign(x) * 2^clip(round(log2 |x|), min_exp, max_exp) with |x| < eps -> 2^min_exp,
   e = bits - 1 - (max_value is None or max_value > 1), min_exp = -2^e, max_exp = 2^e - 1; the
-  relu form is 2^... of relu(x) (negative_slope: -2^... of slope * relu(-x)).
+  relu form is 2^... of relu(x) (negative_slope: -2^... of slope * relu(-x)) and has no sign bit:
+  e = bits - (max_value is None or max_value > 1).
+- Kernel quantizers of QDense/QConv/QDepthwiseConv2D/QSeparableConv (kernel, depthwise, pointwise)
+  with alpha None become alpha "auto_po2" (quantized_bits also symmetric), as QKeras's layers set
+  them (`_set_trainable_parameter`) before use: `trainable_alpha`.
 Weights are quantized here in float32, the precision QKeras computes in, so the values equal the
 framework's. Activations become IR nodes (`keras_qlayers`): only the quantizers whose result is one
 power-of-two grid (quantized_bits with alpha 1/None, quantized_relu) are exact casts.
@@ -125,6 +129,19 @@ def parse_quantizer(value: Any, where: str) -> QuantizerSpec | None:
     return QuantizerSpec(name, full)
 
 
+_TRAINABLE_ALPHA = ("quantized_bits", "binary", "stochastic_binary", "ternary", "stochastic_ternary", "bernoulli")
+
+
+def trainable_alpha(spec: QuantizerSpec | None) -> QuantizerSpec | None:
+    """A layer's kernel quantizer as the layer uses it: alpha None -> "auto_po2"."""
+    if spec is None or spec.name not in _TRAINABLE_ALPHA or spec.params.get("alpha") is not None:
+        return spec
+    params = dict(spec.params, alpha="auto_po2")
+    if spec.name == "quantized_bits":
+        params["symmetric"] = True
+    return QuantizerSpec(spec.name, params)
+
+
 # ---- float32 arithmetic of QKeras, for weights -------------------------------------------------------
 def _f32(x) -> np.ndarray:
     return np.asarray(x, dtype=np.float32)
@@ -223,20 +240,20 @@ def _ternary(p: dict, x: np.ndarray) -> np.ndarray:
     return (np.float32(1.0) if alpha is None else _f32(alpha)) * q
 
 
-def po2_exponent_range(p: dict) -> tuple[int, int]:
+def po2_exponent_range(p: dict, sign_bit: bool) -> tuple[int, int]:
     max_value = p.get("max_value")
     need_sign = 1 if max_value is None or max_value > 1 else 0
-    effect = int(p["bits"]) - 1 - need_sign
+    effect = int(p["bits"]) - int(sign_bit) - need_sign
     lo, hi = -2 ** effect, 2 ** effect - 1
     if p.get("quadratic_approximation"):
         hi = 2 * (hi // 2)
     return lo, hi
 
 
-def _po2_exponents(p: dict, magnitude: np.ndarray) -> np.ndarray:
+def _po2_exponents(p: dict, magnitude: np.ndarray, sign_bit: bool) -> np.ndarray:
     if p.get("quadratic_approximation") or p.get("log2_rounding", "rnd") != "rnd":
         raise UnsupportedOpError("quadratic_approximation and log2_rounding other than 'rnd' are not supported")
-    lo, hi = po2_exponent_range(p)
+    lo, hi = po2_exponent_range(p, sign_bit)
     filtered = np.where(magnitude < EPSILON, EPSILON, magnitude)
     if p.get("max_value") is not None:
         filtered = np.where(filtered >= np.float32(p["max_value"]), np.float32(p["max_value"]), filtered)
@@ -245,15 +262,15 @@ def _po2_exponents(p: dict, magnitude: np.ndarray) -> np.ndarray:
 
 
 def _quantized_po2(p: dict, x: np.ndarray) -> np.ndarray:
-    return _sign_one(x) * np.power(np.float32(2), _po2_exponents(p, np.abs(x)))
+    return _sign_one(x) * np.power(np.float32(2), _po2_exponents(p, np.abs(x), True))
 
 
 def _quantized_relu_po2(p: dict, x: np.ndarray) -> np.ndarray:
     slope = np.float32(p.get("negative_slope") or 0)
-    pos = np.power(np.float32(2), _po2_exponents(p, np.maximum(x, 0)))
+    pos = np.power(np.float32(2), _po2_exponents(p, np.maximum(x, 0), False))
     if slope == 0:
         return pos.astype(np.float32)
-    neg = -np.power(np.float32(2), _po2_exponents(p, np.maximum(-x, 0) * slope))
+    neg = -np.power(np.float32(2), _po2_exponents(p, np.maximum(-x, 0) * slope, False))
     return np.where(x >= 0, pos, neg).astype(np.float32)
 
 
