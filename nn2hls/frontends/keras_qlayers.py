@@ -13,8 +13,9 @@ Rules:
   ap_ufixed<bits, integer, AP_RND_CONV, AP_SAT> for quantized_relu): exactly
   step * clip(round_half_even(x / step), lo, hi). quantized_relu with a power-of-two
   negative_slope s is leaky_relu(s), the signed cast, then a clip at -s * m * step (m = 2^(bits-1)).
-  The other quantizers on activations (data-dependent alphas, po2, tanh, sigmoid, binary, ternary)
-  are refused with the reason.
+  quantized_tanh / quantized_sigmoid (QKeras's default hard sigmoid) are the same casts after the
+  exact hard sigmoid (`_hard_activation`). The other quantizers on activations (data-dependent
+  alphas, po2, real tanh/sigmoid, binary, ternary) are refused with the reason.
 - QBatchNormalization, QAveragePooling2D and QGlobalAveragePooling2D without quantizers are their
   Keras layers; with quantizers they are refused.
 """
@@ -58,8 +59,10 @@ def quantized_activation(b: Builder, layer: LayerCall, t: KTensor, value) -> KTe
         return _bits_activation(b, layer, t, spec)
     if spec.name == "quantized_relu":
         return _relu_activation(b, layer, t, spec)
+    if spec.name in ("quantized_tanh", "quantized_sigmoid"):
+        return _hard_activation(b, layer, t, spec)
     raise _refuse(layer, f"activation quantizer {spec} is not supported on activations; use quantized_bits "
-                         "(alpha 1 or None) or quantized_relu")
+                         "(alpha 1 or None), quantized_relu, quantized_tanh or quantized_sigmoid")
 
 
 def _unary(b: Builder, layer: LayerCall, t: KTensor, op: ops.Op, suffix: str) -> KTensor:
@@ -115,6 +118,36 @@ def _relu_activation(b: Builder, layer: LayerCall, t: KTensor, spec: QuantizerSp
             out = _unary(b, layer, out, ops.Activation("clip", low=low, high=math.inf), "neg_clip")
     if bound and not p.get("is_quantized_clip", True):
         out = _unary(b, layer, out, ops.Activation("clip", low=-math.inf, high=float(bound)), "upper_bound")
+    return out
+
+
+def _hard_activation(b: Builder, layer: LayerCall, t: KTensor, spec: QuantizerSpec) -> KTensor:
+    """quantized_tanh / quantized_sigmoid with QKeras's default hard sigmoid, clip(0.5 x + 0.5, 0, 1).
+
+    tanh: clip(round(m * clip(x, -1, 1)) / m, -1 + symmetric / m, 1 - 1 / m), m = 2^(bits-1): the signed
+    cast to ap_fixed<bits, 1> (AP_SAT_SYM when symmetric). sigmoid: m = 2^bits,
+    clip(round(m * (0.5 x + 0.5)) / m, symmetric / m, 1 - 1 / m): an exact ScaleShift(0.5, 0.5), the
+    unsigned cast to ap_ufixed<bits, 0>, and for symmetric a clip at 1 / m.
+    """
+    p = spec.params
+    real = p.get("use_real_tanh") if spec.name == "quantized_tanh" else p.get("use_real_sigmoid")
+    if real:
+        raise _refuse(layer, f"activation quantizer {spec}: the real tanh/sigmoid is not exact in fixed point; "
+                             "only QKeras's default hard form is supported")
+    bits, symmetric = int(p["bits"]), bool(p.get("symmetric"))
+    if spec.name == "quantized_tanh":
+        return _quant(b, layer, t, bits - 1, bits, True, symmetric, "quant")
+    which = b.common_view([t])
+    source = b.view(t, which, layer)
+    c = b.shape_of(source)[-1] if b.shape_of(source) else 1
+    node = b.graph.add(ops.ScaleShift(), [source], name=layer.name + "_hard", source_name=layer.name,
+                       weights={"scale": np.full(c, 0.5), "shift": np.full(c, 0.5)})
+    node.meta["forced_precision"] = {"weight": exact_type(np.array([0.5])), "bias": exact_type(np.array([0.5]))}
+    node.meta["exact_result"] = True
+    node.meta["keep_separate"] = "it is the hard sigmoid of a QKeras quantized_sigmoid (exact)"
+    out = _quant(b, layer, b.tensor(which, node.name, t.shape), bits, bits, False, False, "quant")
+    if symmetric:
+        out = _unary(b, layer, out, ops.Activation("clip", low=2.0 ** -bits, high=math.inf), "sym_clip")
     return out
 
 

@@ -24,7 +24,7 @@ from nn2hls.ir import ops
 from nn2hls.passes.pipeline import run_passes
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "qkeras"
-MODELS = ("qkeras_dense", "qkeras_conv2d", "qkeras_conv1d_auto", "hgq_dense")
+MODELS = ("qkeras_dense", "qkeras_conv2d", "qkeras_conv1d_auto", "qkeras_tanh_sigmoid", "hgq_dense")
 VENDOR = os.environ.get("NN2HLS_AP_TYPES", "")
 
 
@@ -148,10 +148,10 @@ def test_unsupported_activation_quantizer_is_one_line(tmp_path):
     config = json.loads((FIXTURES / "qkeras_dense.json").read_text())
     for layer in config["config"]["layers"]:
         if layer["config"]["name"] == "relu1":
-            layer["config"]["activation"] = "quantized_tanh(4)"
+            layer["config"]["activation"] = "quantized_po2(4)"
     path = tmp_path / "m.json"
     path.write_text(json.dumps(config))
-    with pytest.raises(UnsupportedOpError, match=r"layer 'relu1' \(QActivation\): activation quantizer quantized_tanh"):
+    with pytest.raises(UnsupportedOpError, match=r"layer 'relu1' \(QActivation\): activation quantizer quantized_po2"):
         load_keras(path, FIXTURES / "qkeras_dense_weights.h5")
 
 
