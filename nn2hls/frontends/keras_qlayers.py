@@ -16,8 +16,12 @@ Rules:
   quantized_tanh / quantized_sigmoid (QKeras's default hard sigmoid) are the same casts after the
   exact hard sigmoid (`_hard_activation`). The other quantizers on activations (data-dependent
   alphas, po2, real tanh/sigmoid, binary, ternary) are refused with the reason.
-- QBatchNormalization, QAveragePooling2D and QGlobalAveragePooling2D without quantizers are their
-  Keras layers; with quantizers they are refused.
+- QBatchNormalization is BatchNormalization with its gamma, beta, moving mean and moving variance
+  quantized by their quantizers (QKeras defaults: quantized_relu_po2(6, 2048), quantized_po2(5),
+  quantized_po2(5), quantized_relu_po2(6, quadratic_approximation=True)); the scale it implies is a
+  float, so it is folded and typed like any BatchNormalization (not exact by construction).
+- QAveragePooling2D and QGlobalAveragePooling2D without quantizers are their Keras layers; with
+  quantizers they are refused.
 """
 from __future__ import annotations
 
@@ -239,6 +243,23 @@ def _without_quantizers(base: kl.Converter, keys: tuple[str, ...]) -> kl.Convert
     return convert
 
 
+def qbatch_norm(b: Builder, layer: LayerCall, inputs: list[KTensor]) -> KTensor:
+    """QBatchNormalization: the BatchNormalization of its quantized gamma, beta, moving mean and variance."""
+    if layer.config.get("inverse_quantizer") is not None:
+        raise _refuse(layer, "inverse_quantizer is not supported")
+    roles = {"gamma": "gamma_quantizer", "beta": "beta_quantizer", "moving_mean": "mean_quantizer",
+             "moving_variance": "variance_quantizer"}
+    quantized = []
+    for name, array in b.weights.get(layer.name, []):
+        short = name.split("/")[-1].split(":")[0]
+        key = roles.get(short)
+        where = f"layer '{layer.name}' ({layer.class_name}) {key}"
+        spec = parse_quantizer(layer.config.get(key), where) if key else None
+        quantized.append((name, quantize_weights(spec, array, where)))
+    b.weights[layer.name] = quantized
+    return kl.batch_norm(b, LayerCall("BatchNormalization", layer.name, dict(layer.config), layer.inputs), inputs)
+
+
 _CONV_ROLES = (("kernel", "kernel_quantizer"), ("bias", "bias_quantizer"))
 QKERAS_CONVERTERS: dict[str, Callable] = {
     "QDense": _quantized_layer(kl.dense, _CONV_ROLES),
@@ -253,9 +274,7 @@ QKERAS_CONVERTERS: dict[str, Callable] = {
                                                              ("pointwise_kernel", "pointwise_quantizer"),
                                                              ("bias", "bias_quantizer"))),
     "QActivation": qactivation,
-    "QBatchNormalization": _without_quantizers(kl.batch_norm, ("gamma_quantizer", "beta_quantizer",
-                                                               "mean_quantizer", "variance_quantizer",
-                                                               "inverse_quantizer")),
+    "QBatchNormalization": qbatch_norm,
     "QAveragePooling2D": _without_quantizers(kl.pool, ("average_quantizer", "activation")),
     "QGlobalAveragePooling2D": _without_quantizers(kl.global_pool, ("average_quantizer", "activation")),
 }

@@ -25,7 +25,8 @@ parameter named. Rules implemented (QKeras `quantizers.py`, inference path, no s
   sign(x) * 2^clip(round(log2 |x|), min_exp, max_exp) with |x| < eps -> 2^min_exp,
   e = bits - 1 - (max_value is None or max_value > 1), min_exp = -2^e, max_exp = 2^e - 1; the
   relu form is 2^... of relu(x) (negative_slope: -2^... of slope * relu(-x)) and has no sign bit:
-  e = bits - (max_value is None or max_value > 1).
+  e = bits - (max_value is None or max_value > 1). quadratic_approximation: max_exp = 2 * (max_exp // 2)
+  and the exponent is 2 * clip(round(log2 sqrt|x|), min_exp, max_exp).
 - Kernel quantizers of QDense/QConv/QDepthwiseConv2D/QSeparableConv (kernel, depthwise, pointwise)
   with alpha None become alpha "auto_po2" (quantized_bits also symmetric), as QKeras's layers set
   them (`_set_trainable_parameter`) before use: `trainable_alpha`.
@@ -251,13 +252,16 @@ def po2_exponent_range(p: dict, sign_bit: bool) -> tuple[int, int]:
 
 
 def _po2_exponents(p: dict, magnitude: np.ndarray, sign_bit: bool) -> np.ndarray:
-    if p.get("quadratic_approximation") or p.get("log2_rounding", "rnd") != "rnd":
-        raise UnsupportedOpError("quadratic_approximation and log2_rounding other than 'rnd' are not supported")
+    if p.get("log2_rounding", "rnd") != "rnd":
+        raise UnsupportedOpError("log2_rounding other than 'rnd' is not supported")
     lo, hi = po2_exponent_range(p, sign_bit)
     filtered = np.where(magnitude < EPSILON, EPSILON, magnitude)
     if p.get("max_value") is not None:
         filtered = np.where(filtered >= np.float32(p["max_value"]), np.float32(p["max_value"]), filtered)
-    e = np.clip(np.round(np.log(filtered) / np.float32(np.log(2.0))), lo, hi)
+    if p.get("quadratic_approximation"):  # even exponents: 2 * round(log2 sqrt|x|)
+        e = np.float32(2) * np.clip(np.round(np.log(np.sqrt(filtered)) / np.float32(np.log(2.0))), lo, hi)
+    else:
+        e = np.clip(np.round(np.log(filtered) / np.float32(np.log(2.0))), lo, hi)
     return np.where(magnitude < EPSILON, np.float32(lo), e).astype(np.float32)
 
 

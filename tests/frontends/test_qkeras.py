@@ -24,7 +24,8 @@ from nn2hls.ir import ops
 from nn2hls.passes.pipeline import run_passes
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "qkeras"
-MODELS = ("qkeras_dense", "qkeras_conv2d", "qkeras_conv1d_auto", "qkeras_tanh_sigmoid", "hgq_dense")
+MODELS = ("qkeras_dense", "qkeras_conv2d", "qkeras_conv1d_auto", "qkeras_tanh_sigmoid", "qkeras_batchnorm",
+          "hgq_dense")
 VENDOR = os.environ.get("NN2HLS_AP_TYPES", "")
 
 
@@ -141,6 +142,10 @@ def test_relu_binary_ternary_po2_by_hand():
     # quantized_po2(4): exponents -4..3 (3 non-sign bits, exponent sign bit); 0 -> 2^-4
     assert _q("quantized_po2(4)", [0.3, -5.0, 100.0, 0.0]).tolist() == [0.25, -4.0, 8.0, 0.0625]
     # quantized_relu_po2(4): no sign bit, exponents -8..7
+    # quadratic_approximation: even exponents 2 * clip(round(log2 sqrt x), -8, 2 * (7 // 2) = 6), so the
+    # largest value is 2^12
+    assert _q("quantized_relu_po2(4, quadratic_approximation=True)", [0.3, 20.0, 1000.0, 1e6]).tolist() == \
+        [0.25, 16.0, 1024.0, 4096.0]
     assert _q("quantized_relu_po2(4)", [0.3, -1.0, 500.0]).tolist() == [0.25, 2.0 ** -8, 128.0]
 
 
