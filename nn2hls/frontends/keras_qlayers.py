@@ -20,8 +20,9 @@ Rules:
   quantized by their quantizers (QKeras defaults: quantized_relu_po2(6, 2048), quantized_po2(5),
   quantized_po2(5), quantized_relu_po2(6, quadratic_approximation=True)); the scale it implies is a
   float, so it is folded and typed like any BatchNormalization (not exact by construction).
-- QAveragePooling2D and QGlobalAveragePooling2D without quantizers are their Keras layers; with
-  quantizers they are refused.
+- QAveragePooling2D and QGlobalAveragePooling2D: the Keras average, or with `average_quantizer`
+  QKeras's sum(window) * q(1 / area) as a depthwise Conv with that constant kernel
+  (`qaverage_pooling`); then their `activation` quantizer.
 """
 from __future__ import annotations
 
@@ -260,6 +261,47 @@ def qbatch_norm(b: Builder, layer: LayerCall, inputs: list[KTensor]) -> KTensor:
     return kl.batch_norm(b, LayerCall("BatchNormalization", layer.name, dict(layer.config), layer.inputs), inputs)
 
 
+def qaverage_pooling(b: Builder, layer: LayerCall, inputs: list[KTensor]) -> KTensor:
+    """QAveragePooling2D / QGlobalAveragePooling2D, then the layer's `activation` quantizer.
+
+    Without `average_quantizer` the Keras average. With it QKeras computes sum(window) *
+    q(1 / area) (q = the quantizer), which is the depthwise Conv whose kernel is q(1 / area)
+    everywhere: exact, and free of multipliers for a power-of-two q. Only 'valid' padding then.
+    """
+    (t,) = inputs
+    glob = layer.class_name == "QGlobalAveragePooling2D"
+    base = kl.global_pool if glob else kl.pool
+    plain = LayerCall(layer.class_name[1:], layer.name, {k: v for k, v in layer.config.items()
+                                                          if k not in ("average_quantizer", "activation")},
+                      layer.inputs)
+    spec = parse_quantizer(layer.config.get("average_quantizer"), f"layer '{layer.name}' ({layer.class_name}) "
+                                                                  "average_quantizer")
+    if spec is None:
+        out = base(b, plain, inputs)
+    else:
+        if kl._channels_first(layer) or t.rank != 3:
+            raise _refuse(layer, "average_quantizer is supported on channels_last rank-3 inputs only")
+        h, w, c = t.shape
+        if glob:
+            pool, strides, keep = (h, w), (h, w), bool(layer.config.get("keepdims"))
+        else:
+            pool = kl._tuple(layer.config.get("pool_size", 2), 2)
+            strides = kl._tuple(layer.config.get("strides") or pool, 2)
+            if str(layer.config.get("padding", "valid")).lower() != "valid":
+                raise _refuse(layer, "average_quantizer with padding other than 'valid' is not supported")
+        area = int(np.prod(pool))
+        q = float(quantize_weights(spec, np.array([1.0 / area]), "average_quantizer")[0])
+        op = ops.Conv(ndim=2, kernel_size=pool, strides=strides, dilations=(1, 1), pads=((0, 0), (0, 0)), groups=c)
+        node = b.add(op, [b.keras_view(t, layer)], layer, weights={"kernel": np.full(pool + (1, c), q)})
+        force_weight_types(b, [node], False)
+        out = KTensor(b.shape_of(node), keras=node)
+        if glob:
+            kept = (1, 1, c) if keep else (c,)
+            out = KTensor(kept, keras=b.add(ops.Reshape(shape=kept), [node], layer, suffix="flat"))
+    act = layer.config.get("activation")
+    return out if act is None else quantized_activation(b, layer, out, act)
+
+
 _CONV_ROLES = (("kernel", "kernel_quantizer"), ("bias", "bias_quantizer"))
 QKERAS_CONVERTERS: dict[str, Callable] = {
     "QDense": _quantized_layer(kl.dense, _CONV_ROLES),
@@ -275,6 +317,6 @@ QKERAS_CONVERTERS: dict[str, Callable] = {
                                                              ("bias", "bias_quantizer"))),
     "QActivation": qactivation,
     "QBatchNormalization": qbatch_norm,
-    "QAveragePooling2D": _without_quantizers(kl.pool, ("average_quantizer", "activation")),
-    "QGlobalAveragePooling2D": _without_quantizers(kl.global_pool, ("average_quantizer", "activation")),
+    "QAveragePooling2D": qaverage_pooling,
+    "QGlobalAveragePooling2D": qaverage_pooling,
 }
