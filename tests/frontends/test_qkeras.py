@@ -24,8 +24,8 @@ from nn2hls.ir import ops
 from nn2hls.passes.pipeline import run_passes
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "qkeras"
-MODELS = ("qkeras_dense", "qkeras_conv2d", "qkeras_conv1d_auto", "qkeras_tanh_sigmoid", "qkeras_batchnorm", "qkeras_avgpool",
-          "hgq_dense")
+MODELS = ("qkeras_dense", "qkeras_conv2d", "qkeras_conv1d_auto", "qkeras_tanh_sigmoid", "qkeras_batchnorm",
+          "qkeras_avgpool", "hgq_dense")
 VENDOR = os.environ.get("NN2HLS_AP_TYPES", "")
 
 
