@@ -79,7 +79,8 @@ def fixed_point_quantizer(b: Builder, layer: LayerCall, inputs: list[KTensor]) -
     stored = b.weights.get(layer.name, [])
     arrays = {n.split("/")[-1].split(":")[0]: a for n, a in stored}
     if set(arrays) != {"keep_negative", "bits", "integers"}:
-        raise _refuse(layer, f"expected stored weights keep_negative, bits, integers; found {', '.join(arrays) or 'none'}")
+        raise _refuse(layer, "expected stored weights keep_negative, bits, integers; found "
+                             f"{', '.join(arrays) or 'none'}")
     b.graph.meta[_META_KEY] = True
     kbi = _per_channel(layer, arrays, t.shape)
     source = b.keras_view(t, layer)

@@ -90,8 +90,6 @@ def _bits_activation(b: Builder, layer: LayerCall, t: KTensor, spec: QuantizerSp
                               or np.asarray(alpha).size != 1):
         raise _refuse(layer, f"activation quantizer {spec}: alpha {alpha!r} scales by the batch's own values; "
                              "only alpha=1 or None is supported on activations")
-    if p.get("use_stochastic_rounding"):
-        pass  # inference rounds deterministically
     bits, integer = int(p["bits"]), int(p["integer"])
     keep_negative = bool(p["keep_negative"])
     unsigned = bits - int(keep_negative)
@@ -231,17 +229,6 @@ def _quantized_layer(base: kl.Converter, roles: tuple[tuple[str, str], ...]) -> 
 def qactivation(b: Builder, layer: LayerCall, inputs: list[KTensor]) -> KTensor:
     (t,) = inputs
     return quantized_activation(b, layer, t, layer.config.get("activation"))
-
-
-def _without_quantizers(base: kl.Converter, keys: tuple[str, ...]) -> kl.Converter:
-    def convert(b: Builder, layer: LayerCall, inputs: list[KTensor]) -> KTensor:
-        used = [k for k in keys if layer.config.get(k) is not None]
-        if used:
-            raise _refuse(layer, f"{', '.join(used)} {'is' if len(used) == 1 else 'are'} not supported; "
-                                 "only this layer without quantizers (then it is the Keras layer)")
-        plain = LayerCall(layer.class_name[1:], layer.name, dict(layer.config), layer.inputs)
-        return base(b, plain, inputs)
-    return convert
 
 
 def qbatch_norm(b: Builder, layer: LayerCall, inputs: list[KTensor]) -> KTensor:

@@ -118,7 +118,8 @@ def parse_quantizer(value: Any, where: str) -> QuantizerSpec | None:
         else:
             raise UnsupportedOpError(f"{where}: quantizer {value!r} is not a quantizer expression")
         if name not in _POSITIONAL:
-            raise UnsupportedOpError(f"{where}: quantizer {name!r} is not supported; supported: {', '.join(QUANTIZERS)}")
+            raise UnsupportedOpError(f"{where}: quantizer {name!r} is not supported; supported: "
+                                     f"{', '.join(QUANTIZERS)}")
         params = dict(zip(_POSITIONAL[name], args))
         params.update(kwargs)
     else:
