@@ -27,7 +27,8 @@ class PrecisionSpec:
     headroom_bits: int = 1          # extra integer bits above the largest observed/derived magnitude
     rounding: str = "AP_RND"        # Q mode of derived result/input types
     overflow: str = "AP_SAT"        # O mode of derived result/input types
-    table_size: int = 1024          # entries of sigmoid/tanh/elu/exp/inverse tables
+    table_size: int | str = "auto"  # entries of sigmoid/tanh/elu/exp/inverse tables (power of two), or
+    #                                 auto: per node, about one result LSB (nn2hls.ir.tables.auto_table_size)
     table_width: int = 18           # width of table entry types
 
 

@@ -10,7 +10,7 @@ optional and defaults to the value in `nn2hls.config`:
     precision:
       input: TYPE | auto
       default:   {weight, bias, accum, result: TYPE | auto, weight_width, result_width, headroom_bits,
-                  rounding, overflow, table_size, table_width}
+                  rounding, overflow, table_size (int | auto), table_width}
       op_types:  {<op kind, e.g. Dense>: {same keys as default}}
       layers:    {<layer name>: {same keys as default}}
     search:  {enabled: bool, metric: argmax | max_abs, tolerance: float >= 0, min_width: int >= 1}
@@ -147,6 +147,11 @@ def _spec_overrides(v: _Validator, value: Any, key: str) -> dict[str, Any]:
         elif k == "overflow":
             out[k] = v.mode(item, path, OVERFLOW_MODES)
         elif k == "table_size":
+            if isinstance(item, str) and item.strip().lower() == "auto":
+                out[k] = "auto"
+                continue
+            if not isinstance(item, int) or isinstance(item, bool):
+                raise v.fail(f"'{path}' must be auto or a power of two (e.g. 256, 1024), got {item!r}")
             size = v.integer(item, path, 2, 1 << 20)
             if size & (size - 1):
                 raise v.fail(f"'{path}' must be a power of two (e.g. 256, 1024), got {size}")

@@ -63,6 +63,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
@@ -375,6 +376,73 @@ def softmax_specs(input_type: FixedType, axis_length: int, size: int,
     return exp_spec, inv_spec
 
 
+# -------------------------------------------------------------------------------------------------
+# automatic table size
+# -------------------------------------------------------------------------------------------------
+MAX_AUTO_TABLE_SIZE = 4096  # 4096 x 18-bit entries = 72 Kbit = 4 BRAM18 (18 Kbit each) per table copy
+
+# Upper bounds of |f'| over the whole domain the table serves (residual tables: of g = f - max(v, 0)).
+# sigmoid'(0) = 1/4; tanh'(0) = 1; (alpha (e^v - 1))' = alpha e^v <= |alpha| for v <= 0; CELU
+# e^(v/alpha) <= 1; softsign 1/(1+|v|)^2 <= 1; exp on v <= 0: e^v <= 1; 1/s on s >= 1: 1/s^2 <= 1;
+# residuals: softplus e^-|v|/(1+e^-|v|) <= 1/2, swish and both GELUs 1/2 (at 0), mish tanh(ln 2) = 0.6.
+MAX_SLOPE = {"sigmoid": 0.25, "tanh": 1.0, "celu": 1.0, "softsign": 1.0, "exp": 1.0, "inv": 1.0,
+             "softplus": 0.5, "swish": 0.5, "mish": 0.6, "gelu": 0.5, "gelu_tanh": 0.5}
+
+
+def max_slope(function: str, alpha: float = 1.0) -> float:
+    """An upper bound of |f'| over the inputs a `function` table serves (elu: |alpha|)."""
+    if function == "elu":
+        return abs(float(alpha))
+    if function not in MAX_SLOPE:
+        raise GraphError(f"no slope bound for table function {function!r}")
+    return MAX_SLOPE[function]
+
+
+def table_error_bound(spec: TableSpec, entry_type: FixedType) -> float:
+    """Worst |entry - f(v)| over the representable inputs v of the interior buckets (not the two
+    clamping edge buckets, whose extra error is the function's tail beyond the covered range).
+
+    Sampling: a bucket's representable inputs span ``w = max(step - lsb_in, 0)`` and its entry is
+    taken at their centre, so ``|f(v) - f(centre)| <= L w / 2`` (``L`` = `max_slope`; the reciprocal
+    table's bucket of s = 1 samples at its end: ``L w``). Entry: the cast to ``entry_type`` adds half
+    its LSB when it rounds (AP_RND...), a whole LSB when it truncates.
+    """
+    lsb_in = math.ldexp(1.0, -spec.input_frac) if spec.input_frac is not None else 0.0
+    w = max(spec.step - lsb_in, 0.0)
+    sampling = max_slope(spec.function, spec.alpha) * w * (1.0 if spec.function == "inv" else 0.5)
+    rounds = entry_type.rounding not in ("AP_TRN", "AP_TRN_ZERO")
+    return sampling + entry_type.lsb * (0.5 if rounds else 1.0)
+
+
+def auto_table_size(build: Callable[[int], TableSpec], entry_type: FixedType, result_lsb: float,
+                    cap: int = MAX_AUTO_TABLE_SIZE) -> int:
+    """The default table size of one node (`precision.table_size: auto`).
+
+    ``build(size)`` makes the node's table for a given size (the helpers above: a size only sets the
+    step over the fixed covered range). The tolerance is one LSB of the node's result, or what the
+    input type can resolve when that is coarser:
+
+        tol = max(result_lsb, L * lsb_in)        (L = max |f'|, lsb_in = the indexed input's LSB)
+
+    and the size is the smallest power of two ``2 <= size <= cap`` whose table meets
+    ``table_error_bound(spec) <= tol`` (sampling ``L w / 2`` plus entry rounding), or whose table is
+    already complete (fewer buckets than asked: every bucket holds a single input, exact up to the
+    entry rounding). When no size up to `cap` meets it (wide results: 16-bit sigmoid results need
+    2**16 entries) the size is `cap`. The error beyond the covered range (the tails in the table of the
+    module docstring) is not part of this rule.
+    """
+    size = 2
+    while True:
+        spec = build(size)
+        if spec.size < size or size >= cap:
+            return spec.size
+        lsb_in = math.ldexp(1.0, -spec.input_frac) if spec.input_frac is not None else 0.0
+        tol = max(float(result_lsb), max_slope(spec.function, spec.alpha) * lsb_in)
+        if table_error_bound(spec, entry_type) <= tol:
+            return spec.size
+        size *= 2
+
+
 def default_table_types(function: str, table_width: int, *, axis_length: int = 1,
                         alpha: float = 1.0) -> dict[str, FixedType]:
     """Suggested entry types (role -> FixedType) of a sigmoid/tanh/elu/softmax node's tables."""
@@ -401,6 +469,6 @@ def default_table_types(function: str, table_width: int, *, axis_length: int = 1
     raise GraphError(f"no lookup table for function {function!r}")
 
 
-__all__ = ["TableSpec", "FUNCTIONS", "RESIDUAL", "index", "sample_points", "table_values", "sigmoid_spec",
+__all__ = ["TableSpec", "MAX_AUTO_TABLE_SIZE", "max_slope", "table_error_bound", "auto_table_size", "FUNCTIONS", "RESIDUAL", "index", "sample_points", "table_values", "sigmoid_spec",
            "tanh_spec", "elu_spec", "celu_spec", "softsign_spec", "residual_spec", "softmax_specs",
            "default_table_types"]

@@ -161,8 +161,9 @@ class _Assigner:
         elif isinstance(op, Softmax):
             x_t = self.in_type(node)
             data = self.acts.get(node.inputs[0]) if self.acts is not None else None
-            p.update(table_types.softmax_types(node, spec, x_t, data))
-            p["result"] = self.result(node, spec, (0.0, 1.0))
+            result = self.result(node, spec, (0.0, 1.0))
+            p.update(table_types.softmax_types(node, spec, x_t, data, result.lsb))
+            p["result"] = result
         elif isinstance(op, Elementwise):
             a, b = self.in_interval(node, 0), self.in_interval(node, 1)
             if op.operation == "add":
@@ -328,7 +329,10 @@ class _Assigner:
             p["param"] = FixedType.fixed(width, rules.integer_bits(m, width, True, WEIGHT_ROUNDING), True,
                                          WEIGHT_ROUNDING, WEIGHT_OVERFLOW)
         if fn in table_types.TABLE_ACTIVATIONS:
-            p.update(table_types.activation_types(node, spec, self.in_type(node)))
+            # the table size (table_size auto) needs the result's LSB; a residual table can only widen
+            # the result interval (a coarser LSB), so the bound holds for the final result too
+            first = self.result(node, spec, iv)
+            p.update(table_types.activation_types(node, spec, self.in_type(node), first.lsb))
         if fn in _RESIDUAL:
             iv = rules.hull([iv, _residual_entries_interval(node, self.in_type(node), x_iv)])
         p["result"] = self.result(node, spec, iv)

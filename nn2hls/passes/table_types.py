@@ -4,7 +4,9 @@ the residual tables of softplus/swish/mish/gelu/gelu_tanh, softmax).
 Rule: the entry types are `nn2hls.ir.tables.default_table_types(function, table_width)` and the
 TableSpecs come from that module's `sigmoid_spec`/`tanh_spec`/`elu_spec`/`celu_spec`/`softsign_spec`/
 `residual_spec`/`softmax_specs` (SELU: the elu table of scale * alpha * (exp(v) - 1)), with
-`table_size` from the node's precision spec and the input type of the node. The softmax exp table
+`table_size` from the node's precision spec (`auto`, the default: `tables.auto_table_size`, about
+one LSB of the node's result type, at most `tables.MAX_AUTO_TABLE_SIZE` entries) and the input
+type of the node. The softmax exp table
 covers the largest max(x) - x observed in the float activations of the calibration data (when given).
 The softmax `sum` type must hold the exact sum of `n` exp entries (F = frac(exp), every entry <= 1):
 it is checked here, so a table type change cannot make the sum round or overflow.
@@ -23,33 +25,51 @@ from nn2hls.ir.types import FixedType
 TABLE_ACTIVATIONS = ("sigmoid", "tanh", "elu", "selu", "celu", "softsign") + tables.RESIDUAL
 
 
-def activation_types(node: Node, spec, x_t: FixedType) -> dict[str, FixedType]:
-    """Entry type of a table-based activation node (TABLE_ACTIVATIONS); sets node.tables['table']."""
+def table_size(spec, build, entry_type: FixedType, result_lsb: float | None) -> int:
+    """The configured `table_size`, or for `auto` `tables.auto_table_size` (needs the result's LSB)."""
+    size = spec.table_size
+    if isinstance(size, str):  # "auto"
+        if result_lsb is None:
+            return tables.MAX_AUTO_TABLE_SIZE
+        return tables.auto_table_size(build, entry_type, result_lsb)
+    return int(size)
+
+
+def activation_types(node: Node, spec, x_t: FixedType, result_lsb: float | None = None) -> dict[str, FixedType]:
+    """Entry type of a table-based activation node (TABLE_ACTIVATIONS); sets node.tables['table'].
+
+    `result_lsb` is the LSB of the node's result type (sets the size when `table_size` is auto)."""
     fn = node.op.function
     if fn == "selu":
         scaled = node.op.beta * node.op.alpha
-        node.tables["table"] = tables.elu_spec(x_t, spec.table_size, scaled)
-        return tables.default_table_types("elu", spec.table_width, alpha=scaled)
-    types = tables.default_table_types(fn, spec.table_width, alpha=getattr(node.op, "alpha", 1.0))
-    if fn == "celu":
-        node.tables["table"] = tables.celu_spec(x_t, spec.table_size, node.op.alpha)
-    elif fn == "softsign":
-        node.tables["table"] = tables.softsign_spec(x_t, spec.table_size)
-    elif fn in tables.RESIDUAL:
-        node.tables["table"] = tables.residual_spec(fn, x_t, spec.table_size)
-    elif fn == "sigmoid":
-        node.tables["table"] = tables.sigmoid_spec(x_t, spec.table_size)
-    elif fn == "tanh":
-        node.tables["table"] = tables.tanh_spec(x_t, spec.table_size)
+        types = tables.default_table_types("elu", spec.table_width, alpha=scaled)
+        build = lambda n: tables.elu_spec(x_t, n, scaled)  # noqa: E731
     else:
-        node.tables["table"] = tables.elu_spec(x_t, spec.table_size, node.op.alpha)
+        types = tables.default_table_types(fn, spec.table_width, alpha=getattr(node.op, "alpha", 1.0))
+        if fn == "celu":
+            build = lambda n: tables.celu_spec(x_t, n, node.op.alpha)  # noqa: E731
+        elif fn == "softsign":
+            build = lambda n: tables.softsign_spec(x_t, n)  # noqa: E731
+        elif fn in tables.RESIDUAL:
+            build = lambda n: tables.residual_spec(fn, x_t, n)  # noqa: E731
+        elif fn == "sigmoid":
+            build = lambda n: tables.sigmoid_spec(x_t, n)  # noqa: E731
+        elif fn == "tanh":
+            build = lambda n: tables.tanh_spec(x_t, n)  # noqa: E731
+        else:
+            build = lambda n: tables.elu_spec(x_t, n, node.op.alpha)  # noqa: E731
+    node.tables["table"] = build(table_size(spec, build, types["table"], result_lsb))
     return types
 
 
-def softmax_types(node: Node, spec, x_t: FixedType, data: np.ndarray | None = None) -> dict[str, FixedType]:
+def softmax_types(node: Node, spec, x_t: FixedType, data: np.ndarray | None = None,
+                  result_lsb: float | None = None) -> dict[str, FixedType]:
     """exp/sum/inv types of a softmax node; sets node.tables['exp'] and ['inv'].
 
-    `data` is the float input of the softmax on the calibration data (batch first) when known.
+    `data` is the float input of the softmax on the calibration data (batch first) when known;
+    `result_lsb` the LSB of its result type. With `table_size: auto` the exp and reciprocal tables
+    are sized separately by `tables.auto_table_size` (an error d in one exp entry moves
+    y_i = e_i * r by at most d, as r <= 1; one d in r by at most d, as e_i <= 1).
     """
     op: Softmax = node.op
     axis = op.axis % len(node.shape)
@@ -65,7 +85,12 @@ def softmax_types(node: Node, spec, x_t: FixedType, data: np.ndarray | None = No
     if data is not None and data.size:
         moved = np.moveaxis(data, axis + 1, -1)
         data_range = float(np.max(moved.max(axis=-1) - moved.min(axis=-1)))
-    exp_spec, inv_spec = tables.softmax_specs(x_t, n, spec.table_size, data_range, sum_frac=sum_t.frac)
+    def build(size: int) -> tuple[tables.TableSpec, tables.TableSpec]:
+        return tables.softmax_specs(x_t, n, size, data_range, sum_frac=sum_t.frac)
+
+    exp_size = table_size(spec, lambda s: build(s)[0], types["exp"], result_lsb)
+    inv_size = table_size(spec, lambda s: build(s)[1], types["inv"], result_lsb)
+    exp_spec, inv_spec = build(exp_size)[0], build(inv_size)[1]
     node.tables["exp"] = exp_spec
     node.tables["inv"] = inv_spec
     return types
