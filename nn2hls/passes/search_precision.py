@@ -9,7 +9,9 @@ Rule (needs calibration data; runs after assign_precision, before quantize_weigh
   agreement >= min(1 - tolerance, agreement at the start). Metric `max_abs`: largest |emulator -
   float| over all outputs; accepted while <= max(tolerance, error at the start);
 - nodes in topological order; for each, the result width, then (Dense/Conv/ScaleShift) the weight
-  width, is lowered by one bit while the candidate is accepted and the width stays >= min_width.
+  width, is lowered by one bit while the candidate is accepted and the width stays >= min_width;
+  the sweep repeats until one lowers nothing (a later width can change what an earlier one tolerates,
+  e.g. a narrower softmax result shrinks its `auto`-sized tables), so no single width can go lower.
   Only derived (`auto`) types are searched; wiring nodes that inherit their input's type are skipped.
 The chosen widths are stored in graph.meta['precision_widths'] (read by assign_precision) and the
 graph's types re-derived with them; the notes give the bits saved per layer and in total.
@@ -104,16 +106,19 @@ class SearchPrecision:
         before = {n.name: {role: n.precision[role].width for _, role in _searchable(graph, n, ctx)}
                   for n in graph.topological()}
         final = start
-        for node in graph.topological():
-            for key, role in _searchable(graph, node, ctx):
-                current = widths.get(node.name, {}).get(key, before[node.name][role])
-                while current - 1 >= cfg.min_width:
-                    candidate = {k: dict(v) for k, v in widths.items()}
-                    candidate.setdefault(node.name, {})[key] = current - 1
-                    s = evaluate(candidate)
-                    if not accept(s):
-                        break
-                    widths, current, final = candidate, current - 1, s
+        lowered = True
+        while lowered:  # sweep again: a later node's width can change what an earlier one tolerates
+            lowered = False
+            for node in graph.topological():
+                for key, role in _searchable(graph, node, ctx):
+                    current = widths.get(node.name, {}).get(key, before[node.name][role])
+                    while current - 1 >= cfg.min_width:
+                        candidate = {k: dict(v) for k, v in widths.items()}
+                        candidate.setdefault(node.name, {})[key] = current - 1
+                        s = evaluate(candidate)
+                        if not accept(s):
+                            break
+                        widths, current, final, lowered = candidate, current - 1, s, True
         assign_types(graph, ctx, widths)
         graph.meta["precision_widths"] = widths
         total = 0
