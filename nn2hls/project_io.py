@@ -25,7 +25,7 @@ from nn2hls.ir.types import FixedType
 
 GRAPH_FILE = "nn2hls_graph.json"
 WEIGHTS_FILE = "nn2hls_weights.npz"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: table sampling and default table sizes changed (version 1 emulates differently)
 _OPS = {op.kind: op for op in ALL_OPS}
 
 
@@ -123,7 +123,12 @@ def load_graph(folder: str | Path) -> Graph:
     except (ValueError, OSError) as exc:
         raise ModelLoadError(f"project '{folder}' has a damaged {GRAPH_FILE} or {WEIGHTS_FILE} ({exc}); "
                              "convert the model again") from None
-    if doc.get("format") != "nn2hls-graph" or doc.get("version") != FORMAT_VERSION:
+    version = doc.get("version")
+    if doc.get("format") == "nn2hls-graph" and isinstance(version, int) and version < FORMAT_VERSION:
+        raise ModelLoadError(f"'{path}' was written by an older nn2hls (format version {version}, now "
+                             f"{FORMAT_VERSION}: its lookup tables are sampled differently); re-convert the "
+                             "model with this nn2hls")
+    if doc.get("format") != "nn2hls-graph" or version != FORMAT_VERSION:
         raise ModelLoadError(f"'{path}' is not an nn2hls graph of format version {FORMAT_VERSION}; "
                              "convert the model again with this nn2hls")
     graph = Graph(doc["name"])

@@ -14,6 +14,8 @@ What is counted (the estimation rules themselves are in `nn2hls.report_rules` an
 - grouped Conv rows (groups > 1) add `groups` and `multiplies_per_group` (the `multiplies` of each
   group's filters: a pruned or zero weight is no product in its group either).
 - `latency_cycles`: the layer's own latency; the total is the longest path through the graph.
+- `table_sizes` / `table_widths`: entries and entry width of each lookup table of the layer (roles
+  `table`, `exp`, `inv`; `{}` for layers without tables).
 """
 from __future__ import annotations
 
@@ -56,6 +58,10 @@ class _Layer:
             "accum_type": str(node.precision["accum"]) if "accum" in node.precision else "",
             "result_type": str(node.precision["result"]) if "result" in node.precision else "",
         }
+        # lookup tables (role -> entries), e.g. {"table": 4096} or {"exp": 1024, "inv": 512}
+        self.row["table_sizes"] = {role: int(spec.size) for role, spec in sorted(node.tables.items())}
+        self.row["table_widths"] = {role: node.precision[role].width for role in self.row["table_sizes"]
+                                    if role in node.precision}
         for key in NUMERIC_KEYS:
             self.row[key] = 0
         self.row["sparsity"] = 0.0
@@ -401,6 +407,15 @@ def _per_group(counts: list[int]) -> str:
     return f"{min(counts)} to {max(counts)}"
 
 
+def _table_text(row: dict[str, Any], role: str) -> str:
+    """'table 4096 entries' (+ ' x 18 bits = 4 BRAM18' when the entry width is known)."""
+    size = row["table_sizes"][role]
+    width = row.get("table_widths", {}).get(role)
+    if not width:
+        return f"{role} {size} entries"
+    return f"{role} {size} x {width} bits = {rules.bram18(size, width)} BRAM18"
+
+
 def format_report(report: dict[str, Any]) -> str:
     """Two aligned tables (resources, then types) and a totals paragraph."""
     from nn2hls.progress import format_table
@@ -427,6 +442,8 @@ def format_report(report: dict[str, Any]) -> str:
              "",
              format_table(["layer", "weight_t", "accum_t", "result_t"], type_rows),
              "",
+             *[f"lookup tables of {r['name']}: " + ", ".join(_table_text(r, role) for role in r["table_sizes"])
+               for r in report["layers"] if r.get("table_sizes")],
              f"multiplies kept: {t['multiplies']} ({t['mult_general']} general, {t['mult_pm_one']} +-1, "
              f"{t['mult_pow2']} power of two; {t['lut_multiplies']} general ones in LUTs); "
              f"removed by zero weights: {t['pruned_multiplies']}",

@@ -31,6 +31,12 @@ Latency (clock cycles, io_parallel, everything unrolled except the loop over con
 - a conv layer runs its per-position datapath in a loop pipelined with initiation interval = reuse
   factor: latency = (positions - 1) * II + depth of one position; DSPs = ceil(per-position DSPs / II);
 - reshape, transpose, flatten and concat are wiring: 0 cycles.
+
+Lookup tables (ROM): one copy of a table of D entries of W bits takes `bram18(D, W)` block RAMs, the
+fewest over the BRAM18 aspect ratios 16K x 1, 8K x 2, 4K x 4, 2K x 9, 1K x 18, 512 x 36 (AMD UG573,
+"UltraScale Architecture Memory Resources"; 18 Kbit each): 1024 x 18 bits is 1 BRAM18, 4096 x 18 is 4.
+HLS may replicate a ROM read in parallel (two reads per BRAM per cycle) or map a small one to LUTs;
+the report gives the size of one copy.
 """
 from __future__ import annotations
 
@@ -47,6 +53,7 @@ DSP_LATENCY = 3
 LUT_MULT_LATENCY = 1
 ADDER_NS = 1.0
 TABLE_LATENCY = 1
+BRAM18_SHAPES = ((16384, 1), (8192, 2), (4096, 4), (2048, 9), (1024, 18), (512, 36))  # depth, width (UG573)
 
 KINDS = ("general", "pm_one", "pow2")
 
@@ -105,3 +112,8 @@ def mult_latency(uses_dsp: bool, uses_lut_mult: bool) -> int:
     if uses_dsp:
         return DSP_LATENCY
     return LUT_MULT_LATENCY if uses_lut_mult else 0
+
+
+def bram18(depth: int, width: int) -> int:
+    """BRAM18 blocks of one ROM copy of `depth` entries of `width` bits (the cheapest aspect ratio)."""
+    return min(math.ceil(depth / d) * math.ceil(width / w) for d, w in BRAM18_SHAPES)

@@ -93,6 +93,8 @@ def test_example_config_is_valid():
      "'precision.default.rounding' must be one of AP_TRN, AP_TRN_ZERO, AP_RND"),
     ({"precision": {"default": {"table_size": 1000}}},
      "'precision.default.table_size' must be a power of two (e.g. 256, 1024), got 1000"),
+    ({"precision": {"default": {"table_size": "big"}}},
+     "'precision.default.table_size' must be auto or a power of two (e.g. 256, 1024), got 'big'"),
     ({"precision": {"default": {"weight_width": 0}}}, "'precision.default.weight_width' must be an integer 1..128"),
     ({"search": {"metric": "f1"}}, "'search.metric' must be one of argmax, max_abs, got 'f1'"),
     ({"search": {"enabled": "yes"}}, "'search.enabled' must be true or false, got 'yes'"),
@@ -133,3 +135,10 @@ def test_default_precision_option():
     assert cfg.precision_for("fc1", "Dense").weight == "ap_fixed<4,1>"  # per-layer entries still win
     with pytest.raises(ConfigError, match="--precision: '--precision': invalid fixed-point type 'fixed<10>'"):
         apply_default_precision(cfg, "fixed<10>")
+
+
+def test_table_size_defaults_to_auto_and_round_trips():
+    assert Config().precision.table_size == "auto"
+    cfg = load_config({"precision": {"default": {"table_size": "AUTO"}, "layers": {"sig": {"table_size": 256}}}})
+    assert cfg.precision.table_size == "auto" and cfg.precision_for("sig", "Activation").table_size == 256
+    assert load_config(config_to_dict(cfg)) == cfg

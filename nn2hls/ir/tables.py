@@ -351,7 +351,8 @@ def softmax_specs(input_type: FixedType, axis_length: int, size: int,
                   ) -> tuple[TableSpec, TableSpec]:
     """(exp table, reciprocal table) of a softmax over `axis_length` values of `input_type`.
 
-    The exp table covers d = x - max in [-R, 0] with R = min(12, data_range, the input type's span);
+    The exp table covers d = x - max in [-R, 0] with R = min(12, data_range, the input type's span)
+    (R = 0 for a one-element axis: d is always 0, the table holds exp(0) = 1);
     `data_range` is the largest max(x) - x observed on calibration data. The reciprocal table covers
     the sum s in [1, axis_length] (the maximum contributes exp(0) = 1 exactly); `sum_frac` is the
     sum type's fractional bit count when known (sets the sample point only).
@@ -360,7 +361,7 @@ def softmax_specs(input_type: FixedType, axis_length: int, size: int,
     if axis_length < 1:
         raise GraphError(f"softmax over an empty axis (length {axis_length})")
     span = input_type.max_value - input_type.min_value
-    r = min(EXP_RANGE, span)
+    r = min(EXP_RANGE, span) if axis_length > 1 else 0.0  # one value per group: d = x - max is 0
     if data_range is not None and np.isfinite(data_range) and data_range > 0:
         r = min(r, float(data_range))
     exp_spec = _nonpositive_spec("exp", input_type.frac, r, size, low=-span)
