@@ -28,9 +28,12 @@ edges: the bucket holding s = 1 (one class, or one saturated logit) samples at e
 holding s = n (all inputs equal; alone in its bucket when the step is <= 1) at exactly n, so both
 edges give exact outputs (1 and 1/n up to the entry rounding).
 
-Tables chosen by the helpers (size = the configured ``table_size`` or the smallest power of two that
-covers the range at the chosen step, whichever is smaller; the step is a power of two never finer than
-the input's LSB):
+Tables chosen by the helpers (size = the requested size or the smallest power of two that covers the
+range at the chosen step, whichever is smaller; the step is a power of two never finer than the
+input's LSB). The requested size is ``precision.table_size``, or with ``auto`` (the default)
+`auto_table_size`: the smallest power of two whose error (sampling ``L * (step - lsb_in) / 2``, L =
+`max_slope`, plus the entry rounding) is within ``max(result LSB, L * lsb_in)``, at most
+``MAX_AUTO_TABLE_SIZE`` = 4096 (4 BRAM18 at 18 bits). Column "step" below is at size 1024:
 
 | function | covers | index of 0 | step (size 1024, fine input) | max error of the entry |
 |---|---|---|---|---|
