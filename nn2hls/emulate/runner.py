@@ -19,7 +19,7 @@ from typing import Callable
 
 import numpy as np
 
-from nn2hls.emulate import activations, linear, pooling, softmax, wiring
+from nn2hls.emulate import activations, linear, pooling, softmax, structure, wiring
 from nn2hls.emulate.arith import Tally, quantize_input, to_float, to_int
 from nn2hls.errors import GraphError
 from nn2hls.inputs import validate_batch
@@ -59,6 +59,7 @@ _BUILDERS: dict[type, Callable] = {
     ops.Elementwise: wiring.build_elementwise,
     ops.Reduce: pooling.build_reduce,
 }
+_BUILDERS.update({cls: structure.build_structural for cls in ops.STRUCTURAL_OPS})
 
 
 @dataclass

@@ -19,6 +19,7 @@ Each op is computed exactly as its docstring in `nn2hls.ir.ops` states, vectoriz
 - Softmax along the IR axis (max-subtracted). Elementwise add/sub/mul/max/min (numpy broadcasting of equal
   ranks). Reduce: mean/max/min/sum over its IR axes. Concat, Reshape, Transpose along IR axes (shifted by
   one for the batch).
+- Pad, Slice, Upsample, DepthToSpace, SpaceToDepth: numpy data movement (`nn2hls.ir.rearrange.apply`).
 The input batch x has shape (N, *input_shape) in the source model's layout, as the Input node does.
 """
 from __future__ import annotations
@@ -31,9 +32,9 @@ import numpy as np
 from nn2hls.errors import GraphError
 from nn2hls.inputs import validate_batch
 from nn2hls.ir.graph import Graph, Node
-from nn2hls.ir import ops
 from nn2hls.ir import feeds
 from nn2hls.ir.conv_groups import group_slices
+from nn2hls.ir import ops, rearrange
 
 
 def _dense(node: Node, x: np.ndarray) -> np.ndarray:
@@ -213,6 +214,8 @@ _UNARY: dict[type, Callable[[Node, np.ndarray], np.ndarray]] = {
     ops.Transpose: lambda node, x: x.transpose((0,) + tuple(p + 1 for p in node.op.perm)),
     ops.Reduce: _reduce,
 }
+_UNARY.update({cls: lambda node, x: rearrange.apply(node.op, x, getattr(node.op, "value", 0.0))
+               for cls in ops.STRUCTURAL_OPS})
 
 
 def _run_node(node: Node, args: list[np.ndarray]) -> np.ndarray:

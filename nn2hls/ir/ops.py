@@ -395,6 +395,107 @@ class Quant(Op):
         return tuple(x)
 
 
+# ---- structural ops (pure wiring: each output element is one input element or a constant) ----------
+
+@dataclass(frozen=True)
+class Pad(Op):
+    """Constant padding: `pads[a] = (before, after)` elements of `value` added on IR axis a (>= 0).
+
+    y[i] = x[i - before] where 0 <= i_a - before_a < x_a on every axis, else `value` (ONNX Pad mode
+    constant, Keras ZeroPaddingND).
+    """
+
+    kind: ClassVar[str] = "Pad"
+    pads: tuple[tuple[int, int], ...] = ()
+    value: float = 0.0
+
+    def output_shape(self, inputs, weights):
+        (x,) = inputs
+        _require(len(self.pads) == len(x), f"Pad pads {self.pads} need one (before, after) pair per axis of {x}")
+        _require(all(b >= 0 and e >= 0 for b, e in self.pads), f"Pad pads {self.pads} must be >= 0")
+        _require(math.isfinite(self.value), f"Pad value {self.value} must be finite")
+        return tuple(n + b + e for n, (b, e) in zip(x, self.pads))
+
+
+@dataclass(frozen=True)
+class Slice(Op):
+    """Strided selection per IR axis: y[i] = x[starts + i * steps] with `sizes` elements per axis.
+
+    Steps may be negative (reversal); every selected index lies inside x (ONNX Slice after its
+    clamping rules, Keras CroppingND).
+    """
+
+    kind: ClassVar[str] = "Slice"
+    starts: Shape = ()
+    steps: Shape = ()
+    sizes: Shape = ()
+
+    def output_shape(self, inputs, weights):
+        (x,) = inputs
+        _require(len(self.starts) == len(self.steps) == len(self.sizes) == len(x),
+                 f"Slice starts/steps/sizes need one entry per axis of {x}")
+        for n, start, step, size in zip(x, self.starts, self.steps, self.sizes):
+            last = start + (size - 1) * step
+            _require(step != 0 and size >= 1 and 0 <= start < n and 0 <= last < n,
+                     f"Slice starts={self.starts} steps={self.steps} sizes={self.sizes} leave {x}")
+        return tuple(self.sizes)
+
+
+@dataclass(frozen=True)
+class Upsample(Op):
+    """Nearest-neighbour upsampling by integer factors: y[i] = x[i // scales] on every IR axis."""
+
+    kind: ClassVar[str] = "Upsample"
+    scales: Shape = ()
+
+    def output_shape(self, inputs, weights):
+        (x,) = inputs
+        _require(len(self.scales) == len(x) and all(s >= 1 for s in self.scales),
+                 f"Upsample scales {self.scales} need one integer >= 1 per axis of {x}")
+        return tuple(n * s for n, s in zip(x, self.scales))
+
+
+@dataclass(frozen=True)
+class DepthToSpace(Op):
+    """(H, W, C * b * b) -> (H * b, W * b, C), channels-last, b = `block`.
+
+    y[h * b + i, w * b + j, c] = x[h, w, (i * b + j) * C + c] in mode DCR and x[h, w, c * b * b + i * b + j]
+    in mode CRD (ONNX DepthToSpace; torch PixelShuffle is CRD).
+    """
+
+    kind: ClassVar[str] = "DepthToSpace"
+    block: int = 2
+    mode: str = "DCR"
+
+    def output_shape(self, inputs, weights):
+        (x,) = inputs
+        b = self.block
+        _require(self.mode in ("DCR", "CRD"), f"DepthToSpace mode {self.mode!r} unknown; use DCR or CRD")
+        _require(len(x) == 3 and b >= 1 and x[2] % (b * b) == 0,
+                 f"DepthToSpace block {b} needs an (H, W, C) input with C divisible by {b * b}, got {x}")
+        return (x[0] * b, x[1] * b, x[2] // (b * b))
+
+
+@dataclass(frozen=True)
+class SpaceToDepth(Op):
+    """(H * b, W * b, C) -> (H, W, C * b * b), channels-last: y[h, w, (i * b + j) * C + c] = x[h * b + i, w * b + j, c]."""
+
+    kind: ClassVar[str] = "SpaceToDepth"
+    block: int = 2
+
+    def output_shape(self, inputs, weights):
+        (x,) = inputs
+        b = self.block
+        _require(len(x) == 3 and b >= 1 and x[0] % b == 0 and x[1] % b == 0,
+                 f"SpaceToDepth block {b} needs an (H, W, C) input with H and W divisible by {b}, got {x}")
+        return (x[0] // b, x[1] // b, x[2] * b * b)
+
+
+STRUCTURAL_OPS: tuple[type[Op], ...] = (Pad, Slice, Upsample, DepthToSpace, SpaceToDepth)
+"""Ops whose every output element is one input element (or Pad's constant): their result type is the
+input's, and the HLS code is index wiring (`nn2hls.ir.rearrange`)."""
+
+
 ALL_OPS: tuple[type[Op], ...] = (Input, Dense, Conv, Pool, GlobalPool, BatchNorm, ScaleShift, Activation,
                                  Softmax, Elementwise, Concat, Reshape, Transpose,
-                                 Quant, Reduce)
+                                 Quant, Reduce) + STRUCTURAL_OPS

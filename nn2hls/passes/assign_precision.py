@@ -12,6 +12,9 @@ uses that) gives the spec; an explicit type string wins over `auto`. Derived (`a
   says data gives tighter types; the input then defaults to ap_fixed<result_width, 6> (|x| < 32).
   Reshape, Transpose, max pooling, Reduce max/min and a Concat of equal input types keep their input's
   type (wiring). Elementwise (broadcast or not) takes the interval of a op b.
+  So do the structural ops (Pad, Slice, Upsample, DepthToSpace, SpaceToDepth), except a Pad whose
+  value overflows the input type: its result is derived (`auto`) from the hull of the input interval
+  and the value.
 - `weight` (Dense/Conv kernel, ScaleShift scale): signed, width `weight_width`, rounding AP_RND
   (nearest, ties up: error <= lsb/2), overflow AP_SAT; I is the fewest integer bits such that no
   weight overflows after rounding.
@@ -52,6 +55,7 @@ from nn2hls.ir import fixed
 from nn2hls.ir.graph import Graph, Node
 from nn2hls.ir.ops import (Activation, Concat, Conv, Dense, Elementwise, GlobalPool, Input, Pool, Quant,
                            Reduce, Reshape, ScaleShift, Softmax, Transpose)
+from nn2hls.ir.ops import STRUCTURAL_OPS, Pad
 from nn2hls.ir.types import FixedType
 from nn2hls.passes import precision_rules as rules
 from nn2hls.passes import quant_rules
@@ -155,6 +159,8 @@ class _Assigner:
             self.reduce_sum(node, spec)
         elif isinstance(op, Activation):
             self.activation(node, spec)
+        elif isinstance(op, STRUCTURAL_OPS):
+            self.structural(node, spec)
         elif isinstance(op, Quant):
             p["result"] = FixedType.parse(op.dtype)
             self.intervals[node.name] = rules.type_range(p["result"])
@@ -292,6 +298,20 @@ class _Assigner:
         p["accum"] = acc
         lo, hi = self.intervals[node.inputs[0]]
         p["result"] = self.result(node, spec, (count * lo, count * hi))
+
+    def structural(self, node: Node, spec) -> None:
+        """Wiring: the input's type, unless a Pad value lies outside it (see the module docstring)."""
+        x_t, iv = self.in_type(node), self.intervals[node.inputs[0]]
+        given = _explicit_or_error(spec.result, node, "result")
+        if isinstance(node.op, Pad):
+            value = float(node.op.value)
+            iv = (min(iv[0], value), max(iv[1], value))
+            _, ovf = fixed.quantize(np.array([value]), x_t, return_overflow=True)
+            if given is None and ovf.any():
+                node.precision["result"] = self.result(node, spec, iv)
+                return
+        node.precision["result"] = given or x_t
+        self.intervals[node.name] = iv
 
     def activation(self, node: Node, spec) -> None:
         op, p = node.op, node.precision

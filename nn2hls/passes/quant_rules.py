@@ -7,7 +7,8 @@ that are already on fixed-point grids. To reproduce it bit for bit:
   e.g. the exact type of weights that a QONNX quantizer produced), used only while it still holds
   every value of that role exactly (a later pass that rescaled the weights voids it);
 - `exact_result(graph, node)`: when every path from `node` reaches a `Quant` node through ops that
-  only move or compare values (relu, linear, Reshape, Transpose, max pooling), the node's result must
+  only move or compare values (relu, linear, Reshape, Transpose, max pooling, the structural ops but a
+  Pad of a nonzero value), the node's result must
   not round or saturate, or the quantizer would round twice. The exact result type is the
   accumulator for Dense/Conv/ScaleShift (which is exact by construction), the input type for relu and
   linear, and the full-width sum/difference/product type for Elementwise (max/min: the union of both
@@ -25,6 +26,7 @@ import numpy as np
 from nn2hls.ir import fixed
 from nn2hls.ir.graph import Graph, Node
 from nn2hls.ir.ops import Activation, Elementwise, GlobalPool, Pool, Quant, Reduce, Reshape, Transpose
+from nn2hls.ir.ops import STRUCTURAL_OPS, Pad
 from nn2hls.ir.types import FixedType
 
 
@@ -54,7 +56,9 @@ def _passes_exact(node: Node) -> bool:
         return op.function in ("relu", "linear", "clip")
     if isinstance(op, (Pool, GlobalPool, Reduce)):
         return op.mode in ("max", "min")
-    return isinstance(op, (Reshape, Transpose))
+    if isinstance(op, Pad):
+        return op.value == 0.0
+    return isinstance(op, (Reshape, Transpose) + STRUCTURAL_OPS)
 
 
 def feeds_quant(graph: Graph, name: str, _seen: dict[str, bool] | None = None) -> bool:

@@ -26,6 +26,7 @@ from nn2hls.compare import argmax_agreement, max_abs_error
 from nn2hls.errors import ConfigError
 from nn2hls.ir.graph import Graph, Node
 from nn2hls.ir.ops import Concat, Conv, Dense, GlobalPool, Input, Pool, Reduce, Reshape, ScaleShift, Transpose
+from nn2hls.ir.ops import STRUCTURAL_OPS
 from nn2hls.passes.assign_precision import assign_types
 from nn2hls.passes.base import PassContext, PassResult, precision_spec
 from nn2hls.passes.quantize_weights import quantize_graph_weights
@@ -52,7 +53,7 @@ def _searchable(graph: Graph, node: Node, ctx: PassContext) -> list[tuple[str, s
     spec = precision_spec(ctx.config, node)
     op = node.op
     out = []
-    inherits = isinstance(op, (Reshape, Transpose)) or (isinstance(op, (Pool, GlobalPool, Reduce))
+    inherits = isinstance(op, (Reshape, Transpose) + STRUCTURAL_OPS) or (isinstance(op, (Pool, GlobalPool, Reduce))
                                                          and op.mode in ("max", "min")) \
         or (isinstance(op, Concat) and len({graph.nodes[i].precision["result"] for i in node.inputs}) == 1)
     explicit_result = spec.result.strip().lower() != "auto" or (

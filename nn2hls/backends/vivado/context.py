@@ -6,6 +6,7 @@ are strings, ints and lists. Tensors are flat arrays in the IR's channels-last r
 Reshape is a plain copy, Transpose an index remapping and Concat a scatter (pure wiring in HLS).
 Conv1D and 1-D pooling are the 2-D kernels with height 1; global pooling is one window covering the map.
 A grouped Conv (groups > 1) is built by `grouped_conv.build_grouped_conv`.
+The structural ops (Pad, Slice, Upsample, DepthToSpace, SpaceToDepth) are per-axis gather tables.
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from nn2hls.backends.vivado.sparse import CHUNK, FULL_CHUNK, SparseList, block_r
 from nn2hls.errors import GraphError, UnsupportedOpError
 from nn2hls.ir.graph import Graph, Node
 from nn2hls.ir.ops import Quant, Reduce
+from nn2hls.ir.ops import STRUCTURAL_OPS
 from nn2hls.ir.ops import (Activation, BatchNorm, Concat, Conv, Dense, Elementwise, GlobalPool, Input,
                            Pool, Reshape, ScaleShift, Softmax, Transpose)
 from nn2hls.ir.types import FixedType
@@ -427,6 +429,31 @@ def build_concat(graph: Graph, node: Node) -> LayerContext:
     return ctx
 
 
+GATHER_RANK = 6  # axes of nn2hls::gather_axes (hls_lib/nn2hls_structure.h)
+
+
+def build_structural(graph: Graph, node: Node) -> LayerContext:
+    """Pad, Slice, Upsample, DepthToSpace, SpaceToDepth: the gather tables of `rearrange.axis_maps`,
+    length-1 axes dropped, then left-filled with length-1 axes to the kernel's fixed rank."""
+    from nn2hls.ir import rearrange
+    ctx = _base(graph, node, "gather_axes", "nn2hls_structure.h")
+    dims, maps = rearrange.squeeze_maps(*rearrange.axis_maps(node.op, graph[node.inputs[0]].shape))
+    if len(dims) > GATHER_RANK:
+        raise UnsupportedOpError(f"node {node.label()}: {node.op.kind} over {len(dims)} axes is not supported "
+                                 f"(at most {GATHER_RANK}); merge axes with a Reshape first")
+    pad = GATHER_RANK - len(dims)
+    dims = (1,) * pad + tuple(dims)
+    maps = [np.zeros(1, dtype=np.int64)] * pad + list(maps)
+    for k, m in enumerate(maps):
+        ctx.add_array(f"m{k}", "int", _ints(m))
+    fill = rearrange.has_fill(maps)
+    value = float(getattr(node.op, "value", 0.0)) if fill else 0.0
+    (literal,) = constant_values([value], _prec(node, "result"), f"node {node.label()} pad value")
+    ctx.params.update(dims=", ".join(str(d) for d in dims), has_fill="true" if fill else "false",
+                      fill=literal)
+    return ctx
+
+
 def build_layer(graph: Graph, node: Node, reuse_factor: int = 1) -> LayerContext:
     """The LayerContext of one non-Input node (raises UnsupportedOpError for unknown ops)."""
     op = node.op
@@ -458,6 +485,8 @@ def build_layer(graph: Graph, node: Node, reuse_factor: int = 1) -> LayerContext
         return build_transpose(graph, node)
     if isinstance(op, Concat):
         return build_concat(graph, node)
+    if isinstance(op, STRUCTURAL_OPS):
+        return build_structural(graph, node)
     if isinstance(op, BatchNorm):
         raise UnsupportedOpError(f"node {node.label()}: BatchNorm must be folded before code generation; "
                                  "run the pass pipeline (nn2hls.passes.pipeline.run_passes)")
