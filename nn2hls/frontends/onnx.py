@@ -9,7 +9,7 @@ Rules:
   8) upgraded first with onnx's version converter (`onnx_upgrade`, one note);
 - nodes are visited in the file's (topological) order; a node whose inputs are all constants is
   folded in numpy (`onnx_fold`), so exporters' shape subgraphs vanish; other nodes go through the
-  per-op converters of `onnx_ops`, `onnx_ops_spatial` and `onnx_ops_wiring` (QONNX quantizers:
+  per-op converters of `onnx_ops`, `onnx_ops_spatial`, `onnx_ops_wiring` and `onnx_ops_structure` (QONNX quantizers:
   `onnx_quant`; QuantizeLinear/DequantizeLinear: `onnx_qdq`), which track each value's layout (`onnx_layout`) so the IR is
   channels-last while the Input node and the graph outputs keep the source model's own layout;
 - IR node names are made safe by `Graph.add`; the ONNX node name (or its first output's name) is
@@ -29,6 +29,7 @@ from nn2hls.frontends.onnx_fold import BATCH, attributes, constant_value, fold
 from nn2hls.frontends.onnx_layout import Layouts, Tensor, plain_tensor
 from nn2hls.frontends import onnx_ops_spatial, onnx_ops_wiring  # noqa: F401  (register their converters)
 from nn2hls.frontends import onnx_ops_reduce  # noqa: F401  (registers its converters)
+from nn2hls.frontends import onnx_ops_structure  # noqa: F401  (Pad, Slice, Resize, DepthToSpace, ...)
 from nn2hls.frontends import onnx_qdq, onnx_quant
 from nn2hls.frontends.onnx_batch import Displaced, displaced_node
 from nn2hls.frontends.onnx_upgrade import MAX_OPSET, MIN_OPSET, default_opset, upgrade
