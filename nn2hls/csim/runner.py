@@ -22,6 +22,42 @@ from nn2hls.ir import feeds
 _DOUBLE_P = ctypes.POINTER(ctypes.c_double)
 
 
+STACK_BYTES = 1 << 30
+"""Stack of the thread running the C simulation. The io_parallel top function keeps every layer's
+output in a local array, so a large model (a 128 x 128 x 64 feature map is 2 MB at 16 bits per layer)
+overflows the default 8 MB stack. The stack is virtual memory: pages are only touched as used."""
+
+
+def _with_large_stack(fn, *args) -> None:
+    """fn(*args) in a thread with a STACK_BYTES stack (ctypes releases the GIL during the call); in the
+    calling thread when the system refuses such a thread."""
+    import threading
+
+    error: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            fn(*args)
+        except BaseException as exc:  # pragma: no cover - ctypes calls do not raise
+            error.append(exc)
+    try:
+        previous = threading.stack_size(STACK_BYTES)
+    except (ValueError, RuntimeError):  # pragma: no cover - platform without settable stacks
+        fn(*args)
+        return
+    try:
+        worker = threading.Thread(target=target, name="nn2hls-csim")
+        worker.start()
+    except RuntimeError:  # pragma: no cover - e.g. a virtual memory limit
+        fn(*args)
+        return
+    finally:
+        threading.stack_size(previous)
+    worker.join()
+    if error:  # pragma: no cover
+        raise error[0]
+
+
 class Simulator:
     """A loaded C simulation of one project."""
 
@@ -60,7 +96,7 @@ class Simulator:
             raise InputDataError(f"batch of {n} samples is too large; split it below 2**31")
         out = np.empty((n, sum(self._sizes)), dtype=np.float64)
         if n:
-            self._batch(arr.ctypes.data_as(_DOUBLE_P), out.ctypes.data_as(_DOUBLE_P), n)
+            _with_large_stack(self._batch, arr.ctypes.data_as(_DOUBLE_P), out.ctypes.data_as(_DOUBLE_P), n)
         results, offset = [], 0
         for size, shape in zip(self._sizes, self.output_shapes):
             results.append(out[:, offset:offset + size].reshape((n, *shape)))

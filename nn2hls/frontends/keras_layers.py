@@ -33,6 +33,7 @@ returns the output tensor. The maths they implement:
   of size 1
   (numpy rule); a lower-rank input first gets size-1 axes right after the batch, as Keras's merge
   layers do (a Reshape); Concatenate along its axis.
+- UpSampling, ZeroPadding, Cropping (1D/2D/3D) and Permute: `keras_structure`.
 """
 from __future__ import annotations
 
@@ -489,3 +490,7 @@ CONVERTERS: dict[str, Converter] = {
     "Maximum": elementwise, "Minimum": elementwise, "Average": elementwise, "Dot": dot,
     "Concatenate": concatenate,
 }
+
+from nn2hls.frontends.keras_structure import STRUCTURE_CONVERTERS  # noqa: E402  (UpSampling, ZeroPadding, ...)
+
+CONVERTERS.update(STRUCTURE_CONVERTERS)
