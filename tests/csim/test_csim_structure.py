@@ -143,3 +143,22 @@ def test_pad_with_explicit_narrow_result_saturates_the_fill_identically():
                 and isinstance(n.op, ops.Pad))
     assert node.precision["result"] == narrow
     assert_bit_exact(compiled, x)
+
+
+@pytest.mark.vendor
+@pytest.mark.skipif(not VENDOR, reason="NN2HLS_AP_TYPES not set")
+@pytest.mark.parametrize("view", ["csim", "synthesis"])
+def test_structure_firmware_is_cxx11_for_the_hls_tools(compiled_onnx, tmp_path, view):
+    """As tests/csim/test_hls_view.py: the gather kernel compiles as C++11 with the vendor headers."""
+    import subprocess
+
+    from nn2hls.csim.toolchain import find_compiler
+    compiled, _ = compiled_onnx
+    project = compiled.write(tmp_path / "prj")
+    sources = sorted((project / "firmware").glob("*.cpp"))
+    prelude = '#include "ap_fixed.h"\n#include "ap_int.h"\n#define __SYNTHESIS__\n' if view == "synthesis" else ""
+    unit = project / f"{view}_view.cpp"
+    unit.write_text(prelude + "".join(f'#include "firmware/{s.name}"\n' for s in sources))
+    run = subprocess.run([*find_compiler(), "-std=c++11", "-fsyntax-only", "-I", VENDOR, unit.name],
+                         cwd=project, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-3000:]
