@@ -40,6 +40,10 @@ from nn2hls.ir.ops import Input
 from nn2hls.ir.verify import verify
 
 SUPPORTED_OPS: tuple[str, ...] = tuple(sorted(set(CONVERTERS) | {"Constant", "Shape"}))
+# Ops that stand for a whole layer of the source framework (recurrent cells, normalizations, attention):
+# named first when refused, before any op an exporter derived from them.
+SOURCE_LEVEL_OPS = frozenset({"LSTM", "GRU", "RNN", "LayerNormalization", "GroupNormalization",
+                              "InstanceNormalization", "Attention", "MultiHeadAttention", "Scan", "Loop", "If"})
 """Ops accepted on run-time tensors (plus any op whose inputs are all constants, which is folded)."""
 
 _FLOAT_TYPES = {onnx.TensorProto.FLOAT, onnx.TensorProto.DOUBLE, onnx.TensorProto.FLOAT16,
@@ -258,9 +262,46 @@ class _Importer:
             if node.name not in keep:
                 del self.graph.nodes[node.name]
 
+    def _unsupported_nodes(self) -> list[onnx.NodeProto]:
+        """Nodes no converter handles, found before any is converted (so one error lists them all).
+
+        A node is handled when its domain and op have a converter, or when it only reads constants
+        (initializers, Constant/Shape results, other constant-only nodes: it is folded at import)."""
+        constant = {t.name for t in self.model.graph.initializer} | {""}
+        missing = []
+        for node in self.nodes:
+            op, domain = node.op_type, node.domain
+            folded = op in ("Constant", "Shape") or (all(i in constant for i in node.input) and node.input)
+            known = (domain in onnx_quant.QONNX_DOMAINS
+                     or (domain in ("", "ai.onnx") and (op in CONVERTERS or op in onnx_qdq.QDQ_OPS)))
+            if folded and domain in ("", "ai.onnx"):
+                constant.update(node.output)
+            elif not known:
+                missing.append(node)
+        return missing
+
+    def _refuse_unsupported(self) -> None:
+        """One UnsupportedOpError naming every unsupported op of the model, source ops such as LSTM or
+        LayerNormalization first, each with its first node, instead of the first failure only."""
+        missing = self._unsupported_nodes()
+        if not missing:
+            return
+        first: dict[str, str] = {}
+        for node in missing:
+            key = node.op_type if node.domain in ("", "ai.onnx") else f"{node.domain}.{node.op_type}"
+            first.setdefault(key, self.name(node))
+        ops = sorted(first, key=lambda k: (k not in SOURCE_LEVEL_OPS, list(first).index(k)))
+        if len(ops) == 1:
+            listed = f"op '{ops[0]}' at node '{first[ops[0]]}'"
+        else:
+            listed = f"ops ({len(ops)}) " + ", ".join(f"'{op}' at node '{first[op]}'" for op in ops)
+        raise UnsupportedOpError(f"unsupported ONNX {listed}; supported: {', '.join(SUPPORTED_OPS)}"
+                                 f"{self._no_params_hint()}")
+
     def run(self) -> Graph:
         self._inputs()
         self._initializers()
+        self._refuse_unsupported()
         try:
             for node in self.nodes:
                 self._node(node)

@@ -161,3 +161,14 @@ def test_folding_only_op_on_tensor():
     idx = numpy_helper.from_array(np.array([0, 1], np.int64), "i")
     m = _model([helper.make_node("Gather", ["x", "i"], ["y"], axis=1, name="g")], inits=[idx])
     assert _error(UnsupportedOpError, m).startswith("unsupported ONNX op 'Gather' at node 'g'; supported: ")
+
+
+def test_every_unsupported_op_is_listed_at_once_source_ops_first():
+    """An exported recurrent net: the error names LSTM (the source layer) before the other refused op
+    that comes earlier in the file, and both at once, with their first nodes."""
+    nodes = [helper.make_node("Erf", ["x"], ["e"], name="erf0"),
+             helper.make_node("LSTM", ["e", "W"], ["y"], name="/lstm/LSTM"),
+             helper.make_node("Erf", ["y"], ["z"], name="erf1")]
+    message = _error(UnsupportedOpError, _model(nodes))
+    assert message.startswith("unsupported ONNX ops (2) 'LSTM' at node '/lstm/LSTM', 'Erf' at node 'erf0'; "
+                              "supported: ")
