@@ -211,6 +211,12 @@ class _Assigner:
                 self.ctx.warn(f"no calibration data: input type ap_fixed<{width},{integer}> assumed "
                               f"(|x| < {2 ** (integer - 1)}); give calibration data or precision_input")
             given = FixedType.fixed(width, integer, True, spec.rounding, spec.overflow)
+            exact, why = quant_rules.threshold_input_type(self.graph, given)
+            if exact is not None:
+                given = exact
+            elif why is not None:
+                self.ctx.warn(f"input {node.label()}: {why}; an input within one LSB of {given} of a "
+                              f"bipolar threshold may take the other sign")
         self.intervals[node.name] = rules.type_range(given)
         return given
 

@@ -15,9 +15,16 @@ definition (`quant_thresholds`). So a BatchNorm in front of a low-bit quantizer 
 quantizer's integer thresholds: no value flips, and no intermediate scale/shift carries ever wider
 exact types (a 3-bit layer asked for a 131-bit accumulator that way).
 
-Not folded: a chain reading the model input (the input's requantizer keeps its documented input type
-and error bound: a rounded input on a grid finer than the scale has exact ties, docs/semantics.md),
-scales that vary along other axes than the channel, and bipolar sign nodes.
+A bipolar (sign) quantizer is a quantizer too: `Quant <- sign ScaleShift (meta['bipolar_sign']) <- S_n
+... S_1`; the chain is composed the same way and remembered with the definition `{"bipolar": True}`
+(L(v) = +1 if v >= 0 else -1: one threshold per channel, the chain's zero crossing), while the sign
+node stays (it turns the head's exact `x * K' + B'` into +-1, `quant_rules.bipolar_sign`).
+
+A chain reading the model input is folded only into a bipolar quantizer: then the head is marked
+`reads_input` and the input type is chosen so that its cast cannot move an input across a threshold
+(`quant_rules.threshold_input_type`). An IntQuant requantizer reading the input keeps its documented
+input type and error bound (a rounded input on a grid finer than the scale has exact ties,
+docs/semantics.md). Not folded either: scales that vary along other axes than the channel.
 A single scale/shift is folded too: its constants become the narrowest that provably keep every
 quantized value (a requantization merged by the frontend had 53-bit constants and an error bound).
 """
@@ -56,9 +63,18 @@ def _exact_affine(node: Node) -> tuple[list[Fraction], list[Fraction]]:
     return [Fraction(float(v)) for v in a], [Fraction(float(v)) for v in d]
 
 
+def _bipolar_sign(graph: Graph, quant: Node) -> Node | None:
+    """The sign node of a bipolar quantizer `quant` (frontends.onnx_quant.bipolar_activation), or None."""
+    sign = graph.nodes[quant.inputs[0]]
+    if sign.meta.get("bipolar_sign") and sole_reader(graph, sign.name) is not None:
+        return sign
+    return None
+
+
 def _match(graph: Graph, quant: Node) -> tuple[list[Node], Node | None, Node | None] | None:
     """(chain S_1..S_n, relu/clip node or None, requant node or None) ending at `quant`, or None."""
-    cur = graph.nodes[quant.inputs[0]]
+    sign = _bipolar_sign(graph, quant)
+    cur = graph.nodes[(sign or quant).inputs[0]]
     requant = post = None
     if _foldable(graph, cur) and "requant" in cur.meta:
         requant, cur = cur, graph.nodes[cur.inputs[0]]
@@ -69,7 +85,7 @@ def _match(graph: Graph, quant: Node) -> tuple[list[Node], Node | None, Node | N
     while _foldable(graph, cur):
         chain.insert(0, cur)
         cur = graph.nodes[cur.inputs[0]]
-    if isinstance(cur.op, ops.Input):
+    if isinstance(cur.op, ops.Input) and (sign is None or requant is not None):
         return None
     if post is None and requant is not None:
         chain.append(requant)
@@ -112,10 +128,15 @@ class FoldIntoQuantizer:
             post_low = post_low * m[0] + z[0]
             post.op = ops.Activation(function="clip", low=float(post_low), high=float("inf"))
         q = quant.op
-        head.meta["quant_affine"] = {
-            "scale": [str(v) for v in k], "shift": [str(v) for v in b],
-            "quant": {"scale": q.scale, "bit_width": q.bit_width, "signed": q.signed, "narrow": q.narrow,
-                      "rounding_mode": q.rounding_mode, "post_low": None if post_low is None else str(post_low)}}
+        low = None if post_low is None else str(post_low)
+        if _bipolar_sign(graph, quant) is not None:
+            definition = {"bipolar": True, "post_low": low}
+        else:
+            definition = {"scale": q.scale, "bit_width": q.bit_width, "signed": q.signed, "narrow": q.narrow,
+                          "rounding_mode": q.rounding_mode, "post_low": low}
+        head.meta["quant_affine"] = {"scale": [str(v) for v in k], "shift": [str(v) for v in b],
+                                     "quant": definition,
+                                     "reads_input": isinstance(graph.nodes[head.inputs[0]].op, ops.Input)}
         head.weights["scale"] = np.array([float(v) for v in k])
         head.weights["shift"] = np.array([float(v) for v in b])
         for key in ("exact_result", "dequant", "exact_affine"):

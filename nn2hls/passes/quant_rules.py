@@ -15,11 +15,21 @@ that are already on fixed-point grids. To reproduce it bit for bit:
   input types);
 - `input_type(graph)`: the Input node takes the common dtype of the quantizers reading it, so
   `cast(x, input)` is the quantizer itself;
+- `threshold_input_type(graph, base)`: when every reader of the Input is a scale/shift chain folded into
+  a bipolar quantizer (`fold_into_quantizer`, `meta['quant_affine']['reads_input']`), each channel's
+  decision is `x >= t_c` with the exact rational zero crossing t_c = -B_c/K_c (K_c > 0). If every t_c is
+  dyadic, the input type becomes `base` with AP_TRN (round toward -inf) and at least the fractional
+  bits and integer bits of every t_c: then t_c is on the input grid and floor(x) >= t_c <=> x >= t_c for
+  every real x in range, so the input cast never moves an input across a threshold (exact). Otherwise
+  (K_c < 0: a decision `x <= t_c`, which no rounding cast keeps for every real x; a non-dyadic t_c)
+  `base` stays and the second element of the answer says why;
 - `bipolar_sign(node, x_t)`: the sign ScaleShift of a bipolar activation (`meta['bipolar_sign']`,
   `frontends.onnx_quant.bipolar_activation`) gets scale 2^(F+1) and shift 1, F = frac(x_t): every
   x >= 0 maps to >= 1 and every x < 0 (so x <= -2^-F) to <= -1, exactly.
 """
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -122,6 +132,36 @@ def input_type(graph: Graph, node: Node | None = None) -> FixedType | None:
         return None
     types = {FixedType.parse(r.op.dtype) for r in readers}
     return types.pop() if len(types) == 1 else None
+
+
+def threshold_input_type(graph: Graph, base: FixedType) -> tuple[FixedType | None, str | None]:
+    """(input type, None) by the threshold rule above, (None, reason) when it cannot be exact, or
+    (None, None) when the rule does not apply (some reader is not a folded bipolar chain)."""
+    from fractions import Fraction
+    readers = [graph.nodes[r] for r in graph.consumers(graph.input.name)]
+    infos = [r.meta.get("quant_affine") for r in readers]
+    if not readers or not all(i and i.get("reads_input") and i["quant"].get("bipolar") for i in infos):
+        return None, None
+    frac, top = base.frac, Fraction(0)
+    for info in infos:
+        low = info["quant"].get("post_low")
+        if low is not None and Fraction(low) >= 0:
+            continue  # always +1
+        for k, b in zip(info["scale"], info["shift"]):
+            k, b = Fraction(k), Fraction(b)
+            if k == 0:
+                continue
+            if k < 0:
+                return None, "a negative scale makes a decision x <= t, which a rounded input cannot keep"
+            t = -b / k
+            den = t.denominator
+            if den & (den - 1):
+                return None, f"the threshold {float(t):g} is not a binary fraction"
+            frac = max(frac, den.bit_length() - 1)
+            top = max(top, abs(t))
+    integer = max(base.integer, math.floor(math.log2(top)) + 2 if top > 0 else 1)
+    width = integer + frac
+    return FixedType.fixed(width, integer, True, "AP_TRN", base.overflow), None
 
 
 REQUANT_INPUT_EXTRA_BITS = 24

@@ -60,18 +60,25 @@ def round_fraction(v: Fraction, mode: str) -> int:
 
 
 class Level:
-    """L(v) of one quantizer (the module docstring); `post` = (low, high) clip bounds or None."""
+    """L(v) of one quantizer (the module docstring); `post_low` = the clip/relu bound or None.
+    A bipolar quantizer (`{"bipolar": True}`, QONNX BipolarQuant) has L(v) = +1 if v >= 0 else -1."""
 
     def __init__(self, quant: dict):
-        self.scale = Fraction(quant["scale"])
-        self.lo, self.hi = int_range(int(quant["bit_width"]), bool(quant["signed"]), bool(quant["narrow"]))
-        self.mode = str(quant["rounding_mode"])
+        self.bipolar = bool(quant.get("bipolar"))
+        if self.bipolar:
+            self.lo, self.hi = -1, 1
+        else:
+            self.scale = Fraction(quant["scale"])
+            self.lo, self.hi = int_range(int(quant["bit_width"]), bool(quant["signed"]), bool(quant["narrow"]))
+            self.mode = str(quant["rounding_mode"])
         low = quant.get("post_low")
         self.low = None if low is None else Fraction(low)
 
     def __call__(self, v: Fraction) -> int:
         if self.low is not None and v < self.low:
             v = self.low
+        if self.bipolar:
+            return 1 if v >= 0 else -1
         return min(max(round_fraction(v / self.scale, self.mode), self.lo), self.hi)
 
 
@@ -132,6 +139,8 @@ def threshold_constants(node: Node, x_t: FixedType, warn) -> None:
     ks = [Fraction(s) for s in info["scale"]]
     bs = [Fraction(s) for s in info["shift"]]
     level = Level(info["quant"])
+    if level.bipolar:
+        return _set_constants(node, *sign_constants(ks, bs, level, x_t), bits=0)
     budget = MAX_CHECKS
     distinct: dict[tuple[Fraction, Fraction], _Channel] = {}
     for k, b in zip(ks, bs):
@@ -170,6 +179,11 @@ def threshold_constants(node: Node, x_t: FixedType, warn) -> None:
         warn(f"layer {node.label()}: the scale/shift folded into its quantizer uses {bits}-bit constants; "
              f"it could not be proved that no quantized value differs from the exact definition (a value "
              f"within about 2^-{bits} of a rounding tie may round the other way)")
+    _set_constants(node, k2, b2, w_t, b_t, bits=bits)
+
+
+def _set_constants(node: Node, k2: list[Fraction], b2: list[Fraction], w_t: FixedType, b_t: FixedType,
+                   bits: int) -> None:
     shape = np.shape(node.weights["scale"])
     node.weights["scale"] = np.broadcast_to(np.array([float(v) for v in k2]), shape).copy()
     node.weights["shift"] = np.broadcast_to(np.array([float(v) for v in b2]), shape).copy()
@@ -196,3 +210,39 @@ def _int_bits(x_t: FixedType, k2: list[Fraction], b2: list[Fraction]) -> int:
     xm = max(abs(Fraction(x_t.min_raw, 1)), Fraction(x_t.max_raw)) * Fraction(2) ** -x_t.frac
     m = max((abs(k) * xm + abs(b) for k, b in zip(k2, b2)), default=Fraction(0))
     return max(math.ceil(math.log2(m + 1)) + 1, 1) if m > 0 else 1
+
+
+def sign_threshold(k: Fraction, b: Fraction, level: Level, x_t: FixedType) -> tuple[int, int]:
+    """(d, T) of one channel of a bipolar quantizer reading x * k + b, x = r * 2^-F in x_t's range:
+    with t = d * r (d = sign of k, +1 for k = 0), L = +1 exactly when t >= T (T = t_lo: always +1,
+    T = t_hi + 1: always -1). T = ceil(-d * b / (k * 2^-F)) is the zero crossing on the raw grid."""
+    unit = Fraction(1, 2 ** x_t.frac) if x_t.frac >= 0 else Fraction(2 ** -x_t.frac)
+    d = -1 if k < 0 else 1
+    t_lo, t_hi = (x_t.min_raw, x_t.max_raw) if d > 0 else (-x_t.max_raw, -x_t.min_raw)
+    if level.low is not None and level.low >= 0:
+        return d, t_lo  # sign(max(v, low)) with low >= 0: always +1
+    if k == 0:
+        return d, t_lo if b >= 0 else t_hi + 1
+    t = math.ceil(-d * b / (k * unit))
+    return d, min(max(t, t_lo), t_hi + 1)
+
+
+def sign_constants(ks: list[Fraction], bs: list[Fraction], level: Level, x_t: FixedType):
+    """Per channel K' = d, B' = -T * 2^-F (`sign_threshold`): x * K' + B' = (t - T) * 2^-F is >= 0
+    exactly when t >= T, i.e. exactly when the exact x * K + B gives +1. A channel whose sign never
+    changes over x_t's range gets K' = 0 and B' = 0 (+1) or -1 (-1). Returns (K', B', types)."""
+    unit = Fraction(1, 2 ** x_t.frac) if x_t.frac >= 0 else Fraction(2 ** -x_t.frac)
+    k2: list[Fraction] = []
+    b2: list[Fraction] = []
+    for k, b in zip(ks, bs):
+        d, t = sign_threshold(k, b, level, x_t)
+        t_lo, t_hi = (x_t.min_raw, x_t.max_raw) if d > 0 else (-x_t.max_raw, -x_t.min_raw)
+        if t <= t_lo or t > t_hi:
+            k2.append(Fraction(0))
+            b2.append(Fraction(0) if t <= t_lo else Fraction(-1))
+        else:
+            k2.append(Fraction(d))
+            b2.append(-t * unit)
+    w_t = exact_type(np.array([float(v) for v in k2]), signed=True)
+    b_t = exact_type(np.array([float(v) for v in b2]), signed=True)
+    return k2, b2, w_t, b_t
