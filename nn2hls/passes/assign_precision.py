@@ -37,7 +37,9 @@ uses that) gives the spec; an explicit type string wins over `auto`. Derived (`a
   values exactly; a node whose readers all lead to quantizers through relu/wiring gets the exact
   result type (no double rounding); an Input read only by quantizers of one dtype takes that dtype;
   a ScaleShift that `fold_into_quantizer` folded into a quantizer gets its constants from the exact
-  thresholds (`quant_thresholds.threshold_constants`, docs/semantics.md).
+  thresholds (`quant_thresholds.threshold_constants`, docs/semantics.md); an Input read only by
+  scale/shift chains into bipolar quantizers rounds toward -inf with every threshold on its grid
+  (`quant_rules.threshold_input_type`), so its cast flips no sign.
 - several inputs: each Input node is typed from its own calibration data (or its own quantizers).
 
 Weights are not modified here (quantize_weights does that), but every derived type is computed from
@@ -211,7 +213,7 @@ class _Assigner:
                 self.ctx.warn(f"no calibration data: input type ap_fixed<{width},{integer}> assumed "
                               f"(|x| < {2 ** (integer - 1)}); give calibration data or precision_input")
             given = FixedType.fixed(width, integer, True, spec.rounding, spec.overflow)
-            exact, why = quant_rules.threshold_input_type(self.graph, given)
+            exact, why = quant_rules.threshold_input_type(self.graph, given, node)
             if exact is not None:
                 given = exact
             elif why is not None:

@@ -134,11 +134,14 @@ def input_type(graph: Graph, node: Node | None = None) -> FixedType | None:
     return types.pop() if len(types) == 1 else None
 
 
-def threshold_input_type(graph: Graph, base: FixedType) -> tuple[FixedType | None, str | None]:
-    """(input type, None) by the threshold rule above, (None, reason) when it cannot be exact, or
-    (None, None) when the rule does not apply (some reader is not a folded bipolar chain)."""
+def threshold_input_type(graph: Graph, base: FixedType,
+                         node: Node | None = None) -> tuple[FixedType | None, str | None]:
+    """(type of the Input `node` (the only one when None), None) by the threshold rule above, (None,
+    reason) when it cannot be exact, or (None, None) when the rule does not apply (some reader is not
+    a folded bipolar chain)."""
     from fractions import Fraction
-    readers = [graph.nodes[r] for r in graph.consumers(graph.input.name)]
+    node = graph.input if node is None else node
+    readers = [graph.nodes[r] for r in graph.consumers(node.name)]
     infos = [r.meta.get("quant_affine") for r in readers]
     if not readers or not all(i and i.get("reads_input") and i["quant"].get("bipolar") for i in infos):
         return None, None

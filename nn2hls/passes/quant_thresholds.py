@@ -20,6 +20,10 @@ definition**, ties included. The types of K', B' are the exact types of their va
 accumulator that follows is exact too. When no p is proved (or the quantizer has more than
 MAX_LEVELS levels) but K and B are themselves doubles, they are used as they are: exact. When no p with x_t.width + width(K') <= 128 passes (the exact
 value sits within 2^-100 or so of a rounding tie) the widest p is used and a warning says so.
+
+A bipolar quantizer (QONNX BipolarQuant: L(v) = +1 if v >= 0 else -1) has one threshold per channel,
+the zero crossing of x * K + B; `sign_constants` sets K' = sign(K) and B' = -T * 2^-F with the exact
+integer threshold T, so x * K' + B' >= 0 exactly when x * K + B >= 0 (no search, no warning).
 """
 from __future__ import annotations
 
