@@ -33,6 +33,7 @@ from nn2hls.frontends import onnx_ops_structure  # noqa: F401  (Pad, Slice, Resi
 from nn2hls.frontends import onnx_qdq, onnx_quant
 from nn2hls.frontends.onnx_batch import Displaced, displaced_node
 from nn2hls.frontends.onnx_upgrade import MAX_OPSET, MIN_OPSET, default_opset, upgrade
+from nn2hls.frontends.onnx_qoperator import rewrite_qoperators
 from nn2hls.frontends.qonnx_layout import rewrite_channels_last
 from nn2hls.frontends.onnx_ops import CONVERTERS
 from nn2hls.frontends.onnx_patterns import fuse_activations
@@ -321,6 +322,7 @@ def load_onnx(source: str | Path | onnx.ModelProto) -> Graph:
     model, where = _read(source)
     model, upgraded = upgrade(model, where)
     model = rewrite_channels_last(model)  # QONNX channels-last ops -> Transpose, standard op, Transpose
+    model = rewrite_qoperators(model)  # onnxruntime QOperator ops -> DequantizeLinear, float op, QuantizeLinear
     graph = _Importer(model, where).run()
     if upgraded:
         graph.meta.setdefault("load_notes", []).append(upgraded)
