@@ -8,20 +8,24 @@ operators whose inputs and output are quantized tensors, each with its scale s a
     QGemm(a, sa, za, b, sb, zb, C, sy, zy)              (com.microsoft; C int32 with scale sa*sb;
                                                          without sy the output is float)
     QLinearAdd(a, sa, za, b, sb, zb, sy, zy)            (com.microsoft)
-    QLinearLeakyRelu(x, sx, zx, sy, zy; alpha)          (com.microsoft)
     QLinearGlobalAveragePool(x, sx, zx, sy, zy)         (com.microsoft, channels_last = 0)
 
 Each is by definition (onnxruntime's contrib-op docs, ONNX QLinearConv/QLinearMatMul spec)
 `y = QuantizeLinear(Op(DequantizeLinear(inputs)), sy, zy)`: the integer accumulator
 `sum (x - zx)(w - zw) + B` times sx*sw/sy, rounded half to even, plus zy, saturated. This module
 rewrites each node into exactly that: DequantizeLinear on each quantized input (weights per output
-channel: axis 0 of a Conv weight, the column axis of a MatMul/Gemm weight), the float op (the int32
-bias becomes the float64 constant B*sx*sw, exact: the product of two float32 values and a 31-bit
-integer rounded once), and QuantizeLinear of the result. The ONNX frontend then lowers the QDQ graph
-with its usual exact integer rules (`onnx_qdq`, `quant_carry`: integer layers, one requantizing
-multiply K = sx*sw/sy per output; docs/semantics.md, "QOperator"). QuantizeLinear/DequantizeLinear in
-the com.microsoft domain are the standard ops. Other com.microsoft ops (QLinearSigmoid,
-QLinearSoftmax, QLinearConcat, ...) and QGemm with alpha != 1 are a one-line UnsupportedOpError.
+channel: axis 0 of a Conv weight, the column axis of a MatMul/Gemm weight), the float op, and
+QuantizeLinear of the result. The int32 bias becomes the float64 constant B*sx*sw (sx*sw is exact in
+float64; the product with B is rounded once, 2^-53 relative, inside the requantization bound). The
+average pool becomes a depthwise Conv whose weights are DequantizeLinear(1, 1/N) (N = window size,
+1/N in float64), so the sum is an exact integer sum and 1/N joins the one requantizing multiply.
+The ONNX frontend then lowers the QDQ graph with its usual exact integer rules (`onnx_qdq`,
+`quant_carry`: integer layers, one multiply K = sx*sw/sy per output; docs/semantics.md, "QOperator").
+QuantizeLinear/DequantizeLinear in the com.microsoft domain are the standard ops. Other
+com.microsoft ops are a one-line UnsupportedOpError, among them QLinearSigmoid and QLinearLeakyRelu:
+onnxruntime computes those through float32 lookup tables that fixed-point activations do not
+reproduce bit for bit (QDQ format: they are then nn2hls' own fixed-point activations). QGemm with
+alpha != 1 is refused too.
 """
 from __future__ import annotations
 
@@ -32,8 +36,7 @@ from onnx import helper, numpy_helper
 from nn2hls.errors import UnsupportedOpError
 
 MICROSOFT = "com.microsoft"
-QOPERATOR_OPS: tuple[str, ...] = ("QLinearConv", "QLinearMatMul", "QGemm", "QLinearAdd", "QLinearLeakyRelu",
-                                  "QLinearGlobalAveragePool")
+QOPERATOR_OPS: tuple[str, ...] = ("QLinearConv", "QLinearMatMul", "QGemm", "QLinearAdd", "QLinearGlobalAveragePool")
 _PASS_THROUGH = ("QuantizeLinear", "DequantizeLinear")
 
 
@@ -147,11 +150,6 @@ class _Rewriter:
         a = self.dequantize(node, 0, "a")
         b = self.dequantize(node, 3, "b")
         self.quantize(node, self.float_op(node, "Add", [a, b]), 6)
-
-    def qlinearleakyrelu(self, node: onnx.NodeProto) -> None:
-        alpha = [float(helper.get_attribute_value(a)) for a in node.attribute if a.name == "alpha"]
-        x = self.dequantize(node, 0, "x")
-        self.quantize(node, self.float_op(node, "LeakyRelu", [x], alpha=alpha[0] if alpha else 0.01), 3)
 
     def qlinearglobalaveragepool(self, node: onnx.NodeProto) -> None:
         if any(a.name == "channels_last" and helper.get_attribute_value(a) for a in node.attribute):
