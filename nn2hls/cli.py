@@ -176,14 +176,24 @@ def _compile(model: str, config: Any, calibration: np.ndarray | str | None):
     return compiled
 
 
-def _load(model: str, weights: str | None = None):
+def _load(model: str, weights: str | None = None, example_input: "np.ndarray | None" = None):
     """The float graph of a model file, printing the frontend's notes (e.g. an opset upgrade)."""
     from nn2hls.pipeline import load
 
-    graph = load(model, weights=weights)
+    graph = load(model, example_input, weights=weights)
     for message in graph.meta.get("load_notes", []):
         note(message)
     return graph
+
+
+def _torch_example(model: str, *data: "str | None") -> "np.ndarray | None":
+    """One sample for a TorchScript MODEL (the file records no input shape): from the first data file given."""
+    if Path(model).suffix.lower() not in (".pt", ".pth"):
+        return None
+    from nn2hls.pipeline import load_npy
+
+    path = next((p for p in data if p), None)
+    return None if path is None else load_npy(path, "input")[:1]
 
 
 def _config(path: str | None):
@@ -267,7 +277,8 @@ def cmd_convert(args: argparse.Namespace) -> int:
     if out.exists() and (not out.is_dir() or any(out.iterdir())) and not args.force:
         raise OutputExistsError(f"output folder '{out}' already exists; use --force to overwrite it or choose "
                                 "another -o path")
-    compiled = _compile(_load(args.model, args.weights), cfg, args.calibration)
+    example = _torch_example(args.model, args.calibration, cfg.calibration)
+    compiled = _compile(_load(args.model, args.weights, example), cfg, args.calibration)
     if compiled.testbench is None:
         from nn2hls.ir.feeds import n_samples
         from nn2hls.testbench import drawn_inputs
@@ -367,7 +378,8 @@ def cmd_csim(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _target(path: str, config: str | None, calibration: Any, weights: str | None = None):
+def _target(path: str, config: str | None, calibration: Any, weights: str | None = None,
+            data: str | None = None):
     from nn2hls.pipeline import CompiledModel
     from nn2hls.project_io import is_project
 
@@ -381,7 +393,7 @@ def _target(path: str, config: str | None, calibration: Any, weights: str | None
         if weights:
             note("--weights is ignored for a project: it carries its own weights")
         return CompiledModel.from_project(target), None
-    return None, _load(path, weights)
+    return None, _load(path, weights, _torch_example(path, data, calibration))
 
 
 def cmd_emulate(args: argparse.Namespace) -> int:
@@ -391,7 +403,7 @@ def cmd_emulate(args: argparse.Namespace) -> int:
     out = Path(args.output)
     if out.exists() and not args.force:
         raise OutputExistsError(f"output file '{out}' already exists; use --force to overwrite it")
-    compiled, graph = _target(args.target, args.config, args.calibration, args.weights)
+    compiled, graph = _target(args.target, args.config, args.calibration, args.weights, args.input)
     if compiled is None:
         x = _input(args.input, graph)
         calibration = args.calibration

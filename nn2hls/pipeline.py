@@ -32,7 +32,7 @@ from nn2hls.ir import feeds
 from nn2hls.ir.graph import Graph
 
 CONFIG_FILE = "nn2hls_config.yml"
-MODEL_SUFFIXES = (".onnx", ".keras", ".h5", ".json")
+MODEL_SUFFIXES = (".onnx", ".keras", ".h5", ".json", ".pt2", ".pt")
 
 
 # ---- loading ----------------------------------------------------------------------------------------

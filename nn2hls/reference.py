@@ -16,7 +16,8 @@ Rules (issue 13):
   `FloatReferenceError` that keeps onnxruntime's own explanation.
 - Keras (`.keras`/`.h5` files, an architecture `.json` with its weights, or a `keras.Model`): Keras
   itself when it can run (`keras_reference`).
-- PyTorch (`torch.nn.Module`): the module itself, in eval mode, float32, without gradients.
+- PyTorch (`torch.nn.Module`): the module itself, in eval mode, float32, without gradients; a `.pt2` or
+  TorchScript `.pt` file: the module it holds (`frontends.torch_files.torch_reference`).
 - Anything else (a Graph, a project): the IR float executor on the source graph.
 """
 from __future__ import annotations
@@ -200,7 +201,8 @@ def _is_instance(obj: Any, module: str, attr_path: str) -> bool:
 def _kind(model: Any) -> str:
     if isinstance(model, (str, Path)):
         suffix = Path(model).suffix.lower()
-        return {".onnx": "onnx", ".keras": "keras", ".h5": "keras", ".hdf5": "keras", ".json": "keras"}.get(suffix, "ir")
+        return {".onnx": "onnx", ".keras": "keras", ".h5": "keras", ".hdf5": "keras", ".json": "keras",
+                ".pt2": "torch_file", ".pt": "torch_file", ".pth": "torch_file"}.get(suffix, "ir")
     if _is_instance(model, "onnx", "ModelProto"):
         return "onnx"
     if _is_instance(model, "keras", "Model"):
@@ -234,4 +236,10 @@ def float_reference(model: Any, inputs: list[np.ndarray], ir_executor: Callable[
         note(f"{description}; using the nn2hls IR float executor as the float reference")
     elif kind == "torch":
         return run_torch(model, inputs)
+    elif kind == "torch_file":
+        import torch
+
+        from nn2hls.frontends.torch_files import torch_reference
+
+        return Reference(torch_reference(model, inputs[0]), f"torch {torch.__version__}")
     return Reference([np.asarray(o, dtype=np.float64) for o in ir_executor()], "nn2hls IR float executor")

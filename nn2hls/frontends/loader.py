@@ -1,7 +1,8 @@
 """Pick the frontend for a model: by file suffix for paths, by type for in-memory models.
 
 Rule: `.onnx` -> ONNX frontend; `.keras`, `.h5`/`.hdf5` and an architecture `.json` (with its weights
-file: `weights`, else `<stem>_weights.h5` beside it) -> Keras frontend; an `onnx.ModelProto`
+file: `weights`, else `<stem>_weights.h5` beside it) -> Keras frontend; `.pt2` (torch.export) and
+TorchScript `.pt`/`.pth` -> `torch_files` (a TorchScript file takes its input shape from `example_input`); an `onnx.ModelProto`
 -> ONNX; a `keras.Model` -> Keras; a `torch.nn.Module` -> PyTorch (needs `example_input`). Types are
 recognized without importing Keras or torch when the caller never imported them (an object of those
 types cannot exist otherwise). Anything else is a ModelLoadError naming what was given and what is
@@ -16,7 +17,8 @@ from typing import Any
 from nn2hls.errors import ModelLoadError
 from nn2hls.ir.graph import Graph
 
-SUFFIXES = {".onnx": "onnx", ".keras": "keras", ".h5": "keras", ".hdf5": "keras", ".json": "keras"}
+SUFFIXES = {".onnx": "onnx", ".keras": "keras", ".h5": "keras", ".hdf5": "keras", ".json": "keras",
+            ".pt2": "torch", ".pt": "torch", ".pth": "torch"}
 
 
 def _is_instance(obj: Any, module: str, attr_path: str) -> bool:
@@ -49,6 +51,9 @@ def load_model(source: Any, example_input: Any = None, weights: "str | Path | No
         if kind == "onnx":
             from nn2hls.frontends.onnx import load_onnx
             return load_onnx(path)
+        if kind == "torch":
+            from nn2hls.frontends.torch_files import load_torch_file
+            return load_torch_file(path, example_input)
         from nn2hls.frontends.keras import load_keras
         return load_keras(path, weights)
     if _is_instance(source, "onnx", "ModelProto"):
