@@ -79,9 +79,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser("convert", parents=[common], help="convert a model into an HLS project",
-                       description="Compile MODEL (.onnx, .keras, .h5) and write an HLS project folder with "
-                                   "the fully resolved config (nn2hls_config.yml) and the typed graph.")
-    p.add_argument("model", metavar="MODEL", help="model file (.onnx, .keras, .h5, Keras .json)")
+                       description="Compile MODEL (.onnx, .keras, .h5, Keras .json, .pt2, TorchScript .pt) and "
+                                   "write an HLS project folder with the fully resolved config "
+                                   "(nn2hls_config.yml) and the typed graph.")
+    p.add_argument("model", metavar="MODEL",
+                   help="model file (.onnx, .keras, .h5, Keras .json, .pt2, TorchScript .pt)")
     p.add_argument("--weights", metavar="FILE", help="weights .h5 of a Keras architecture .json MODEL "
                    "(default: <stem>_weights.h5 beside it)")
     p.add_argument("-o", "--output", metavar="OUT", help="project folder (default: ./<model name>_hls)")
@@ -101,7 +103,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    "every bit and every gate (--min-agreement, --max-error) holds, 1 otherwise. "
                                    "X is also the calibration data unless --calibration (or the config's "
                                    "calibration) is given.")
-    p.add_argument("model", metavar="MODEL", help="model file (.onnx, .keras, .h5, Keras .json)")
+    p.add_argument("model", metavar="MODEL",
+                   help="model file (.onnx, .keras, .h5, Keras .json, .pt2, TorchScript .pt)")
     p.add_argument("--weights", metavar="FILE", help="weights .h5 of a Keras architecture .json MODEL "
                    "(default: <stem>_weights.h5 beside it)")
     p.add_argument("--input", required=True, metavar="X.npy", action="append", help=_INPUT_HELP)
@@ -157,7 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("profile", parents=[common], help="per-layer weight distributions and sparsity",
                        description="Per-layer log-scale |w| histograms (PNG, needs matplotlib), sparsity, "
                                    "summary.txt and profile.json in DIR; --compare overlays another version.")
-    p.add_argument("model", metavar="MODEL", nargs="?", help="model file (.onnx, .keras, .h5)")
+    p.add_argument("model", metavar="MODEL", nargs="?", help="model file (.onnx, .keras, .h5, .pt2, TorchScript .pt)")
     p.add_argument("--compare", metavar="OTHER", help="another version of the model to overlay (e.g. unpruned)")
     p.add_argument("-o", "--output", metavar="DIR", help="output folder")
     p.set_defaults(handler=cmd_profile)

@@ -194,9 +194,11 @@ class _Rewriter:
                 standard.domain = ""
                 self.nodes.append(standard)
             elif node.domain == MICROSOFT:
+                hint = ("or quantize with quant_format=QuantFormat.QDQ" if node.op_type.startswith("Q") else
+                        "or save the model without onnxruntime's graph optimizations")
                 raise UnsupportedOpError(f"unsupported onnxruntime op '{MICROSOFT}.{node.op_type}' at node "
                                          f"'{_label(node)}'; supported QOperator ops: {', '.join(QOPERATOR_OPS)} "
-                                         f"(or quantize with quant_format=QuantFormat.QDQ)")
+                                         f"({hint})")
             else:
                 self.nodes.append(node)
 

@@ -140,9 +140,9 @@ def test_loader_live_keras_model():
 
 
 def test_loader_errors(tmp_path):
-    with pytest.raises(ModelLoadError, match=r"unknown model file suffix '\.pt'; supported: \.onnx, \.keras, "
-                                             r"\.h5, \.hdf5"):
-        load_model(tmp_path / "model.pt")
+    with pytest.raises(ModelLoadError, match=r"unknown model file suffix '\.pb'; supported: \.onnx, \.keras, "
+                                             r"\.h5, \.hdf5, \.json, \.pt2, \.pt, \.pth"):
+        load_model(tmp_path / "model.pb")
     with pytest.raises(ModelLoadError, match=r"cannot load a model from a builtins\.dict; give a file path"):
         load_model({"not": "a model"})
     with pytest.raises(ModelLoadError, match="does not exist"):
