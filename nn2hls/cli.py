@@ -195,8 +195,8 @@ def _torch_example(model: str, *data: "str | None") -> "np.ndarray | None":
         return None
     from nn2hls.pipeline import load_npy
 
-    path = next((p for p in data if p), None)
-    return None if path is None else load_npy(path, "input")[:1]
+    paths = [q for p in data if p for q in ([p] if isinstance(p, (str, Path)) else p)]  # --input may repeat
+    return load_npy(paths[0], "input")[:1] if paths else None
 
 
 def _config(path: str | None):
@@ -310,7 +310,8 @@ def cmd_check(args: argparse.Namespace) -> int:
 
     from nn2hls.pipeline import load
 
-    x = _input(args.input, load(args.model, weights=args.weights))  # its inputs say how to read the files
+    graph = load(args.model, _torch_example(args.model, args.input), weights=args.weights)
+    x = _input(args.input, graph)  # its inputs say how to read the files
     label = f"input '{args.input[0]}'" if len(args.input) == 1 else "input"
     result = check(args.model, x, config=_config(args.config), calibration=args.calibration,
                    ap_types=args.ap_types, min_agreement=args.min_agreement, max_error=args.max_error, log=log,
