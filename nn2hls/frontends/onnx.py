@@ -61,15 +61,38 @@ def _read(source: str | Path | onnx.ModelProto) -> tuple[onnx.ModelProto, str]:
     if not path.is_file():
         raise ModelLoadError(f"ONNX model path '{path}' is not a file")
     try:
-        model = onnx.load(str(path))
-    except Exception as exc:  # protobuf DecodeError, external-data errors, ...
+        model = onnx.load(str(path), load_external_data=False)
+    except Exception as exc:  # protobuf DecodeError, ...
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise ModelLoadError(f"cannot read ONNX model '{path}': the file is corrupt or truncated "
                              f"({reason}); re-export it") from None
+    _load_external_data(model, path)
     if not model.graph.node and not model.graph.input:
         raise ModelLoadError(f"cannot read ONNX model '{path}': the file holds no graph (corrupt, truncated "
                              f"or not an ONNX file); re-export it")
     return model, str(path)
+
+
+def _load_external_data(model: onnx.ModelProto, path: Path) -> None:
+    """Weights saved beside the model (ONNX external data, e.g. `model.onnx.data`, which torch's dynamo
+    exporter writes for large models) are read from the files the model names, relative to its folder;
+    a missing one is named, with the fix (keep it beside the .onnx), instead of a 'corrupt' verdict."""
+    locations = sorted({entry.value for tensor in model.graph.initializer
+                        if tensor.data_location == onnx.TensorProto.EXTERNAL
+                        for entry in tensor.external_data if entry.key == "location"})
+    if not locations:
+        return
+    missing = [name for name in locations if not (path.parent / name).is_file()]
+    if missing:
+        raise ModelLoadError(f"ONNX model '{path}' keeps its weights in {', '.join(repr(m) for m in missing)}, "
+                             f"which is not in {str(path.parent)!r}: keep that file beside the .onnx "
+                             f"(copy or move the two together)")
+    try:
+        onnx.load_external_data_for_model(model, str(path.parent))
+    except Exception as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ModelLoadError(f"cannot read the external weights of ONNX model '{path}' ({reason}); "
+                             f"re-export it") from None
 
 
 def _check_newer_qdq(ctx: "_Importer", node: onnx.NodeProto, attrs: dict) -> None:

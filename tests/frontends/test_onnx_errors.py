@@ -172,3 +172,23 @@ def test_every_unsupported_op_is_listed_at_once_source_ops_first():
     message = _error(UnsupportedOpError, _model(nodes))
     assert message.startswith("unsupported ONNX ops (2) 'LSTM' at node '/lstm/LSTM', 'Erf' at node 'erf0'; "
                               "supported: ")
+
+
+def test_external_weights_are_read_and_a_missing_data_file_is_named(tmp_path):
+    """Weights saved as ONNX external data load from beside the model; moving the .onnx away from its
+    .onnx.data gives an error naming the data file and the fix, not 'corrupt'."""
+    import onnx
+
+    kernel = np.arange(12, dtype=np.float32).reshape(4, 3)
+    m = _model([helper.make_node("MatMul", ["x", "W"], ["y"], name="mm")],
+               inits=[numpy_helper.from_array(kernel, "W")])
+    onnx.save(m, str(tmp_path / "m.onnx"), save_as_external_data=True, all_tensors_to_one_file=True,
+              location="m.onnx.data", size_threshold=0)
+    graph = load_onnx(tmp_path / "m.onnx")
+    (node,) = [n for n in graph.nodes.values() if "kernel" in n.weights]
+    assert np.array_equal(node.weights["kernel"], kernel)
+    moved = tmp_path / "elsewhere"
+    moved.mkdir()
+    (tmp_path / "m.onnx").rename(moved / "m.onnx")
+    message = _error(ModelLoadError, moved / "m.onnx")
+    assert "'m.onnx.data'" in message and "keep that file beside the .onnx" in message
