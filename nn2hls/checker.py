@@ -102,8 +102,8 @@ def evaluate_gates(result: CheckResult, min_agreement: float | None, max_error: 
         if result.argmax_agreement is not None and result.argmax_agreement < WARN_AGREEMENT:
             result.warnings.append(
                 f"argmax agreement with the float reference is only {100 * result.argmax_agreement:.2f}% "
-                f"(< {100 * WARN_AGREEMENT:g}%): the fixed-point types lose accuracy; widen them (--precision, "
-                "-c config) and gate with --min-agreement / --max-error")
+                f"(< {100 * WARN_AGREEMENT:g}%): the fixed-point types lose accuracy; widen them (precision in a "
+                "config file given with -c; see docs/config.md) and gate with --min-agreement / --max-error")
         if result.unintended_overflows:
             worst = sorted(((v, k) for k, v in result.overflows.items() if v), reverse=True)
             listed = ", ".join(f"{k}: {v}" for v, k in worst[:4]) + (", ..." if len(worst) > 4 else "")

@@ -298,7 +298,9 @@ def cmd_convert(args: argparse.Namespace) -> int:
     print(_summary_table(compiled))
     print()
     print(f"resolved config: {project / 'nn2hls_config.yml'}")
-    print(f"next: nn2hls csim {project} --input X.npy --output Y.npy   |   nn2hls report {project}")
+    n_inputs = len(compiled.graph.inputs)
+    inputs = " ".join(["--input X.npy"] if n_inputs == 1 else [f"--input X{i}.npy" for i in range(n_inputs)])
+    print(f"next: nn2hls csim {project} {inputs} --output Y.npy   |   nn2hls report {project}")
     return EXIT_OK
 
 
