@@ -8,11 +8,10 @@ applies the per-operator adapters of the ONNX specification (e.g. BatchNormaliza
 `is_test`/`spatial`, Gemm drops `broadcast`), and the import says so in one note. When the converter
 refuses, each node is converted alone to name the first one it cannot upgrade, so the message says
 which node and op to re-export. The same upgraded model is what a float reference (onnxruntime) runs
-when it does not implement the old opset itself (`reference_model`, `onnxruntime_session`).
+when it does not implement the old opset itself (`reference_model`).
 """
 from __future__ import annotations
 
-from typing import Any
 
 import onnx
 from onnx import helper
@@ -140,19 +139,3 @@ def reference_model(model: "onnx.ModelProto | str") -> onnx.ModelProto:
     else:
         where = model.graph.name or "model"
     return upgrade(model, where)[0]
-
-
-def onnxruntime_session(path: str, options: Any = None) -> tuple[Any, str | None]:
-    """(an onnxruntime InferenceSession on the file as written, None); when onnxruntime refuses a file
-    of an opset older than `MIN_OPSET`, (a session on `reference_model(path)`, a one-line note)."""
-    import onnxruntime as ort
-
-    providers = ["CPUExecutionProvider"]
-    try:
-        return ort.InferenceSession(str(path), options, providers=providers), None
-    except Exception:  # noqa: BLE001 - onnxruntime raises several error types
-        if default_opset(onnx.load(str(path), load_external_data=False)) >= MIN_OPSET:
-            raise
-    session = ort.InferenceSession(reference_model(str(path)).SerializeToString(), options, providers=providers)
-    return session, (f"onnxruntime cannot run '{path}' at its old opset; the float reference runs the model "
-                     f"upgraded to opset {MIN_OPSET}")
