@@ -139,9 +139,11 @@ def run_seed(arch: str, seed: int, cfg: dict, recipes: tuple[str, ...] = ("l1", 
 
         res = iterative_prune(model, train, evaluate, target_sparsity=target, tolerance=tol,
                               max_iterations=cfg["iterations"], fraction=frac, scope=rscope,
-                              clip_to_target=True)
-        hist = [{"iteration": r.iteration, "sparsity": r.sparsity, "mult_sparsity": mult_curve[i],
-                 "val_acc": r.accuracy, "test_acc": test_curve[i], "accepted": r.accepted}
+                              clip_to_target=True, confirm=False)
+        # evaluate's first call measures the model as passed in (the reference); with confirm=False each
+        # later call belongs to one history record
+        hist = [{"iteration": r.iteration, "sparsity": r.sparsity, "mult_sparsity": mult_curve[i + 1],
+                 "val_acc": r.accuracy, "test_acc": test_curve[i + 1], "accepted": r.accepted}
                 for i, r in enumerate(res.history)]
         final = [h for h in hist if h["accepted"]][-1]
         masks.finalize(model)

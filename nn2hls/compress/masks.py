@@ -1,15 +1,24 @@
-"""Pruning masks for PyTorch models, built on `torch.nn.utils.prune`.
+"""Pruning masks for PyTorch models that survive copying, pickling and plain state dicts.
 
-Rule: every prunable layer (`nn.Linear`, `nn.Conv1d/2d`; weights only, biases are never pruned)
-carries a `weight_mask` buffer installed by `torch.nn.utils.prune`; the layer's effective weight is
-`weight_orig * weight_mask`, recomputed before every forward pass. A pruned weight therefore stays
-exactly zero through any number of optimizer steps (SGD, Adam's momentum and second moments may move
-`weight_orig`, never the effective weight), and masks only ever shrink: a new mask is combined with
-the old one by `prune`'s own container (element-wise product).
+Rule: every prunable layer (`nn.Linear`, `nn.Conv1d/2d`; weights only, biases are never pruned) keeps
+its ordinary `weight` Parameter and gains a `weight_mask` buffer (1 keeps, 0 prunes) plus a forward
+pre-hook and a state-dict pre-hook (`_ZeroMasked`) that zero the masked entries of `weight` in place.
+A pruned weight therefore is exactly zero in every forward pass and in every saved state, whatever an
+optimizer did to it in between (SGD momentum, Adam's moments, AdamW's decay), and masks only shrink: a
+new mask is multiplied into the old one. So that `layer.weight` read between steps shows the zeros too,
+one global optimizer step post-hook (`torch.optim.optimizer.register_optimizer_step_post_hook`,
+installed when this module is imported) re-zeroes the masked layers whose weight the optimizer updated.
+
+Why not `torch.nn.utils.prune`: it replaces `weight` by a non-leaf tensor recomputed from
+`weight_orig * weight_mask`, so `copy.deepcopy` refuses the model and its state dict has keys a plain
+model does not. Here the mask buffer is non-persistent: `state_dict()` has exactly the plain model's
+keys (pruned weights saved as zeros), a plain `load_state_dict` into a masked model re-derives each
+mask from the loaded zeros (`_ZeroMasked` as load-state-dict pre-hook), and `copy.deepcopy` and
+`torch.save(model)` keep masks and hooks (the hook is a module-level class, so it pickles).
 
 Magnitude rules: `threshold_for_fraction` reads a threshold from the distribution of the still-nonzero
 |w| (its quantile), per layer or over all layers at once ("global"); `prune_below` zeroes every |w|
-below a threshold. `finalize` makes the pruning permanent (plain weights containing zeros) for export.
+below a threshold. `finalize` removes masks and hooks (plain weights containing the zeros) for export.
 
 Scope and multiplies: a Dense weight is used once per sample, a Conv tap once per output position whose
 window puts it inside the input (`reuse_counts`). "global" magnitude pruning compares raw |w| across
@@ -20,16 +29,56 @@ sparsity (`multiply_sparsity`: zeros counted once per multiply they save) follow
 from __future__ import annotations
 
 import copy
-from typing import Iterator
+import weakref
+from typing import Any, Iterator
 
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.nn.utils import prune
+from torch.optim.optimizer import register_optimizer_step_post_hook
 
 from nn2hls.errors import ConfigError
 
 PRUNABLE = (nn.Linear, nn.Conv1d, nn.Conv2d)
+MASK = "weight_mask"
+
+
+_MASKED_LAYERS: "weakref.WeakSet[nn.Module]" = weakref.WeakSet()
+
+
+def _zero(module: nn.Module) -> None:
+    # Only write when an optimizer step moved a masked weight: an in-place write bumps the tensor's
+    # version, which would break a backward pass through an earlier forward of the same step.
+    with torch.no_grad():
+        mask = getattr(module, MASK)
+        if bool((module.weight * (1 - mask)).any()):
+            module.weight.mul_(mask)
+
+
+def _after_optimizer_step(optimizer: torch.optim.Optimizer, args: Any, kwargs: Any) -> None:
+    updated = {id(p) for group in optimizer.param_groups for p in group["params"]}
+    for module in list(_MASKED_LAYERS):
+        if id(module.weight) in updated and isinstance(getattr(module, MASK, None), torch.Tensor):
+            _zero(module)
+
+
+register_optimizer_step_post_hook(_after_optimizer_step)
+
+
+class _ZeroMasked:
+    """Forward pre-hook and state-dict pre-hook: zero the masked entries of `module.weight` in place.
+
+    As load-state-dict pre-hook it re-derives the mask from the incoming weight's zeros (a plain state
+    dict carries pruning as zeros)."""
+
+    def __call__(self, module: nn.Module, *args: Any) -> None:
+        _MASKED_LAYERS.add(module)  # copies and unpickled models join at their first forward pass
+        _zero(module)
+
+    def load(self, module: nn.Module, state_dict: dict, prefix: str, *args: Any) -> None:
+        weight = state_dict.get(prefix + "weight")
+        if weight is not None and tuple(weight.shape) == tuple(module.weight.shape):
+            getattr(module, MASK).copy_((weight != 0).to(module.weight.dtype))
 
 
 def prunable_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
@@ -45,28 +94,49 @@ def _layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
 
 
 def is_pruned(module: nn.Module) -> bool:
-    """True when the module carries a torch.nn.utils.prune mask on its weight."""
-    return prune.is_pruned(module) and hasattr(module, "weight_mask")
+    """True when the module carries an nn2hls pruning mask on its weight."""
+    return isinstance(getattr(module, MASK, None), torch.Tensor) and any(
+        isinstance(h, _ZeroMasked) for h in module._forward_pre_hooks.values())
+
+
+def _install(module: nn.Module) -> None:
+    hook = _ZeroMasked()
+    module.register_buffer(MASK, torch.ones_like(module.weight.detach()), persistent=False)
+    module.register_forward_pre_hook(hook)
+    module.register_state_dict_pre_hook(hook)
+    module.register_load_state_dict_pre_hook(hook.load)
+    _MASKED_LAYERS.add(module)
 
 
 def install_masks(model: nn.Module) -> None:
-    """Give every prunable layer an all-ones mask (idempotent), so the model's state_dict layout is
-    the same before and after any pruning step (snapshots can be restored with load_state_dict)."""
+    """Give every prunable layer a mask (idempotent); already-zero weights start masked, so a pruned
+    model saved as a plain state dict and reloaded keeps its pruning."""
     for _, module in _layers(model):
         if not is_pruned(module):
-            prune.identity(module, "weight")
+            _install(module)
+            getattr(module, MASK).copy_((module.weight.detach() != 0).to(module.weight.dtype))
 
 
 def effective_weight(module: nn.Module) -> torch.Tensor:
-    """The weight the layer computes with (masked when pruned), recomputed from weight_orig * mask."""
+    """The weight the layer computes with (masked when pruned), detached."""
     if is_pruned(module):
-        return (module.weight_orig * module.weight_mask).detach()
+        return (module.weight * getattr(module, MASK)).detach()
     return module.weight.detach()
 
 
 def apply_mask(module: nn.Module, mask: torch.Tensor) -> None:
-    """Combine `mask` (1 keeps, 0 prunes) with the layer's current mask."""
-    prune.custom_from_mask(module, "weight", mask.to(module.weight.dtype))
+    """Combine `mask` (1 keeps, 0 prunes; same shape as the weight) with the layer's current mask."""
+    if not is_pruned(module):
+        _install(module)
+    current = getattr(module, MASK)
+    current.mul_(mask.to(current.dtype))
+    with torch.no_grad():
+        module.weight.mul_(current)
+
+
+def mask_of(module: nn.Module) -> torch.Tensor | None:
+    """A copy of the layer's mask (1 keeps, 0 prunes), None when it is not pruned."""
+    return getattr(module, MASK).detach().clone() if is_pruned(module) else None
 
 
 def threshold_for_fraction(model: nn.Module, fraction: float, scope: str = "layer") -> dict[str, float]:
@@ -124,34 +194,40 @@ def sparsity(model: nn.Module) -> float:
 
 
 def copy_model(model: nn.Module) -> nn.Module:
-    """A deep copy of a (possibly pruned) model.
+    """A deep copy of a (possibly pruned) model, masks included (`copy.deepcopy` works as well)."""
+    new = copy.deepcopy(model)
+    for _, module in prunable_layers(new):
+        if is_pruned(module):
+            _MASKED_LAYERS.add(module)
+    return new
 
-    `prune` keeps the masked weight as a plain non-leaf attribute, which `copy.deepcopy` refuses; it
-    is swapped for a detached copy while copying (the forward pre-hook recomputes it anyway)."""
-    saved = []
-    for _, module in prunable_layers(model):
-        if is_pruned(module) and "weight" in module.__dict__:
-            saved.append((module, module.__dict__["weight"]))
-            module.__dict__["weight"] = module.__dict__["weight"].detach()
-    try:
-        return copy.deepcopy(model)
-    finally:
-        for module, weight in saved:
-            module.__dict__["weight"] = weight
+
+def _remove_hooks(module: nn.Module) -> None:
+    for hooks in (module._forward_pre_hooks, module._state_dict_pre_hooks):
+        for key in [k for k, h in hooks.items() if isinstance(h, _ZeroMasked)]:
+            del hooks[key]
+    loaders = module._load_state_dict_pre_hooks
+    for key in [k for k, h in loaders.items() if isinstance(getattr(h, "hook", h), _ZeroMasked)
+                or isinstance(getattr(getattr(h, "hook", h), "__self__", None), _ZeroMasked)]:
+        del loaders[key]
 
 
 def finalize(model: nn.Module) -> nn.Module:
-    """Make the masks permanent in place: plain `weight` parameters holding the zeros. Returns model."""
+    """Make the masks permanent in place: plain `weight` parameters holding the zeros, no mask buffer
+    and no hooks left. Returns model."""
     for _, module in prunable_layers(model):
         if is_pruned(module):
-            prune.remove(module, "weight")
+            with torch.no_grad():
+                module.weight.mul_(getattr(module, MASK))
+            _remove_hooks(module)
+            del module._buffers[MASK]
     return model
 
 
 def masked_parameters(model: nn.Module) -> Iterator[torch.Tensor]:
     """The effective weights (differentiable) of every prunable layer, e.g. for a penalty."""
     for _, module in prunable_layers(model):
-        yield module.weight
+        yield module.weight * getattr(module, MASK) if is_pruned(module) else module.weight
 
 
 def reuse_counts(model: nn.Module, example_input: torch.Tensor) -> dict[str, torch.Tensor]:

@@ -179,7 +179,10 @@ def quantize_model(model: nn.Module, spec: "str | QuantSpec", *, backend: str = 
     "hidden" (all but the first and the last layer), "all_but_last" or "all_but_first"; the layers left
     out are quantized with `edge` (e.g. "fixed8": the common practice of keeping the input and output
     layers at higher precision) or stay float when `edge` is None. Train the result with any loop
-    (e.g. schedule.fit).
+    (e.g. schedule.fit). Pruning masks (`nn2hls.compress.masks`) are carried onto the quantized layers,
+    so pruned weights stay exactly zero through QAT (a zero quantizes to zero for fixed and ternary).
+    Raises ConfigError for an unknown spec/backend/layer set, and for binary weights on a pruned layer
+    (binary has no zero).
     """
     spec = QuantSpec.parse(spec)
     edge_spec = QuantSpec.parse(edge) if edge is not None else None
@@ -189,19 +192,26 @@ def quantize_model(model: nn.Module, spec: "str | QuantSpec", *, backend: str = 
         raise ConfigError(f"QAT backend '{backend}' is unknown; use 'auto', 'brevitas' or 'ste'")
     if backend == "brevitas" and not has_brevitas():
         raise ConfigError("QAT backend 'brevitas' needs Brevitas: pip install brevitas (or use backend='ste')")
-    from nn2hls.compress.masks import copy_model, finalize
+    from nn2hls.compress import masks
 
-    model = finalize(copy_model(model))
+    model = masks.copy_model(model)
     inner, outer = _targets(model, layers)
     jobs = [(n, m, spec) for n, m in inner] + ([(n, m, edge_spec) for n, m in outer] if edge_spec else [])
     for name, layer, lspec in jobs:
+        mask = masks.mask_of(layer)
+        if lspec.kind == "binary" and mask is not None and not bool(mask.all()):
+            raise ConfigError(f"layer '{name}' is pruned ({100 * float((mask == 0).float().mean()):.1f}% zeros) "
+                              "but binary weights are +-s and cannot be zero; use 'ternary' or 'fixed<W>' for "
+                              "pruned layers (e.g. layers='hidden' with edge='fixed8')")
         new = _brevitas_layer(layer, lspec) if backend == "brevitas" else _ste_layer(layer, lspec)
         with torch.no_grad():
-            new.weight.copy_(layer.weight)
+            new.weight.copy_(masks.effective_weight(layer))
             if layer.bias is not None:
                 new.bias.copy_(layer.bias)
         if backend == "ste":
             new._init_quant(lspec)
+        if mask is not None:
+            masks.apply_mask(new, mask)  # pruning survives QAT: masked weights stay zero while training
         _set(model, name, new)
     return model
 
@@ -218,9 +228,9 @@ def quantized_weight(layer: nn.Module) -> torch.Tensor | None:
 def freeze(model: nn.Module) -> nn.Module:
     """A plain torch copy of a QAT model: every quantized layer becomes nn.Linear/nn.Conv2d holding
     its quantized weights (exact multiples of a power of two, so a float32 ONNX carries them exactly)."""
-    from nn2hls.compress.masks import copy_model
+    from nn2hls.compress.masks import copy_model, finalize
 
-    model = copy_model(model).eval()
+    model = finalize(copy_model(model)).eval()
     swaps = []
     for name, layer in model.named_modules():
         q = quantized_weight(layer)

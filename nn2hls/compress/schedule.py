@@ -1,32 +1,44 @@
 """Iterative train -> prune -> retrain-with-masks schedule, and a ready `fit` for classification.
 
 Schedule (the seed's recipe):
-  1. `train(model, 0)`: the user's training (typically with an L1 or L_p penalty); the baseline
-     accuracy is `evaluate(model)` on validation data.
+  0. The reference accuracy is `evaluate(model)` on the model exactly as passed in (the trained float
+     model the user wants to compress); `evaluate` must return a fraction in [0, 1].
+  1. `train(model, 0)`: the user's training (typically with an L1 or L_p penalty), recorded as
+     iteration 0.
   2. iteration i = 1, 2, ...: prune (a fraction of the remaining weights, or every |w| below a threshold
      read from the weight distribution), then `train(model, i)` again: the masks keep pruned weights
      at exactly zero while the penalty keeps pushing new weights towards zero; `evaluate(model)`.
   3. stop when the sparsity reaches `target_sparsity` ("target"), when the accuracy fell more than
-     `tolerance` below the baseline ("tolerance": the model is rolled back to the last accepted
+     `tolerance` below the reference ("tolerance": the model is rolled back to the last accepted
      iteration), when pruning removed nothing more ("stalled") or after `max_iterations` ("max_iterations").
+Statistical resolution: on n validation samples one flipped sample moves the accuracy by 1/n, so a
+tolerance below 1/n stops at the first flip (warned). A step that breaks the tolerance is retrained
+once more (`train(model, i)` again, its masks unchanged) and judged on that second evaluation
+(`confirm=True`): a single noisy evaluation no longer ends the schedule on a flat accuracy curve.
 The prune fraction may change per iteration (`fraction` a function of (iteration, sparsity), e.g.
 `taper(0.3, 0.15, at=0.8)`: smaller steps near the end, where each removed weight costs more), and with
 `clip_to_target` the last step removes only what reaches the target: with s the current sparsity and
 T the target, at most 1 - (1 - T)/(1 - s) of the remaining weights (+ half a percent of them, so the
-integer counts of whole weights still reach T).
+integer counts of whole weights still reach T). Without `max_iterations`, a constant fraction f gets
+enough iterations to reach the target: ceil(log(1 - T) / log(1 - f)).
 The training step is the user's callback, so any loss, optimizer or data pipeline works; `fit` and
-`make_callbacks` give one for plain classification tensors (cross-entropy, Adam, optional penalty).
+`make_callbacks` give one for plain classification data (cross-entropy, Adam, optional penalty).
 """
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field
+import math
+import sys
+import time
+import warnings
+from dataclasses import asdict, dataclass, field
 from typing import Callable
 
 import numpy as np
 import torch
 from torch import nn
 
+from nn2hls import progress
 from nn2hls.compress import masks
 from nn2hls.errors import ConfigError
 
@@ -34,6 +46,8 @@ TrainFn = Callable[[nn.Module, int], None]
 EvalFn = Callable[[nn.Module], float]
 ThresholdFn = Callable[[nn.Module], "float | dict[str, float]"]
 FractionFn = Callable[[int, float], float]
+
+MAX_DERIVED_ITERATIONS = 50
 
 
 @dataclass
@@ -43,24 +57,75 @@ class IterationRecord:
     accuracy: float
     layer_sparsity: dict[str, float]
     accepted: bool = True
+    seconds: float = 0.0
 
 
 @dataclass
 class PruneResult:
-    baseline_accuracy: float
+    reference_accuracy: float
     history: list[IterationRecord] = field(default_factory=list)
     stop_reason: str = ""
+
+    @property
+    def baseline_accuracy(self) -> float:
+        """Alias of `reference_accuracy` (the model as passed in)."""
+        return self.reference_accuracy
 
     @property
     def final(self) -> IterationRecord:
         """The last accepted iteration (the state the model was left in)."""
         return [r for r in self.history if r.accepted][-1]
 
+    def table(self) -> list[dict[str, object]]:
+        """The history as rows (iteration, sparsity, accuracy, accepted, seconds, sparsity/<layer>...)."""
+        rows = []
+        for rec in self.history:
+            row = {k: v for k, v in asdict(rec).items() if k != "layer_sparsity"}
+            row.update({f"sparsity/{name}": v for name, v in rec.layer_sparsity.items()})
+            rows.append(row)
+        return rows
+
+    def to_csv(self, path: str) -> None:
+        """Write `table()` as CSV (one row per iteration)."""
+        import csv
+
+        rows = self.table()
+        with open(path, "w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=list(rows[0]) if rows else ["iteration"])
+            writer.writeheader()
+            writer.writerows(rows)
+
+
+def _checked_accuracy(evaluate: EvalFn, model: nn.Module) -> float:
+    value = float(evaluate(model))
+    if not 0.0 <= value <= 1.0 or math.isnan(value):
+        raise ConfigError(f"evaluate(model) returned {value}; it must return an accuracy as a fraction in "
+                          "[0, 1] (e.g. 0.93, not 93)")
+    return value
+
+
+def _derived_iterations(fraction: "float | FractionFn | None", threshold: object, target: float) -> int:
+    if threshold is not None or callable(fraction) or fraction is None or not 0.0 < fraction < 1.0:
+        return 10
+    if target >= 1.0:
+        return MAX_DERIVED_ITERATIONS
+    return min(MAX_DERIVED_ITERATIONS, max(1, math.ceil(math.log(1.0 - target) / math.log(1.0 - fraction))))
+
+
+def _report(rec: IterationRecord, reference: float) -> None:
+    if progress.enabled():
+        mark = "" if rec.accepted else "  (rejected)"
+        sys.stderr.write(f"prune iteration {rec.iteration}: sparsity {100 * rec.sparsity:.1f}%, accuracy "
+                         f"{100 * rec.accuracy:.2f}% (reference {100 * reference:.2f}%), "
+                         f"{rec.seconds:.1f} s{mark}\n")
+        sys.stderr.flush()
+
 
 def iterative_prune(model: nn.Module, train: TrainFn, evaluate: EvalFn, *, target_sparsity: float = 0.9,
-                    tolerance: float = 0.005, max_iterations: int = 7, fraction: "float | FractionFn | None" = 0.2,
-                    threshold: "float | ThresholdFn | None" = None, scope: str = "layer",
-                    clip_to_target: bool = False) -> PruneResult:
+                    tolerance: float = 0.005, max_iterations: int | None = None,
+                    fraction: "float | FractionFn | None" = 0.2, threshold: "float | ThresholdFn | None" = None,
+                    scope: str = "layer", clip_to_target: bool = False, n_val: int | None = None,
+                    confirm: bool = True) -> PruneResult:
     """Run the schedule on `model` in place and return its history (see module docstring).
 
     Exactly one of `fraction` (prune this fraction of the remaining nonzero weights per iteration,
@@ -68,21 +133,38 @@ def iterative_prune(model: nn.Module, train: TrainFn, evaluate: EvalFn, *, targe
     the model returning a float or name -> float, e.g. read from the weight distribution) is used;
     `threshold` wins when given. `fraction` may be a function (iteration, current sparsity) -> fraction;
     `clip_to_target` shrinks the step that would overshoot `target_sparsity` (module docstring).
-    `tolerance` is in accuracy units (0.005 = 0.5 percentage points).
+    `tolerance` is in accuracy units (0.005 = 0.5 percentage points) below the reference accuracy of the
+    model as passed in. `n_val`: the number of validation samples `evaluate` uses (read from
+    `evaluate.n_samples` when the callback has it, as `make_callbacks`' does); a tolerance below one
+    sample is warned. Raises ConfigError for bad arguments or an `evaluate` that does not return a
+    fraction in [0, 1].
     """
     if not 0.0 < target_sparsity <= 1.0:
         raise ConfigError(f"target_sparsity {target_sparsity} must be in (0, 1]")
     if threshold is None and fraction is None:
         raise ConfigError("iterative_prune needs a pruning rule: give fraction= or threshold=")
+    if tolerance < 0:
+        raise ConfigError(f"tolerance {tolerance} must be >= 0 (accuracy units: 0.005 = 0.5 points)")
+    n_val = n_val if n_val is not None else getattr(evaluate, "n_samples", None)
+    if n_val and tolerance * n_val < 1.0:
+        warnings.warn(f"tolerance {tolerance} is below one validation sample (1/{n_val} = {1 / n_val:.4f}): "
+                      "the first flipped sample stops the schedule; use more validation data or a larger "
+                      "tolerance", stacklevel=2)
+    if max_iterations is None:
+        max_iterations = _derived_iterations(fraction, threshold, target_sparsity)
     masks.install_masks(model)
+    result = PruneResult(reference_accuracy=_checked_accuracy(evaluate, model))
+    start = time.perf_counter()
     train(model, 0)
-    result = PruneResult(baseline_accuracy=float(evaluate(model)))
-    result.history.append(IterationRecord(0, masks.sparsity(model), result.baseline_accuracy,
-                                          masks.layer_sparsity(model)))
+    rec = IterationRecord(0, masks.sparsity(model), _checked_accuracy(evaluate, model),
+                          masks.layer_sparsity(model), seconds=time.perf_counter() - start)
+    result.history.append(rec)
+    _report(rec, result.reference_accuracy)
     if masks.sparsity(model) >= target_sparsity:
         result.stop_reason = "target"
         return result
     for it in range(1, max_iterations + 1):
+        start = time.perf_counter()
         accepted_state = copy.deepcopy(model.state_dict())
         before = masks.sparsity(model)
         if threshold is not None:
@@ -97,14 +179,20 @@ def iterative_prune(model: nn.Module, train: TrainFn, evaluate: EvalFn, *, targe
             result.stop_reason = "stalled"
             return result
         train(model, it)
-        acc = float(evaluate(model))
-        rec = IterationRecord(it, masks.sparsity(model), acc, masks.layer_sparsity(model))
+        acc = _checked_accuracy(evaluate, model)
+        if confirm and result.reference_accuracy - acc > tolerance:
+            train(model, it)
+            acc = _checked_accuracy(evaluate, model)
+        rec = IterationRecord(it, masks.sparsity(model), acc, masks.layer_sparsity(model),
+                              seconds=time.perf_counter() - start)
         result.history.append(rec)
-        if result.baseline_accuracy - acc > tolerance:
+        if result.reference_accuracy - acc > tolerance:
             rec.accepted = False
-            model.load_state_dict(accepted_state)
+            _report(rec, result.reference_accuracy)
+            model.load_state_dict(accepted_state)  # masks re-derived from the saved zeros (masks.py)
             result.stop_reason = "tolerance"
             return result
+        _report(rec, result.reference_accuracy)
         if rec.sparsity >= target_sparsity:
             result.stop_reason = "target"
             return result
@@ -137,8 +225,10 @@ def std_threshold(k: float) -> ThresholdFn:
 
 
 # ---- a ready training step for classification tensors ------------------------------------------------
-def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
-    """Top-1 accuracy of `model` on (x, y), in eval mode, without gradients."""
+def accuracy(model: nn.Module, x: "torch.Tensor | np.ndarray", y: "torch.Tensor | np.ndarray") -> float:
+    """Top-1 accuracy of `model` on (x, y) as a fraction in [0, 1], in eval mode, without gradients."""
+    if not isinstance(x, torch.Tensor) or not isinstance(y, torch.Tensor):
+        x, y = to_tensors(x, y)
     was = model.training
     model.eval()
     with torch.no_grad():
@@ -147,14 +237,17 @@ def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
     return acc
 
 
-def fit(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, epochs: int = 20, lr: float = 1e-3,
+def fit(model: nn.Module, x: "torch.Tensor | np.ndarray", y: "torch.Tensor | np.ndarray", *, epochs: int = 20, lr: float = 1e-3,
         batch_size: int = 64, penalty: Callable[[nn.Module], torch.Tensor] | None = None,
         weight_decay: float = 0.0, seed: int = 0) -> list[float]:
     """Train a classifier with cross-entropy (+ penalty(model)) and Adam; returns the loss per epoch.
 
     Batches are shuffled by a generator seeded with `seed`, so a run is deterministic on CPU.
-    Pruning masks, if installed, are respected (pruned weights stay zero).
+    Pruning masks, if installed, are respected (pruned weights stay zero). `x`, `y` may be numpy
+    arrays (converted as `to_tensors` does: float32 inputs, int64 labels).
     """
+    if not isinstance(x, torch.Tensor) or not isinstance(y, torch.Tensor):
+        x, y = to_tensors(x, y)
     gen = torch.Generator().manual_seed(seed)
     opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=lr, weight_decay=weight_decay)
     loss_fn = nn.CrossEntropyLoss()
@@ -191,6 +284,7 @@ def make_callbacks(x_train: torch.Tensor, y_train: torch.Tensor, x_val: torch.Te
     def evaluate(model: nn.Module) -> float:
         return accuracy(model, x_val, y_val)
 
+    evaluate.n_samples = len(y_val)  # type: ignore[attr-defined]  # read by iterative_prune
     return train, evaluate
 
 

@@ -197,3 +197,34 @@ def test_report_multiplies_match_reuse_counts(tmp_path, scope):
     totals = nn2hls.compile(path, calibration=rng.uniform(0, 1, (32, 1, 8, 8))).report()["totals"]
     assert totals["multiplies"] == int(expect)
     assert totals["multiplies"] / dense == pytest.approx(1 - masks.multiply_sparsity(net, reuse))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("kind", ["ternary", "fixed6"])
+def test_qat_keeps_the_pruning(tmp_path, backend, kind):
+    # was: quantize_model made the masks permanent and training refilled the zeros (70% -> 23% sparse)
+    net = _mlp()
+    masks.prune_fraction(net, 0.7)
+    pruned = {name: masks.effective_weight(m) == 0 for name, m in masks.prunable_layers(net)}
+    q = qat.quantize_model(net, kind, backend=backend)
+    x, y = torch.randn(32, 12), torch.randint(0, 4, (32,))
+    opt = torch.optim.Adam(q.parameters(), lr=5e-2)
+    for _ in range(5):
+        opt.zero_grad()
+        nn.functional.cross_entropy(q(x), y).backward()
+        opt.step()
+    for name, m in masks.prunable_layers(q):
+        assert masks.is_pruned(m), name
+        assert torch.all(qat.quantized_weight(m)[pruned[name]] == 0), name
+        assert torch.any(m.weight[~pruned[name]] != net.get_submodule(name).weight[~pruned[name]])  # trained
+    assert masks.sparsity(q) == pytest.approx(masks.sparsity(net))
+    path = export_onnx(q, torch.zeros(1, 12), tmp_path / "q.onnx")
+    for k, (name, _) in zip(_kernels(path), masks.prunable_layers(q)):
+        assert np.all(k.T[pruned[name].numpy()] == 0)
+
+
+def test_binary_qat_of_a_pruned_layer_is_refused():
+    net = _mlp()
+    masks.prune_fraction(net, 0.5)
+    with pytest.raises(ConfigError, match="layer '0' is pruned .*binary weights .* cannot be zero"):
+        qat.quantize_model(net, "binary", backend="ste")

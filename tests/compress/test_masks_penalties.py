@@ -165,3 +165,68 @@ def test_multiply_sparsity_and_auto_scope():
     masks.prune_fraction(fresh, 0.5, scope="layer")
     assert masks.layer_sparsity(fresh) == {"0": 0.5, "3": 0.5}
     assert masks.multiply_sparsity(fresh, reuse) == pytest.approx(masks.sparsity(fresh))
+
+
+def _trained_pruned() -> nn.Module:
+    net = _net()
+    masks.prune_fraction(net, 0.5)
+    opt = torch.optim.Adam(net.parameters(), lr=0.05)
+    x, y = torch.randn(16, 6), torch.randint(0, 3, (16,))
+    for _ in range(5):
+        opt.zero_grad()
+        nn.functional.cross_entropy(net(x), y).backward()
+        opt.step()
+    return net
+
+
+def test_masked_model_survives_deepcopy_pickle_and_plain_state_dicts():
+    import copy
+    import io
+
+    net = _trained_pruned()
+    zeros = {n: (m.weight == 0).clone() for n, m in masks.prunable_layers(net)}
+    assert sum(int(z.sum()) for z in zeros.values()) == 23  # half of 30 and of 15, rounded up per layer
+    buf = io.BytesIO()
+    torch.save(net, buf)
+    buf.seek(0)
+    copies = {"deepcopy": copy.deepcopy(net), "copy_model": masks.copy_model(net),
+              "torch.save": torch.load(buf, weights_only=False)}
+    plain = _net()
+    plain.load_state_dict(net.state_dict())  # same keys as an unpruned model: pruning saved as zeros
+    masked = _net()
+    masks.install_masks(masked)
+    masked.load_state_dict(net.state_dict())  # masks re-derived from the saved zeros
+    copies["load_state_dict"] = masked
+    assert set(net.state_dict()) == set(_net().state_dict())
+    for name, m in masks.prunable_layers(plain):
+        assert torch.equal(m.weight == 0, zeros[name])
+    x, y = torch.randn(16, 6), torch.randint(0, 3, (16,))
+    for how, other in copies.items():
+        assert masks.is_pruned(other[0]) and masks.is_pruned(other[2]), how
+        opt = torch.optim.SGD(other.parameters(), lr=0.5, momentum=0.9)
+        for _ in range(3):  # the copy keeps training with its pruned weights at zero
+            opt.zero_grad()
+            nn.functional.cross_entropy(other(x), y).backward()
+            opt.step()
+        for name, m in masks.prunable_layers(other):
+            assert torch.all(m.weight[zeros[name]] == 0), (how, name)
+            assert torch.any(m.weight[~zeros[name]] != 0), (how, name)
+
+
+def test_two_forward_passes_before_one_backward():
+    net = _trained_pruned()
+    x = torch.randn(4, 6)
+    (net(x).sum() + net(x + 1).sum()).backward()  # the mask hook must not bump the weight's version
+    assert net[0].weight.grad is not None
+
+
+def test_finalize_leaves_a_plain_module():
+    net = _trained_pruned()
+    n_zero = int((net[0].weight == 0).sum())
+    masks.finalize(net)
+    assert not masks.is_pruned(net[0]) and "weight_mask" not in dict(net[0].named_buffers())
+    assert int((net[0].weight == 0).sum()) == n_zero
+    opt = torch.optim.SGD(net.parameters(), lr=0.5)
+    nn.functional.cross_entropy(net(torch.randn(8, 6)), torch.randint(0, 3, (8,))).backward()
+    opt.step()
+    assert int((net[0].weight == 0).sum()) < n_zero  # no hook keeps them at zero any more

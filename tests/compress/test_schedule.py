@@ -32,7 +32,8 @@ def test_stops_at_target_sparsity():
 
 def test_stops_at_tolerance_and_rolls_back():
     net = _net()
-    accs = iter([0.95, 0.95, 0.945, 0.93, 0.99])  # baseline, it1, it2 (within 0.01), it3 (too low)
+    # reference (model as passed in), it0, it1, it2 (within 0.01), it3 (too low), it3 retrained (still low)
+    accs = iter([0.95, 0.95, 0.95, 0.945, 0.93, 0.935, 0.99])
 
     res = iterative_prune(net, lambda m, i: None, lambda m: next(accs), target_sparsity=0.99,
                           tolerance=0.01, fraction=0.5, max_iterations=10)
@@ -104,3 +105,54 @@ def test_taper_and_clip_to_target():
     assert res.final.sparsity == pytest.approx(1 - _alive_after(60, 0.4) / 100)  # 64%: overshoots
     with pytest.raises(ConfigError, match="taper"):
         taper(0.4, 1.5, at=0.5)
+
+
+def test_reference_is_the_model_passed_in_and_a_failed_step_is_confirmed():
+    # the penalized first training lifts accuracy to 0.99; 0.945 is within 0.01 of the model passed in
+    # (0.95), so it is accepted although it is 4.5 points below iteration 0
+    accs = iter([0.95, 0.99, 0.945, 0.93, 0.946, 0.90, 0.90])
+    res = iterative_prune(_net(), lambda m, i: None, lambda m: next(accs), target_sparsity=0.99,
+                          tolerance=0.01, fraction=0.5, max_iterations=3)
+    assert res.reference_accuracy == 0.95
+    # it2 first measured 0.93 (a noisy drop), retrained once: 0.946 accepted; it3 0.90 twice: rejected
+    assert [(r.iteration, r.accuracy, r.accepted) for r in res.history] == [
+        (0, 0.99, True), (1, 0.945, True), (2, 0.946, True), (3, 0.90, False)]
+    assert res.stop_reason == "tolerance" and res.final.sparsity == pytest.approx(0.75)
+    accs = iter([0.95, 0.99, 0.945, 0.93])
+    res = iterative_prune(_net(), lambda m, i: None, lambda m: next(accs), target_sparsity=0.99,
+                          tolerance=0.01, fraction=0.5, max_iterations=3, confirm=False)
+    assert [r.accepted for r in res.history] == [True, True, False]
+    rows = res.table()
+    assert [row["iteration"] for row in rows] == [0, 1, 2] and rows[1]["sparsity"] == pytest.approx(0.5)
+
+
+def test_evaluate_must_return_a_fraction_and_tiny_tolerance_is_warned():
+    with pytest.raises(ConfigError, match="fraction in \\[0, 1\\]"):
+        iterative_prune(_net(), lambda m, i: None, lambda m: 93.0, fraction=0.5)
+    with pytest.warns(UserWarning, match="below one validation sample"):
+        iterative_prune(_net(), lambda m, i: None, lambda m: 1.0, fraction=0.5, target_sparsity=0.5,
+                        tolerance=0.005, n_val=114)
+
+
+def test_default_iterations_reach_the_target():
+    # 0.2 of the remaining weights per step needs up to ceil(log(0.1) / log(0.8)) = 11 steps to reach 90%
+    # (10 here: whole weights round each step up); the old fixed default of 7 stopped at 80%
+    res = iterative_prune(_net(), lambda m, i: None, lambda m: 1.0, target_sparsity=0.9, fraction=0.2)
+    assert res.stop_reason == "target" and res.final.sparsity == pytest.approx(0.91) and len(res.history) == 11
+    res = iterative_prune(_net(), lambda m, i: None, lambda m: 1.0, target_sparsity=0.9, fraction=0.2,
+                          max_iterations=7)
+    assert res.stop_reason == "max_iterations" and res.final.sparsity == pytest.approx(0.80)
+
+
+def test_fit_and_accuracy_take_numpy_arrays():
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(64, 10))
+    y = (x[:, 0] > 0).astype(np.int64)
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(10, 2))
+    losses = fit(net, x, y, epochs=30, lr=5e-2)
+    assert losses[-1] < losses[0]
+    acc = accuracy(net, x, y)
+    assert 0.9 <= acc <= 1.0  # a fraction; the sign of x0 is linearly separable
