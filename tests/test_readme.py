@@ -2,7 +2,8 @@
 
 The first shell command's `nn2hls ...` part (the install is what the test environment already did)
 runs through the real console script in a scratch folder that links to the example models; the
-Python block runs verbatim there. Both must produce a bit-exact project.
+first Python block runs verbatim there. Both must produce a bit-exact project. The compression block
+needs the user's data and minutes of training: its calls are checked against the real signatures.
 """
 from __future__ import annotations
 
@@ -59,9 +60,30 @@ def test_readme_convert_command(scratch: Path) -> None:
 
 @pytest.mark.csim
 def test_readme_python_example(scratch: Path) -> None:
-    (code,) = _blocks("python")
+    code = _blocks("python")[0]
     namespace: dict = {}
     exec(compile(code, str(README), "exec"), namespace)
     x = namespace["x"]
     assert np.array_equal(namespace["simulator"].predict(x), namespace["y"])
     assert (scratch / "jet_mlp_api_prj").is_dir()
+
+
+def test_readme_compress_example_matches_the_api() -> None:
+    import ast
+    import dataclasses
+    import inspect
+
+    pytest.importorskip("torch")
+    from nn2hls.compress import flow
+
+    (code,) = [b for b in _blocks("python") if "compress(" in b]
+    tree = ast.parse(code)
+    assert "from nn2hls.compress.flow import compress" in code
+    calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and getattr(n.func, "id", "") == "compress"]
+    assert len(calls) == 1
+    params = inspect.signature(flow.compress).parameters
+    assert {k.arg for k in calls[0].keywords} <= set(params)
+    fields = {f.name for f in dataclasses.fields(flow.CompressResult)} | {"final"}
+    used = {n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute)
+            and isinstance(n.value, ast.Name) and n.value.id == "result"}
+    assert used and used <= fields

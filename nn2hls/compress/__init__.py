@@ -1,7 +1,8 @@
 """Compression toolkit for PyTorch models (optional extra: torch, scikit-learn; Brevitas for QAT/QONNX).
 
 Modules (import them directly; importing this package needs nothing beyond nn2hls):
-  masks      pruning masks on torch.nn.utils.prune, magnitude thresholds, sparsity
+  flow       `compress(model, train, val, ...)`: the whole recipe in one call, compiled and checked
+  masks      pruning masks (survive deepcopy/torch.save/state dicts), thresholds, sparsities
   penalties  L1 and smoothed L_p (0 < p < 1) penalties for the training loss
   schedule   iterative train -> prune -> retrain schedule; `fit`/`accuracy` for classification tensors
   qat        fixed-point / ternary / binary quantization-aware training (Brevitas or own STE)

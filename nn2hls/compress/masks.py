@@ -282,6 +282,24 @@ def auto_scope(reuse: dict[str, torch.Tensor]) -> str:
     return "global" if values.numel() == 0 or bool((values == values[0]).all()) else "layer"
 
 
+def effective_sparsity(model: nn.Module, weight_width: int = 16) -> float:
+    """Fraction of the prunable layers' weights that are zero once quantized to the compiler's automatic
+    weight type of that width (`nn2hls.passes.assign_precision.auto_weight_type`: per layer, the fewest
+    integer bits holding max|w|, round to nearest): pruned weights plus those too small for the type's
+    LSB, i.e. what the compiled design will not multiply by. Measured on the weights as they are in
+    torch (a following BatchNorm folded by the compiler can change a layer's scale)."""
+    from nn2hls.ir import fixed
+    from nn2hls.passes.assign_precision import auto_weight_type
+
+    zeros = total = 0
+    for _, module in _layers(model):
+        w = effective_weight(module).double().cpu().numpy()
+        raw = fixed.quantize(w, auto_weight_type(w, weight_width))
+        zeros += int((raw == 0).sum())
+        total += w.size
+    return zeros / total
+
+
 def multiply_sparsity(model: nn.Module, reuse: dict[str, torch.Tensor]) -> float:
     """Fraction of the dense model's multiplies that the zero weights remove: sum(reuse * [w == 0]) /
     sum(reuse) over all prunable layers (`reuse` from `reuse_counts`)."""

@@ -125,7 +125,8 @@ def iterative_prune(model: nn.Module, train: TrainFn, evaluate: EvalFn, *, targe
                     tolerance: float = 0.005, max_iterations: int | None = None,
                     fraction: "float | FractionFn | None" = 0.2, threshold: "float | ThresholdFn | None" = None,
                     scope: str = "layer", clip_to_target: bool = False, n_val: int | None = None,
-                    confirm: bool = True) -> PruneResult:
+                    confirm: bool = True, on_iteration: "Callable[[nn.Module, IterationRecord], None] | None" = None
+                    ) -> PruneResult:
     """Run the schedule on `model` in place and return its history (see module docstring).
 
     Exactly one of `fraction` (prune this fraction of the remaining nonzero weights per iteration,
@@ -136,7 +137,8 @@ def iterative_prune(model: nn.Module, train: TrainFn, evaluate: EvalFn, *, targe
     `tolerance` is in accuracy units (0.005 = 0.5 percentage points) below the reference accuracy of the
     model as passed in. `n_val`: the number of validation samples `evaluate` uses (read from
     `evaluate.n_samples` when the callback has it, as `make_callbacks`' does); a tolerance below one
-    sample is warned. Raises ConfigError for bad arguments or an `evaluate` that does not return a
+    sample is warned. `on_iteration(model, record)` is called after each evaluation, with the model
+    in the state that was evaluated (before a rejected step is rolled back). Raises ConfigError for bad arguments or an `evaluate` that does not return a
     fraction in [0, 1].
     """
     if not 0.0 < target_sparsity <= 1.0:
@@ -160,6 +162,8 @@ def iterative_prune(model: nn.Module, train: TrainFn, evaluate: EvalFn, *, targe
                           masks.layer_sparsity(model), seconds=time.perf_counter() - start)
     result.history.append(rec)
     _report(rec, result.reference_accuracy)
+    if on_iteration is not None:
+        on_iteration(model, rec)
     if masks.sparsity(model) >= target_sparsity:
         result.stop_reason = "target"
         return result
@@ -186,13 +190,14 @@ def iterative_prune(model: nn.Module, train: TrainFn, evaluate: EvalFn, *, targe
         rec = IterationRecord(it, masks.sparsity(model), acc, masks.layer_sparsity(model),
                               seconds=time.perf_counter() - start)
         result.history.append(rec)
-        if result.reference_accuracy - acc > tolerance:
-            rec.accepted = False
-            _report(rec, result.reference_accuracy)
+        rec.accepted = result.reference_accuracy - acc <= tolerance
+        _report(rec, result.reference_accuracy)
+        if on_iteration is not None:
+            on_iteration(model, rec)
+        if not rec.accepted:
             model.load_state_dict(accepted_state)  # masks re-derived from the saved zeros (masks.py)
             result.stop_reason = "tolerance"
             return result
-        _report(rec, result.reference_accuracy)
         if rec.sparsity >= target_sparsity:
             result.stop_reason = "target"
             return result

@@ -67,6 +67,14 @@ from nn2hls.passes.base import PassContext, PassResult, float_activations, preci
 
 WEIGHT_ROUNDING = "AP_RND"
 WEIGHT_OVERFLOW = "AP_SAT"
+
+
+def auto_weight_type(values: np.ndarray, width: int) -> FixedType:
+    """The automatic ("auto") weight type of a layer: ap_fixed<width, I, AP_RND, AP_SAT> with the fewest
+    integer bits I that hold max|values| (`precision_rules.integer_bits`)."""
+    m = float(np.max(np.abs(values))) if values.size else 0.0
+    return FixedType.fixed(width, rules.integer_bits(m, width, True, WEIGHT_ROUNDING), True,
+                           WEIGHT_ROUNDING, WEIGHT_OVERFLOW)
 DEFAULT_INPUT_INTEGER_BITS = 6
 
 
@@ -121,10 +129,7 @@ class _Assigner:
         forced = quant_rules.forced_type(node, "weight", values)
         if forced is not None:
             return forced
-        width = self.width(node, spec, "weight_width")
-        m = float(np.max(np.abs(values))) if values.size else 0.0
-        return FixedType.fixed(width, rules.integer_bits(m, width, True, WEIGHT_ROUNDING), True,
-                               WEIGHT_ROUNDING, WEIGHT_OVERFLOW)
+        return auto_weight_type(values, self.width(node, spec, "weight_width"))
 
     def quantized(self, node: Node, values: np.ndarray, t: FixedType, role: str) -> tuple[np.ndarray, np.ndarray]:
         raw, ovf = fixed.quantize(values, t, return_overflow=True)
