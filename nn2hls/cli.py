@@ -164,6 +164,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--compare", metavar="OTHER", help="another version of the model to overlay (e.g. unpruned)")
     p.add_argument("-o", "--output", metavar="DIR", help="output folder")
     p.set_defaults(handler=cmd_profile)
+
+    from nn2hls.compress.command import add_parser as add_compress_parser
+
+    add_compress_parser(sub, common)
     return parser
 
 

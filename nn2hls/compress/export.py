@@ -62,4 +62,18 @@ def export_qonnx(model: nn.Module, example_input: Any, path: str | Path) -> Path
         _export(m, _example(m, example_input), export_path=str(path))
     except ModuleNotFoundError as exc:
         raise ConfigError(f"QONNX export failed: {exc} (pip install onnxoptimizer)") from None
+    _inline_external_data(path)
     return path
+
+
+def _inline_external_data(path: Path) -> None:
+    """The exporter may store the weights in a `<file>.data` beside the model; a compressed network is
+    small, so keep one self-contained file (no stray files)."""
+    import onnx
+
+    data = path.with_name(path.name + ".data")
+    if not data.is_file():
+        return
+    model = onnx.load(str(path))  # reads the external data from beside the file
+    onnx.save(model, str(path), save_as_external_data=False)
+    data.unlink()

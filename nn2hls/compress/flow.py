@@ -168,7 +168,8 @@ def compress(model: nn.Module, train: Any, val: Any, *, test: Any = None, recipe
              seed: int = 0, weight_width: int = 16, out_dir: str | Path | None = None, resume: bool = True,
              check: bool = True, check_samples: int = 1000) -> CompressResult:
     """Compress a trained classifier and compile it (module docstring for the stages). Returns a
-    CompressResult; `model` itself is not modified (a copy is compressed).
+    CompressResult; `model` itself is not modified (a copy is compressed). `model`: a torch.nn.Module, or
+    anything `nn2hls.load` reads (file path, ONNX/Keras model), made trainable by `from_ir.to_torch`.
 
     `train`, `val`, `test`: (inputs (N, *input_shape), integer labels (N,)) as numpy arrays or tensors.
     `recipe`: "l1" (strength default 1e-4), "lp" (smoothed L_p, p default 0.1, strength default 1e-3)
@@ -189,7 +190,9 @@ def compress(model: nn.Module, train: Any, val: Any, *, test: Any = None, recipe
     from nn2hls.compress.export import export_onnx, export_qonnx
 
     if not isinstance(model, nn.Module):
-        raise ConfigError(f"compress needs a torch.nn.Module, got {type(model).__name__}")
+        from nn2hls.compress.from_ir import to_torch
+
+        model = to_torch(model)  # any model nn2hls reads, as a trainable module (from_ir)
     x_tr, y_tr = _pair(train, "train")
     val_t = _pair(val, "val")
     test_t = _pair(test, "test") if test is not None else None
