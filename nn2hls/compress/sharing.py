@@ -58,6 +58,32 @@ def kmeans_codebook(values: np.ndarray, k: int, *, seed: int = 0) -> tuple[np.nd
     return centers[order], rank[km.labels_]
 
 
+def snap_to_zero(values: np.ndarray, codebook: np.ndarray, labels: np.ndarray, *, max_iter: int = 50
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Lloyd iterations of 1-D k-means with one extra centre pinned at 0: a value nearer to 0 than to every
+    centroid joins the zero cluster (label -1, it is pruned); the other centroids move to the mean of their
+    members, and a centroid left without members is dropped. Returns (codebook sorted, labels)."""
+    v = np.asarray(values, dtype=np.float64).reshape(-1)
+    book = np.asarray(codebook, dtype=np.float64)
+    lab = np.asarray(labels, dtype=np.int64)
+    for _ in range(max_iter):
+        centres = np.concatenate([[0.0], book])
+        new = np.argmin(np.abs(v[:, None] - centres[None, :]), axis=1) - 1
+        kept = sorted(set(int(i) for i in new if i >= 0))
+        remap = {old: k for k, old in enumerate(kept)}
+        new = np.array([remap.get(int(i), -1) for i in new], dtype=np.int64)
+        moved = np.array([v[new == k].mean() for k in range(len(kept))])
+        order = np.argsort(moved, kind="stable")
+        rank = np.empty(len(order), dtype=np.int64)
+        rank[order] = np.arange(len(order))
+        new = np.where(new >= 0, rank[np.maximum(new, 0)], -1)
+        moved = moved[order]
+        if moved.shape == book.shape and np.array_equal(new, lab) and np.allclose(moved, book, rtol=0, atol=0):
+            break
+        book, lab = moved, new
+    return book, lab
+
+
 # ---- Huffman -------------------------------------------------------------------------------------------
 def huffman_lengths(counts: "dict[Hashable, int] | Counter") -> dict[Hashable, int]:
     """Code length in bits of each symbol of an optimal prefix code for the given counts.
@@ -172,10 +198,13 @@ class SharingResult:
 
 
 def share_weights(model: nn.Module, bits: "int | dict[str, int]" = 4, *, pos_bits: int = 5,
-                  trainable: bool = False, seed: int = 0) -> SharingResult:
+                  trainable: bool = False, seed: int = 0, zero_cluster: bool = True) -> SharingResult:
     """Cluster each Linear/Conv layer's nonzero weights into 2^bits shared values, in place.
 
-    Pruning masks are made permanent first. With `trainable=True` each layer keeps a parametrization
+    Pruning masks are made permanent first; zeros stay zero. With `zero_cluster` (default) a nonzero
+    weight nearer to 0 than to every centroid becomes zero too (`snap_to_zero`), so tiny weights do not
+    grow to the smallest centroid and cost a multiply the unshared model would not have had after
+    quantization. With `trainable=True` each layer keeps a parametrization
     whose codebook is an nn.Parameter (the only weight parameter left trainable): fine-tune with any
     loop (e.g. schedule.fit), then call `unshare(model)`. Returns per-layer storage and codebooks.
     """
@@ -192,8 +221,11 @@ def share_weights(model: nn.Module, bits: "int | dict[str, int]" = 4, *, pos_bit
         w = module.weight.detach().cpu().numpy().astype(np.float64)
         nz = w != 0
         codebook, labels = kmeans_codebook(w[nz], 2 ** b, seed=seed)
+        if zero_cluster and codebook.size:
+            codebook, labels = snap_to_zero(w[nz], codebook, labels)
         dense_labels = np.full(w.shape, -1, dtype=np.int64)
         dense_labels[nz] = labels
+        nz = dense_labels >= 0
         result.layers[name] = layer_storage(name, dense_labels, max(len(codebook), 1), pos_bits=pos_bits)
         result.codebooks[name] = codebook
         index = torch.as_tensor(np.where(nz, dense_labels, 0))

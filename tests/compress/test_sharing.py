@@ -79,3 +79,33 @@ def test_share_weights_replaces_by_centroids_and_keeps_zeros():
     w = net2[0].weight.detach()
     assert torch.all(w[zeros[0]] == 0) and len(torch.unique(w[~zeros[0]])) <= 4
     assert set(torch.unique(w[~zeros[0]]).tolist()) <= set(torch.as_tensor(books["0"]).float().tolist())
+
+
+def test_tiny_weights_join_a_zero_cluster_instead_of_the_smallest_centroid():
+    from nn2hls.compress.sharing import snap_to_zero
+
+    v = np.array([0.001, 0.3, 0.35, 0.9, 1.0])
+    book, labels = kmeans_codebook(v, 2)
+    assert book[0] == pytest.approx((0.001 + 0.3 + 0.35) / 3)  # plain k-means lifts 0.001 to 0.217
+    book, labels = snap_to_zero(v, book, labels)
+    np.testing.assert_allclose(book, [0.325, 0.95])
+    assert labels.tolist() == [-1, 0, 0, 1, 1]
+
+
+def test_share_weights_zero_cluster_prunes_tiny_weights():
+    torch = pytest.importorskip("torch")
+    from torch import nn
+
+    from nn2hls.compress.sharing import share_weights
+
+    net = nn.Linear(5, 1, bias=False)
+    with torch.no_grad():
+        net.weight.copy_(torch.tensor([[0.001, 0.3, 0.35, 0.9, 1.0]]))
+    res = share_weights(net, bits=1)
+    assert net.weight.detach().numpy().tolist()[0] == pytest.approx([0.0, 0.325, 0.325, 0.95, 0.95])
+    assert res.layers[""].nonzero == 4
+    net2 = nn.Linear(5, 1, bias=False)
+    with torch.no_grad():
+        net2.weight.copy_(torch.tensor([[0.001, 0.3, 0.35, 0.9, 1.0]]))
+    share_weights(net2, bits=1, zero_cluster=False)
+    assert float(net2.weight[0, 0]) == pytest.approx((0.001 + 0.3 + 0.35) / 3)
