@@ -1,9 +1,9 @@
 """Quantization-aware training of weights: fixed point, ternary (+s, 0, -s) and binary (+s, -s).
 
-`quantize_model(model, spec)` returns a copy of the model whose Linear/Conv2d layers compute with
+`quantize_model(model, spec)` returns a copy of the model whose Linear/Conv1d/Conv2d layers compute with
 quantized weights in the forward pass while the float "shadow" weights keep receiving gradients
 (straight-through estimator). Two interchangeable implementations of the same quantizers:
-  - Brevitas (when installed; `backend="brevitas"` or "auto"): `QuantLinear/QuantConv2d` with
+  - Brevitas (when installed; `backend="brevitas"` or "auto"): `QuantLinear/QuantConv1d/QuantConv2d` with
     `Int8WeightPerTensorFixedPoint` (bit width set), `SignedTernaryWeightPerTensorConst` and
     `SignedBinaryWeightPerTensorConst` (constant per-layer scale); exportable as QONNX;
   - nn2hls's own STE layers (`backend="ste"`), always available, same forward maths.
@@ -11,6 +11,8 @@ quantized weights in the forward pass while the float "shadow" weights keep rece
 The maths (s is a power of two, so a quantized product is a shift in hardware):
   fixed<W>: F = W - 1 - ceil(log2 max|w|);  q = clamp(round(w 2^F), -(2^(W-1)-1), 2^(W-1)-1) / 2^F
             (Brevitas re-derives F from max|w| at every step; the STE layer does the same).
+  ap_fixed<W,I>: the same with F = W - I fixed (Brevitas: a constant scale 2^(I - W)); values beyond
+            the range saturate to the symmetric limit +-(2^(W-1) - 1) 2^-F.
   ternary:  s = 2^round(log2 mean{|w| : |w| > 0.7 mean|w|}) fixed when the layer is made;
             q = s * clamp(round(w / s), -1, 1)   (zero when |w| <= s/2).
   binary:   s = 2^round(log2 mean|w|) fixed when the layer is made;  q = s * (+1 if w >= 0 else -1).
@@ -35,24 +37,30 @@ KINDS = ("fixed", "ternary", "binary")
 
 @dataclass(frozen=True)
 class QuantSpec:
-    """What to quantize weights to: kind "fixed" (width bits), "ternary" or "binary"."""
+    """What to quantize weights to: kind "fixed" (width bits; `integer` bits fixed, or None to derive
+    them per layer from max|w|), "ternary" or "binary"."""
 
     kind: str
     width: int = 8
+    integer: int | None = None
 
     @classmethod
     def parse(cls, text: "str | QuantSpec") -> "QuantSpec":
-        """"ternary", "binary", "fixed8" / "fixed<8>" / "fixed:8"."""
+        """"ternary", "binary", "fixed8" / "fixed<8>" / "fixed:8", or "ap_fixed<8,3>" / "fixed<8,3>" (8 bits,
+        3 of them integer bits sign included, as Vivado HLS's ap_fixed<W,I>)."""
         if isinstance(text, QuantSpec):
             return text
-        t = str(text).strip().lower()
+        t = str(text).strip().lower().replace(" ", "")
         if t in ("ternary", "binary"):
             return cls(t)
-        m = re.fullmatch(r"fixed\s*[<:]?\s*(\d+)\s*>?", t)
+        m = re.fullmatch(r"fixed[<:]?(\d+)>?", t)
         if m and 2 <= int(m.group(1)) <= 32:
             return cls("fixed", int(m.group(1)))
-        raise ConfigError(f"quantization spec '{text}' is unknown; use 'ternary', 'binary' or 'fixed<W>' "
-                          "with 2 <= W <= 32")
+        m = re.fullmatch(r"(?:ap_)?fixed<(\d+),(-?\d+)>", t)
+        if m and 2 <= int(m.group(1)) <= 32 and -32 <= int(m.group(2)) <= 32:
+            return cls("fixed", int(m.group(1)), int(m.group(2)))
+        raise ConfigError(f"quantization spec '{text}' is unknown; use 'ternary', 'binary', 'fixed<W>' or "
+                          "'ap_fixed<W,I>' with 2 <= W <= 32")
 
 
 def has_brevitas() -> bool:
@@ -75,8 +83,11 @@ def initial_scale(weight: torch.Tensor, kind: str) -> float:
 def quantize_tensor(w: torch.Tensor, spec: QuantSpec, scale: float | None = None) -> torch.Tensor:
     """The quantized values of w (no gradient rule; see `_ste`)."""
     if spec.kind == "fixed":
-        m = float(w.detach().abs().max())
-        frac = spec.width - 1 - (math.ceil(math.log2(m)) if m > 0 else 0)
+        if spec.integer is not None:
+            frac = spec.width - spec.integer
+        else:
+            m = float(w.detach().abs().max())
+            frac = spec.width - 1 - (math.ceil(math.log2(m)) if m > 0 else 0)
         lim = 2 ** (spec.width - 1) - 1
         return torch.clamp(torch.round(w * 2.0 ** frac), -lim, lim) / 2.0 ** frac
     if scale is None:
@@ -111,6 +122,13 @@ class STELinear(_STEMixin, nn.Linear):
         return F.linear(x, self.quantized_weight(), self.bias)
 
 
+class STEConv1d(_STEMixin, nn.Conv1d):
+    """nn.Conv1d computing with quantized weights (own straight-through quantizer)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self._conv_forward(x, self.quantized_weight(), self.bias)
+
+
 class STEConv2d(_STEMixin, nn.Conv2d):
     """nn.Conv2d computing with quantized weights (own straight-through quantizer)."""
 
@@ -125,12 +143,17 @@ def _brevitas_layer(layer: nn.Module, spec: QuantSpec) -> nn.Module:
 
     if spec.kind == "fixed":
         kw = dict(weight_quant=Int8WeightPerTensorFixedPoint, weight_bit_width=spec.width)
+        if spec.integer is not None:  # constant scale 2^(I - W): threshold 2^(I - 1) over 2^(W - 1) levels
+            kw.update(weight_scaling_impl_type="const", weight_scaling_const=2.0 ** (spec.integer - 1))
     else:
         quant = SignedTernaryWeightPerTensorConst if spec.kind == "ternary" else SignedBinaryWeightPerTensorConst
         kw = dict(weight_quant=quant, weight_scaling_const=initial_scale(layer.weight, spec.kind))
     bias = layer.bias is not None
     if isinstance(layer, nn.Linear):
         new = qnn.QuantLinear(layer.in_features, layer.out_features, bias=bias, **kw)
+    elif isinstance(layer, nn.Conv1d):
+        new = qnn.QuantConv1d(layer.in_channels, layer.out_channels, layer.kernel_size, stride=layer.stride,
+                              padding=layer.padding, dilation=layer.dilation, groups=layer.groups, bias=bias, **kw)
     else:
         new = qnn.QuantConv2d(layer.in_channels, layer.out_channels, layer.kernel_size, stride=layer.stride,
                               padding=layer.padding, dilation=layer.dilation, groups=layer.groups, bias=bias, **kw)
@@ -141,9 +164,9 @@ def _ste_layer(layer: nn.Module, spec: QuantSpec) -> nn.Module:
     if isinstance(layer, nn.Linear):
         new = STELinear(layer.in_features, layer.out_features, bias=layer.bias is not None)
     else:
-        new = STEConv2d(layer.in_channels, layer.out_channels, layer.kernel_size, stride=layer.stride,
-                        padding=layer.padding, dilation=layer.dilation, groups=layer.groups,
-                        bias=layer.bias is not None)
+        cls = STEConv1d if isinstance(layer, nn.Conv1d) else STEConv2d
+        new = cls(layer.in_channels, layer.out_channels, layer.kernel_size, stride=layer.stride,
+                  padding=layer.padding, dilation=layer.dilation, groups=layer.groups, bias=layer.bias is not None)
     return new
 
 
@@ -158,9 +181,9 @@ LAYER_SETS = ("all", "hidden", "all_but_last", "all_but_first")
 
 def _targets(model: nn.Module, layers: str) -> tuple[list[tuple[str, nn.Module]], list[tuple[str, nn.Module]]]:
     """(layers quantized with the spec, the others) in module order."""
-    found = [(n, m) for n, m in model.named_modules() if type(m) in (nn.Linear, nn.Conv2d)]
+    found = [(n, m) for n, m in model.named_modules() if type(m) in (nn.Linear, nn.Conv1d, nn.Conv2d)]
     if not found:
-        raise ConfigError(f"model {type(model).__name__} has no Linear/Conv2d layer to quantize")
+        raise ConfigError(f"model {type(model).__name__} has no Linear/Conv1d/Conv2d layer to quantize")
     if layers not in LAYER_SETS:
         raise ConfigError(f"layers='{layers}' is unknown; use one of {', '.join(LAYER_SETS)}")
     first = layers in ("all", "all_but_last")
@@ -172,13 +195,16 @@ def _targets(model: nn.Module, layers: str) -> tuple[list[tuple[str, nn.Module]]
 
 
 def quantize_model(model: nn.Module, spec: "str | QuantSpec", *, backend: str = "auto",
-                   layers: str = "all", edge: "str | QuantSpec | None" = None) -> nn.Module:
-    """A copy of `model` with its Linear/Conv2d layers replaced by quantized ones (weights copied).
+                   layers: str = "all", edge: "str | QuantSpec | None" = None,
+                   per_layer: "dict[str, str | QuantSpec | None] | None" = None) -> nn.Module:
+    """A copy of `model` with its Linear/Conv1d/Conv2d layers replaced by quantized ones (weights copied).
 
     backend: "auto" (Brevitas when installed, else "ste"), "brevitas" or "ste". layers: "all",
     "hidden" (all but the first and the last layer), "all_but_last" or "all_but_first"; the layers left
     out are quantized with `edge` (e.g. "fixed8": the common practice of keeping the input and output
-    layers at higher precision) or stay float when `edge` is None. Train the result with any loop
+    layers at higher precision) or stay float when `edge` is None. `per_layer` maps layer names (as
+    `model.named_modules()` gives them) to their own spec, or None to keep that layer float: mixed
+    precision per layer, winning over `spec`, `layers` and `edge`. Train the result with any loop
     (e.g. schedule.fit). Pruning masks (`nn2hls.compress.masks`) are carried onto the quantized layers,
     so pruned weights stay exactly zero through QAT (a zero quantizes to zero for fixed and ternary).
     Raises ConfigError for an unknown spec/backend/layer set, and for binary weights on a pruned layer
@@ -197,6 +223,14 @@ def quantize_model(model: nn.Module, spec: "str | QuantSpec", *, backend: str = 
     model = masks.copy_model(model)
     inner, outer = _targets(model, layers)
     jobs = [(n, m, spec) for n, m in inner] + ([(n, m, edge_spec) for n, m in outer] if edge_spec else [])
+    if per_layer:
+        known = {n: m for n, m in inner + outer}
+        unknown = sorted(set(per_layer) - set(known))
+        if unknown:
+            raise ConfigError(f"per_layer names unknown layer(s) {', '.join(unknown)}; quantizable layers: "
+                              f"{', '.join(known)}")
+        jobs = [(n, m, s) for n, m, s in jobs if n not in per_layer]
+        jobs += [(n, known[n], QuantSpec.parse(s)) for n, s in per_layer.items() if s is not None]
     for name, layer, lspec in jobs:
         mask = masks.mask_of(layer)
         if lspec.kind == "binary" and mask is not None and not bool(mask.all()):
@@ -226,7 +260,7 @@ def quantized_weight(layer: nn.Module) -> torch.Tensor | None:
 
 
 def freeze(model: nn.Module) -> nn.Module:
-    """A plain torch copy of a QAT model: every quantized layer becomes nn.Linear/nn.Conv2d holding
+    """A plain torch copy of a QAT model: every quantized layer becomes nn.Linear/nn.Conv1d/nn.Conv2d holding
     its quantized weights (exact multiples of a power of two, so a float32 ONNX carries them exactly)."""
     from nn2hls.compress.masks import copy_model, finalize
 
@@ -239,9 +273,10 @@ def freeze(model: nn.Module) -> nn.Module:
         if isinstance(layer, nn.Linear):
             plain = nn.Linear(layer.in_features, layer.out_features, bias=layer.bias is not None)
         else:
-            plain = nn.Conv2d(layer.in_channels, layer.out_channels, layer.kernel_size, stride=layer.stride,
-                              padding=layer.padding, dilation=layer.dilation, groups=layer.groups,
-                              bias=layer.bias is not None)
+            cls = nn.Conv1d if isinstance(layer, nn.Conv1d) else nn.Conv2d
+            plain = cls(layer.in_channels, layer.out_channels, layer.kernel_size, stride=layer.stride,
+                        padding=layer.padding, dilation=layer.dilation, groups=layer.groups,
+                        bias=layer.bias is not None)
         with torch.no_grad():
             plain.weight.copy_(q)
             if layer.bias is not None:

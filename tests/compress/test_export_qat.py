@@ -228,3 +228,37 @@ def test_binary_qat_of_a_pruned_layer_is_refused():
     masks.prune_fraction(net, 0.5)
     with pytest.raises(ConfigError, match="layer '0' is pruned .*binary weights .* cannot be zero"):
         qat.quantize_model(net, "binary", backend="ste")
+
+
+def test_ap_fixed_spec_has_a_constant_scale_and_both_backends_agree():
+    assert qat.QuantSpec.parse("ap_fixed<6,2>") == qat.QuantSpec("fixed", 6, 2)
+    assert qat.QuantSpec.parse("fixed<8, 3>") == qat.QuantSpec("fixed", 8, 3)
+    w = torch.tensor([[0.3, -1.7, 2.5, 0.01], [0.126, -0.124, 1.0, -3.0]])
+    # ap_fixed<6,2>: LSB 2^-4, symmetric limit 31/16 (worked by hand)
+    expect = torch.tensor([[0.3125, -1.6875, 1.9375, 0.0], [0.125, -0.125, 1.0, -1.9375]])
+    torch.testing.assert_close(qat.quantize_tensor(w, qat.QuantSpec.parse("ap_fixed<6,2>")), expect, rtol=0, atol=0)
+    net = nn.Sequential(nn.Linear(4, 2, bias=False))
+    with torch.no_grad():
+        net[0].weight.copy_(w)
+    for backend in BACKENDS:
+        q = qat.quantize_model(net, "ap_fixed<6,2>", backend=backend)
+        torch.testing.assert_close(qat.quantized_weight(q[0]), expect, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_conv1d_and_per_layer_mixed_precision(backend):
+    torch.manual_seed(5)
+    net = nn.Sequential(nn.Conv1d(2, 4, 3), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 6, 3))
+    q = qat.quantize_model(net, "ternary", backend=backend, per_layer={"3": "ap_fixed<8,1>"})
+    w0, w3 = qat.quantized_weight(q[0]), qat.quantized_weight(q[3])
+    assert w0 is not None and len(torch.unique(w0.abs())) <= 2          # ternary: {0, s}
+    assert torch.equal(w3 * 2 ** 7, torch.round(w3 * 2 ** 7))           # 7 fractional bits
+    x = torch.randn(5, 2, 8)
+    frozen = qat.freeze(q)
+    assert type(frozen[0]) is nn.Conv1d
+    with torch.no_grad():
+        torch.testing.assert_close(frozen(x), q(x), rtol=0, atol=1e-6)
+    kept = qat.quantize_model(net, "ternary", backend=backend, per_layer={"3": None})
+    assert qat.quantized_weight(kept[3]) is None                        # None: that layer stays float
+    with pytest.raises(ConfigError, match="per_layer names unknown layer"):
+        qat.quantize_model(net, "ternary", backend=backend, per_layer={"9": "fixed8"})
