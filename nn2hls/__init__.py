@@ -3,8 +3,9 @@
 Public API (imported lazily, so `import nn2hls` stays cheap):
 `load(path_or_model, example_input=None) -> Graph`, `compile(model, config=None, calibration=None)
 -> CompiledModel`, `Config`, `CompiledModel`, `load_config`, `check(model, x, ...) -> CheckResult` (C-sim vs
-emulator vs float reference, with gates), the submodule `testing` (pytest helpers), and the error
-classes of nn2hls.errors.
+emulator vs float reference, with gates), `explore(model, x, space, out_dir, ...) -> ExploreResult`
+(design-space scan, serial or on Ray; docs/explore.md), the submodule `testing` (pytest helpers), and the
+error classes of nn2hls.errors.
 """
 from __future__ import annotations
 
@@ -24,9 +25,10 @@ _LAZY = {
     "check": ("nn2hls.checker", "check"),
     "CheckResult": ("nn2hls.checker", "CheckResult"),
     "testing": ("nn2hls.testing", None),
+    "explore": ("nn2hls.explore", None),  # a callable package: nn2hls.explore(model, x, space, out_dir, ...)
 }
 
-__all__ = ["load", "compile", "CompiledModel", "Config", "load_config", "check", "CheckResult", "testing",
+__all__ = ["load", "compile", "CompiledModel", "Config", "load_config", "check", "CheckResult", "testing", "explore",
            "Nn2hlsError", "FixedTypeError", "ModelLoadError", "UnsupportedOpError", "GraphError", "ConfigError",
            "InputDataError", "FloatReferenceError", "BuildError", "OutputExistsError", "__version__"]
 

@@ -7,6 +7,9 @@
     nn2hls csim    PROJECT --input X.npy --output Y.npy [--ap-types DIR] [--force]
     nn2hls emulate MODEL|PROJECT --input X.npy --output Y.npy [-c CONFIG.yml] [--calibration X.npy] [--force]
     nn2hls report  MODEL|PROJECT [--json] [-c CONFIG.yml] [--calibration X.npy]
+    nn2hls explore MODEL --input X.npy [--labels Y.npy] --space SPACE.yml -o DIR [-c BASE.yml]
+                         [--calibration X.npy] [--engine ray|serial] [--address RAY] [--num-cpus N]
+                         [--csim] [--ap-types DIR] [--tolerance T] [--json] [--force] [--weights FILE]
 
 `--weights FILE` (convert, check, emulate, report) is the weights .h5 of a Keras architecture .json
 MODEL (default: <stem>_weights.h5 beside it).
@@ -168,6 +171,37 @@ def build_parser() -> argparse.ArgumentParser:
     from nn2hls.compress.command import add_parser as add_compress_parser
 
     add_compress_parser(sub, common)
+
+    p = sub.add_parser("explore", parents=[common], help="scan config values (widths, pruning, ...) on Ray",
+                       description="Convert, emulate and report MODEL for every point of the Cartesian product "
+                                   "in SPACE.yml (dotted config keys -> lists of values; docs/explore.md), "
+                                   "as Ray tasks (or serially), and write results.csv/.json (+ .parquet), the "
+                                   "Pareto front (accuracy vs DSP vs latency) as pareto.png and the best point's "
+                                   "config as best_config.yml into DIR. A scan in DIR is resumed.")
+    p.add_argument("model", metavar="MODEL",
+                   help="model file (.onnx, .keras, .h5, Keras .json, .pt2, TorchScript .pt)")
+    p.add_argument("--weights", metavar="FILE", help="weights .h5 of a Keras architecture .json MODEL "
+                   "(default: <stem>_weights.h5 beside it)")
+    p.add_argument("--input", required=True, metavar="X.npy", action="append", help=_INPUT_HELP)
+    p.add_argument("--labels", metavar="Y.npy", help="class indices (N,) or one-hot rows (N, C): accuracy per point")
+    p.add_argument("--space", required=True, metavar="SPACE.yml", help="dotted config keys -> lists of values")
+    p.add_argument("-o", "--output", required=True, metavar="DIR", help="results folder (resumed when it holds "
+                   "the same scan)")
+    p.add_argument("-c", "--config", metavar="BASE.yml", help="base configuration the points modify")
+    p.add_argument("--calibration", metavar="X.npy", action="append",
+                   help="calibration samples (default: the --input data; " + _SEVERAL + ")")
+    p.add_argument("--engine", choices=("ray", "serial"), default="ray",
+                   help="ray (default; local unless --address/RAY_ADDRESS) or serial (this process, no Ray)")
+    p.add_argument("--address", metavar="RAY", help="address of a running Ray cluster (default: $RAY_ADDRESS, "
+                   "else a local Ray instance)")
+    p.add_argument("--num-cpus", type=int, metavar="N", help="CPUs of the local Ray instance (default: all)")
+    p.add_argument("--csim", action="store_true", help="also build and run each point's C simulation")
+    p.add_argument("--ap-types", metavar="DIR", help="with --csim: build against vendor ap_types headers in DIR")
+    p.add_argument("--tolerance", type=float, default=0.01, metavar="T",
+                   help="accuracy drop from the float model the best point may have (default 0.01)")
+    p.add_argument("--json", action="store_true", help="print results.json's summary as one JSON object")
+    p.add_argument("--force", action="store_true", help="start over in a DIR holding another scan")
+    p.set_defaults(handler=cmd_explore)
     return parser
 
 
@@ -456,6 +490,47 @@ def cmd_profile(args: argparse.Namespace) -> int:
     result = run_profile(args.model, args.output, compare=args.compare)
     if not _State.quiet:
         print(summary_text(result), end="")
+    return EXIT_OK
+
+
+def cmd_explore(args: argparse.Namespace) -> int:
+    from nn2hls.explore.run import explore, summary_rows
+    from nn2hls.progress import format_table
+
+    if args.num_cpus is not None and args.num_cpus < 1:
+        raise Nn2hlsError(f"--num-cpus is {args.num_cpus}: give at least 1")
+
+    def log(kind: str, message: str) -> None:
+        (warn if kind == "warning" else note)(message)
+
+    result = explore(args.model, args.input if len(args.input) > 1 else args.input[0], args.space, args.output,
+                     labels=args.labels, config=args.config, calibration=args.calibration, engine=args.engine,
+                     address=args.address, num_cpus=args.num_cpus, csim=args.csim, ap_types=args.ap_types,
+                     tolerance=args.tolerance, force=args.force, weights=args.weights, log=log)
+    if args.json:
+        summary = {k: getattr(result, k) for k in ("evaluated", "resumed", "failed", "engine", "cpus", "elapsed_s",
+                                                   "pareto_front", "best", "accuracy_key", "float_accuracy")}
+        summary.update(out_dir=str(result.out_dir), points=len(result.rows), files=result.files)
+        print(json.dumps(summary))
+        return EXIT_OK
+    where = f"{result.engine}, {result.cpus} CPU{'s' if result.cpus != 1 else ''}"
+    print(f"explore {args.model}: {len(result.rows)} points ({result.evaluated} evaluated, {result.resumed} "
+          f"resumed, {result.failed} failed) in {result.elapsed_s:.1f} s ({where})")
+    if result.float_accuracy is not None:
+        print(f"float model accuracy on the labels: {result.float_accuracy:.4f}")
+    for row in result.rows:
+        if row["status"] != "ok":
+            print(f"  failed {row['point_id']}: {row['error']}")
+    if result.pareto_front:
+        header, rows = summary_rows(result)
+        print(f"\nPareto front ({len(rows)} points; * = best, config in best_config.yml):")
+        print(format_table(header, rows, indent="  "))
+    print()
+    for name in ("csv", "parquet", "json", "pareto_png", "best_config"):
+        if name in result.files:
+            print(f"{name}: {result.files[name]}")
+    if result.best is not None:
+        print(f"next: nn2hls convert {args.model} -c {result.files['best_config']} -o OUT")
     return EXIT_OK
 
 
