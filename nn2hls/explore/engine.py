@@ -1,10 +1,11 @@
 """Where the points of a scan run: one by one in this process (`serial`) or as Ray tasks (`ray`).
 
 Rule: both engines call the same `evaluate_point` on the same inputs, so a point's numbers do not
-depend on the engine. Ray: `ray.init()` on this machine unless an address is given (`address`, else
-the RAY_ADDRESS environment variable, e.g. `ray://head:10001` or `HOST:6379` of a `ray start --head`
-cluster); locally with num_cpus from the machine (or `num_cpus`), no dashboard, Ray's own logging at
-ERROR. The scan data are put into the object store once; each point is one task declaring
+depend on the engine. Ray: a new local instance on this machine (`ray.init(address="local")`, so a
+cluster someone else started here with `ray start` is not borrowed), with num_cpus from the machine
+(or `num_cpus`), no dashboard, Ray's own logging at ERROR; or, given an address (`address`, else the
+RAY_ADDRESS environment variable: `HOST:6379` of a `ray start --head` cluster, `ray://HOST:10001`, or
+`auto` for the cluster started last on this machine), that cluster. The scan data are put into the object store once; each point is one task declaring
 `cpus_per_point` CPUs. Results are handed to `on_result` as they complete (in completion order), so
 the caller can save each one at once. A task that dies (worker crash, node lost) is a failed point,
 not a failed scan. Ray is disconnected at the end only if this call connected it.
@@ -52,7 +53,8 @@ def _connect(ray: Any, address: str | None, num_cpus: int | None) -> bool:
         if address:
             ray.init(address=address, **quiet)
         else:
-            ray.init(num_cpus=num_cpus or os.cpu_count() or 1, include_dashboard=False, **quiet)
+            # "local": a new instance of this process's own, never a `ray start` cluster found on the machine
+            ray.init(address="local", num_cpus=num_cpus or os.cpu_count() or 1, include_dashboard=False, **quiet)
     except (ConnectionError, TimeoutError, ValueError, RuntimeError) as exc:
         where = f"the Ray cluster at '{address}'" if address else "a local Ray instance"
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

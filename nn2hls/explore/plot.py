@@ -2,7 +2,7 @@
 
 Rule: two panels sharing the accuracy axis; every usable point is a grey dot, the Pareto front
 (`nn2hls.explore.pareto`) is drawn in colour (a front in three objectives: a front point may look dominated in one panel), the best point is a
-star. Returns None (and draws nothing) when matplotlib is not installed.
+star. The DSP axis is logarithmic above 10 (linear below, so 0 DSPs shows). Returns None (and draws nothing) when matplotlib is not installed.
 """
 from __future__ import annotations
 
@@ -31,6 +31,8 @@ def plot_pareto(rows: Sequence[Mapping[str, Any]], front: Sequence[int], best: i
         if best is not None:
             ax.scatter([rows[best][key]], [rows[best][accuracy_key]], marker="*", s=180, color="tab:red",
                        zorder=5, label="best (best_config.yml)")
+        if key == "dsp":
+            ax.set_xscale("symlog", linthresh=10)  # DSP counts span 0 to thousands
         ax.set_xlabel(name)
         ax.grid(alpha=0.3)
     axes[0].set_ylabel(label)

@@ -22,7 +22,7 @@ import numpy as np
 
 from nn2hls.errors import ConfigError, InputDataError, OutputExistsError
 from nn2hls.explore import pareto, table
-from nn2hls.explore.engine import ENGINES, run_ray, run_serial
+from nn2hls.explore.engine import ENGINES, import_ray, run_ray, run_serial
 from nn2hls.explore.evaluate import ScanData, labels_accuracy
 from nn2hls.explore.space import Space, expand, load_space, space_from_dict
 from nn2hls.ir import feeds
@@ -200,6 +200,8 @@ def explore(model: Any, x: Any, space: Any, out_dir: str | Path, *, labels: Any 
         raise ConfigError(f"engine '{engine}' is not known; use one of {', '.join(ENGINES)}")
     if not tolerance >= 0:
         raise ConfigError(f"tolerance (--tolerance) is {tolerance}: give an accuracy drop >= 0, e.g. 0.01")
+    if engine == "ray":
+        import_ray()  # before any work: a missing Ray is a one-line error at once
     scan_space = _space(space)
     out = Path(out_dir)
     paths = [x] if isinstance(x, (str, Path)) else x
