@@ -23,8 +23,8 @@ import numpy as np
 from nn2hls.errors import ConfigError, InputDataError, OutputExistsError
 from nn2hls.explore import pareto, table
 from nn2hls.explore.engine import ENGINES, import_ray, run_ray, run_serial
-from nn2hls.explore.evaluate import ScanData, labels_accuracy
-from nn2hls.explore.space import Space, expand, load_space, space_from_dict
+from nn2hls.explore.evaluate import METRIC_KEYS, ScanData, labels_accuracy
+from nn2hls.explore.space import Point, Space, expand, load_space, space_from_dict
 from nn2hls.ir import feeds
 
 Log = Callable[[str, str], None]
@@ -47,6 +47,7 @@ class ExploreResult:
     engine: str
     cpus: int
     elapsed_s: float
+    space_keys: list[str] = field(default_factory=list)
     files: dict[str, str] = field(default_factory=dict)
 
     def row(self, point_id: str) -> dict[str, Any]:
@@ -68,13 +69,12 @@ def _labels(labels: Any, n: int) -> np.ndarray | None:
     from nn2hls.pipeline import load_npy
 
     what = f"labels file '{labels}'" if isinstance(labels, (str, Path)) else "labels"
-    arr = load_npy(labels, "labels") if isinstance(labels, (str, Path)) else np.asarray(labels)
-    if arr.ndim == 2:
-        arr = arr.argmax(axis=1)
+    given = load_npy(labels, "labels") if isinstance(labels, (str, Path)) else np.asarray(labels)
+    arr = given.argmax(axis=1) if given.ndim == 2 else given
     if arr.ndim != 1 or arr.shape[0] != n:
-        raise InputDataError(f"{what} has shape {np.asarray(labels if not isinstance(labels, (str, Path)) else arr).shape}; "
-                             f"give one class index per input sample ({n},) or one-hot rows ({n}, classes)")
-    if arr.dtype.kind == "f" and not np.all(arr == np.round(arr)):
+        raise InputDataError(f"{what} has shape {given.shape}; give one class index per input sample ({n},) or "
+                             f"one-hot rows ({n}, classes)")
+    if arr.dtype.kind not in "iub" and not np.all(arr == np.round(arr)):
         raise InputDataError(f"{what} holds non-integer values; give class indices (0, 1, ...)")
     return arr.astype(np.int64)
 
@@ -176,6 +176,84 @@ class _Progress:
             progress.update("")
 
 
+@dataclass
+class _Inputs:
+    """The scan's model and data, checked: float graph, samples, calibration samples, labels."""
+
+    graph: Any
+    x: Any
+    calibration: Any
+    calibration_source: Any  # the path(s) the calibration samples came from, or None for arrays
+    labels: np.ndarray | None
+
+    @property
+    def n(self) -> int:
+        return feeds.n_samples(self.x)
+
+
+def _is_paths(value: Any) -> bool:
+    if isinstance(value, (str, Path)):
+        return True
+    return isinstance(value, (list, tuple)) and bool(value) and all(isinstance(v, (str, Path)) for v in value)
+
+
+def _read_inputs(model: Any, x: Any, labels: Any, calibration: Any, weights: Any, say: Log) -> _Inputs:
+    from nn2hls.pipeline import check_input, load, load_feed, load_npy
+
+    paths = [x] if isinstance(x, (str, Path)) else x
+    example = None
+    if _is_paths(paths) and Path(str(model)).suffix.lower() in (".pt", ".pth"):  # TorchScript: shape from data
+        example = load_npy(paths[0], "input")[:1]
+    graph = load(model, example, weights=weights)
+    for message in graph.meta.get("load_notes", []):
+        say("note", message)
+    xs = load_feed(paths, graph) if _is_paths(paths) else check_input(graph, x)
+    ys = _labels(labels, feeds.n_samples(xs))
+    if calibration is None:
+        return _Inputs(graph, xs, xs, paths if _is_paths(paths) else None, ys)
+    if _is_paths(calibration):
+        return _Inputs(graph, xs, load_feed(calibration, graph, "calibration", "--calibration"), calibration, ys)
+    return _Inputs(graph, xs, check_input(graph, calibration, "calibration data"), None, ys)
+
+
+def _points(scan_space: Space, config: Any, inputs: _Inputs, calibration_file: str, say: Log) -> list[Point]:
+    """The scan's points with distinct configs (layer names checked against the model at once)."""
+    from nn2hls.config_file import load_config
+    from nn2hls.pipeline import _check_layer_names
+
+    points = expand(scan_space, load_config(config), inputs.graph, calibration_file)
+    _check_layer_names(inputs.graph, points[0].config)
+    unique: dict[str, Point] = {}
+    for p in points:
+        unique.setdefault(p.point_id, p)
+    if len(unique) < len(points):
+        say("note", f"{len(points) - len(unique)} of the {len(points)} points have the same resolved config as an "
+                    "earlier one; each config is evaluated once")
+    return list(unique.values())
+
+
+def _float_reference(model: Any, inputs: _Inputs, weights: Any, say: Log) -> tuple[str, list[np.ndarray]]:
+    from nn2hls.reference import float_reference
+
+    def ir_executor() -> list[np.ndarray]:
+        from nn2hls.ir.execute import execute
+
+        return [np.asarray(o, dtype=np.float64) for o in execute(inputs.graph, inputs.x)]
+
+    ref = float_reference(model if isinstance(model, (str, Path)) else inputs.graph, feeds.as_list(inputs.x),
+                          ir_executor, lambda message: say("note", message), weights=weights)
+    return ref.name, [np.asarray(o, dtype=np.float64) for o in ref.outputs]
+
+
+def _row(point: Point, recorded: dict[str, Any]) -> dict[str, Any]:
+    """A results row: the point's current values and the recorded measurements, in a fixed order."""
+    row = {"point_id": point.point_id, "status": recorded.get("status"), "error": recorded.get("error", "")}
+    row.update(point.values)
+    row.update({key: recorded.get(key) for key in METRIC_KEYS + ("eval_s",)})
+    row["config"] = f"{table.POINTS}/{point.point_id}.yml"
+    return row
+
+
 def explore(model: Any, x: Any, space: Any, out_dir: str | Path, *, labels: Any = None, config: Any = None,
             calibration: Any = None, engine: str = "ray", address: str | None = None, num_cpus: int | None = None,
             cpus_per_point: float = 1.0, csim: bool = False, ap_types: str | Path | None = None,
@@ -187,13 +265,12 @@ def explore(model: Any, x: Any, space: Any, out_dir: str | Path, *, labels: Any 
     a {dotted key: [values]} dict or a Space; `labels`: class indices or one-hot rows (array or .npy);
     `config`: the base config the points modify; `calibration`: samples or path (default x);
     `engine`: "ray" or "serial"; `address`: a Ray cluster (default RAY_ADDRESS, else a local Ray);
-    `csim`: also build and run the C simulation of every point; `tolerance`: the accuracy drop from
-    the float model that the best point may have. Resumes a previous scan in `out_dir`.
+    `num_cpus`: CPUs of a local Ray; `cpus_per_point`: CPUs each Ray task declares; `csim`: also build
+    and run the C simulation of every point (`ap_types`: vendor headers for it); `tolerance`: the
+    accuracy drop from the float model that the best point may have; `force`: start over in an
+    `out_dir` holding another scan; `weights`: of a Keras architecture .json; `log(kind, message)`
+    receives notes and warnings. Resumes a previous scan of the same model and data in `out_dir`.
     """
-    from nn2hls.config_file import dump_config, load_config
-    from nn2hls.pipeline import _check_layer_names, check_input, load, load_feed
-    from nn2hls.reference import float_reference
-
     start = time.perf_counter()
     say = log or (lambda kind, message: None)
     if engine not in ENGINES:
@@ -204,66 +281,30 @@ def explore(model: Any, x: Any, space: Any, out_dir: str | Path, *, labels: Any 
         import_ray()  # before any work: a missing Ray is a one-line error at once
     scan_space = _space(space)
     out = Path(out_dir)
-    paths = [x] if isinstance(x, (str, Path)) else x
-    from_files = isinstance(paths, (list, tuple)) and paths and all(isinstance(p, (str, Path)) for p in paths)
-    example = None
-    if from_files:
-        from nn2hls.pipeline import load_npy
-
-        example = load_npy(paths[0], "input")[:1] if Path(str(model)).suffix.lower() in (".pt", ".pth") else None
-    graph = load(model, example, weights=weights)
-    for message in graph.meta.get("load_notes", []):
-        say("note", message)
-    xs = load_feed(paths, graph) if from_files else check_input(graph, x)
-    n = feeds.n_samples(xs)
-    ys = _labels(labels, n)
-    if calibration is None:
-        calib, calib_source = xs, (paths if from_files else None)
-    elif isinstance(calibration, (str, Path)) or (isinstance(calibration, (list, tuple)) and calibration and
-                                                   all(isinstance(c, (str, Path)) for c in calibration)):
-        calib, calib_source = load_feed(calibration, graph, "calibration", "--calibration"), calibration
-    else:
-        calib, calib_source = check_input(graph, calibration, "calibration data"), None
-    fingerprint = {"model": _model_digest(model), "input": _digest(feeds.as_list(xs)),
-                   "labels": _digest(ys) if ys is not None else None, "calibration": _digest(feeds.as_list(calib)),
-                   "csim": bool(csim)}
+    inputs = _read_inputs(model, x, labels, calibration, weights, say)
+    fingerprint = {"model": _model_digest(model), "input": _digest(feeds.as_list(inputs.x)),
+                   "labels": _digest(inputs.labels) if inputs.labels is not None else None,
+                   "calibration": _digest(feeds.as_list(inputs.calibration)), "csim": bool(csim)}
     _prepare_dir(out, fingerprint, force)
-    table.write_json(out / table.SCAN_FILE, {"fingerprint": fingerprint, "model": str(model) if isinstance(
-        model, (str, Path)) else graph.name, "space": {k: list(v) for k, v in zip(scan_space.keys, scan_space.values)}})
+    model_name = str(model) if isinstance(model, (str, Path)) else inputs.graph.name
+    space_dict = {k: list(v) for k, v in zip(scan_space.keys, scan_space.values)}
+    table.write_json(out / table.SCAN_FILE, {"fingerprint": fingerprint, "model": model_name, "space": space_dict})
+    calibration_file = _calibration_file(out, inputs.calibration, inputs.calibration_source, inputs.graph)
+    points = _points(scan_space, config, inputs, calibration_file, say)
+    reference_name, reference = _float_reference(model, inputs, weights, say)
+    data = ScanData(inputs.graph, inputs.x, inputs.calibration, reference, inputs.labels, bool(csim),
+                    str(ap_types) if ap_types else None)
 
-    base = load_config(config)
-    points = expand(scan_space, base, graph, _calibration_file(out, calib, calib_source, graph))
-    _check_layer_names(graph, points[0].config)
-    unique: dict[str, Any] = {}
-    for p in points:
-        unique.setdefault(p.point_id, p)
-    if len(unique) < len(points):
-        say("note", f"{len(points) - len(unique)} of the {len(points)} points have the same resolved config as an "
-                    "earlier one; each config is evaluated once")
-    points = list(unique.values())
-
-    def ir_executor() -> list[np.ndarray]:
-        from nn2hls.ir.execute import execute
-
-        return [np.asarray(o, dtype=np.float64) for o in execute(graph, xs)]
-
-    ref = float_reference(model if isinstance(model, (str, Path)) else graph, feeds.as_list(xs), ir_executor,
-                          lambda message: say("note", message), weights=weights)
-    reference = [np.asarray(o, dtype=np.float64) for o in ref.outputs]
-    data = ScanData(graph, xs, calib, reference, ys, bool(csim), str(ap_types) if ap_types else None)
-
-    done = {pid: row for pid, row in table.load_points(out).items() if row.get("status") == "ok"}
-    todo = [p for p in points if p.point_id not in done]
-    resumed = len(points) - len(todo)
-    if resumed:
-        say("note", f"resuming: {resumed} of {len(points)} points are already in '{out}'")
+    recorded = {pid: row for pid, row in table.load_points(out).items() if row.get("status") == "ok"}
+    todo = [p for p in points if p.point_id not in recorded]
+    if len(todo) < len(points):
+        say("note", f"resuming: {len(points) - len(todo)} of {len(points)} points are already in '{out}'")
     by_id = {p.point_id: p for p in points}
-    rows_by_id = {pid: done[pid] for pid in by_id if pid in done}
     bar = _Progress(len(todo), engine)
 
     def on_result(row: dict[str, Any]) -> None:
         table.save_point(out, row, by_id[row["point_id"]].config)
-        rows_by_id[row["point_id"]] = row
+        recorded[row["point_id"]] = row
         bar.step(row)
 
     cpus = 1
@@ -275,58 +316,54 @@ def explore(model: Any, x: Any, space: Any, out_dir: str | Path, *, labels: Any 
     finally:
         bar.close()
 
-    rows = []
-    for p in points:
-        row = dict(rows_by_id[p.point_id])
-        row["config"] = f"{table.POINTS}/{p.point_id}.yml"
-        rows.append(row)
-    accuracy_key = next(iter(pareto.scan_objectives(ys is not None)))
-    float_acc = labels_accuracy(reference, ys) if ys is not None else None
-    front = pareto.pareto_front(rows, pareto.scan_objectives(ys is not None))
-    target = float_acc if float_acc is not None else 1.0
-    best = pareto.best_point(rows, front, accuracy_key, target, tolerance)
-    front_set = set(front)
+    rows = [_row(p, recorded[p.point_id]) for p in points]
+    objectives = pareto.scan_objectives(inputs.labels is not None)
+    accuracy_key = next(iter(objectives))
+    float_acc = labels_accuracy(reference, inputs.labels) if inputs.labels is not None else None
+    front = pareto.pareto_front(rows, objectives)
+    best = pareto.best_point(rows, front, accuracy_key, float_acc if float_acc is not None else 1.0, tolerance)
     for i, row in enumerate(rows):
-        row["pareto"] = i in front_set
-    files = {"csv": str(table.write_csv(out / "results.csv", rows))}
+        row["pareto"] = i in set(front)
+    result = ExploreResult(out, rows, [rows[i]["point_id"] for i in front],
+                           rows[best]["point_id"] if best is not None else None, accuracy_key, float_acc,
+                           len(todo), len(points) - len(todo), sum(r["status"] != "ok" for r in rows), engine, cpus,
+                           0.0, list(scan_space.keys))
+    _write_results(result, by_id, front, best, f"{inputs.graph.name}: {len(rows)} points, {inputs.n} samples", say)
+    result.elapsed_s = round(time.perf_counter() - start, 3)
+    payload = {"model": model_name, "samples": inputs.n, "float_reference": reference_name,
+               "float_accuracy": float_acc, "accuracy_key": accuracy_key, "objectives": objectives,
+               "tolerance": tolerance, "engine": engine, "space": space_dict, "evaluated": result.evaluated,
+               "resumed": result.resumed, "failed": result.failed, "pareto_front": result.pareto_front,
+               "best": result.best, "best_config": "best_config.yml" if best is not None else None, "points": rows}
+    result.files["json"] = str(table.write_json(out / "results.json", payload))
+    return result
+
+
+def _write_results(result: ExploreResult, by_id: Mapping[str, Point], front: list[int], best: int | None,
+                   title: str, say: Log) -> None:
+    """results.csv / .parquet, best_config.yml and pareto.png into the result's folder (files recorded)."""
+    from nn2hls.config_file import dump_config
+    from nn2hls.explore.plot import plot_pareto
+
+    out, rows, files = result.out_dir, result.rows, result.files
+    files["csv"] = str(table.write_csv(out / "results.csv", rows))
     parquet = table.write_parquet(out / "results.parquet", rows)
     if parquet is not None:
         files["parquet"] = str(parquet)
-    if best is not None:
-        best_config = out / "best_config.yml"
-        dump_config(by_id[rows[best]["point_id"]].config, best_config)
-        files["best_config"] = str(best_config)
-    else:
+    if best is None:
         (out / "best_config.yml").unlink(missing_ok=True)
+        (out / "pareto.png").unlink(missing_ok=True)
         say("warning", "no point was evaluated successfully: no Pareto front and no best config")
-    from nn2hls.explore.plot import plot_pareto
-
-    if front:
-        png = plot_pareto(rows, front, best, accuracy_key, out / "pareto.png",
-                          title=f"{graph.name}: {len(rows)} points, {n} samples")
-        if png is not None:
-            files["pareto_png"] = str(png)
-    failed = sum(r["status"] != "ok" for r in rows)
-    result = ExploreResult(out, rows, [rows[i]["point_id"] for i in front],
-                           rows[best]["point_id"] if best is not None else None, accuracy_key, float_acc,
-                           len(todo), resumed, failed, engine, cpus, round(time.perf_counter() - start, 3), files)
-    payload = {"model": str(model) if isinstance(model, (str, Path)) else graph.name, "samples": n,
-               "float_reference": ref.name, "float_accuracy": float_acc, "accuracy_key": accuracy_key,
-               "objectives": pareto.scan_objectives(ys is not None), "tolerance": tolerance, "engine": engine,
-               "space": {k: list(v) for k, v in zip(scan_space.keys, scan_space.values)},
-               "evaluated": result.evaluated, "resumed": resumed, "failed": failed,
-               "pareto_front": result.pareto_front, "best": result.best,
-               "best_config": "best_config.yml" if best is not None else None, "points": rows}
-    files["json"] = str(table.write_json(out / "results.json", payload))
-    return result
+        return
+    files["best_config"] = str(dump_config(by_id[rows[best]["point_id"]].config, out / "best_config.yml"))
+    png = plot_pareto(rows, front, best, result.accuracy_key, out / "pareto.png", title=title)
+    if png is not None:
+        files["pareto_png"] = str(png)
 
 
 def summary_rows(result: ExploreResult) -> tuple[list[str], list[list[Any]]]:
     """Header and rows of the Pareto front for the CLI's table (best first, then by DSP)."""
-    keys = [k for k in result.rows[0] if k not in ("point_id", "status", "error", "config", "pareto", "eval_s")
-            ] if result.rows else []
-    space_keys = [k for k in keys if "." in k or k in ("reuse_factor", "strategy", "io_type", "clock_period_ns",
-                                                         "backend", "part")]
+    space_keys = result.space_keys
     header = ["point"] + space_keys + [result.accuracy_key, "max_abs_err", "dsp", "latency", "overflows"]
     front = [result.row(pid) for pid in result.pareto_front]
     front.sort(key=lambda r: (r["point_id"] != result.best, r["dsp"], r["latency_cycles"]))

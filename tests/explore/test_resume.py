@@ -68,3 +68,13 @@ def test_folder_that_is_not_a_scan_is_refused(jet, tmp_path):
     with pytest.raises(OutputExistsError, match="is not an nn2hls explore folder"):
         nn2hls.explore(jet["model"], jet["x_path"], {"reuse_factor": [1]}, out, engine="serial")
     assert (out / "notes.txt").read_text() == "user data"
+
+
+@pytest.mark.csim
+def test_csim_points_are_bit_exact(jet, tmp_path):
+    """--csim: each point's C simulation (g++) against its emulator, on every sample."""
+    space = {"precision.default.weight_width": [6], "pruning.sparsity.*": [0.5]}
+    result = nn2hls.explore(jet["model"], jet["x_path"], space, tmp_path / "scan", engine="serial", csim=True)
+    (row,) = result.rows
+    assert row["status"] == "ok", row["error"]
+    assert row["bit_exact"] is True and row["mismatches"] == 0
