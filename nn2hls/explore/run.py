@@ -210,6 +210,8 @@ def _read_inputs(model: Any, x: Any, labels: Any, calibration: Any, weights: Any
     xs = load_feed(paths, graph) if _is_paths(paths) else check_input(graph, x)
     ys = _labels(labels, feeds.n_samples(xs))
     if calibration is None:
+        say("note", f"using the {feeds.n_samples(xs)} input samples as calibration data (give --calibration to "
+                    "use other data)")
         return _Inputs(graph, xs, xs, paths if _is_paths(paths) else None, ys)
     if _is_paths(calibration):
         return _Inputs(graph, xs, load_feed(calibration, graph, "calibration", "--calibration"), calibration, ys)
