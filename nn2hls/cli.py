@@ -9,7 +9,8 @@
     nn2hls report  MODEL|PROJECT [--json] [-c CONFIG.yml] [--calibration X.npy]
     nn2hls explore MODEL --input X.npy [--labels Y.npy] --space SPACE.yml -o DIR [-c BASE.yml]
                          [--calibration X.npy] [--engine ray|serial] [--address RAY] [--num-cpus N]
-                         [--csim] [--ap-types DIR] [--tolerance T] [--json] [--force] [--weights FILE]
+                         [--cpus-per-point C] [--csim] [--ap-types DIR] [--tolerance T] [--json]
+                         [--force] [--weights FILE]
 
 `--weights FILE` (convert, check, emulate, report) is the weights .h5 of a Keras architecture .json
 MODEL (default: <stem>_weights.h5 beside it).
@@ -195,6 +196,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--address", metavar="RAY", help="address of a running Ray cluster (default: $RAY_ADDRESS, "
                    "else a local Ray instance)")
     p.add_argument("--num-cpus", type=int, metavar="N", help="CPUs of the local Ray instance (default: all)")
+    p.add_argument("--cpus-per-point", type=float, default=1.0, metavar="C",
+                   help="CPUs each point's Ray task declares (default 1)")
     p.add_argument("--csim", action="store_true", help="also build and run each point's C simulation")
     p.add_argument("--ap-types", metavar="DIR", help="with --csim: build against vendor ap_types headers in DIR")
     p.add_argument("--tolerance", type=float, default=0.01, metavar="T",
@@ -499,14 +502,17 @@ def cmd_explore(args: argparse.Namespace) -> int:
 
     if args.num_cpus is not None and args.num_cpus < 1:
         raise Nn2hlsError(f"--num-cpus is {args.num_cpus}: give at least 1")
+    if not args.cpus_per_point > 0:
+        raise Nn2hlsError(f"--cpus-per-point is {args.cpus_per_point}: give a number of CPUs > 0, e.g. 1 or 0.5")
 
     def log(kind: str, message: str) -> None:
         (warn if kind == "warning" else note)(message)
 
     result = explore(args.model, args.input if len(args.input) > 1 else args.input[0], args.space, args.output,
                      labels=args.labels, config=args.config, calibration=args.calibration, engine=args.engine,
-                     address=args.address, num_cpus=args.num_cpus, csim=args.csim, ap_types=args.ap_types,
-                     tolerance=args.tolerance, force=args.force, weights=args.weights, log=log)
+                     address=args.address, num_cpus=args.num_cpus, cpus_per_point=args.cpus_per_point,
+                     csim=args.csim, ap_types=args.ap_types, tolerance=args.tolerance, force=args.force,
+                     weights=args.weights, log=log)
     if args.json:
         summary = {k: getattr(result, k) for k in ("evaluated", "resumed", "failed", "engine", "cpus", "elapsed_s",
                                                    "pareto_front", "best", "accuracy_key", "float_accuracy")}
