@@ -16,6 +16,8 @@ from __future__ import annotations
 import math
 from typing import Any, Mapping, Sequence
 
+import numpy as np
+
 DIRECTIONS = ("max", "min")
 
 
@@ -35,14 +37,16 @@ def pareto_front(rows: Sequence[Mapping[str, Any]], objectives: Mapping[str, str
         if direction not in DIRECTIONS:
             raise ValueError(f"objective '{key}': direction must be 'max' or 'min', got {direction!r}")
     keys = list(objectives)
-    sign = [1.0 if objectives[k] == "max" else -1.0 for k in keys]  # larger is better after the sign
-    scored = [(i, [s * float(rows[i][k]) for s, k in zip(sign, keys)])
-              for i in range(len(rows)) if _usable(rows[i], objectives)]
+    sign = np.array([1.0 if objectives[k] == "max" else -1.0 for k in keys])  # larger is better after the sign
+    usable = [i for i in range(len(rows)) if _usable(rows[i], objectives)]
+    if not usable:
+        return []
+    scores = np.array([[float(rows[i][k]) for k in keys] for i in usable]) * sign
     front = []
-    for i, a in scored:
-        dominated = any(all(y >= x for x, y in zip(a, b)) and any(y > x for x, y in zip(a, b))
-                        for j, b in scored if j != i)
-        if not dominated:
+    for j, i in enumerate(usable):
+        at_least = np.all(scores >= scores[j], axis=1)
+        better = np.any(scores > scores[j], axis=1)
+        if not np.any(at_least & better):
             front.append(i)
     return front
 
