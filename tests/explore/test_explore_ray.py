@@ -15,7 +15,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -62,25 +61,32 @@ def two_node_cluster(tmp_path, monkeypatch):
     address = f"127.0.0.1:{_free_port()}"
     common = ["--num-cpus=1", "--block", "--disable-usage-stats"]
     procs: list[subprocess.Popen] = []
+    logs = []
 
     def start(args: list[str], log: str) -> None:
-        procs.append(subprocess.Popen([ray_exe, "start", *args, *common], stdout=open(tmp_path / log, "w"),
-                                      stderr=subprocess.STDOUT, start_new_session=True))
+        logs.append(open(tmp_path / log, "w"))
+        procs.append(subprocess.Popen([ray_exe, "start", *args, *common], stdout=logs[-1], stderr=subprocess.STDOUT,
+                                      start_new_session=True))
 
-    def alive_nodes() -> int:
-        code = ("import ray; ray.init(address=%r, logging_level='ERROR', log_to_driver=False); "
-                "print(sum(n['Alive'] for n in ray.nodes()))" % address)
-        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
-        return int(done.stdout.strip() or 0) if done.returncode == 0 else 0
+    # one process (Ray imported once) waits for both nodes: connect when the head is up, then poll
+    wait = ("import sys, time, ray\n"
+            "deadline = time.monotonic() + 150\n"
+            "while True:\n"
+            "    try:\n"
+            "        ray.init(address=%r, logging_level='ERROR', log_to_driver=False); break\n"
+            "    except Exception:\n"
+            "        if time.monotonic() > deadline: sys.exit(1)\n"
+            "        time.sleep(2)\n"
+            "while sum(n['Alive'] for n in ray.nodes()) < 2:\n"
+            "    if time.monotonic() > deadline: sys.exit(1)\n"
+            "    time.sleep(1)\n" % address)
 
     try:
         start(["--head", f"--port={address.split(':')[1]}", "--include-dashboard=false"], "head.log")
         start([f"--address={address}"], "worker.log")
-        deadline = time.monotonic() + 120
-        while alive_nodes() < 2:
-            if time.monotonic() > deadline or any(p.poll() is not None for p in procs):
-                pytest.fail("the two-node Ray cluster did not come up: " + (tmp_path / "head.log").read_text()[-800:])
-            time.sleep(2)
+        done = subprocess.run([sys.executable, "-c", wait], capture_output=True, text=True, timeout=200)
+        if done.returncode != 0 or any(p.poll() is not None for p in procs):
+            pytest.fail("the two-node Ray cluster did not come up: " + (tmp_path / "head.log").read_text()[-800:])
         yield address
     finally:
         for p in reversed(procs):
@@ -94,6 +100,8 @@ def two_node_cluster(tmp_path, monkeypatch):
                 os.killpg(p.pid, signal.SIGKILL)  # whatever of this node's own process group is left
             except ProcessLookupError:
                 pass
+        for handle in logs:
+            handle.close()
 
 
 @pytest.mark.slow
