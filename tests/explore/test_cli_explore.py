@@ -67,3 +67,18 @@ def test_cli_ray_engine_without_ray_exit_2(jet, tmp_path, capsys, monkeypatch):
     code, err = _error(capsys, ["explore", str(jet["model"]), "--input", str(jet["x_path"]), "--space", space,
                                 "-o", str(tmp_path / "scan")])
     assert code == 2 and "needs Ray" in err and "--engine serial" in err
+
+
+def test_mapping_values_in_tables(jet, tmp_path):
+    """A whole mapping as a value: JSON text in the CSV (and Parquet); the first layer's 16x64 kernel loses
+    round(0.5 * 1024) = 512 weights."""
+    import csv
+
+    import nn2hls
+
+    space = {"pruning.sparsity": [{}, {"n_0_0_0_Gemm": 0.5}]}
+    result = nn2hls.explore(jet["model"], jet["x_path"], space, tmp_path / "scan", engine="serial")
+    assert [r["nonzero_weights"] for r in result.rows] == [4256, 4256 - 512]
+    with open(tmp_path / "scan" / "results.csv", newline="") as fh:
+        cells = [row["pruning.sparsity"] for row in csv.DictReader(fh)]
+    assert [json.loads(c) for c in cells] == space["pruning.sparsity"]
