@@ -16,6 +16,8 @@ What is counted (the estimation rules themselves are in `nn2hls.report_rules` an
 - `latency_cycles`: the layer's own latency; the total is the longest path through the graph.
 - `table_sizes` / `table_widths`: entries and entry width of each lookup table of the layer (roles
   `table`, `exp`, `inv`; `{}` for layers without tables).
+- `energy_pj`: estimated energy per inference (products by kind and width, additions, table reads;
+  `nn2hls.energy`), a relative figure for comparing compressed versions of a network.
 """
 from __future__ import annotations
 
@@ -26,6 +28,7 @@ import numpy as np
 
 from nn2hls import report_rules as rules
 from nn2hls.config import Config
+from nn2hls.energy import layer_energy_pj
 from nn2hls.ir.conv_groups import filter_groups
 from nn2hls.ir.graph import Graph, Node
 from nn2hls.ir.ops import (Activation, BatchNorm, Conv, Dense, Elementwise, GlobalPool, Input, Pool,
@@ -344,6 +347,10 @@ def layer_report(graph: Graph, node: Node, config: Config) -> dict[str, Any]:
         _reduce(layer, node, graph, clock)
     # Reshape, Transpose, Concat: wiring, all zeros
     row = layer.row
+    row["energy_pj"] = layer_energy_pj(row, in_bits=_width(layer.in_type),
+                                       weight_bits=_width(node.precision.get("weight")),
+                                       accum_bits=_width(node.precision.get("accum") or node.precision.get("result")),
+                                       out_elements=math.prod(node.shape))
     if not isinstance(op, (Dense, Conv)):
         row["mult_shared"] = row["mult_general"]  # nothing to group
     row["shared_saving"] = row["mult_general"] - row["mult_shared"]
@@ -373,6 +380,7 @@ def build_report(graph: Graph, config: Config | None = None) -> dict[str, Any]:
     totals["sparsity"] = (round(1.0 - totals["nonzero_weights"] / totals["weights"], 6)
                           if totals["weights"] else 0.0)
     totals["latency_ns"] = round(totals["latency_cycles"] * float(config.clock_period_ns), 3)
+    totals["energy_pj"] = round(sum(r["energy_pj"] for r in layers), 3)
     inputs = [{"name": n.source_name or n.name, "shape": list(n.shape),
                "type": str(n.precision["result"]) if "result" in n.precision else ""} for n in graph.inputs]
     return {
@@ -452,5 +460,6 @@ def format_report(report: dict[str, Any]) -> str:
              *([f"weight sharing: grouping equal weights per output would leave {t['mult_shared']} general "
                 f"multiplies (saving {t['shared_saving']})"] if t["shared_saving"] else []),
              f"estimated: {t['dsp']} DSP48E2, {t['adders']} adders, latency {t['latency_cycles']} cycles "
-             f"({t['latency_ns']:g} ns) along the critical path (rules: docs/report.md)"]
+             f"({t['latency_ns']:g} ns) along the critical path (rules: docs/report.md)",
+             f"energy per inference: {t['energy_pj']:g} pJ (relative estimate, 45 nm constants: nn2hls.energy)"]
     return "\n".join(lines) + "\n"

@@ -3,6 +3,8 @@
 `compress(model, train, val, ...)` runs the seed's recipe as stages, each on the previous one's result:
   reference  accuracy of the model as passed in (validation, and test data when given);
   prune      `schedule.iterative_prune` with an L1 or L_p penalty in every (re)training, masks kept;
+             weights ranked by magnitude, OBD saliency or energy (`criteria`), optionally towards
+             per-layer targets measured by sensitivity;
   qat        (with `bits`) quantization-aware training of the pruned model (`qat.quantize_model`: the
              masks are carried onto the quantized layers, so pruned weights stay zero);
   share      (with `share_bits`) k-means weight sharing of the nonzero weights plus codebook fine-tuning;
@@ -162,6 +164,7 @@ def _resume(ckpt: Path | None, stages: Sequence[str], rebuild) -> tuple[str | No
 def compress(model: nn.Module, train: Any, val: Any, *, test: Any = None, recipe: str = "l1",
              strength: float | None = None, p: float = 0.1, target_sparsity: float = 0.75,
              tolerance: float = 0.005, fraction: float | None = None, scope: str = "auto",
+             criterion: str = "magnitude", sensitivity: bool = False, sensitivity_drop: float = 0.05,
              bits: str | None = None, qat_layers: str = "all", qat_edge: str | None = None,
              share_bits: int | None = None, epochs: int = 20, retrain_epochs: int = 10,
              qat_epochs: int = 10, share_epochs: int = 5, lr: float = 1e-3, batch_size: int = 64,
@@ -176,7 +179,13 @@ def compress(model: nn.Module, train: Any, val: Any, *, test: Any = None, recipe
     or "none" (magnitude pruning without a penalty). `target_sparsity`, `tolerance` (accuracy fraction
     below the model passed in, checked on `val`), `fraction` (of the remaining weights pruned per step;
     default a taper from 0.3 to 0.15 at 60% sparsity), `scope` ("auto", "layer", "global"): as in
-    `schedule.iterative_prune` / `masks.auto_scope`. `bits`: a QAT spec ("fixed8", "ternary", ...) or
+    `schedule.iterative_prune` / `masks.auto_scope`. `criterion`: "magnitude", "obd" (Optimal Brain
+    Damage saliency) or "energy" (|w| per picojoule of its products), `nn2hls.compress.criteria`.
+    `sensitivity`: per-layer sparsity targets measured on the trained model (each layer pruned alone
+    without retraining, the largest sparsity losing at most `sensitivity_drop`; retraining recovers most
+    of it) and re-measured whenever every layer reached its target (`criteria.SensitivityTargets`), each
+    layer stepped towards its own target, within `tolerance` of the model passed in (for CNNs, whose
+    layers differ). `bits`: a QAT spec ("fixed8", "ternary", ...) or
     None to skip QAT; `qat_layers`/`qat_edge` as `qat.quantize_model`'s `layers`/`edge`. `share_bits`:
     k-means weight sharing with 2^bits values per layer, or None. `weight_width`: the width of the
     compiler's automatic weight type used for `effective_sparsity`. `out_dir`: where exports,
@@ -197,6 +206,10 @@ def compress(model: nn.Module, train: Any, val: Any, *, test: Any = None, recipe
     val_t = _pair(val, "val")
     test_t = _pair(test, "test") if test is not None else None
     penalty = _penalty(recipe, strength, p)
+    from nn2hls.compress.criteria import CRITERIA
+
+    if criterion not in CRITERIA:
+        raise ConfigError(f"pruning criterion '{criterion}' is unknown; use one of {', '.join(CRITERIA)}")
     out = Path(out_dir) if out_dir is not None else None
     ckpt = _checkpoint_dir(out)
     stages = ["prune"] + (["qat"] if bits is not None else []) + (["share"] if share_bits is not None else [])
@@ -239,9 +252,16 @@ def compress(model: nn.Module, train: Any, val: Any, *, test: Any = None, recipe
             _say(row, result.reference_accuracy)
 
         evaluate.n_samples = len(val_t[1])  # type: ignore[attr-defined]
+        from nn2hls.compress import criteria
+
+        threshold = None
+        if sensitivity:
+            threshold = criteria.SensitivityTargets(evaluate, sensitivity_drop)
+        scores = None if criterion == "magnitude" else (
+            lambda m: criteria.scores_for(criterion, m, x_tr, y_tr))
         pruned = iterative_prune(work, train_step, evaluate, target_sparsity=target_sparsity,
-                                 tolerance=tolerance, fraction=rule, scope=use_scope, clip_to_target=True,
-                                 on_iteration=record)
+                                 tolerance=tolerance, fraction=rule, threshold=threshold, scope=use_scope,
+                                 clip_to_target=True, on_iteration=record, scores=scores)
         result.stop_reason = pruned.stop_reason
         _save_stage(ckpt, "prune", work, result)
 

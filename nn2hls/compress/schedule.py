@@ -125,8 +125,8 @@ def iterative_prune(model: nn.Module, train: TrainFn, evaluate: EvalFn, *, targe
                     tolerance: float = 0.005, max_iterations: int | None = None,
                     fraction: "float | FractionFn | None" = 0.2, threshold: "float | ThresholdFn | None" = None,
                     scope: str = "layer", clip_to_target: bool = False, n_val: int | None = None,
-                    confirm: bool = True, on_iteration: "Callable[[nn.Module, IterationRecord], None] | None" = None
-                    ) -> PruneResult:
+                    confirm: bool = True, on_iteration: "Callable[[nn.Module, IterationRecord], None] | None" = None,
+                    scores: "Callable[[nn.Module], dict[str, torch.Tensor]] | None" = None) -> PruneResult:
     """Run the schedule on `model` in place and return its history (see module docstring).
 
     Exactly one of `fraction` (prune this fraction of the remaining nonzero weights per iteration,
@@ -134,7 +134,8 @@ def iterative_prune(model: nn.Module, train: TrainFn, evaluate: EvalFn, *, targe
     the model returning a float or name -> float, e.g. read from the weight distribution) is used;
     `threshold` wins when given. `fraction` may be a function (iteration, current sparsity) -> fraction;
     `clip_to_target` shrinks the step that would overshoot `target_sparsity` (module docstring).
-    `tolerance` is in accuracy units (0.005 = 0.5 percentage points) below the reference accuracy of the
+    `scores(model)` (e.g. from `nn2hls.compress.criteria`: OBD saliency, energy) ranks the weights for
+    the fraction rule instead of |w|. `tolerance` is in accuracy units (0.005 = 0.5 percentage points) below the reference accuracy of the
     model as passed in. `n_val`: the number of validation samples `evaluate` uses (read from
     `evaluate.n_samples` when the callback has it, as `make_callbacks`' does); a tolerance below one
     sample is warned. `on_iteration(model, record)` is called after each evaluation, with the model
@@ -178,7 +179,12 @@ def iterative_prune(model: nn.Module, train: TrainFn, evaluate: EvalFn, *, targe
             step = fraction(it, before) if callable(fraction) else fraction
             if clip_to_target and before < 1.0:
                 step = min(step, 1.0 - (1.0 - target_sparsity) / (1.0 - before) + 0.005)
-            masks.prune_fraction(model, step, scope)
+            if scores is not None:
+                from nn2hls.compress.criteria import prune_by_score
+
+                prune_by_score(model, scores(model), step, scope)
+            else:
+                masks.prune_fraction(model, step, scope)
         if masks.sparsity(model) <= before:
             result.stop_reason = "stalled"
             return result
