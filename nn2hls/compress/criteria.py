@@ -155,9 +155,10 @@ class SensitivityTargets:
     sensitivity allows, re-measuring as training recovers: when every layer has reached its target (and
     on the first call, after the first training), the sensitivity is measured again on the current
     model (`layer_sensitivity` at `fractions` of each layer's remaining weights, drop relative to the
-    current accuracy, `max_drop`) and each layer's target becomes the largest level within it, never lower than where the layer already is; in between,
-    `toward_targets` steps each layer closer. When no layer can go further the rule prunes nothing and
-    the schedule ends as "stalled". `targets` holds the current per-layer targets."""
+    current accuracy, `max_drop`) and each layer's target becomes the largest level within it, never lower than where the layer already is; when no layer
+    stays within `max_drop`, the least sensitive layer gets the smallest step (retraining usually recovers
+    it; the schedule's tolerance judges). In between, `toward_targets` steps each layer closer. The
+    schedule ends when the tolerance rejects a step, or "stalled" when every layer is fully pruned. `targets` holds the current per-layer targets."""
 
     def __init__(self, evaluate: Callable[[nn.Module], float], max_drop: float, *, steps: int = 2,
                  fractions: Sequence[float] = (0.1, 0.2, 0.35, 0.5, 0.7, 0.85)) -> None:
@@ -170,6 +171,14 @@ class SensitivityTargets:
             # levels above where each layer is: that fraction of its remaining weights pruned as well
             levels = {n: [c + (1.0 - c) * f for f in self.fractions] for n, c in current.items()}
             sens = layer_sensitivity(model, self.evaluate, levels)
-            found = sensitivity_targets(sens, float(self.evaluate(model)), self.max_drop)
+            accuracy = float(self.evaluate(model))
+            found = sensitivity_targets(sens, accuracy, self.max_drop)
             self.targets = {n: max(found[n], current[n]) for n in current}
+            if all(self.targets[n] <= current[n] + 1e-6 for n in current):
+                # no layer stays within max_drop without retraining: step the least sensitive one by the
+                # smallest fraction and let retraining and the schedule's tolerance decide
+                open_layers = [n for n in current if current[n] < 1.0 - 1e-6]
+                if open_layers:
+                    least = min(open_layers, key=lambda n: accuracy - sens[n][levels[n][0]])
+                    self.targets[least] = levels[least][0]
         return toward_targets(self.targets, self.steps)(model)
