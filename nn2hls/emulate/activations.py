@@ -24,6 +24,7 @@
 from __future__ import annotations
 
 import math
+from typing import Callable
 
 import numpy as np
 
@@ -57,90 +58,102 @@ def _count(tally: Tally, flags: np.ndarray, idx: np.ndarray, where=None) -> None
 
 
 def build_activation(node: Node, in_types: list[FixedType], in_shapes=None) -> Kernel:
-    op: ops.Activation = node.op
-    tx = in_types[0]
+    """The kernel of an Activation node: `ACTIVATION_TABLE[function](node, input type, result type)`."""
     (tr,) = _types(node, "result")
-    f = op.function
-    fx = tx.frac
-
-    if f == "linear":
-        return lambda args, tally: cast(args[0], fx, tx.min_raw, tx.max_raw, tr, tally)
-
-    if f == "relu":
-        def relu(args, tally):
-            return cast(np.maximum(args[0], 0), fx, max(tx.min_raw, 0), max(tx.max_raw, 0), tr, tally)
-        return relu
-
-    if f == "clip":
-        (tp,) = _types(node, "param")
-        frac = max(fx, tp.frac)
-        kx, kp = frac - fx, frac - tp.frac
-        lo = _param(op.low, tp) << kp if math.isfinite(op.low) else None
-        hi = _param(op.high, tp) << kp if math.isfinite(op.high) else None
-        bound = max(max_abs(tx) << kx, abs(lo or 0), abs(hi or 0))
-        dtype = work_dtype(bound)
-        def clip(args, tally):
-            y = scale_pow2(as_dtype(args[0], dtype), kx)
-            if lo is not None:
-                y = np.maximum(y, lo)
-            if hi is not None:
-                y = np.minimum(y, hi)
-            return cast(y, frac, -bound, bound, tr, tally)
-        return clip
-
-    if f in ("leaky_relu", "hard_sigmoid"):
-        (tp,) = _types(node, "param")
-        a = _param(op.alpha, tp)
-        frac = fx + tp.frac
-        if f == "leaky_relu":
-            bound = max_abs(tx) * max(abs(a), 1 << tp.frac)
-            dtype = work_dtype(bound)
-
-            def leaky(args, tally):
-                x = as_dtype(args[0], dtype)
-                y = np.where(x >= 0, scale_pow2(x, tp.frac), x * a)
-                return cast(y, frac, -bound, bound, tr, tally)
-            return leaky
-        b = _param(op.beta, tp) << fx
-        one = 1 << frac
-        bound = max(max_abs(tx) * abs(a) + abs(b), one)
-        dtype = work_dtype(bound)
-
-        def hard_sigmoid(args, tally):
-            y = as_dtype(args[0], dtype) * a + b
-            y = np.minimum(np.maximum(y, 0), one)
-            return cast(y, frac, 0, one, tr, tally)
-        return hard_sigmoid
-
-    extra = _EXTRA.get(f)
-    if extra is not None:
-        return extra(node, tx, tr)
-
-    if f in ("sigmoid", "tanh", "elu"):
-        (tt,) = _types(node, "table")
-        spec, entries, flags, _ = table_lookup(node, "table", tt, tr)
-
-        if f != "elu":
-            def lookup(args, tally):
-                idx = tables.index(args[0], fx, spec)
-                _count(tally, flags, idx)
-                return entries[idx]
-            return lookup
-
-        def elu(args, tally):
-            x = args[0]
-            pos = x > 0
-            idx = tables.index(x, fx, spec)
-            _count(tally, flags, idx, ~pos)
-            # cast the positive branch only (zeros elsewhere never overflow)
-            direct = cast(np.where(pos, x, 0), fx, min(tx.min_raw, 0), tx.max_raw, tr, tally)
-            return np.where(pos, direct, entries[idx])
-        return elu
-
-    raise GraphError(f"node {node.label()}: activation {f!r} is not supported by the emulator")
+    build = ACTIVATION_TABLE.get(node.op.function)
+    if build is None:
+        raise GraphError(f"node {node.label()}: activation {node.op.function!r} is not supported by the emulator")
+    return build(node, in_types[0], tr)
 
 
-# ---- newer activations -------------------------------------------------------------------------------
+def _linear(node: Node, tx: FixedType, tr: FixedType) -> Kernel:
+    return lambda args, tally: cast(args[0], tx.frac, tx.min_raw, tx.max_raw, tr, tally)
+
+
+def _relu(node: Node, tx: FixedType, tr: FixedType) -> Kernel:
+    def relu(args, tally):
+        return cast(np.maximum(args[0], 0), tx.frac, max(tx.min_raw, 0), max(tx.max_raw, 0), tr, tally)
+    return relu
+
+
+def _clip(node: Node, tx: FixedType, tr: FixedType) -> Kernel:
+    op: ops.Activation = node.op
+    (tp,) = _types(node, "param")
+    frac = max(tx.frac, tp.frac)
+    kx, kp = frac - tx.frac, frac - tp.frac
+    lo = _param(op.low, tp) << kp if math.isfinite(op.low) else None
+    hi = _param(op.high, tp) << kp if math.isfinite(op.high) else None
+    bound = max(max_abs(tx) << kx, abs(lo or 0), abs(hi or 0))
+    dtype = work_dtype(bound)
+
+    def clip(args, tally):
+        y = scale_pow2(as_dtype(args[0], dtype), kx)
+        if lo is not None:
+            y = np.maximum(y, lo)
+        if hi is not None:
+            y = np.minimum(y, hi)
+        return cast(y, frac, -bound, bound, tr, tally)
+    return clip
+
+
+def _leaky_relu(node: Node, tx: FixedType, tr: FixedType) -> Kernel:
+    (tp,) = _types(node, "param")
+    a = _param(node.op.alpha, tp)
+    frac = tx.frac + tp.frac
+    bound = max_abs(tx) * max(abs(a), 1 << tp.frac)
+    dtype = work_dtype(bound)
+
+    def leaky(args, tally):
+        x = as_dtype(args[0], dtype)
+        y = np.where(x >= 0, scale_pow2(x, tp.frac), x * a)
+        return cast(y, frac, -bound, bound, tr, tally)
+    return leaky
+
+
+def _hard_sigmoid(node: Node, tx: FixedType, tr: FixedType) -> Kernel:
+    (tp,) = _types(node, "param")
+    a = _param(node.op.alpha, tp)
+    frac = tx.frac + tp.frac
+    b = _param(node.op.beta, tp) << tx.frac
+    one = 1 << frac
+    bound = max(max_abs(tx) * abs(a) + abs(b), one)
+    dtype = work_dtype(bound)
+
+    def hard_sigmoid(args, tally):
+        y = as_dtype(args[0], dtype) * a + b
+        y = np.minimum(np.maximum(y, 0), one)
+        return cast(y, frac, 0, one, tr, tally)
+    return hard_sigmoid
+
+
+def _table(node: Node, tx: FixedType, tr: FixedType) -> Kernel:
+    """sigmoid, tanh, softsign: the table entry, cast to the result type."""
+    (tt,) = _types(node, "table")
+    spec, entries, flags, _ = table_lookup(node, "table", tt, tr)
+
+    def lookup(args, tally):
+        idx = tables.index(args[0], tx.frac, spec)
+        _count(tally, flags, idx)
+        return entries[idx]
+    return lookup
+
+
+def _elu(node: Node, tx: FixedType, tr: FixedType) -> Kernel:
+    """elu and celu: x where x > 0, else the table entry."""
+    (tt,) = _types(node, "table")
+    spec, entries, flags, _ = table_lookup(node, "table", tt, tr)
+
+    def elu(args, tally):
+        x = args[0]
+        pos = x > 0
+        idx = tables.index(x, tx.frac, spec)
+        _count(tally, flags, idx, ~pos)
+        # cast the positive branch only (zeros elsewhere never overflow)
+        direct = cast(np.where(pos, x, 0), tx.frac, min(tx.min_raw, 0), tx.max_raw, tr, tally)
+        return np.where(pos, direct, entries[idx])
+    return elu
+
+
 def _prelu(node: Node, tx: FixedType, tr: FixedType) -> Kernel:
     (tw,) = _types(node, "weight")
     slopes = np.broadcast_to(fixed.quantize(np.asarray(node.weights["alpha"], dtype=np.float64), tw), node.shape)
@@ -205,31 +218,6 @@ def _selu(node: Node, tx: FixedType, tr: FixedType) -> Kernel:
     return selu
 
 
-def _celu(node: Node, tx: FixedType, tr: FixedType) -> Kernel:
-    (tt,) = _types(node, "table")
-    spec, entries, flags, _ = table_lookup(node, "table", tt, tr)
-
-    def celu(args, tally):
-        x = args[0]
-        pos = x > 0
-        idx = tables.index(x, tx.frac, spec)
-        _count(tally, flags, idx, ~pos)
-        direct = cast(np.where(pos, x, 0), tx.frac, min(tx.min_raw, 0), tx.max_raw, tr, tally)
-        return np.where(pos, direct, entries[idx])
-    return celu
-
-
-def _softsign(node: Node, tx: FixedType, tr: FixedType) -> Kernel:
-    (tt,) = _types(node, "table")
-    spec, entries, flags, _ = table_lookup(node, "table", tt, tr)
-
-    def lookup(args, tally):
-        idx = tables.index(args[0], tx.frac, spec)
-        _count(tally, flags, idx)
-        return entries[idx]
-    return lookup
-
-
 def _relu_plus_table(node: Node, tx: FixedType, tr: FixedType) -> Kernel:
     (tt,) = _types(node, "table")
     spec = node.tables.get("table")
@@ -251,6 +239,10 @@ def _relu_plus_table(node: Node, tx: FixedType, tr: FixedType) -> Kernel:
     return relu_plus_table
 
 
-_EXTRA = {"prelu": _prelu, "thresholded_relu": _thresholded_relu, "hard_swish": _hard_swish, "selu": _selu,
-          "celu": _celu, "softsign": _softsign,
-          **{fn: _relu_plus_table for fn in tables.RESIDUAL}}
+ACTIVATION_TABLE: dict[str, Callable[[Node, FixedType, FixedType], Kernel]] = {
+    "linear": _linear, "relu": _relu, "clip": _clip, "leaky_relu": _leaky_relu, "hard_sigmoid": _hard_sigmoid,
+    "sigmoid": _table, "tanh": _table, "elu": _elu, "prelu": _prelu, "thresholded_relu": _thresholded_relu,
+    "hard_swish": _hard_swish, "selu": _selu, "celu": _elu, "softsign": _table,
+    **{fn: _relu_plus_table for fn in tables.RESIDUAL},
+}
+"""Activation function (`ops.ACTIVATIONS`) -> builder(node, input type, result type) of its kernel."""

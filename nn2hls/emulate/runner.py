@@ -10,6 +10,9 @@ zeroed or wrapped.
 
 The per-chunk products are small, so BLAS runs single-threaded during `emulate` (via threadpoolctl
 when installed): on a shared machine OpenBLAS's spinning worker threads made them 100x slower.
+
+Dispatch: `OP_TABLE` (op class -> kernel builder) here, `activations.ACTIVATION_TABLE` and
+`wiring.ELEMENTWISE_TABLE` one level down (`nn2hls.op_coverage`).
 """
 from __future__ import annotations
 
@@ -44,7 +47,7 @@ def _single_threaded_blas():
         return contextlib.nullcontext()
     return _BLAS[0].limit(limits=1, user_api="blas")
 
-_BUILDERS: dict[type, Callable] = {
+OP_TABLE: dict[type[ops.Op], Callable] = {
     ops.Dense: lambda node, types, shapes: linear.build_dense(node, types),
     ops.Conv: lambda node, types, shapes: linear.build_conv(node, types),
     ops.ScaleShift: lambda node, types, shapes: linear.build_scaleshift(node, types),
@@ -58,8 +61,14 @@ _BUILDERS: dict[type, Callable] = {
     ops.Concat: wiring.build_concat,
     ops.Elementwise: wiring.build_elementwise,
     ops.Reduce: pooling.build_reduce,
+    **{cls: structure.build_structural for cls in ops.STRUCTURAL_OPS},
 }
-_BUILDERS.update({cls: structure.build_structural for cls in ops.STRUCTURAL_OPS})
+"""Op class -> builder(node, input types, input shapes) of its kernel (`Kernel`: (args, tally) -> raw)."""
+
+NOT_APPLICABLE: dict[type[ops.Op], str] = {
+    ops.Input: "the input batch is cast to the Input node's result type by the runner (quantize_input)",
+    ops.BatchNorm: "folded into the neighbouring layers by fold_batchnorm before emulation",
+}
 
 
 @dataclass
@@ -88,7 +97,7 @@ def _build(node: Node, graph: Graph):
                          "emulating")
     if isinstance(node.op, ops.Input):
         return None
-    builder = _BUILDERS.get(type(node.op))
+    builder = OP_TABLE.get(type(node.op))
     if builder is None:
         raise GraphError(f"node {node.label()}: the emulator does not support {node.op.kind}; fold or "
                          "lower it first (BatchNorm is folded by the passes)")

@@ -9,6 +9,8 @@
 """
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 
 from nn2hls.emulate.arith import Tally, as_dtype, cast, max_abs, scale_pow2, work_dtype
@@ -56,36 +58,45 @@ def build_concat(node: Node, in_types: list[FixedType], in_shapes=None) -> Kerne
     return run
 
 
+def _aligned_sum(ta: FixedType, tb: FixedType) -> tuple[int, int, int, int]:
+    """add, sub: operands aligned at max(fa, fb) fractional bits; |a op b| <= |a| + |b|."""
+    frac = max(ta.frac, tb.frac)
+    ka, kb = frac - ta.frac, frac - tb.frac
+    return frac, ka, kb, (max_abs(ta) << ka) + (max_abs(tb) << kb)
+
+
+def _aligned_select(ta: FixedType, tb: FixedType) -> tuple[int, int, int, int]:
+    """max, min: operands aligned at max(fa, fb) fractional bits; the result is one of them."""
+    frac = max(ta.frac, tb.frac)
+    ka, kb = frac - ta.frac, frac - tb.frac
+    return frac, ka, kb, max(max_abs(ta) << ka, max_abs(tb) << kb)
+
+
+def _product(ta: FixedType, tb: FixedType) -> tuple[int, int, int, int]:
+    """mul: fa + fb fractional bits, no alignment; |a * b| <= |a| * |b|."""
+    return ta.frac + tb.frac, 0, 0, max_abs(ta) * max_abs(tb)
+
+
+ELEMENTWISE_TABLE: dict[str, tuple[Callable[[FixedType, FixedType], tuple[int, int, int, int]], Callable]] = {
+    "add": (_aligned_sum, np.add),
+    "sub": (_aligned_sum, np.subtract),
+    "mul": (_product, np.multiply),
+    "max": (_aligned_select, np.maximum),
+    "min": (_aligned_select, np.minimum),
+}
+"""Elementwise operation -> (rule giving (frac, shift of a, shift of b, bound), exact numpy operation)."""
+
+
 def build_elementwise(node: Node, in_types: list[FixedType], in_shapes=None) -> Kernel:
     op: ops.Elementwise = node.op
     ta, tb = in_types
     (tr,) = _types(node, "result")
-    if op.operation == "mul":
-        frac = ta.frac + tb.frac
-        ka = kb = 0
-        bound = max_abs(ta) * max_abs(tb)
-    elif op.operation in ("max", "min"):
-        frac = max(ta.frac, tb.frac)
-        ka, kb = frac - ta.frac, frac - tb.frac
-        bound = max(max_abs(ta) << ka, max_abs(tb) << kb)
-    else:
-        frac = max(ta.frac, tb.frac)
-        ka, kb = frac - ta.frac, frac - tb.frac
-        bound = (max_abs(ta) << ka) + (max_abs(tb) << kb)
+    rule, operation = ELEMENTWISE_TABLE[op.operation]
+    frac, ka, kb, bound = rule(ta, tb)
     dtype = work_dtype(bound)
 
     def run(args: list, tally: Tally) -> np.ndarray:
         a = scale_pow2(as_dtype(args[0], dtype), ka)
         b = scale_pow2(as_dtype(args[1], dtype), kb)
-        if op.operation == "add":
-            y = a + b
-        elif op.operation == "sub":
-            y = a - b
-        elif op.operation == "max":
-            y = np.maximum(a, b)
-        elif op.operation == "min":
-            y = np.minimum(a, b)
-        else:
-            y = a * b
-        return cast(y, frac, -bound, bound, tr, tally)
+        return cast(operation(a, b), frac, -bound, bound, tr, tally)
     return run

@@ -21,6 +21,9 @@ Each op is computed exactly as its docstring in `nn2hls.ir.ops` states, vectoriz
   one for the batch).
 - Pad, Slice, Upsample, DepthToSpace, SpaceToDepth: numpy data movement (`nn2hls.ir.rearrange.apply`).
 The input batch x has shape (N, *input_shape) in the source model's layout, as the Input node does.
+
+Dispatch: `OP_TABLE` (op class -> function), `ACTIVATION_TABLE` (activation function name) and
+`ELEMENTWISE_TABLE` (Elementwise operation) are this stage's tables (`nn2hls.op_coverage`).
 """
 from __future__ import annotations
 
@@ -127,31 +130,6 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
 
-def _activation(node: Node, x: np.ndarray) -> np.ndarray:
-    op: ops.Activation = node.op
-    f = op.function
-    if f == "linear":
-        return x.copy()
-    if f == "relu":
-        return np.maximum(x, 0.0)
-    if f == "clip":
-        return np.minimum(np.maximum(x, op.low), op.high)
-    if f == "leaky_relu":
-        return np.where(x >= 0, x, op.alpha * x)
-    if f == "elu":
-        return np.where(x > 0, x, op.alpha * np.expm1(np.minimum(x, 0.0)))
-    if f == "sigmoid":
-        return _sigmoid(x)
-    if f == "tanh":
-        return np.tanh(x)
-    if f == "hard_sigmoid":
-        return np.minimum(np.maximum(op.alpha * x + op.beta, 0.0), 1.0)
-    extra = _EXTRA_ACTIVATIONS.get(f)
-    if extra is not None:
-        return extra(node, x)
-    raise GraphError(f"node {node.label()}: unknown activation {f!r}")
-
-
 def _softplus(x: np.ndarray) -> np.ndarray:
     return np.maximum(x, 0.0) + np.log1p(np.exp(-np.abs(x)))
 
@@ -161,7 +139,15 @@ def _erf(x: np.ndarray) -> np.ndarray:
     return np.frompyfunc(math.erf, 1, 1)(x).astype(np.float64)
 
 
-_EXTRA_ACTIVATIONS: dict[str, Callable[[Node, np.ndarray], np.ndarray]] = {
+ACTIVATION_TABLE: dict[str, Callable[[Node, np.ndarray], np.ndarray]] = {
+    "linear": lambda node, x: x.copy(),
+    "relu": lambda node, x: np.maximum(x, 0.0),
+    "clip": lambda node, x: np.minimum(np.maximum(x, node.op.low), node.op.high),
+    "leaky_relu": lambda node, x: np.where(x >= 0, x, node.op.alpha * x),
+    "elu": lambda node, x: np.where(x > 0, x, node.op.alpha * np.expm1(np.minimum(x, 0.0))),
+    "sigmoid": lambda node, x: _sigmoid(x),
+    "tanh": lambda node, x: np.tanh(x),
+    "hard_sigmoid": lambda node, x: np.minimum(np.maximum(node.op.alpha * x + node.op.beta, 0.0), 1.0),
     "prelu": lambda node, x: np.where(x >= 0, x, x * node.weights["alpha"]),
     "thresholded_relu": lambda node, x: np.where(x > node.op.alpha, x, node.op.beta),
     "hard_swish": lambda node, x: x * np.minimum(np.maximum(node.op.alpha * x + node.op.beta, 0.0), 1.0),
@@ -174,6 +160,14 @@ _EXTRA_ACTIVATIONS: dict[str, Callable[[Node, np.ndarray], np.ndarray]] = {
     "gelu": lambda node, x: 0.5 * x * (1.0 + _erf(x / np.sqrt(2.0))),
     "gelu_tanh": lambda node, x: 0.5 * x * (1.0 + np.tanh(np.sqrt(2.0 / np.pi) * (x + 0.044715 * x ** 3))),
 }
+"""Activation function (`ops.ACTIVATIONS`) -> its float definition, as `ops.Activation` states it."""
+
+
+def _activation(node: Node, x: np.ndarray) -> np.ndarray:
+    fn = ACTIVATION_TABLE.get(node.op.function)
+    if fn is None:
+        raise GraphError(f"node {node.label()}: unknown activation {node.op.function!r}")
+    return fn(node, x)
 
 
 def _batch_axis(axis: int, rank: int) -> int:
@@ -198,36 +192,48 @@ def _quant(node: Node, x: np.ndarray) -> np.ndarray:
     return int_quant(x, op.scale, op.zero_point, op.bit_width, op.signed, op.narrow, op.rounding_mode)
 
 
-_ELEMENTWISE = {"add": np.add, "sub": np.subtract, "mul": np.multiply, "max": np.maximum, "min": np.minimum}
+ELEMENTWISE_TABLE: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
+    "add": np.add, "sub": np.subtract, "mul": np.multiply, "max": np.maximum, "min": np.minimum}
+"""Elementwise operation (`ops.ELEMENTWISE_OPERATIONS`) -> its numpy function (numpy broadcasting)."""
 
-_UNARY: dict[type, Callable[[Node, np.ndarray], np.ndarray]] = {
-    ops.Dense: _dense,
-    ops.Conv: _conv,
-    ops.Pool: _pool,
-    ops.GlobalPool: _global_pool,
-    ops.BatchNorm: _batchnorm,
-    ops.ScaleShift: _scaleshift,
-    ops.Activation: _activation,
-    ops.Softmax: _softmax,
-    ops.Quant: _quant,
-    ops.Reshape: lambda node, x: x.reshape((x.shape[0],) + tuple(node.op.shape)),
-    ops.Transpose: lambda node, x: x.transpose((0,) + tuple(p + 1 for p in node.op.perm)),
-    ops.Reduce: _reduce,
+
+def _unary(fn: Callable[[Node, np.ndarray], np.ndarray]) -> Callable[[Node, list[np.ndarray]], np.ndarray]:
+    return lambda node, args: fn(node, args[0])
+
+
+def _structural(node: Node, x: np.ndarray) -> np.ndarray:
+    return rearrange.apply(node.op, x, getattr(node.op, "value", 0.0))
+
+
+OP_TABLE: dict[type[ops.Op], Callable[[Node, list[np.ndarray]], np.ndarray]] = {
+    ops.Dense: _unary(_dense),
+    ops.Conv: _unary(_conv),
+    ops.Pool: _unary(_pool),
+    ops.GlobalPool: _unary(_global_pool),
+    ops.BatchNorm: _unary(_batchnorm),
+    ops.ScaleShift: _unary(_scaleshift),
+    ops.Activation: _unary(_activation),
+    ops.Softmax: _unary(_softmax),
+    ops.Quant: _unary(_quant),
+    ops.Reshape: _unary(lambda node, x: x.reshape((x.shape[0],) + tuple(node.op.shape))),
+    ops.Transpose: _unary(lambda node, x: x.transpose((0,) + tuple(p + 1 for p in node.op.perm))),
+    ops.Reduce: _unary(_reduce),
+    ops.Elementwise: lambda node, args: ELEMENTWISE_TABLE[node.op.operation](args[0], args[1]),
+    ops.Concat: lambda node, args: np.concatenate(args, axis=_batch_axis(node.op.axis, args[0].ndim - 1)),
+    **{cls: _unary(_structural) for cls in ops.STRUCTURAL_OPS},
 }
-_UNARY.update({cls: lambda node, x: rearrange.apply(node.op, x, getattr(node.op, "value", 0.0))
-               for cls in ops.STRUCTURAL_OPS})
+"""Op class -> fn(node, input values) giving the node's float64 output (batch first)."""
+
+NOT_APPLICABLE: dict[type[ops.Op], str] = {
+    ops.Input: "an Input node takes its value from the feed, it computes nothing",
+}
 
 
 def _run_node(node: Node, args: list[np.ndarray]) -> np.ndarray:
-    op = node.op
-    if isinstance(op, ops.Elementwise):
-        return _ELEMENTWISE[op.operation](args[0], args[1])
-    if isinstance(op, ops.Concat):
-        return np.concatenate(args, axis=_batch_axis(op.axis, args[0].ndim - 1))
-    fn = _UNARY.get(type(op))
+    fn = OP_TABLE.get(type(node.op))
     if fn is None:
-        raise GraphError(f"node {node.label()}: the float executor does not know op {op.kind}")
-    return fn(node, args[0])
+        raise GraphError(f"node {node.label()}: the float executor does not know op {node.op.kind}")
+    return fn(node, args)
 
 
 def execute(graph: Graph, x, *, return_all: bool = False
