@@ -49,15 +49,16 @@ precision search) overrides result/weight widths per node.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
 from nn2hls.errors import ConfigError
 from nn2hls.ir import fixed
 from nn2hls.ir.graph import Graph, Node
-from nn2hls.ir.ops import (Activation, Concat, Conv, Dense, Elementwise, GlobalPool, Input, Pool, Quant,
-                           Reduce, Reshape, ScaleShift, Softmax, Transpose)
-from nn2hls.ir.ops import STRUCTURAL_OPS, Pad
+from nn2hls.ir import ops, tables
+from nn2hls.ir.ops import Pad, Pool, Reduce, ScaleShift
 from nn2hls.ir.types import FixedType
 from nn2hls.passes import precision_rules as rules
 from nn2hls.passes import quant_rules
@@ -149,60 +150,65 @@ class _Assigner:
         node.precision = {}
         node.tables = {}
         spec = precision_spec(self.ctx.config, node)
-        op = node.op
-        p = node.precision
-        if isinstance(op, Input):
-            p["result"] = self.input_type(node, spec)
-        elif isinstance(op, (Dense, Conv, ScaleShift)):
-            self.linear(node, spec)
-        elif isinstance(op, (Reshape, Transpose)) or (isinstance(op, (Pool, GlobalPool, Reduce))
-                                                       and op.mode in ("max", "min")):
-            given = _explicit_or_error(spec.result, node, "result")
-            p["result"] = given or self.in_type(node)
-            self.intervals[node.name] = self.intervals[node.inputs[0]]
-        elif isinstance(op, (Pool, GlobalPool)) or (isinstance(op, Reduce) and op.mode == "mean"):
-            self.avg_pool(node, spec)
-        elif isinstance(op, Reduce):  # sum
-            self.reduce_sum(node, spec)
-        elif isinstance(op, Activation):
-            self.activation(node, spec)
-        elif isinstance(op, STRUCTURAL_OPS):
-            self.structural(node, spec)
-        elif isinstance(op, Quant):
-            p["result"] = FixedType.parse(op.dtype)
-            self.intervals[node.name] = rules.type_range(p["result"])
-        elif isinstance(op, Softmax):
-            x_t = self.in_type(node)
-            data = self.acts.get(node.inputs[0]) if self.acts is not None else None
-            result = self.result(node, spec, (0.0, 1.0))
-            p.update(table_types.softmax_types(node, spec, x_t, data, result.lsb))
-            p["result"] = result
-        elif isinstance(op, Elementwise):
-            a, b = self.in_interval(node, 0), self.in_interval(node, 1)
-            if op.operation == "add":
-                iv = (a[0] + b[0], a[1] + b[1])
-            elif op.operation == "sub":
-                iv = (a[0] - b[1], a[1] - b[0])
-            elif op.operation == "max":
-                iv = (max(a[0], b[0]), max(a[1], b[1]))
-            elif op.operation == "min":
-                iv = (min(a[0], b[0]), min(a[1], b[1]))
-            else:
-                prods = [x * y for x in a for y in b]
-                iv = (min(prods), max(prods))
-            p["result"] = self.result(node, spec, iv)
-        elif isinstance(op, Concat):
-            types = {self.graph.nodes[i].precision["result"] for i in node.inputs}
-            iv = rules.hull([self.in_interval(node, i) for i in range(len(node.inputs))])
-            given = _explicit_or_error(spec.result, node, "result")
-            if given is None and len(types) == 1:
-                p["result"] = types.pop()
-                self.intervals[node.name] = iv
-            else:
-                p["result"] = self.result(node, spec, iv)
-        else:
-            raise ConfigError(f"node {node.label()}: no precision rule for op {op.kind}; "
+        rule = OP_TABLE.get(type(node.op))
+        if rule is None:
+            raise ConfigError(f"node {node.label()}: no precision rule for op {node.op.kind}; "
                               "run fold_batchnorm before assign_precision")
+        rule(self, node, spec)
+
+    def input(self, node: Node, spec) -> None:
+        node.precision["result"] = self.input_type(node, spec)
+
+    def wiring(self, node: Node, spec) -> None:
+        """Reshape, Transpose, max pooling, Reduce max/min: the input's type (no value changes)."""
+        given = _explicit_or_error(spec.result, node, "result")
+        node.precision["result"] = given or self.in_type(node)
+        self.intervals[node.name] = self.intervals[node.inputs[0]]
+
+    def pool(self, node: Node, spec) -> None:
+        """Pool, GlobalPool: max is wiring, avg a window sum times a reciprocal."""
+        if node.op.mode in ("max", "min"):
+            self.wiring(node, spec)
+        else:
+            self.avg_pool(node, spec)
+
+    def reduce(self, node: Node, spec) -> None:
+        """Reduce: max/min are wiring, mean is an average pool, sum an exact sum."""
+        if node.op.mode in ("max", "min"):
+            self.wiring(node, spec)
+        elif node.op.mode == "mean":
+            self.avg_pool(node, spec)
+        else:
+            self.reduce_sum(node, spec)
+
+    def quant(self, node: Node, spec) -> None:
+        node.precision["result"] = FixedType.parse(node.op.dtype)
+        self.intervals[node.name] = rules.type_range(node.precision["result"])
+
+    def softmax(self, node: Node, spec) -> None:
+        p = node.precision
+        x_t = self.in_type(node)
+        data = self.acts.get(node.inputs[0]) if self.acts is not None else None
+        result = self.result(node, spec, (0.0, 1.0))
+        p.update(table_types.softmax_types(node, spec, x_t, data, result.lsb))
+        p["result"] = result
+
+    def elementwise(self, node: Node, spec) -> None:
+        """a op b: the interval of the operation over the two input intervals (ELEMENTWISE_TABLE)."""
+        a, b = self.in_interval(node, 0), self.in_interval(node, 1)
+        node.precision["result"] = self.result(node, spec, ELEMENTWISE_TABLE[node.op.operation](a, b))
+
+    def concat(self, node: Node, spec) -> None:
+        """Inputs of one type keep it; otherwise a type derived from the hull of their intervals."""
+        p = node.precision
+        types = {self.graph.nodes[i].precision["result"] for i in node.inputs}
+        iv = rules.hull([self.in_interval(node, i) for i in range(len(node.inputs))])
+        given = _explicit_or_error(spec.result, node, "result")
+        if given is None and len(types) == 1:
+            p["result"] = types.pop()
+            self.intervals[node.name] = iv
+        else:
+            p["result"] = self.result(node, spec, iv)
 
     def input_type(self, node: Node, spec) -> FixedType:
         width = self.width(node, spec, "result_width")
@@ -327,52 +333,64 @@ class _Assigner:
         self.intervals[node.name] = iv
 
     def activation(self, node: Node, spec) -> None:
-        op, p = node.op, node.precision
+        """The function's ActivationRule (ACTIVATION_TABLE): interval, constant types, lookup table."""
+        p = node.precision
         x_iv = self.intervals[node.inputs[0]]
-        fn = op.function
-        params: list[float] = []
-        if fn == "relu":
-            iv = (max(x_iv[0], 0.0), max(x_iv[1], 0.0))
-        elif fn == "linear":
-            iv = x_iv
-        elif fn == "clip":
-            iv = (min(max(x_iv[0], op.low), op.high), min(max(x_iv[1], op.low), op.high))
-            params = [v for v in (op.low, op.high) if math.isfinite(v)]
-        elif fn == "leaky_relu":
-            iv = rules.monotone_interval(lambda v: v if v >= 0 else op.alpha * v, x_iv, (0.0,))
-            params = [op.alpha]
-        elif fn == "hard_sigmoid":
-            iv = rules.monotone_interval(lambda v: min(max(op.alpha * v + op.beta, 0.0), 1.0), x_iv)
-            params = [op.alpha, op.beta]
-        elif fn == "elu":
-            iv = rules.monotone_interval(lambda v: v if v > 0 else op.alpha * math.expm1(v), x_iv, (0.0,))
-        elif fn == "sigmoid":
-            iv = (0.0, 1.0)
-        elif fn == "tanh":
-            iv = (-1.0, 1.0)
-        elif fn in _EXTRA_INTERVALS:
-            if fn == "prelu":  # the interval uses the slopes as quantized to this type
-                p["weight"] = self.weight_type(node, spec, np.asarray(node.weights["alpha"], dtype=np.float64))
-            iv, params = _EXTRA_INTERVALS[fn](node, x_iv)
-        else:
-            raise ConfigError(f"node {node.label()}: no precision rule for activation {fn!r}")
-        if fn in ("clip", "leaky_relu", "hard_sigmoid") + _PARAM_ACTIVATIONS:
+        rule = ACTIVATION_TABLE.get(node.op.function)
+        if rule is None:
+            raise ConfigError(f"node {node.label()}: no precision rule for activation {node.op.function!r}")
+        if rule.slopes:  # the interval uses the slopes as quantized to this type
+            p["weight"] = self.weight_type(node, spec, np.asarray(node.weights["alpha"], dtype=np.float64))
+        iv, params = rule.interval(node, x_iv)
+        if rule.param:
             width = self.width(node, spec, "weight_width")
             m = max((abs(v) for v in params), default=0.0)
             p["param"] = FixedType.fixed(width, rules.integer_bits(m, width, True, WEIGHT_ROUNDING), True,
                                          WEIGHT_ROUNDING, WEIGHT_OVERFLOW)
-        if fn in table_types.TABLE_ACTIVATIONS:
+        if rule.table is not None:
             # the table size (table_size auto) needs the result's LSB; a residual table can only widen
             # the result interval (a coarser LSB), so the bound holds for the final result too
             first = self.result(node, spec, iv)
-            p.update(table_types.activation_types(node, spec, self.in_type(node), first.lsb))
-        if fn in _RESIDUAL:
+            x_t = self.in_type(node)
+            p.update(table_types.activation_types(node, spec, rule.table(node, x_t), first.lsb))
+        if rule.residual:
             iv = rules.hull([iv, _residual_entries_interval(node, self.in_type(node), x_iv)])
         p["result"] = self.result(node, spec, iv)
 
 
-# ---- intervals of the newer element-wise activations: (interval, constants needing a `param` type) ----
-_PARAM_ACTIVATIONS = ("thresholded_relu", "hard_swish", "selu")
+# ---- activation intervals: (value interval, constants needing a `param` type) -----------------------
+def _relu_interval(node: Node, x: rules.Interval):
+    return (max(x[0], 0.0), max(x[1], 0.0)), []
+
+
+def _linear_interval(node: Node, x: rules.Interval):
+    return x, []
+
+
+def _clip_interval(node: Node, x: rules.Interval):
+    op = node.op
+    iv = (min(max(x[0], op.low), op.high), min(max(x[1], op.low), op.high))
+    return iv, [v for v in (op.low, op.high) if math.isfinite(v)]
+
+
+def _leaky_relu_interval(node: Node, x: rules.Interval):
+    op = node.op
+    return rules.monotone_interval(lambda v: v if v >= 0 else op.alpha * v, x, (0.0,)), [op.alpha]
+
+
+def _hard_sigmoid_interval(node: Node, x: rules.Interval):
+    op = node.op
+    return (rules.monotone_interval(lambda v: min(max(op.alpha * v + op.beta, 0.0), 1.0), x),
+            [op.alpha, op.beta])
+
+
+def _elu_interval(node: Node, x: rules.Interval):
+    op = node.op
+    return rules.monotone_interval(lambda v: v if v > 0 else op.alpha * math.expm1(v), x, (0.0,)), []
+
+
+def _constant_interval(lo: float, hi: float):
+    return lambda node, x: ((lo, hi), [])
 
 
 def _prelu_interval(node: Node, x: rules.Interval):
@@ -408,7 +426,6 @@ def _selu_interval(node: Node, x: rules.Interval):
 
 def _table_interval(fn: str):
     """Hull of the float function on the interval, at its ends and its (known) critical points."""
-    from nn2hls.ir import tables
     critical = {"swish": (-1.2784645,), "mish": (-1.1925,), "gelu": (-0.7517916,),
                 "gelu_tanh": (-0.7524614,), "celu": (0.0,)}.get(fn, ())
 
@@ -426,13 +443,9 @@ def _table_interval(fn: str):
     return interval
 
 
-_RESIDUAL = ("softplus", "swish", "mish", "gelu", "gelu_tanh")
-
-
 def _residual_entries_interval(node: Node, x_t: FixedType, x: rules.Interval) -> rules.Interval:
     """Bounds of max(x, 0) + entry for the entries the inputs in x can read (the table is sampled at
     bucket centres, so near 0 an entry can pull the sum slightly below the float function)."""
-    from nn2hls.ir import tables
     spec = node.tables["table"]
     entries = tables.table_values(spec)
     ends = np.floor(np.array(x, dtype=np.float64) * 2.0 ** x_t.frac)
@@ -442,10 +455,98 @@ def _residual_entries_interval(node: Node, x_t: FixedType, x: rules.Interval) ->
     return (max(x[0], 0.0) + float(reach.min()) - lsb, max(x[1], 0.0) + float(reach.max()) + lsb)
 
 
-_EXTRA_INTERVALS = {"prelu": _prelu_interval, "thresholded_relu": _thresholded_interval,
-                    "hard_swish": _hard_swish_interval, "selu": _selu_interval,
-                    **{fn: _table_interval(fn) for fn in ("celu", "softsign", "softplus", "swish", "mish", "gelu",
-                                                          "gelu_tanh")}}
+@dataclass(frozen=True)
+class ActivationRule:
+    """How precision assignment types one activation function.
+
+    interval(node, input interval) -> (value interval, constants needing a `param` type); `param`:
+    the function's constants get a `param` type; `slopes`: the node's weight 'alpha' gets a `weight`
+    type first (prelu); `table(node, input type)`: the recipe of its lookup table
+    (`table_types.TableRecipe`); `residual`: the result is max(x, 0) + a table entry.
+    """
+
+    interval: Callable[[Node, rules.Interval], tuple[rules.Interval, list[float]]]
+    param: bool = False
+    slopes: bool = False
+    table: Callable[[Node, FixedType], table_types.TableRecipe] | None = None
+    residual: bool = False
+
+
+def _recipe(function: str | None, spec: Callable[..., tables.TableSpec]):
+    """Table recipe: the default entry types of `function` (None: the node's own) with the op's alpha."""
+    def recipe(node: Node, x_t: FixedType) -> table_types.TableRecipe:
+        return (function or node.op.function, node.op.alpha, lambda n: spec(node, x_t, n))
+    return recipe
+
+
+def _selu_recipe(node: Node, x_t: FixedType) -> table_types.TableRecipe:
+    """SELU's table is the elu table of scale * alpha * (exp(v) - 1)."""
+    scaled = node.op.beta * node.op.alpha
+    return ("elu", scaled, lambda n: tables.elu_spec(x_t, n, scaled))
+
+
+ACTIVATION_TABLE: dict[str, ActivationRule] = {
+    "linear": ActivationRule(_linear_interval),
+    "relu": ActivationRule(_relu_interval),
+    "clip": ActivationRule(_clip_interval, param=True),
+    "leaky_relu": ActivationRule(_leaky_relu_interval, param=True),
+    "hard_sigmoid": ActivationRule(_hard_sigmoid_interval, param=True),
+    "elu": ActivationRule(_elu_interval, table=_recipe("elu", lambda node, x_t, n: tables.elu_spec(x_t, n, node.op.alpha))),
+    "sigmoid": ActivationRule(_constant_interval(0.0, 1.0),
+                              table=_recipe("sigmoid", lambda node, x_t, n: tables.sigmoid_spec(x_t, n))),
+    "tanh": ActivationRule(_constant_interval(-1.0, 1.0),
+                           table=_recipe("tanh", lambda node, x_t, n: tables.tanh_spec(x_t, n))),
+    "prelu": ActivationRule(_prelu_interval, slopes=True),
+    "thresholded_relu": ActivationRule(_thresholded_interval, param=True),
+    "hard_swish": ActivationRule(_hard_swish_interval, param=True),
+    "selu": ActivationRule(_selu_interval, param=True, table=_selu_recipe),
+    "celu": ActivationRule(_table_interval("celu"),
+                           table=_recipe("celu", lambda node, x_t, n: tables.celu_spec(x_t, n, node.op.alpha))),
+    "softsign": ActivationRule(_table_interval("softsign"),
+                               table=_recipe("softsign", lambda node, x_t, n: tables.softsign_spec(x_t, n))),
+    **{fn: ActivationRule(_table_interval(fn), residual=True,
+                          table=_recipe(None, lambda node, x_t, n: tables.residual_spec(node.op.function, x_t, n)))
+       for fn in tables.RESIDUAL},
+}
+"""Activation function (`ops.ACTIVATIONS`) -> its ActivationRule."""
+
+
+def _product_interval(a: rules.Interval, b: rules.Interval) -> rules.Interval:
+    prods = [x * y for x in a for y in b]
+    return (min(prods), max(prods))
+
+
+ELEMENTWISE_TABLE: dict[str, Callable[[rules.Interval, rules.Interval], rules.Interval]] = {
+    "add": lambda a, b: (a[0] + b[0], a[1] + b[1]),
+    "sub": lambda a, b: (a[0] - b[1], a[1] - b[0]),
+    "mul": _product_interval,
+    "max": lambda a, b: (max(a[0], b[0]), max(a[1], b[1])),
+    "min": lambda a, b: (min(a[0], b[0]), min(a[1], b[1])),
+}
+"""Elementwise operation -> interval of a op b from the intervals of a and b."""
+
+OP_TABLE: dict[type[ops.Op], Callable[[_Assigner, Node, object], None]] = {
+    ops.Input: _Assigner.input,
+    ops.Dense: _Assigner.linear,
+    ops.Conv: _Assigner.linear,
+    ops.ScaleShift: _Assigner.linear,
+    ops.Reshape: _Assigner.wiring,
+    ops.Transpose: _Assigner.wiring,
+    ops.Pool: _Assigner.pool,
+    ops.GlobalPool: _Assigner.pool,
+    ops.Reduce: _Assigner.reduce,
+    ops.Activation: _Assigner.activation,
+    ops.Quant: _Assigner.quant,
+    ops.Softmax: _Assigner.softmax,
+    ops.Elementwise: _Assigner.elementwise,
+    ops.Concat: _Assigner.concat,
+    **{cls: _Assigner.structural for cls in ops.STRUCTURAL_OPS},
+}
+"""Op class -> rule(assigner, node, precision spec) setting node.precision (and node.tables)."""
+
+NOT_APPLICABLE: dict[type[ops.Op], str] = {
+    ops.BatchNorm: "folded into the neighbouring layers by fold_batchnorm before assign_precision",
+}
 
 
 def assign_types(graph: Graph, ctx: PassContext, widths: dict[str, dict[str, int]] | None = None) -> list[str]:

@@ -13,6 +13,8 @@ it is checked here, so a table type change cannot make the sum round or overflow
 """
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 
 from nn2hls.errors import ConfigError
@@ -22,7 +24,8 @@ from nn2hls.ir.ops import Softmax
 from nn2hls.ir.types import FixedType
 
 
-TABLE_ACTIVATIONS = ("sigmoid", "tanh", "elu", "selu", "celu", "softsign") + tables.RESIDUAL
+TableRecipe = tuple[str, float, Callable[[int], tables.TableSpec]]
+"""(function whose default entry types apply, its alpha, build(size) -> TableSpec) of one table."""
 
 
 def table_size(spec, build, entry_type: FixedType, result_lsb: float | None) -> int:
@@ -35,29 +38,14 @@ def table_size(spec, build, entry_type: FixedType, result_lsb: float | None) -> 
     return int(size)
 
 
-def activation_types(node: Node, spec, x_t: FixedType, result_lsb: float | None = None) -> dict[str, FixedType]:
-    """Entry type of a table-based activation node (TABLE_ACTIVATIONS); sets node.tables['table'].
+def activation_types(node: Node, spec, recipe: TableRecipe, result_lsb: float | None = None
+                     ) -> dict[str, FixedType]:
+    """Entry type of a table-based activation node; sets node.tables['table'].
 
-    `result_lsb` is the LSB of the node's result type (sets the size when `table_size` is auto)."""
-    fn = node.op.function
-    if fn == "selu":
-        scaled = node.op.beta * node.op.alpha
-        types = tables.default_table_types("elu", spec.table_width, alpha=scaled)
-        build = lambda n: tables.elu_spec(x_t, n, scaled)  # noqa: E731
-    else:
-        types = tables.default_table_types(fn, spec.table_width, alpha=getattr(node.op, "alpha", 1.0))
-        if fn == "celu":
-            build = lambda n: tables.celu_spec(x_t, n, node.op.alpha)  # noqa: E731
-        elif fn == "softsign":
-            build = lambda n: tables.softsign_spec(x_t, n)  # noqa: E731
-        elif fn in tables.RESIDUAL:
-            build = lambda n: tables.residual_spec(fn, x_t, n)  # noqa: E731
-        elif fn == "sigmoid":
-            build = lambda n: tables.sigmoid_spec(x_t, n)  # noqa: E731
-        elif fn == "tanh":
-            build = lambda n: tables.tanh_spec(x_t, n)  # noqa: E731
-        else:
-            build = lambda n: tables.elu_spec(x_t, n, node.op.alpha)  # noqa: E731
+    `recipe` is the function's table recipe (`assign_precision.ACTIVATION_TABLE`); `result_lsb` the
+    LSB of the node's result type (sets the size when `table_size` is auto)."""
+    function, alpha, build = recipe
+    types = tables.default_table_types(function, spec.table_width, alpha=alpha)
     node.tables["table"] = build(table_size(spec, build, types["table"], result_lsb))
     return types
 
