@@ -5,207 +5,76 @@ the templates only spell C++. One builder per op kind; each returns a `LayerCont
 are strings, ints and lists. Tensors are flat arrays in the IR's channels-last row-major order, so
 Reshape is a plain copy, Transpose an index remapping and Concat a scatter (pure wiring in HLS).
 Conv1D and 1-D pooling are the 2-D kernels with height 1; global pooling is one window covering the map.
-A grouped Conv (groups > 1) is built by `grouped_conv.build_grouped_conv`.
-The structural ops (Pad, Slice, Upsample, DepthToSpace, SpaceToDepth) are per-axis gather tables.
+A grouped Conv (groups > 1) is built by `grouped_conv.build_grouped_conv`, a Dense whose weights
+share values by `shared.build_dense_shared`. The structural ops (Pad, Slice, Upsample, DepthToSpace,
+SpaceToDepth) are per-axis gather tables.
+
+Dispatch: `OP_TABLE` (op class -> builder), `ACTIVATION_TABLE` (function -> template kind, header and
+constants) and `ELEMENTWISE_TABLE` (operation -> kernel name) are this stage's tables; the shared
+pieces (`LayerContext`, `base_context`, ...) live in `layer_context` (`nn2hls.op_coverage`).
 """
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
-from nn2hls.backends.vivado.cpp import (comment_text, constant_values, cpp_type, exact_sum_type,
-                                        index_width)
-from nn2hls.backends.vivado.sparse import CHUNK, FULL_CHUNK, SparseList, block_rows, split_conv, split_dense
-from nn2hls.errors import GraphError, UnsupportedOpError
+from nn2hls.backends.vivado.cpp import constant_values, exact_sum_type
+from nn2hls.backends.vivado.grouped_conv import build_grouped_conv
+from nn2hls.backends.vivado.layer_context import (LayerContext, add_row_blocks, add_table, base_context,
+                                                  bias_values, flat_size, ints, pair, prec, spatial_2d,
+                                                  type_name, weighted_types)
+from nn2hls.backends.vivado.shared import build_dense_shared, use_shared
+from nn2hls.backends.vivado.sparse import split_conv, split_dense
+from nn2hls.errors import UnsupportedOpError
+from nn2hls.ir import rearrange, tables
 from nn2hls.ir.graph import Graph, Node
-from nn2hls.ir.ops import Quant, Reduce
-from nn2hls.ir.ops import STRUCTURAL_OPS
-from nn2hls.ir.ops import (Activation, BatchNorm, Concat, Conv, Dense, Elementwise, GlobalPool, Input,
-                           Pool, Reshape, ScaleShift, Softmax, Transpose)
+from nn2hls.ir.ops import (STRUCTURAL_OPS, Activation, BatchNorm, Concat, Conv, Dense, Elementwise, GlobalPool,
+                           Input, Op, Pool, Quant, Reduce, Reshape, ScaleShift, Softmax, Transpose)
 from nn2hls.ir.types import FixedType
 
 
-@dataclass
-class LayerContext:
-    """Everything one layer's template needs."""
-
-    name: str
-    kind: str                        # template name: dense, conv, pool_max, ...
-    comment: str
-    header: str                      # hls_lib kernel header to include
-    inputs: list[dict[str, Any]]     # {"type", "size"} per input, in Node.inputs order
-    out_type: str
-    out_size: int
-    params: dict[str, Any] = field(default_factory=dict)
-    arrays: list[dict[str, Any]] = field(default_factory=list)
-    typedefs: list[dict[str, str]] = field(default_factory=list)
-    products: int = 0                # general products emitted (Dense/Conv)
-    weight_entries: int = 0          # nonzero weights emitted
-
-    def add_array(self, name: str, ctype: str, values: list[str]) -> None:
-        size = len(values)
-        values = values if values else ["0"]
-        lines = [", ".join(values[i:i + 16]) for i in range(0, len(values), 16)]
-        self.arrays.append({"name": name, "ctype": ctype, "size": max(size, 1), "lines": lines,
-                            "count": size})
-
-    def add_type(self, role: str, t: FixedType) -> str:
-        name = type_name(self.name, role)
-        self.typedefs.append({"name": name, "cpp": cpp_type(t)})
-        return name
-
-
-def type_name(node: str, role: str) -> str:
-    return f"{node}_{role}_t"
-
-
-def index_type(n: int) -> str:
-    """The smallest unsigned C type holding the indices 0 .. n-1 (narrow arrays: less memory traffic)."""
-    if n <= 1 << 8:
-        return "uint8_t"
-    if n <= 1 << 16:
-        return "uint16_t"
-    return "int"
-
-
-def _size(shape: tuple[int, ...]) -> int:
-    return int(math.prod(shape))
-
-
-def _ints(values) -> list[str]:
-    return [str(int(v)) for v in values]
-
-
-def _prec(node: Node, role: str) -> FixedType:
-    t = node.precision.get(role)
-    if t is None:
-        raise GraphError(f"node {node.label()} has no '{role}' type; run the precision passes first")
-    return t
-
-
-def _base(graph: Graph, node: Node, kind: str, header: str) -> LayerContext:
-    inputs = [{"type": type_name(i, "result"), "size": _size(graph[i].shape)} for i in node.inputs]
-    ctx = LayerContext(node.name, kind, comment_text(f"{node.op.describe()} <- {node.source_name}"),
-                       header, inputs, type_name(node.name, "result"), _size(node.shape))
-    return ctx
-
-
-def _table(ctx: LayerContext, node: Node, role: str, type_role: str, prefix: str) -> None:
-    from nn2hls.ir.tables import table_values
-    spec = node.tables.get(role)
-    if spec is None:
-        raise GraphError(f"node {node.label()} has no '{role}' table; run the precision passes first")
-    entry_type = _prec(node, type_role)
-    tname = type_name(node.name, type_role)
-    values = constant_values(table_values(spec), entry_type, f"node {node.label()} table '{role}'")
-    ctx.add_array(f"{prefix}table", tname, values)
-    ctx.params.update({f"{prefix}w1": index_width(spec.offset, spec.size), f"{prefix}shift": spec.shift,
-                       f"{prefix}offset": spec.offset, f"{prefix}size": spec.size})
-
-
 # ---- weighted layers -------------------------------------------------------------------------------
-def _weighted_types(ctx: LayerContext, node: Node) -> None:
-    ctx.add_type("weight", _prec(node, "weight"))
-    ctx.add_type("bias", node.precision.get("bias") or _prec(node, "accum"))
-    ctx.add_type("accum", _prec(node, "accum"))
-
-
-def _bias_values(node: Node, units: int) -> list[str]:
-    bias = node.weights.get("bias", np.zeros(units))
-    t = node.precision.get("bias") or _prec(node, "accum")
-    return constant_values(bias, t, f"node {node.label()} bias")
-
-
-def add_row_blocks(ctx: LayerContext, node: Node, lists: dict[str, SparseList], kinds: tuple[str, ...],
-                   matrix_shape: tuple[int, int] | None = None) -> None:
-    """For each non-empty list: its arrays in block order (`sparse.block_rows`) and one kernel call per
-    block in ctx.params['blocks'] (nn2hls_dense.h: mac_full_rows/mac_rows for the weighted mul and p2
-    lists, add_full_rows/add_rows for add and sub).
-
-    Arrays: {kind}_out (output of each row), {kind}_w (weights, every row), and for the sparse rows
-    only (full rows need neither) {kind}_chunks and {kind}_idx."""
-    n_in, n_out = matrix_shape or node.weights["kernel"].shape  # (in, out) of the Dense-form kernel
-    wt = _prec(node, "weight")
-    calls = ctx.params.setdefault("blocks", [])
-    for kind in kinds:
-        if not len(lists[kind]):
-            continue
-        rows = block_rows(lists[kind], n_in)
-        weighted = kind in ("mul", "p2")
-        ctx.add_array(f"{kind}_out", index_type(n_out), _ints(rows.out))
-        if weighted:
-            ctx.add_array(f"{kind}_w", type_name(node.name, "weight"),
-                          constant_values(rows.columns["w"], wt, f"node {node.label()} kernel"))
-        full_rows = sum(b.count for b in rows.blocks if b.full)
-        if full_rows < len(rows.out):
-            ctx.add_array(f"{kind}_chunks", index_type(max(rows.chunks) + 1), _ints(rows.chunks[full_rows:]))
-            ctx.add_array(f"{kind}_idx", index_type(n_in), _ints(rows.columns["idx"][full_rows * n_in:]))
-        sub = {"add": "false, ", "sub": "true, "}.get(kind, "")
-        for b in rows.blocks:
-            weights = f", {kind}_w + {b.entry0}" if weighted else ""
-            if b.full:
-                function = "mac_full_rows" if weighted else "add_full_rows"
-                args = f"{sub}{n_in}, {FULL_CHUNK}, {b.count}"
-                arrays = f"{kind}_out + {b.row0}{weights}"
-            else:
-                function = "mac_rows" if weighted else "add_rows"
-                args = f"{sub}{CHUNK}, {b.rest}, {b.chunks_min}, {b.chunks_max}, {b.count}"
-                arrays = (f"{kind}_out + {b.row0}, {kind}_chunks + {b.row0 - full_rows}, "
-                          f"{kind}_idx + {b.entry0 - full_rows * n_in}{weights}")
-            calls.append({"function": function, "args": args, "arrays": arrays})
-
-
 def build_dense(graph: Graph, node: Node) -> LayerContext:
-    ctx = _base(graph, node, "dense", "nn2hls_dense.h")
-    _weighted_types(ctx, node)
+    ctx = base_context(graph, node, "dense", "nn2hls_dense.h")
+    weighted_types(ctx, node)
     kernel = node.weights["kernel"]
     lists = split_dense(kernel, full_rows=True)
     n_in, n_out = kernel.shape
     add_row_blocks(ctx, node, lists, ("mul", "p2", "add", "sub"))
-    ctx.add_array("bias", type_name(node.name, "bias"), _bias_values(node, n_out))
-    ctx.params.update({"n_in": int(n_in), "n_out": int(n_out), "positions": _size(node.shape[:-1])})
+    ctx.add_array("bias", type_name(node.name, "bias"), bias_values(node, n_out))
+    ctx.params.update({"n_in": int(n_in), "n_out": int(n_out), "positions": flat_size(node.shape[:-1])})
     ctx.products = len(split_dense(kernel)["mul"])  # general products (+-1, 2^k fold in HLS)
     ctx.weight_entries = sum(len(v) for v in lists.values())
     return ctx
-
-
-def _spatial_2d(shape: tuple[int, ...], ndim: int) -> tuple[int, int, int]:
-    if ndim == 1:
-        return 1, shape[0], shape[1]
-    return shape[0], shape[1], shape[2]
-
-
-def _pair(values: tuple, ndim: int, fill: Any) -> tuple:
-    return (fill, values[0]) if ndim == 1 else (values[0], values[1])
 
 
 def build_conv(graph: Graph, node: Node, reuse_factor: int) -> LayerContext:
     op: Conv = node.op
     if op.ndim not in (1, 2):
         raise UnsupportedOpError(f"node {node.label()}: Conv{op.ndim}D is not supported; use 1-D or 2-D")
-    ctx = _base(graph, node, "conv", "nn2hls_conv.h")
-    _weighted_types(ctx, node)
-    ih, iw, c = _spatial_2d(graph[node.inputs[0]].shape, op.ndim)
-    oh, ow, f = _spatial_2d(node.shape, op.ndim)
+    ctx = base_context(graph, node, "conv", "nn2hls_conv.h")
+    weighted_types(ctx, node)
+    ih, iw, c = spatial_2d(graph[node.inputs[0]].shape, op.ndim)
+    oh, ow, f = spatial_2d(node.shape, op.ndim)
     kernel = np.asarray(node.weights["kernel"], dtype=np.float64)
     if op.ndim == 1:
         kernel = kernel[np.newaxis]
-    sh, sw = _pair(op.strides, op.ndim, 1)
-    dh, dw = _pair(op.dilations, op.ndim, 1)
-    pt, pl = _pair(tuple(p[0] for p in op.pads), op.ndim, 0)
+    sh, sw = pair(op.strides, op.ndim, 1)
+    dh, dw = pair(op.dilations, op.ndim, 1)
+    pt, pl = pair(tuple(p[0] for p in op.pads), op.ndim, 0)
     lists = split_conv(kernel, (dh, dw), iw)
-    wt = _prec(node, "weight")
+    wt = prec(node, "weight")
     for kind, entries in lists.items():
-        ctx.add_array(f"{kind}_start", "int", _ints(entries.start))
+        ctx.add_array(f"{kind}_start", "int", ints(entries.start))
         for col in ("dy", "dx", "off"):
-            ctx.add_array(f"{kind}_{col}", "int", _ints(entries.columns[col]))
+            ctx.add_array(f"{kind}_{col}", "int", ints(entries.columns[col]))
         if kind == "mul":
             ctx.add_array("mul_w", type_name(node.name, "weight"),
                           constant_values(entries.columns["w"], wt, f"node {node.label()} kernel"))
-    ctx.add_array("bias", type_name(node.name, "bias"), _bias_values(node, f))
+    ctx.add_array("bias", type_name(node.name, "bias"), bias_values(node, f))
     kh, kw = kernel.shape[:2]
     ctx.params.update(dict(ih=ih, iw=iw, c=c, oh=oh, ow=ow, f=f, sh=sh, sw=sw, pt=pt, pl=pl,
                            eh=(kh - 1) * dh + 1, ew=(kw - 1) * dw + 1, rf=max(1, int(reuse_factor)),
@@ -220,7 +89,7 @@ def build_pool(graph: Graph, node: Node, reuse_factor: int) -> LayerContext:
     op = node.op
     in_shape = graph[node.inputs[0]].shape
     if isinstance(op, GlobalPool):
-        ih, iw = (1, in_shape[0]) if len(in_shape) == 2 else (in_shape[0], _size(in_shape[1:-1]))
+        ih, iw = (1, in_shape[0]) if len(in_shape) == 2 else (in_shape[0], flat_size(in_shape[1:-1]))
         c = in_shape[-1]
         oh = ow = 1
         kh, kw, sh, sw, pt, pl = ih, iw, 1, 1, 0, 0
@@ -228,21 +97,21 @@ def build_pool(graph: Graph, node: Node, reuse_factor: int) -> LayerContext:
     else:
         if op.ndim not in (1, 2):
             raise UnsupportedOpError(f"node {node.label()}: Pool{op.ndim}D is not supported; use 1-D or 2-D")
-        ih, iw, c = _spatial_2d(in_shape, op.ndim)
-        oh, ow, _ = _spatial_2d(node.shape, op.ndim)
-        kh, kw = _pair(op.pool_size, op.ndim, 1)
-        sh, sw = _pair(op.strides, op.ndim, 1)
-        pt, pl = _pair(tuple(p[0] for p in op.pads), op.ndim, 0)
+        ih, iw, c = spatial_2d(in_shape, op.ndim)
+        oh, ow, _ = spatial_2d(node.shape, op.ndim)
+        kh, kw = pair(op.pool_size, op.ndim, 1)
+        sh, sw = pair(op.strides, op.ndim, 1)
+        pt, pl = pair(tuple(p[0] for p in op.pads), op.ndim, 0)
         count_pad = bool(op.count_include_pad)
     mode = op.mode
-    ctx = _base(graph, node, f"pool_{mode}", "nn2hls_pool.h")
+    ctx = base_context(graph, node, f"pool_{mode}", "nn2hls_pool.h")
     ctx.params.update(dict(ih=ih, iw=iw, c=c, oh=oh, ow=ow, kh=kh, kw=kw, sh=sh, sw=sw, pt=pt, pl=pl,
                            count_pad="true" if count_pad else "false", rf=max(1, int(reuse_factor))))
     if mode == "avg":
-        x_type = _prec(graph[node.inputs[0]], "result")
+        x_type = prec(graph[node.inputs[0]], "result")
         ctx.add_type("wide", exact_sum_type(x_type, kh * kw))
-        ctx.add_type("accum", _prec(node, "accum"))
-        recip_t = _prec(node, "recip")
+        ctx.add_type("accum", prec(node, "accum"))
+        recip_t = prec(node, "recip")
         ctx.add_type("recip", recip_t)
         recips = [0.0] + [1.0 / n for n in range(1, kh * kw + 1)]
         ctx.add_array("recip", type_name(node.name, "recip"),
@@ -252,41 +121,96 @@ def build_pool(graph: Graph, node: Node, reuse_factor: int) -> LayerContext:
 
 # ---- element-wise ----------------------------------------------------------------------------------
 def build_activation(graph: Graph, node: Node) -> LayerContext:
-    op: Activation = node.op
-    fn = op.function
-    kinds = {"linear": "copy", "relu": "relu", "clip": "clip", "leaky_relu": "leaky_relu",
-             "hard_sigmoid": "hard_sigmoid", "sigmoid": "table_activation", "tanh": "table_activation",
-             "elu": "elu"}
-    if fn in EXTRA_ACTIVATION_KINDS:
-        return build_extra_activation(graph, node)
-    if fn not in kinds:
-        raise UnsupportedOpError(f"node {node.label()}: activation {fn!r} is not supported")
-    header = "nn2hls_common.h" if fn == "linear" else "nn2hls_activation.h"
-    ctx = _base(graph, node, kinds[fn], header)
-    if fn in ("clip", "leaky_relu", "hard_sigmoid"):
-        pt = _prec(node, "param")
-        ctx.add_type("param", pt)
-        what = f"node {node.label()} parameters"
-        if fn == "clip":
-            ctx.params["has_lo"] = "true" if math.isfinite(op.low) else "false"
-            ctx.params["has_hi"] = "true" if math.isfinite(op.high) else "false"
-            lo = op.low if math.isfinite(op.low) else 0.0
-            hi = op.high if math.isfinite(op.high) else 0.0
-            ctx.params["lo"], ctx.params["hi"] = constant_values([lo, hi], pt, what)
-        elif fn == "leaky_relu":
-            (ctx.params["alpha"],) = constant_values([op.alpha], pt, what)
-        else:
-            ctx.params["alpha"], ctx.params["beta"] = constant_values([op.alpha, op.beta], pt, what)
-    if fn in ("sigmoid", "tanh", "elu"):
-        ctx.add_type("table", _prec(node, "table"))
-        _table(ctx, node, "table", "table", "")
+    """An Activation: the template kind, header and constants of its function (ACTIVATION_TABLE)."""
+    code = ACTIVATION_TABLE.get(node.op.function)
+    if code is None:
+        raise UnsupportedOpError(f"node {node.label()}: activation {node.op.function!r} is not supported")
+    ctx = base_context(graph, node, code.kind, code.header)
+    code.setup(ctx, node)
     return ctx
 
 
-EXTRA_ACTIVATION_KINDS = {"prelu": "prelu", "thresholded_relu": "thresholded_relu", "hard_swish": "hard_swish",
-                          "selu": "selu", "celu": "elu", "softsign": "table_activation",
-                          "softplus": "relu_plus_table", "swish": "relu_plus_table", "mish": "relu_plus_table",
-                          "gelu": "relu_plus_table", "gelu_tanh": "relu_plus_table"}
+def _no_constants(ctx: LayerContext, node: Node) -> None:
+    return None
+
+
+def _parameters(node: Node) -> tuple[FixedType, str]:
+    return prec(node, "param"), f"node {node.label()} parameters"
+
+
+def _clip_constants(ctx: LayerContext, node: Node) -> None:
+    """Bounds lo, hi as `param` literals; an infinite bound is absent (has_lo/has_hi false, literal 0)."""
+    op: Activation = node.op
+    pt, what = _parameters(node)
+    ctx.add_type("param", pt)
+    ctx.params["has_lo"] = "true" if math.isfinite(op.low) else "false"
+    ctx.params["has_hi"] = "true" if math.isfinite(op.high) else "false"
+    lo = op.low if math.isfinite(op.low) else 0.0
+    hi = op.high if math.isfinite(op.high) else 0.0
+    ctx.params["lo"], ctx.params["hi"] = constant_values([lo, hi], pt, what)
+
+
+def _alpha_constant(ctx: LayerContext, node: Node) -> None:
+    pt, what = _parameters(node)
+    ctx.add_type("param", pt)
+    (ctx.params["alpha"],) = constant_values([node.op.alpha], pt, what)
+
+
+def _alpha_beta_constants(ctx: LayerContext, node: Node) -> None:
+    pt, what = _parameters(node)
+    ctx.add_type("param", pt)
+    ctx.params["alpha"], ctx.params["beta"] = constant_values([node.op.alpha, node.op.beta], pt, what)
+
+
+def _lookup_table(ctx: LayerContext, node: Node) -> None:
+    ctx.add_type("table", prec(node, "table"))
+    add_table(ctx, node, "table", "table", "")
+
+
+def _prelu_slopes(ctx: LayerContext, node: Node) -> None:
+    """Per-element slopes array (weight 'alpha'), cycled with the channel period."""
+    wt = prec(node, "weight")
+    ctx.add_type("weight", wt)
+    slopes, period = _period(np.asarray(node.weights["alpha"], dtype=np.float64), node.shape)
+    ctx.add_array("alpha", type_name(node.name, "weight"), constant_values(slopes, wt, f"node {node.label()} parameters"))
+    ctx.params["period"] = period
+
+
+def _selu_constants(ctx: LayerContext, node: Node) -> None:
+    """The scale constant (op.beta), then the elu table of scale * alpha * (exp(v) - 1)."""
+    pt, what = _parameters(node)
+    ctx.add_type("param", pt)
+    (ctx.params["scale"],) = constant_values([node.op.beta], pt, what)
+    _lookup_table(ctx, node)
+
+
+@dataclass(frozen=True)
+class ActivationCode:
+    """How one activation function is emitted: template kind, hls_lib header, constants/tables/types."""
+
+    kind: str
+    setup: Callable[[LayerContext, Node], None] = _no_constants
+    header: str = "nn2hls_activation.h"
+
+
+ACTIVATION_TABLE: dict[str, ActivationCode] = {
+    "linear": ActivationCode("copy", header="nn2hls_common.h"),
+    "relu": ActivationCode("relu"),
+    "clip": ActivationCode("clip", _clip_constants),
+    "leaky_relu": ActivationCode("leaky_relu", _alpha_constant),
+    "hard_sigmoid": ActivationCode("hard_sigmoid", _alpha_beta_constants),
+    "sigmoid": ActivationCode("table_activation", _lookup_table),
+    "tanh": ActivationCode("table_activation", _lookup_table),
+    "elu": ActivationCode("elu", _lookup_table),
+    "prelu": ActivationCode("prelu", _prelu_slopes),
+    "thresholded_relu": ActivationCode("thresholded_relu", _alpha_beta_constants),
+    "hard_swish": ActivationCode("hard_swish", _alpha_beta_constants),
+    "selu": ActivationCode("selu", _selu_constants),
+    "celu": ActivationCode("elu", _lookup_table),
+    "softsign": ActivationCode("table_activation", _lookup_table),
+    **{fn: ActivationCode("relu_plus_table", _lookup_table) for fn in tables.RESIDUAL},
+}
+"""Activation function (`ops.ACTIVATIONS`) -> its ActivationCode."""
 
 
 def _period(values: np.ndarray, shape: tuple[int, ...]) -> tuple[np.ndarray, int]:
@@ -300,55 +224,28 @@ def _period(values: np.ndarray, shape: tuple[int, ...]) -> tuple[np.ndarray, int
     return flat, int(flat.size)
 
 
-def build_extra_activation(graph: Graph, node: Node) -> LayerContext:
-    """PReLU (per-element slopes array, cycled with the channel period), thresholded ReLU, hard swish,
-    SELU (scale constant + elu table), CELU (elu kernel), softsign (plain table) and the residual tables."""
-    op: Activation = node.op
-    fn = op.function
-    ctx = _base(graph, node, EXTRA_ACTIVATION_KINDS[fn], "nn2hls_activation.h")
-    what = f"node {node.label()} parameters"
-    if fn == "prelu":
-        wt = _prec(node, "weight")
-        ctx.add_type("weight", wt)
-        slopes, period = _period(np.asarray(node.weights["alpha"], dtype=np.float64), node.shape)
-        ctx.add_array("alpha", type_name(node.name, "weight"), constant_values(slopes, wt, what))
-        ctx.params["period"] = period
-    if fn in ("thresholded_relu", "hard_swish"):
-        pt = _prec(node, "param")
-        ctx.add_type("param", pt)
-        ctx.params["alpha"], ctx.params["beta"] = constant_values([op.alpha, op.beta], pt, what)
-    if fn == "selu":
-        pt = _prec(node, "param")
-        ctx.add_type("param", pt)
-        (ctx.params["scale"],) = constant_values([op.beta], pt, what)
-    if ctx.kind in ("selu", "elu", "table_activation", "relu_plus_table"):
-        ctx.add_type("table", _prec(node, "table"))
-        _table(ctx, node, "table", "table", "")
-    return ctx
-
-
 def build_softmax(graph: Graph, node: Node) -> LayerContext:
     op: Softmax = node.op
-    ctx = _base(graph, node, "softmax", "nn2hls_softmax.h")
+    ctx = base_context(graph, node, "softmax", "nn2hls_softmax.h")
     shape = node.shape
     axis = op.axis % len(shape)
     n = shape[axis]
-    ctx.params.update(outer=_size(shape[:axis]), n=n, inner=_size(shape[axis + 1:]))
-    exp_t = _prec(node, "exp")
+    ctx.params.update(outer=flat_size(shape[:axis]), n=n, inner=flat_size(shape[axis + 1:]))
+    exp_t = prec(node, "exp")
     ctx.add_type("exp", exp_t)
     ctx.add_type("wide", exact_sum_type(exp_t, n))
-    ctx.add_type("sum", _prec(node, "sum"))
-    ctx.add_type("inv", _prec(node, "inv"))
-    _table(ctx, node, "exp", "exp", "exp_")
-    _table(ctx, node, "inv", "inv", "inv_")
+    ctx.add_type("sum", prec(node, "sum"))
+    ctx.add_type("inv", prec(node, "inv"))
+    add_table(ctx, node, "exp", "exp", "exp_")
+    add_table(ctx, node, "inv", "inv", "inv_")
     return ctx
 
 
 def build_scale_shift(graph: Graph, node: Node) -> LayerContext:
-    ctx = _base(graph, node, "scale_shift", "nn2hls_elementwise.h")
-    ctx.add_type("weight", _prec(node, "weight"))
-    ctx.add_type("bias", node.precision.get("bias") or _prec(node, "accum"))
-    ctx.add_type("accum", _prec(node, "accum"))
+    ctx = base_context(graph, node, "scale_shift", "nn2hls_elementwise.h")
+    ctx.add_type("weight", prec(node, "weight"))
+    ctx.add_type("bias", node.precision.get("bias") or prec(node, "accum"))
+    ctx.add_type("accum", prec(node, "accum"))
     shape = node.shape
     scale = np.broadcast_to(node.weights["scale"], shape).reshape(-1)
     shift = np.broadcast_to(node.weights["shift"], shape).reshape(-1)
@@ -359,9 +256,9 @@ def build_scale_shift(graph: Graph, node: Node) -> LayerContext:
         period = scale.size
     what = f"node {node.label()}"
     ctx.add_array("scale", type_name(node.name, "weight"),
-                  constant_values(scale[:period], _prec(node, "weight"), what + " scale"))
+                  constant_values(scale[:period], prec(node, "weight"), what + " scale"))
     ctx.add_array("shift", type_name(node.name, "bias"),
-                  constant_values(shift[:period], node.precision.get("bias") or _prec(node, "accum"),
+                  constant_values(shift[:period], node.precision.get("bias") or prec(node, "accum"),
                                   what + " shift"))
     ctx.params["period"] = int(period)
     return ctx
@@ -370,33 +267,36 @@ def build_scale_shift(graph: Graph, node: Node) -> LayerContext:
 def build_elementwise(graph: Graph, node: Node) -> LayerContext:
     shapes = [tuple(graph[i].shape) for i in node.inputs]
     if all(s == tuple(node.shape) for s in shapes):
-        ctx = _base(graph, node, "elementwise", "nn2hls_elementwise.h")
+        ctx = base_context(graph, node, "elementwise", "nn2hls_elementwise.h")
     else:  # broadcast: each operand read through the index numpy broadcasting pairs with each output
-        ctx = _base(graph, node, "elementwise_bcast", "nn2hls_elementwise.h")
+        ctx = base_context(graph, node, "elementwise_bcast", "nn2hls_elementwise.h")
         for key, shape in zip(("ia", "ib"), shapes):
-            index = np.broadcast_to(np.arange(_size(shape)).reshape(shape), node.shape)
-            ctx.add_array(key, "int", _ints(index.reshape(-1)))
-    # the kernel's name in nn2hls_elementwise.h (max/min are spelled out: no clash with std::max)
-    ctx.params["operation"] = {"max": "maximum", "min": "minimum"}.get(node.op.operation, node.op.operation)
+            index = np.broadcast_to(np.arange(flat_size(shape)).reshape(shape), node.shape)
+            ctx.add_array(key, "int", ints(index.reshape(-1)))
+    ctx.params["operation"] = ELEMENTWISE_TABLE[node.op.operation]
     return ctx
+
+
+ELEMENTWISE_TABLE: dict[str, str] = {"add": "add", "sub": "sub", "mul": "mul", "max": "maximum", "min": "minimum"}
+"""Elementwise operation -> its kernel in nn2hls_elementwise.h (max/min spelled out: no clash with std::max)."""
 
 
 def build_reduce(graph: Graph, node: Node) -> LayerContext:
     """Reduce: `src` lists, output by output, the K input indices it reduces (row-major)."""
     op: Reduce = node.op
     in_shape = tuple(graph[node.inputs[0]].shape)
-    ctx = _base(graph, node, f"reduce_{op.mode}", "nn2hls_reduce.h")
+    ctx = base_context(graph, node, f"reduce_{op.mode}", "nn2hls_reduce.h")
     kept = [a for a in range(len(in_shape)) if a not in op.axes]
-    order = np.arange(_size(in_shape)).reshape(in_shape).transpose(kept + list(op.axes))
-    k = _size(tuple(in_shape[a] for a in op.axes))
-    ctx.add_array("src", "int", _ints(order.reshape(-1)))
+    order = np.arange(flat_size(in_shape)).reshape(in_shape).transpose(kept + list(op.axes))
+    k = flat_size(tuple(in_shape[a] for a in op.axes))
+    ctx.add_array("src", "int", ints(order.reshape(-1)))
     ctx.params["k"] = k
     if op.mode not in ("max", "min"):
-        x_type = _prec(graph[node.inputs[0]], "result")
+        x_type = prec(graph[node.inputs[0]], "result")
         ctx.add_type("wide", exact_sum_type(x_type, k))
-        ctx.add_type("accum", _prec(node, "accum"))
+        ctx.add_type("accum", prec(node, "accum"))
     if op.mode == "mean":
-        recip_t = _prec(node, "recip")
+        recip_t = prec(node, "recip")
         ctx.add_type("recip", recip_t)
         ctx.add_array("recip", type_name(node.name, "recip"),
                       constant_values([1.0 / k], recip_t, f"node {node.label()} reciprocal"))
@@ -405,26 +305,26 @@ def build_reduce(graph: Graph, node: Node) -> LayerContext:
 
 # ---- wiring ----------------------------------------------------------------------------------------
 def build_reshape(graph: Graph, node: Node) -> LayerContext:
-    return _base(graph, node, "copy", "nn2hls_common.h")
+    return base_context(graph, node, "copy", "nn2hls_common.h")
 
 
 def build_transpose(graph: Graph, node: Node) -> LayerContext:
-    ctx = _base(graph, node, "transpose", "nn2hls_common.h")
+    ctx = base_context(graph, node, "transpose", "nn2hls_common.h")
     in_shape = graph[node.inputs[0]].shape
-    src = np.arange(_size(in_shape)).reshape(in_shape).transpose(node.op.perm).reshape(-1)
-    ctx.add_array("src", "int", _ints(src))
+    src = np.arange(flat_size(in_shape)).reshape(in_shape).transpose(node.op.perm).reshape(-1)
+    ctx.add_array("src", "int", ints(src))
     return ctx
 
 
 def build_concat(graph: Graph, node: Node) -> LayerContext:
-    ctx = _base(graph, node, "concat", "nn2hls_common.h")
+    ctx = base_context(graph, node, "concat", "nn2hls_common.h")
     shapes = [graph[i].shape for i in node.inputs]
     axis = node.op.axis % len(node.shape)
-    positions = np.arange(_size(node.shape)).reshape(node.shape)
+    positions = np.arange(flat_size(node.shape)).reshape(node.shape)
     begin = 0
     for k, shape in enumerate(shapes):
         part = np.take(positions, np.arange(begin, begin + shape[axis]), axis=axis)
-        ctx.add_array(f"dst{k}", "int", _ints(part.reshape(-1)))
+        ctx.add_array(f"dst{k}", "int", ints(part.reshape(-1)))
         begin += shape[axis]
     return ctx
 
@@ -435,8 +335,7 @@ GATHER_RANK = 6  # axes of nn2hls::gather_axes (hls_lib/nn2hls_structure.h)
 def build_structural(graph: Graph, node: Node) -> LayerContext:
     """Pad, Slice, Upsample, DepthToSpace, SpaceToDepth: the gather tables of `rearrange.axis_maps`,
     length-1 axes dropped, then left-filled with length-1 axes to the kernel's fixed rank."""
-    from nn2hls.ir import rearrange
-    ctx = _base(graph, node, "gather_axes", "nn2hls_structure.h")
+    ctx = base_context(graph, node, "gather_axes", "nn2hls_structure.h")
     dims, maps = rearrange.squeeze_maps(*rearrange.axis_maps(node.op, graph[node.inputs[0]].shape))
     if len(dims) > GATHER_RANK:
         raise UnsupportedOpError(f"node {node.label()}: {node.op.kind} over {len(dims)} axes is not supported "
@@ -445,51 +344,66 @@ def build_structural(graph: Graph, node: Node) -> LayerContext:
     dims = (1,) * pad + tuple(dims)
     maps = [np.zeros(1, dtype=np.int64)] * pad + list(maps)
     for k, m in enumerate(maps):
-        ctx.add_array(f"m{k}", "int", _ints(m))
+        ctx.add_array(f"m{k}", "int", ints(m))
     fill = rearrange.has_fill(maps)
     value = float(getattr(node.op, "value", 0.0)) if fill else 0.0
-    (literal,) = constant_values([value], _prec(node, "result"), f"node {node.label()} pad value")
+    (literal,) = constant_values([value], prec(node, "result"), f"node {node.label()} pad value")
     ctx.params.update(dims=", ".join(str(d) for d in dims), has_fill="true" if fill else "false",
                       fill=literal)
     return ctx
 
 
+def _build_dense(graph: Graph, node: Node, reuse_factor: int) -> LayerContext:
+    """A Dense: grouped by weight value (`shared`) when that halves its products, else row blocks."""
+    return build_dense_shared(graph, node) if use_shared(node) else build_dense(graph, node)
+
+
+def _build_conv(graph: Graph, node: Node, reuse_factor: int) -> LayerContext:
+    """A Conv: the grouped kernel (`grouped_conv`) for groups > 1, else the sparse conv kernel."""
+    if node.op.groups > 1:
+        return build_grouped_conv(graph, node, reuse_factor)
+    return build_conv(graph, node, reuse_factor)
+
+
+def _any_reuse(build: Callable[[Graph, Node], LayerContext]) -> Callable[[Graph, Node, int], LayerContext]:
+    """A builder whose layer has no loop that the reuse factor would fold."""
+    return lambda graph, node, reuse_factor: build(graph, node)
+
+
+def _quant_copy(graph: Graph, node: Node) -> LayerContext:
+    """y = cast(x, dtype): the result type is the quantizer's type, the code a copy."""
+    return base_context(graph, node, "copy", "nn2hls_common.h")
+
+
+OP_TABLE: dict[type[Op], Callable[[Graph, Node, int], LayerContext]] = {
+    Dense: _build_dense,
+    Conv: _build_conv,
+    Pool: build_pool,
+    GlobalPool: build_pool,
+    Activation: _any_reuse(build_activation),
+    Softmax: _any_reuse(build_softmax),
+    ScaleShift: _any_reuse(build_scale_shift),
+    Elementwise: _any_reuse(build_elementwise),
+    Reduce: _any_reuse(build_reduce),
+    Quant: _any_reuse(_quant_copy),
+    Reshape: _any_reuse(build_reshape),
+    Transpose: _any_reuse(build_transpose),
+    Concat: _any_reuse(build_concat),
+    **{cls: _any_reuse(build_structural) for cls in STRUCTURAL_OPS},
+}
+"""Op class -> builder(graph, node, reuse factor) of its LayerContext."""
+
+NOT_APPLICABLE: dict[type[Op], str] = {
+    Input: "the Input node has no layer code",
+    BatchNorm: "BatchNorm must be folded before code generation; run the pass pipeline "
+               "(nn2hls.passes.pipeline.run_passes)",
+}
+
+
 def build_layer(graph: Graph, node: Node, reuse_factor: int = 1) -> LayerContext:
     """The LayerContext of one non-Input node (raises UnsupportedOpError for unknown ops)."""
-    op = node.op
-    if isinstance(op, Dense):
-        from nn2hls.backends.vivado.shared import build_dense_shared, use_shared
-        return build_dense_shared(graph, node) if use_shared(node) else build_dense(graph, node)
-    if isinstance(op, Conv):
-        if op.groups > 1:
-            from nn2hls.backends.vivado.grouped_conv import build_grouped_conv
-            return build_grouped_conv(graph, node, reuse_factor)
-        return build_conv(graph, node, reuse_factor)
-    if isinstance(op, (Pool, GlobalPool)):
-        return build_pool(graph, node, reuse_factor)
-    if isinstance(op, Activation):
-        return build_activation(graph, node)
-    if isinstance(op, Softmax):
-        return build_softmax(graph, node)
-    if isinstance(op, ScaleShift):
-        return build_scale_shift(graph, node)
-    if isinstance(op, Elementwise):
-        return build_elementwise(graph, node)
-    if isinstance(op, Reduce):
-        return build_reduce(graph, node)
-    if isinstance(op, Quant):  # y = cast(x, dtype): the result type is the quantizer's type
-        return _base(graph, node, "copy", "nn2hls_common.h")
-    if isinstance(op, Reshape):
-        return build_reshape(graph, node)
-    if isinstance(op, Transpose):
-        return build_transpose(graph, node)
-    if isinstance(op, Concat):
-        return build_concat(graph, node)
-    if isinstance(op, STRUCTURAL_OPS):
-        return build_structural(graph, node)
-    if isinstance(op, BatchNorm):
-        raise UnsupportedOpError(f"node {node.label()}: BatchNorm must be folded before code generation; "
-                                 "run the pass pipeline (nn2hls.passes.pipeline.run_passes)")
-    if isinstance(op, Input):
-        raise GraphError(f"node {node.label()}: the Input node has no layer code")
-    raise UnsupportedOpError(f"node {node.label()}: op {op.kind} has no HLS kernel")
+    build = OP_TABLE.get(type(node.op))
+    if build is None:
+        reason = NOT_APPLICABLE.get(type(node.op), f"op {node.op.kind} has no HLS kernel")
+        raise UnsupportedOpError(f"node {node.label()}: {reason}")
+    return build(graph, node, reuse_factor)

@@ -21,6 +21,9 @@ import math
 
 import numpy as np
 
+from nn2hls.backends.vivado.cpp import constant_values
+from nn2hls.backends.vivado.layer_context import (LayerContext, add_row_blocks, base_context, bias_values,
+                                                  flat_size, index_type, ints, prec, type_name, weighted_types)
 from nn2hls.backends.vivado.sparse import SparseList, split_dense, weight_kind
 from nn2hls.ir.graph import Graph, Node
 from nn2hls.ir.types import FixedType
@@ -74,32 +77,28 @@ def group_type(x_t: FixedType, largest_group: int) -> FixedType:
     return FixedType.fixed(x_t.width + extra + sign, x_t.integer + extra + sign, True)
 
 
-def build_dense_shared(graph: Graph, node: Node):
+def build_dense_shared(graph: Graph, node: Node) -> LayerContext:
     """The LayerContext of a grouped Dense (template kind `dense_shared`, kernel nn2hls_dense_shared.h)."""
-    from nn2hls.backends.vivado.context import (_base, _bias_values, _ints, _prec, _size, _weighted_types,
-                                                add_row_blocks, index_type, type_name)
-    from nn2hls.backends.vivado.cpp import constant_values
-
-    ctx = _base(graph, node, "dense_shared", "nn2hls_dense_shared.h")
-    _weighted_types(ctx, node)
+    ctx = base_context(graph, node, "dense_shared", "nn2hls_dense_shared.h")
+    weighted_types(ctx, node)
     kernel = node.weights["kernel"]
-    wt = _prec(node, "weight")
+    wt = prec(node, "weight")
     lists = group_dense(kernel)
     n_in, n_out = kernel.shape
     idx_type = index_type(n_in)
     grp, pos, neg = lists["grp"], lists["pos"], lists["neg"]
-    ctx.add_array("grp_start", "int", _ints(grp.start))
+    ctx.add_array("grp_start", "int", ints(grp.start))
     ctx.add_array("grp_w", type_name(node.name, "weight"),
                   constant_values(grp.columns["w"], wt, f"node {node.label()} kernel"))
     for kind, entries in (("pos", pos), ("neg", neg)):
-        ctx.add_array(f"{kind}_start", "int", _ints(entries.start))
-        ctx.add_array(f"{kind}_idx", idx_type, _ints(entries.columns["idx"]))
+        ctx.add_array(f"{kind}_start", "int", ints(entries.start))
+        ctx.add_array(f"{kind}_idx", idx_type, ints(entries.columns["idx"]))
     add_row_blocks(ctx, node, lists, ("p2", "add", "sub"))
     sizes = np.diff(pos.start) + np.diff(neg.start) if len(grp) else np.zeros(1, dtype=int)
-    x_t = _prec(graph[node.inputs[0]], "result")
+    x_t = prec(graph[node.inputs[0]], "result")
     ctx.add_type("group", group_type(x_t, int(sizes.max())))
-    ctx.add_array("bias", type_name(node.name, "bias"), _bias_values(node, n_out))
-    ctx.params.update({"n_in": int(n_in), "n_out": int(n_out), "positions": _size(node.shape[:-1]),
+    ctx.add_array("bias", type_name(node.name, "bias"), bias_values(node, n_out))
+    ctx.params.update({"n_in": int(n_in), "n_out": int(n_out), "positions": flat_size(node.shape[:-1]),
                        "n_pos": len(pos), "n_neg": len(neg)})
     ctx.products = len(grp)
     ctx.weight_entries = len(pos) + len(neg) + sum(len(lists[k]) for k in ("p2", "add", "sub"))
