@@ -22,7 +22,7 @@ What is counted (the estimation rules themselves are in `nn2hls.report_rules` an
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -31,10 +31,8 @@ from nn2hls.config import Config
 from nn2hls.energy import layer_energy_pj
 from nn2hls.ir.conv_groups import filter_groups
 from nn2hls.ir.graph import Graph, Node
-from nn2hls.ir.ops import (Activation, BatchNorm, Conv, Dense, Elementwise, GlobalPool, Input, Pool,
-                           ScaleShift, Softmax)
-from nn2hls.ir import fixed
-from nn2hls.ir.ops import Reduce
+from nn2hls.ir import fixed, ops
+from nn2hls.ir.ops import Conv, Dense, GlobalPool, Input, Reduce, Softmax
 from nn2hls.ir.types import FixedType
 from nn2hls.report_sharing import grouped_multiplies
 
@@ -216,24 +214,10 @@ def _reduce(layer: _Layer, node: Node, graph: Graph, clock: float) -> None:
     layer.row["latency_cycles"] = latency
 
 
-def _activation(layer: _Layer, node: Node, clock: float) -> None:
-    op: Activation = node.op
-    size = math.prod(node.shape)
-    latency = 1
-    if op.function in _EXTRA_ACTIVATION_COSTS:
-        _EXTRA_ACTIVATION_COSTS[op.function](layer, node, clock)
-        return
-    if op.function in ("sigmoid", "tanh", "elu"):
-        latency += rules.TABLE_LATENCY
-    elif op.function in ("leaky_relu", "hard_sigmoid"):
-        dsp, uses_dsp, uses_lut = layer.products(np.full(size, op.alpha), 1, node.precision.get("param"),
-                                                 _width(layer.in_type))
-        layer.row["dsp"] = dsp
-        latency += rules.mult_latency(uses_dsp, uses_lut)
-        if op.function == "hard_sigmoid":
-            layer.row["adders"] = size
-            latency += rules.adder_cycles(1, clock)
-    layer.row["latency_cycles"] = latency
+def _activation(layer: _Layer, node: Node, graph: Graph, clock: float, reuse: int) -> None:
+    cost = ACTIVATION_TABLE.get(node.op.function)
+    if cost is not None:  # an unknown function costs nothing (wiring)
+        cost(layer, node, clock)
 
 
 def _prelu_cost(layer: _Layer, node: Node, clock: float) -> None:
@@ -277,7 +261,15 @@ def _hard_swish_cost(layer: _Layer, node: Node, clock: float) -> None:
     layer.row["latency_cycles"] += rules.mult_latency(per > 0, per == 0)
 
 
-_EXTRA_ACTIVATION_COSTS = {
+ACTIVATION_TABLE: dict[str, Callable[[_Layer, Node, float], None]] = {
+    "linear": _constant_product_cost("", 0, False),             # a copy: the output register
+    "relu": _constant_product_cost("", 0, False),               # a sign test
+    "clip": _constant_product_cost("", 0, False),               # two comparisons
+    "leaky_relu": _constant_product_cost("alpha", 0, False),    # x * alpha where x < 0
+    "hard_sigmoid": _constant_product_cost("alpha", 1, False),  # x * alpha + beta, clipped
+    "sigmoid": _constant_product_cost("", 0, True),             # a table read
+    "tanh": _constant_product_cost("", 0, True),
+    "elu": _constant_product_cost("", 0, True),
     "prelu": _prelu_cost,
     "thresholded_relu": _constant_product_cost("", 0, False),   # one comparator per element
     "hard_swish": _hard_swish_cost,
@@ -286,9 +278,10 @@ _EXTRA_ACTIVATION_COSTS = {
     "softsign": _constant_product_cost("", 0, True),
     **{fn: _constant_product_cost("", 1, True) for fn in ("softplus", "swish", "mish", "gelu", "gelu_tanh")},
 }
+"""Activation function (`ops.ACTIVATIONS`) -> cost(layer, node, clock) filling the layer's row."""
 
 
-def _softmax(layer: _Layer, node: Node, clock: float) -> None:
+def _softmax(layer: _Layer, node: Node, graph: Graph, clock: float, reuse: int) -> None:
     op: Softmax = node.op
     n = node.shape[op.axis]
     groups = math.prod(node.shape) // max(n, 1)
@@ -306,46 +299,78 @@ def _softmax(layer: _Layer, node: Node, clock: float) -> None:
                                    + 2 * rules.TABLE_LATENCY + rules.mult_latency(per > 0, per == 0) + 1)
 
 
-def _binary(layer: _Layer, node: Node, graph: Graph, clock: float) -> None:
-    op: Elementwise = node.op
+def _product_of_inputs(layer: _Layer, node: Node, graph: Graph, clock: float) -> None:
+    """mul: one general product per element of the two inputs' widths."""
     size = math.prod(node.shape)
-    if op.operation == "mul":
-        a, b = (_width(graph.nodes[i].precision.get("result")) for i in node.inputs)
-        per = rules.dsp_per_product(a, b)
-        layer.row["multiplies"] = layer.row["mult_general"] = size
-        layer.row["dsp"] = size * per
-        layer.row["lut_multiplies"] = size if per == 0 else 0
-        layer.row["latency_cycles"] = rules.mult_latency(per > 0, per == 0) + 1
-    else:
-        layer.row["adders"] = size
-        layer.row["latency_cycles"] = rules.adder_cycles(1, clock) + 1
+    a, b = (_width(graph.nodes[i].precision.get("result")) for i in node.inputs)
+    per = rules.dsp_per_product(a, b)
+    layer.row["multiplies"] = layer.row["mult_general"] = size
+    layer.row["dsp"] = size * per
+    layer.row["lut_multiplies"] = size if per == 0 else 0
+    layer.row["latency_cycles"] = rules.mult_latency(per > 0, per == 0) + 1
+
+
+def _adder_per_element(layer: _Layer, node: Node, graph: Graph, clock: float) -> None:
+    """add, sub (an adder), max, min (a comparator, counted as an adder) per element."""
+    layer.row["adders"] = math.prod(node.shape)
+    layer.row["latency_cycles"] = rules.adder_cycles(1, clock) + 1
+
+
+ELEMENTWISE_TABLE: dict[str, Callable[[_Layer, Node, Graph, float], None]] = {
+    "add": _adder_per_element, "sub": _adder_per_element, "max": _adder_per_element, "min": _adder_per_element,
+    "mul": _product_of_inputs,
+}
+"""Elementwise operation -> cost(layer, node, graph, clock)."""
+
+
+def _binary(layer: _Layer, node: Node, graph: Graph, clock: float, reuse: int) -> None:
+    ELEMENTWISE_TABLE[node.op.operation](layer, node, graph, clock)
+
+
+def _wiring(layer: _Layer, node: Node, graph: Graph, clock: float, reuse: int) -> None:
+    """Reshape, Transpose, Concat, Quant (a cast into the next type) and the structural ops: wiring,
+    all zeros."""
+
+
+def _batchnorm(layer: _Layer, node: Node, graph: Graph, clock: float, reuse: int) -> None:
+    """Only in untyped graphs: y = x * s + (beta - mean * s)."""
+    w = node.weights
+    scale = w["gamma"] / np.sqrt(w["var"] + node.op.epsilon)
+    _elementwise_scale(layer, node, scale, w["beta"] - w["mean"] * scale, clock)
+
+
+OP_TABLE: dict[type[ops.Op], Callable[[_Layer, Node, Graph, float, int], None]] = {
+    ops.Dense: lambda layer, node, graph, clock, reuse: _dense(layer, node, clock),
+    ops.Conv: _conv,
+    ops.ScaleShift: lambda layer, node, graph, clock, reuse: _elementwise_scale(
+        layer, node, node.weights["scale"], node.weights["shift"], clock),
+    ops.BatchNorm: _batchnorm,
+    ops.Pool: lambda layer, node, graph, clock, reuse: _pool(layer, node, graph, clock),
+    ops.GlobalPool: lambda layer, node, graph, clock, reuse: _pool(layer, node, graph, clock),
+    ops.Activation: _activation,
+    ops.Softmax: _softmax,
+    ops.Elementwise: _binary,
+    ops.Reduce: lambda layer, node, graph, clock, reuse: _reduce(layer, node, graph, clock),
+    ops.Reshape: _wiring,
+    ops.Transpose: _wiring,
+    ops.Concat: _wiring,
+    ops.Quant: _wiring,
+    **{cls: _wiring for cls in ops.STRUCTURAL_OPS},
+}
+"""Op class -> cost(layer, node, graph, clock period, reuse factor) filling the layer's row."""
+
+NOT_APPLICABLE: dict[type[ops.Op], str] = {
+    ops.Input: "build_report has no row for the Input node: it computes nothing",
+}
 
 
 def layer_report(graph: Graph, node: Node, config: Config) -> dict[str, Any]:
     """The report row of one node."""
     layer = _Layer(graph, node)
     op, clock, reuse = node.op, float(config.clock_period_ns), max(int(config.reuse_factor), 1)
-    if isinstance(op, Dense):
-        _dense(layer, node, clock)
-    elif isinstance(op, Conv):
-        _conv(layer, node, graph, clock, reuse)
-    elif isinstance(op, ScaleShift):
-        _elementwise_scale(layer, node, node.weights["scale"], node.weights["shift"], clock)
-    elif isinstance(op, BatchNorm):  # only in untyped graphs: y = x * s + (beta - mean * s)
-        w = node.weights
-        scale = w["gamma"] / np.sqrt(w["var"] + op.epsilon)
-        _elementwise_scale(layer, node, scale, w["beta"] - w["mean"] * scale, clock)
-    elif isinstance(op, (Pool, GlobalPool)):
-        _pool(layer, node, graph, clock)
-    elif isinstance(op, Activation):
-        _activation(layer, node, clock)
-    elif isinstance(op, Softmax):
-        _softmax(layer, node, clock)
-    elif isinstance(op, Elementwise):
-        _binary(layer, node, graph, clock)
-    elif isinstance(op, Reduce):
-        _reduce(layer, node, graph, clock)
-    # Reshape, Transpose, Concat: wiring, all zeros
+    cost = OP_TABLE.get(type(op))
+    if cost is not None:  # an op without a cost rule counts as wiring
+        cost(layer, node, graph, clock, reuse)
     row = layer.row
     row["energy_pj"] = layer_energy_pj(row, in_bits=_width(layer.in_type),
                                        weight_bits=_width(node.precision.get("weight")),
