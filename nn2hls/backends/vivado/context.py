@@ -375,23 +375,34 @@ def _quant_copy(graph: Graph, node: Node) -> LayerContext:
     return base_context(graph, node, "copy", "nn2hls_common.h")
 
 
-OP_TABLE: dict[type[Op], Callable[[Graph, Node, int], LayerContext]] = {
-    Dense: _build_dense,
-    Conv: _build_conv,
-    Pool: build_pool,
-    GlobalPool: build_pool,
-    Activation: _any_reuse(build_activation),
-    Softmax: _any_reuse(build_softmax),
-    ScaleShift: _any_reuse(build_scale_shift),
-    Elementwise: _any_reuse(build_elementwise),
-    Reduce: _any_reuse(build_reduce),
-    Quant: _any_reuse(_quant_copy),
-    Reshape: _any_reuse(build_reshape),
-    Transpose: _any_reuse(build_transpose),
-    Concat: _any_reuse(build_concat),
-    **{cls: _any_reuse(build_structural) for cls in STRUCTURAL_OPS},
+@dataclass(frozen=True)
+class LayerCode:
+    """How one op is emitted: build(graph, node, reuse factor) -> LayerContext, and the template kinds
+    (templates/vivado/layers/<kind>.cpp.j2) its contexts can have."""
+
+    build: Callable[[Graph, Node, int], LayerContext]
+    kinds: tuple[str, ...]
+
+
+_ACTIVATION_KINDS = tuple(dict.fromkeys(code.kind for code in ACTIVATION_TABLE.values()))
+
+OP_TABLE: dict[type[Op], LayerCode] = {
+    Dense: LayerCode(_build_dense, ("dense", "dense_shared")),
+    Conv: LayerCode(_build_conv, ("conv", "conv_rows")),
+    Pool: LayerCode(build_pool, ("pool_max", "pool_avg")),
+    GlobalPool: LayerCode(build_pool, ("pool_max", "pool_avg")),
+    Activation: LayerCode(_any_reuse(build_activation), _ACTIVATION_KINDS),
+    Softmax: LayerCode(_any_reuse(build_softmax), ("softmax",)),
+    ScaleShift: LayerCode(_any_reuse(build_scale_shift), ("scale_shift",)),
+    Elementwise: LayerCode(_any_reuse(build_elementwise), ("elementwise", "elementwise_bcast")),
+    Reduce: LayerCode(_any_reuse(build_reduce), ("reduce_mean", "reduce_max", "reduce_min", "reduce_sum")),
+    Quant: LayerCode(_any_reuse(_quant_copy), ("copy",)),
+    Reshape: LayerCode(_any_reuse(build_reshape), ("copy",)),
+    Transpose: LayerCode(_any_reuse(build_transpose), ("transpose",)),
+    Concat: LayerCode(_any_reuse(build_concat), ("concat",)),
+    **{cls: LayerCode(_any_reuse(build_structural), ("gather_axes",)) for cls in STRUCTURAL_OPS},
 }
-"""Op class -> builder(graph, node, reuse factor) of its LayerContext."""
+"""Op class -> its LayerCode (builder and template kinds)."""
 
 NOT_APPLICABLE: dict[type[Op], str] = {
     Input: "the Input node has no layer code",
@@ -402,8 +413,10 @@ NOT_APPLICABLE: dict[type[Op], str] = {
 
 def build_layer(graph: Graph, node: Node, reuse_factor: int = 1) -> LayerContext:
     """The LayerContext of one non-Input node (raises UnsupportedOpError for unknown ops)."""
-    build = OP_TABLE.get(type(node.op))
-    if build is None:
+    code = OP_TABLE.get(type(node.op))
+    if code is None:
         reason = NOT_APPLICABLE.get(type(node.op), f"op {node.op.kind} has no HLS kernel")
         raise UnsupportedOpError(f"node {node.label()}: {reason}")
-    return build(graph, node, reuse_factor)
+    ctx = code.build(graph, node, reuse_factor)
+    assert ctx.kind in code.kinds, f"{node.op.kind} built template kind {ctx.kind!r}, not in OP_TABLE's {code.kinds}"
+    return ctx
