@@ -3,7 +3,8 @@ the residual tables of softplus/swish/mish/gelu/gelu_tanh, softmax).
 
 Rule: the entry types are `nn2hls.ir.tables.default_table_types(function, table_width)` and the
 TableSpecs come from that module's `sigmoid_spec`/`tanh_spec`/`elu_spec`/`celu_spec`/`softsign_spec`/
-`residual_spec`/`softmax_specs` (SELU: the elu table of scale * alpha * (exp(v) - 1)), with
+`residual_spec`/`softmax_specs` (SELU: the elu table of scale * alpha * (exp(v) - 1)); which one an
+activation uses is its `TableRecipe` in `assign_precision.ACTIVATION_TABLE`. Sizes:
 `table_size` from the node's precision spec (`auto`, the default: `tables.auto_table_size`, about
 one LSB of the node's result type, at most `tables.MAX_AUTO_TABLE_SIZE` entries) and the input
 type of the node. The softmax exp table
