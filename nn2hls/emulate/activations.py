@@ -30,7 +30,7 @@ import numpy as np
 
 from nn2hls.errors import GraphError
 from nn2hls.emulate.arith import Tally, as_dtype, cast, max_abs, scale_pow2, storage_dtype, work_dtype
-from nn2hls.emulate.linear import Kernel, _types
+from nn2hls.emulate.linear import Kernel, role_types
 from nn2hls.ir import fixed, ops, tables
 from nn2hls.ir.graph import Node
 from nn2hls.ir.types import FixedType
@@ -59,7 +59,7 @@ def _count(tally: Tally, flags: np.ndarray, idx: np.ndarray, where=None) -> None
 
 def build_activation(node: Node, in_types: list[FixedType], in_shapes=None) -> Kernel:
     """The kernel of an Activation node: `ACTIVATION_TABLE[function](node, input type, result type)`."""
-    (tr,) = _types(node, "result")
+    (tr,) = role_types(node, "result")
     build = ACTIVATION_TABLE.get(node.op.function)
     if build is None:
         raise GraphError(f"node {node.label()}: activation {node.op.function!r} is not supported by the emulator")
@@ -78,7 +78,7 @@ def _relu(node: Node, tx: FixedType, tr: FixedType) -> Kernel:
 
 def _clip(node: Node, tx: FixedType, tr: FixedType) -> Kernel:
     op: ops.Activation = node.op
-    (tp,) = _types(node, "param")
+    (tp,) = role_types(node, "param")
     frac = max(tx.frac, tp.frac)
     kx, kp = frac - tx.frac, frac - tp.frac
     lo = _param(op.low, tp) << kp if math.isfinite(op.low) else None
@@ -97,7 +97,7 @@ def _clip(node: Node, tx: FixedType, tr: FixedType) -> Kernel:
 
 
 def _leaky_relu(node: Node, tx: FixedType, tr: FixedType) -> Kernel:
-    (tp,) = _types(node, "param")
+    (tp,) = role_types(node, "param")
     a = _param(node.op.alpha, tp)
     frac = tx.frac + tp.frac
     bound = max_abs(tx) * max(abs(a), 1 << tp.frac)
@@ -111,7 +111,7 @@ def _leaky_relu(node: Node, tx: FixedType, tr: FixedType) -> Kernel:
 
 
 def _hard_sigmoid(node: Node, tx: FixedType, tr: FixedType) -> Kernel:
-    (tp,) = _types(node, "param")
+    (tp,) = role_types(node, "param")
     a = _param(node.op.alpha, tp)
     frac = tx.frac + tp.frac
     b = _param(node.op.beta, tp) << tx.frac
@@ -128,7 +128,7 @@ def _hard_sigmoid(node: Node, tx: FixedType, tr: FixedType) -> Kernel:
 
 def _table(node: Node, tx: FixedType, tr: FixedType) -> Kernel:
     """sigmoid, tanh, softsign: the table entry, cast to the result type."""
-    (tt,) = _types(node, "table")
+    (tt,) = role_types(node, "table")
     spec, entries, flags, _ = table_lookup(node, "table", tt, tr)
 
     def lookup(args, tally):
@@ -140,7 +140,7 @@ def _table(node: Node, tx: FixedType, tr: FixedType) -> Kernel:
 
 def _elu(node: Node, tx: FixedType, tr: FixedType) -> Kernel:
     """elu and celu: x where x > 0, else the table entry."""
-    (tt,) = _types(node, "table")
+    (tt,) = role_types(node, "table")
     spec, entries, flags, _ = table_lookup(node, "table", tt, tr)
 
     def elu(args, tally):
@@ -155,7 +155,7 @@ def _elu(node: Node, tx: FixedType, tr: FixedType) -> Kernel:
 
 
 def _prelu(node: Node, tx: FixedType, tr: FixedType) -> Kernel:
-    (tw,) = _types(node, "weight")
+    (tw,) = role_types(node, "weight")
     slopes = np.broadcast_to(fixed.quantize(np.asarray(node.weights["alpha"], dtype=np.float64), tw), node.shape)
     frac = tx.frac + tw.frac
     amax = max(abs(int(v)) for v in slopes.reshape(-1).tolist()) if slopes.size else 0
@@ -171,7 +171,7 @@ def _prelu(node: Node, tx: FixedType, tr: FixedType) -> Kernel:
 
 
 def _thresholded_relu(node: Node, tx: FixedType, tr: FixedType) -> Kernel:
-    (tp,) = _types(node, "param")
+    (tp,) = role_types(node, "param")
     frac = max(tx.frac, tp.frac)
     kx, kp = frac - tx.frac, frac - tp.frac
     t = _param(node.op.alpha, tp) << kp
@@ -186,7 +186,7 @@ def _thresholded_relu(node: Node, tx: FixedType, tr: FixedType) -> Kernel:
 
 
 def _hard_swish(node: Node, tx: FixedType, tr: FixedType) -> Kernel:
-    (tp,) = _types(node, "param")
+    (tp,) = role_types(node, "param")
     a = _param(node.op.alpha, tp)
     b = _param(node.op.beta, tp) << tx.frac
     gate_frac = tx.frac + tp.frac
@@ -202,7 +202,7 @@ def _hard_swish(node: Node, tx: FixedType, tr: FixedType) -> Kernel:
 
 
 def _selu(node: Node, tx: FixedType, tr: FixedType) -> Kernel:
-    (tp, tt) = _types(node, "param", "table")
+    (tp, tt) = role_types(node, "param", "table")
     s = _param(node.op.beta, tp)
     spec, entries, flags, _ = table_lookup(node, "table", tt, tr)
     bound = max_abs(tx) * abs(s)
@@ -219,7 +219,7 @@ def _selu(node: Node, tx: FixedType, tr: FixedType) -> Kernel:
 
 
 def _relu_plus_table(node: Node, tx: FixedType, tr: FixedType) -> Kernel:
-    (tt,) = _types(node, "table")
+    (tt,) = role_types(node, "table")
     spec = node.tables.get("table")
     if not isinstance(spec, tables.TableSpec):
         raise GraphError(f"node {node.label()} has no 'table' lookup table spec: run precision assignment first")

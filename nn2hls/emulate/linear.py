@@ -36,7 +36,7 @@ from nn2hls.ir.types import FixedType
 Kernel = Callable[[list, Tally], np.ndarray]
 
 
-def _types(node: Node, *roles: str) -> list[FixedType]:
+def role_types(node: Node, *roles: str) -> list[FixedType]:
     out = []
     for role in roles:
         if role not in node.precision:
@@ -49,9 +49,9 @@ class _Product:
     """The exact affine map x -> x @ W * 2**k + b of one Dense/Conv node, at fractional bits P."""
 
     def __init__(self, node: Node, tx: FixedType, kernel2d: np.ndarray) -> None:
-        tw, ta, tr = _types(node, "weight", "accum", "result")
+        tw, ta, tr = role_types(node, "weight", "accum", "result")
         has_bias = "bias" in node.weights and np.any(node.weights["bias"] != 0)
-        tb = _types(node, "bias")[0] if has_bias else None
+        tb = role_types(node, "bias")[0] if has_bias else None
         fp = tx.frac + tw.frac
         fb = tb.frac if tb is not None else fp
         self.frac = max(fp, fb)
@@ -171,7 +171,7 @@ def build_conv(node: Node, in_types: list[FixedType]) -> Kernel:
 
 def build_scaleshift(node: Node, in_types: list[FixedType]) -> Kernel:
     tx = in_types[0]
-    tw, tb, ta, tr = _types(node, "weight", "bias", "accum", "result")
+    tw, tb, ta, tr = role_types(node, "weight", "bias", "accum", "result")
     fp = tx.frac + tw.frac
     frac = max(fp, tb.frac)
     # np.asarray keeps 0-d (scalar) constants arrays: an object array times an int is a Python int.

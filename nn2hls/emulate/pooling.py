@@ -18,7 +18,7 @@ import numpy as np
 from nn2hls.emulate.arith import Tally, as_dtype, cast, max_abs, work_dtype
 import functools
 
-from nn2hls.emulate.linear import Kernel, _types, window_slices
+from nn2hls.emulate.linear import Kernel, role_types, window_slices
 from nn2hls.ir import fixed, ops
 from nn2hls.ir.graph import Node
 from nn2hls.ir.types import FixedType
@@ -39,7 +39,7 @@ def _window_sum(x: np.ndarray, size, strides, pads, fill, out_spatial) -> np.nda
 
 
 def _avg(node: Node, tx: FixedType, size, strides, pads, include_pad: bool, spatial) -> Kernel:
-    ta, tq, tr = _types(node, "accum", "recip", "result")
+    ta, tq, tr = role_types(node, "accum", "recip", "result")
     taps = math.prod(size)
     out_spatial = tuple(node.shape[:-1]) if len(node.shape) > 1 else tuple(1 for _ in size)
     # per-position counts of real inputs (or the full window)
@@ -74,7 +74,7 @@ def build_pool(node: Node, in_types: list[FixedType], in_shapes) -> Kernel:
     tx = in_types[0]
     if op.mode == "avg":
         return _avg(node, tx, op.pool_size, op.strides, op.pads, op.count_include_pad, in_shapes[0][:-1])
-    (tr,) = _types(node, "result")
+    (tr,) = role_types(node, "result")
 
     def run(args: list, tally: Tally) -> np.ndarray:
         m = _window_max(args[0], tx, op.pool_size, op.strides, op.pads, node.shape[:-1])
@@ -93,7 +93,7 @@ def build_global_pool(node: Node, in_types: list[FixedType], in_shapes) -> Kerne
             y = inner(args, tally)
             return y.reshape(y.shape[0], y.shape[-1])
         return run_avg
-    (tr,) = _types(node, "result")
+    (tr,) = role_types(node, "result")
 
     def run(args: list, tally: Tally) -> np.ndarray:
         x = args[0]
@@ -111,7 +111,7 @@ def build_reduce(node: Node, in_types: list[FixedType], in_shapes) -> Kernel:
     axes = tuple(a + 1 for a in op.axes)
     n = math.prod(in_shapes[0][a] for a in op.axes)
     out_shape = tuple(node.shape)
-    (tr,) = _types(node, "result")
+    (tr,) = role_types(node, "result")
 
     def reshaped(y: np.ndarray) -> np.ndarray:
         return y.reshape((y.shape[0],) + out_shape)
@@ -122,7 +122,7 @@ def build_reduce(node: Node, in_types: list[FixedType], in_shapes) -> Kernel:
             m = reshaped(x.max(axis=axes, keepdims=True) if op.mode == "max" else x.min(axis=axes, keepdims=True))
             return cast(m, tx.frac, tx.min_raw, tx.max_raw, tr, tally)
         return run_max
-    (ta,) = _types(node, "accum")
+    (ta,) = role_types(node, "accum")
     sum_bound = max_abs(tx) * n
     sum_dtype = work_dtype(sum_bound)
     if op.mode == "sum":
@@ -131,7 +131,7 @@ def build_reduce(node: Node, in_types: list[FixedType], in_shapes) -> Kernel:
             s = cast(s, tx.frac, -sum_bound, sum_bound, ta, tally)
             return cast(s, ta.frac, ta.min_raw, ta.max_raw, tr, tally)
         return run_sum
-    (tq,) = _types(node, "recip")
+    (tq,) = role_types(node, "recip")
     recip = int(np.asarray(fixed.quantize(np.asarray([1.0 / n]), tq)).reshape(-1)[0])
     prod_bound = max_abs(ta) * abs(recip)
     prod_dtype = work_dtype(prod_bound)

@@ -12,7 +12,7 @@ import numpy as np
 
 from nn2hls.emulate.activations import table_lookup
 from nn2hls.emulate.arith import Tally, as_dtype, cast, max_abs, work_dtype
-from nn2hls.emulate.linear import Kernel, _types
+from nn2hls.emulate.linear import Kernel, role_types
 from nn2hls.ir import ops, tables
 from nn2hls.ir.graph import Node
 from nn2hls.ir.types import FixedType
@@ -21,7 +21,7 @@ from nn2hls.ir.types import FixedType
 def build_softmax(node: Node, in_types: list[FixedType], in_shapes=None) -> Kernel:
     op: ops.Softmax = node.op
     tx = in_types[0]
-    te, ts, ti, tr = _types(node, "exp", "sum", "inv", "result")
+    te, ts, ti, tr = role_types(node, "exp", "sum", "inv", "result")
     rank = len(node.shape)
     axis = (op.axis % rank) + 1
     n = node.shape[axis - 1]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from nn2hls.emulate.arith import Tally, as_dtype, cast, storage_dtype
-from nn2hls.emulate.linear import Kernel, _types
+from nn2hls.emulate.linear import Kernel, role_types
 from nn2hls.ir import fixed, rearrange
 from nn2hls.ir.graph import Node
 from nn2hls.ir.types import FixedType
@@ -19,7 +19,7 @@ from nn2hls.ir.types import FixedType
 
 def build_structural(node: Node, in_types: list[FixedType], in_shapes=None) -> Kernel:
     tx = in_types[0]
-    (tr,) = _types(node, "result")
+    (tr,) = role_types(node, "result")
     _, maps = rearrange.axis_maps(node.op, in_shapes[0])
     src = rearrange.source_index(maps)
     outside = src < 0

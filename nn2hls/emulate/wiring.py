@@ -14,7 +14,7 @@ from typing import Callable
 import numpy as np
 
 from nn2hls.emulate.arith import Tally, as_dtype, cast, max_abs, scale_pow2, work_dtype
-from nn2hls.emulate.linear import Kernel, _types
+from nn2hls.emulate.linear import Kernel, role_types
 from nn2hls.ir import ops
 from nn2hls.ir.graph import Node
 from nn2hls.ir.types import FixedType
@@ -26,7 +26,7 @@ def _batch_axis(axis: int, rank: int) -> int:
 
 def build_reshape(node: Node, in_types: list[FixedType], in_shapes=None) -> Kernel:
     tx = in_types[0]
-    (tr,) = _types(node, "result")
+    (tr,) = role_types(node, "result")
     shape = tuple(node.shape)
 
     def run(args: list, tally: Tally) -> np.ndarray:
@@ -38,7 +38,7 @@ def build_reshape(node: Node, in_types: list[FixedType], in_shapes=None) -> Kern
 def build_transpose(node: Node, in_types: list[FixedType], in_shapes=None) -> Kernel:
     op: ops.Transpose = node.op
     tx = in_types[0]
-    (tr,) = _types(node, "result")
+    (tr,) = role_types(node, "result")
     perm = (0,) + tuple(p + 1 for p in op.perm)
 
     def run(args: list, tally: Tally) -> np.ndarray:
@@ -49,7 +49,7 @@ def build_transpose(node: Node, in_types: list[FixedType], in_shapes=None) -> Ke
 
 def build_concat(node: Node, in_types: list[FixedType], in_shapes=None) -> Kernel:
     op: ops.Concat = node.op
-    (tr,) = _types(node, "result")
+    (tr,) = role_types(node, "result")
     axis = _batch_axis(op.axis, len(node.shape))
 
     def run(args: list, tally: Tally) -> np.ndarray:
@@ -90,7 +90,7 @@ ELEMENTWISE_TABLE: dict[str, tuple[Callable[[FixedType, FixedType], tuple[int, i
 def build_elementwise(node: Node, in_types: list[FixedType], in_shapes=None) -> Kernel:
     op: ops.Elementwise = node.op
     ta, tb = in_types
-    (tr,) = _types(node, "result")
+    (tr,) = role_types(node, "result")
     rule, operation = ELEMENTWISE_TABLE[op.operation]
     frac, ka, kb, bound = rule(ta, tb)
     dtype = work_dtype(bound)

@@ -20,6 +20,7 @@ kernel, bias) by their last name component (`dense/kernel:0` -> kernel); when th
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -130,3 +131,25 @@ class Builder:
             by_name = dict(zip(short, (a for _, a in stored)))
             return {n: by_name[n] for n in names}
         return {n: a for n, (_, a) in zip(names, stored)}
+
+
+# ---- helpers of the layer converters (keras_layers, keras_structure, keras_qlayers) ----
+def refuse(layer: LayerCall, what: str) -> UnsupportedOpError:
+    """The error refusing a layer: names the layer and its class, then what is not supported."""
+    return UnsupportedOpError(f"layer '{layer.name}' ({layer.class_name}): {what}")
+
+
+def int_tuple(value: Any, n: int) -> tuple[int, ...]:
+    """A Keras int-or-sequence argument (kernel_size, strides, ...) as n ints (one value repeated)."""
+    if isinstance(value, (list, tuple)):
+        values = tuple(int(v) for v in value)
+        return values * n if len(values) == 1 else values
+    return (int(value),) * n
+
+
+def channels_first(layer: LayerCall) -> bool:
+    """True for data_format channels_first, False for channels_last (the default); others refused."""
+    fmt = layer.config.get("data_format") or "channels_last"
+    if fmt not in ("channels_last", "channels_first"):
+        raise refuse(layer, f"data_format {fmt!r} is not supported; use channels_last or channels_first")
+    return fmt == "channels_first"

@@ -43,27 +43,10 @@ from typing import Any, Callable
 import numpy as np
 
 from nn2hls.errors import UnsupportedOpError
-from nn2hls.frontends.keras_build import Builder, KTensor, cl_axis, cl_shape, keras_axis
+from nn2hls.frontends.keras_build import (Builder, KTensor, channels_first, cl_axis, cl_shape, int_tuple,
+                                         keras_axis, refuse)
 from nn2hls.frontends.keras_config import LayerCall
 from nn2hls.ir import ops
-
-
-def _refuse(layer: LayerCall, what: str) -> UnsupportedOpError:
-    return UnsupportedOpError(f"layer '{layer.name}' ({layer.class_name}): {what}")
-
-
-def _tuple(value: Any, n: int) -> tuple[int, ...]:
-    if isinstance(value, (list, tuple)):
-        values = tuple(int(v) for v in value)
-        return values * n if len(values) == 1 else values
-    return (int(value),) * n
-
-
-def _channels_first(layer: LayerCall) -> bool:
-    fmt = layer.config.get("data_format") or "channels_last"
-    if fmt not in ("channels_last", "channels_first"):
-        raise _refuse(layer, f"data_format {fmt!r} is not supported; use channels_last or channels_first")
-    return fmt == "channels_first"
 
 
 def _pads(layer: LayerCall, padding: str, spatial: tuple[int, ...], kernel: tuple[int, ...],
@@ -80,7 +63,7 @@ def _pads(layer: LayerCall, padding: str, spatial: tuple[int, ...], kernel: tupl
         return tuple(pads)
     if padding == "causal" and len(spatial) == 1:
         return (((kernel[0] - 1) * dilations[0], 0),)
-    raise _refuse(layer, f"padding {padding!r} is not supported; use 'valid' or 'same'")
+    raise refuse(layer, f"padding {padding!r} is not supported; use 'valid' or 'same'")
 
 
 # ---- activations ---------------------------------------------------------------------------------
@@ -141,7 +124,7 @@ def apply_activation(b: Builder, layer: LayerCall, t: KTensor, name: str, *, suf
     elif name in _SIMPLE_ACTIVATIONS:
         op = _SIMPLE_ACTIVATIONS[name]()
     else:
-        raise _refuse(layer, f"activation {name!r} is not supported; supported: {', '.join(ACTIVATION_NAMES)}")
+        raise refuse(layer, f"activation {name!r} is not supported; supported: {', '.join(ACTIVATION_NAMES)}")
     return b.tensor(which, b.add(op, [source], layer, suffix=suffix), t.shape)
 
 
@@ -162,16 +145,16 @@ def dense(b: Builder, layer: LayerCall, inputs: list[KTensor]) -> KTensor:
 
 def _conv_input(b: Builder, layer: LayerCall, t: KTensor, ndim: int):
     """(channels_first, source node, kernel_size, strides, dilations, pads) of a Keras convolution."""
-    first = _channels_first(layer)
+    first = channels_first(layer)
     if t.rank != ndim + 1:
-        raise _refuse(layer, f"expects a rank-{ndim + 1} input, got shape {t.shape}")
+        raise refuse(layer, f"expects a rank-{ndim + 1} input, got shape {t.shape}")
     source = b.cl_view(t, layer) if first else b.keras_view(t, layer)
     spatial = b.shape_of(source)[:-1]
-    kernel_size = _tuple(layer.config.get("kernel_size", 1), ndim)
-    strides = _tuple(layer.config.get("strides", 1), ndim)
-    dilations = _tuple(layer.config.get("dilation_rate", 1), ndim)
+    kernel_size = int_tuple(layer.config.get("kernel_size", 1), ndim)
+    strides = int_tuple(layer.config.get("strides", 1), ndim)
+    dilations = int_tuple(layer.config.get("dilation_rate", 1), ndim)
     if any(s > 1 for s in strides) and any(d > 1 for d in dilations):
-        raise _refuse(layer, "strides > 1 together with dilation_rate > 1 is not supported by Keras")
+        raise refuse(layer, "strides > 1 together with dilation_rate > 1 is not supported by Keras")
     pads = _pads(layer, layer.config.get("padding", "valid"), spatial, kernel_size, strides, dilations)
     return first, source, kernel_size, strides, dilations, pads
 
@@ -201,7 +184,7 @@ def _depthwise(b: Builder, layer: LayerCall, t: KTensor, ndim: int, kernel: np.n
     first, source, kernel_size, strides, dilations, pads = _conv_input(b, layer, t, ndim)
     channels = b.shape_of(source)[-1]
     if kernel.shape[:-1] != tuple(kernel_size) + (channels,):
-        raise _refuse(layer, f"depthwise kernel of shape {kernel.shape} does not match kernel_size "
+        raise refuse(layer, f"depthwise kernel of shape {kernel.shape} does not match kernel_size "
                              f"{kernel_size} and {channels} input channels")
     weights = {"kernel": kernel.reshape(tuple(kernel_size) + (1, channels * kernel.shape[-1]))}
     if bias is not None:
@@ -238,15 +221,15 @@ def pool(b: Builder, layer: LayerCall, inputs: list[KTensor]) -> KTensor:
     (t,) = inputs
     ndim = 1 if "1D" in layer.class_name else 2
     mode = "max" if layer.class_name.startswith("Max") else "avg"
-    first = _channels_first(layer)
+    first = channels_first(layer)
     if t.rank != ndim + 1:
-        raise _refuse(layer, f"expects a rank-{ndim + 1} input, got shape {t.shape}")
+        raise refuse(layer, f"expects a rank-{ndim + 1} input, got shape {t.shape}")
     source = b.cl_view(t, layer) if first else b.keras_view(t, layer)
     spatial = b.shape_of(source)[:-1]
     size_key = "pool_size" if "pool_size" in layer.config else "pool_length"
-    pool_size = _tuple(layer.config.get(size_key, 2), ndim)
+    pool_size = int_tuple(layer.config.get(size_key, 2), ndim)
     strides = layer.config.get("strides") or layer.config.get("stride")
-    strides = _tuple(strides, ndim) if strides is not None else pool_size
+    strides = int_tuple(strides, ndim) if strides is not None else pool_size
     pads = _pads(layer, layer.config.get("padding", "valid"), spatial, pool_size, strides, (1,) * ndim)
     op = ops.Pool(mode=mode, ndim=ndim, pool_size=pool_size, strides=strides, pads=pads,
                   count_include_pad=False)
@@ -258,7 +241,7 @@ def pool(b: Builder, layer: LayerCall, inputs: list[KTensor]) -> KTensor:
 def global_pool(b: Builder, layer: LayerCall, inputs: list[KTensor]) -> KTensor:
     (t,) = inputs
     mode = "max" if "Max" in layer.class_name else "avg"
-    first = _channels_first(layer)
+    first = channels_first(layer)
     source = b.cl_view(t, layer) if first else b.keras_view(t, layer)
     node = b.add(ops.GlobalPool(mode=mode), [source], layer)
     channels = b.shape_of(node)[0]
@@ -275,7 +258,7 @@ def _single_axis(layer: LayerCall, what: str) -> int:
     axis = layer.config.get("axis", -1)
     if isinstance(axis, (list, tuple)):
         if len(axis) != 1:
-            raise _refuse(layer, f"{what} over several axes {list(axis)} is not supported")
+            raise refuse(layer, f"{what} over several axes {list(axis)} is not supported")
         axis = axis[0]
     return int(axis)
 
@@ -289,7 +272,7 @@ def batch_norm(b: Builder, layer: LayerCall, inputs: list[KTensor]) -> KTensor:
     elif k == 0:
         which = "cl"
     else:
-        raise _refuse(layer, f"axis {axis} is not supported; normalize the channel axis (first or last)")
+        raise refuse(layer, f"axis {axis} is not supported; normalize the channel axis (first or last)")
     names = (["gamma"] if layer.config.get("scale", True) else []) + \
             (["beta"] if layer.config.get("center", True) else []) + ["moving_mean", "moving_variance"]
     stored = b.layer_weights(layer, names)
@@ -320,7 +303,7 @@ def relu(b: Builder, layer: LayerCall, inputs: list[KTensor]) -> KTensor:
     if threshold != 0.0:
         # Keras: x > threshold ? x : 0, then clip(., 0, max_value) when max_value is given
         if slope != 0.0:
-            raise _refuse(layer, f"threshold={threshold} together with negative_slope={slope} is not supported; "
+            raise refuse(layer, f"threshold={threshold} together with negative_slope={slope} is not supported; "
                                  "use one of them")
         out = _unary(b, layer, t, ops.Activation("thresholded_relu", alpha=threshold, beta=0.0))
         if high == math.inf:
@@ -362,7 +345,7 @@ def prelu(b: Builder, layer: LayerCall, inputs: list[KTensor]) -> KTensor:
             alpha = alpha.reshape(t.shape) if alpha.size == math.prod(t.shape) else alpha
             np.broadcast_shapes(alpha.shape, t.shape)
         except ValueError:
-            raise _refuse(layer, f"alpha of shape {alpha.shape} does not broadcast to the input {t.shape}") from None
+            raise refuse(layer, f"alpha of shape {alpha.shape} does not broadcast to the input {t.shape}") from None
     node = b.add(ops.Activation("prelu"), [b.keras_view(t, layer)], layer, weights={"alpha": alpha})
     return KTensor(t.shape, keras=node)
 
@@ -382,7 +365,7 @@ def flatten(b: Builder, layer: LayerCall, inputs: list[KTensor]) -> KTensor:
     size = math.prod(t.shape)
     if t.rank == 1:
         return t
-    source = b.cl_view(t, layer) if _channels_first(layer) else b.keras_view(t, layer)
+    source = b.cl_view(t, layer) if channels_first(layer) else b.keras_view(t, layer)
     return KTensor((size,), keras=b.add(ops.Reshape(shape=(size,)), [source], layer))
 
 
@@ -391,12 +374,12 @@ def reshape(b: Builder, layer: LayerCall, inputs: list[KTensor]) -> KTensor:
     target = [int(v) for v in layer.config.get("target_shape", ())]
     size = math.prod(t.shape)
     if target.count(-1) > 1:
-        raise _refuse(layer, f"target_shape {tuple(target)} has more than one -1")
+        raise refuse(layer, f"target_shape {tuple(target)} has more than one -1")
     if -1 in target:
         known = math.prod(v for v in target if v != -1)
         target[target.index(-1)] = size // known if known else 0
     if math.prod(target) != size:
-        raise _refuse(layer, f"cannot reshape {t.shape} to {tuple(target)}")
+        raise refuse(layer, f"cannot reshape {t.shape} to {tuple(target)}")
     shape = tuple(target)
     return KTensor(shape, keras=b.add(ops.Reshape(shape=shape), [b.keras_view(t, layer)], layer))
 
@@ -408,7 +391,7 @@ def identity(b: Builder, layer: LayerCall, inputs: list[KTensor]) -> KTensor:
 
 def _merge_view(b: Builder, layer: LayerCall, inputs: list[KTensor]) -> tuple[str, list[str]]:
     if len(inputs) < 2:
-        raise _refuse(layer, f"needs at least two inputs, got {len(inputs)}")
+        raise refuse(layer, f"needs at least two inputs, got {len(inputs)}")
     which = b.common_view(inputs)
     return which, [b.view(t, which, layer) for t in inputs]
 
@@ -418,7 +401,7 @@ def elementwise(b: Builder, layer: LayerCall, inputs: list[KTensor]) -> KTensor:
                  "Average": "add"}[layer.class_name]
     which, sources = _merge_view(b, layer, inputs)
     if operation == "sub" and len(sources) != 2:
-        raise _refuse(layer, f"Subtract needs exactly two inputs, got {len(sources)}")
+        raise refuse(layer, f"Subtract needs exactly two inputs, got {len(sources)}")
     shapes = [t.shape for t in inputs]
     rank = max(len(s) for s in shapes)
     if any(len(s) < rank for s in shapes):  # Keras expands a lower-rank input at axis 1 (after the batch)
@@ -428,7 +411,7 @@ def elementwise(b: Builder, layer: LayerCall, inputs: list[KTensor]) -> KTensor:
                 shapes[i] = (1,) * (rank - len(shape)) + tuple(shape)
                 sources[i] = b.add(ops.Reshape(shape=shapes[i]), [sources[i]], layer, suffix=f"expand{i}")
     if any(len({d for d in axis if d != 1}) > 1 for axis in zip(*shapes)):
-        raise _refuse(layer, f"input shapes {', '.join(map(str, shapes))} do not broadcast; supported: every "
+        raise refuse(layer, f"input shapes {', '.join(map(str, shapes))} do not broadcast; supported: every "
                              f"axis equal or 1")
     node = sources[0]
     for i, other in enumerate(sources[1:]):
@@ -445,10 +428,10 @@ def dot(b: Builder, layer: LayerCall, inputs: list[KTensor]) -> KTensor:
     """Dot of two feature vectors (N, F) . (N, F) -> (N, 1): sum_i a_i * b_i, an element-wise product
     then a Reduce sum; higher ranks (a batched matrix product) and normalize=True are refused."""
     if len(inputs) != 2 or any(t.rank != 1 for t in inputs) or inputs[0].shape != inputs[1].shape:
-        raise _refuse(layer, f"only the dot product of two vectors of equal length is supported, got "
+        raise refuse(layer, f"only the dot product of two vectors of equal length is supported, got "
                              f"{', '.join(str(t.shape) for t in inputs)}")
     if layer.config.get("normalize"):
-        raise _refuse(layer, "normalize=True (cosine similarity) is not supported")
+        raise refuse(layer, "normalize=True (cosine similarity) is not supported")
     sources = [b.keras_view(t, layer) for t in inputs]
     product = b.add(ops.Elementwise(operation="mul"), sources, layer, suffix="product")
     node = b.add(ops.Reduce(mode="sum", axes=(0,), keepdims=True), [product], layer)

@@ -33,7 +33,7 @@ import numpy as np
 
 from nn2hls.errors import UnsupportedOpError
 from nn2hls.frontends import keras_layers as kl
-from nn2hls.frontends.keras_build import Builder, KTensor
+from nn2hls.frontends.keras_build import Builder, KTensor, channels_first, int_tuple
 from nn2hls.frontends.keras_config import LayerCall
 from nn2hls.frontends.qkeras_quantizers import (QuantizerSpec, parse_quantizer, quantize_weights,
                                                trainable_alpha)
@@ -266,14 +266,14 @@ def qaverage_pooling(b: Builder, layer: LayerCall, inputs: list[KTensor]) -> KTe
     if spec is None:
         out = base(b, plain, inputs)
     else:
-        if kl._channels_first(layer) or t.rank != 3:
+        if channels_first(layer) or t.rank != 3:
             raise _refuse(layer, "average_quantizer is supported on channels_last rank-3 inputs only")
         h, w, c = t.shape
         if glob:
             pool, strides, keep = (h, w), (h, w), bool(layer.config.get("keepdims"))
         else:
-            pool = kl._tuple(layer.config.get("pool_size", 2), 2)
-            strides = kl._tuple(layer.config.get("strides") or pool, 2)
+            pool = int_tuple(layer.config.get("pool_size", 2), 2)
+            strides = int_tuple(layer.config.get("strides") or pool, 2)
             if str(layer.config.get("padding", "valid")).lower() != "valid":
                 raise _refuse(layer, "average_quantizer with padding other than 'valid' is not supported")
         area = int(np.prod(pool))

@@ -16,9 +16,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from nn2hls.frontends.keras_build import Builder, KTensor
+from nn2hls.frontends.keras_build import Builder, KTensor, channels_first, int_tuple, refuse
 from nn2hls.frontends.keras_config import LayerCall
-from nn2hls.frontends.keras_layers import _channels_first, _refuse, _tuple
 from nn2hls.ir import ops
 
 
@@ -37,15 +36,15 @@ def _pairs(layer: LayerCall, value: Any, n: int, what: str) -> tuple[tuple[int, 
         return tuple((int(v), int(v)) for v in items)
     if len(items) == n and all(isinstance(v, (list, tuple)) and len(v) == 2 for v in items):
         return tuple((int(v[0]), int(v[1])) for v in items)
-    raise _refuse(layer, f"{what} {value!r} is not a valid spelling for {n} spatial axes")
+    raise refuse(layer, f"{what} {value!r} is not a valid spelling for {n} spatial axes")
 
 
 def _per_axis(layer: LayerCall, t: KTensor, spatial: tuple, neutral) -> list:
     """Keras-axis parameter list: `spatial` on the spatial axes, `neutral` on the channel axis."""
     n = len(spatial)
     if t.rank != n + 1:
-        raise _refuse(layer, f"expects a rank-{n + 1} input (batch excluded), got shape {t.shape}")
-    return [neutral] + list(spatial) if _channels_first(layer) else list(spatial) + [neutral]
+        raise refuse(layer, f"expects a rank-{n + 1} input (batch excluded), got shape {t.shape}")
+    return [neutral] + list(spatial) if channels_first(layer) else list(spatial) + [neutral]
 
 
 def _emit(b: Builder, layer: LayerCall, t: KTensor, make, per_keras_axis: list, out_shape: tuple) -> KTensor:
@@ -61,10 +60,10 @@ def upsampling(b: Builder, layer: LayerCall, inputs: list[KTensor]) -> KTensor:
     n = _ndim(layer)
     interpolation = layer.config.get("interpolation", "nearest")
     if interpolation != "nearest":
-        raise _refuse(layer, f"interpolation {interpolation!r} is not supported; only 'nearest'")
-    size = _tuple(layer.config.get("size", 2), n)
+        raise refuse(layer, f"interpolation {interpolation!r} is not supported; only 'nearest'")
+    size = int_tuple(layer.config.get("size", 2), n)
     if any(s < 1 for s in size):
-        raise _refuse(layer, f"size {size} must be positive")
+        raise refuse(layer, f"size {size} must be positive")
     scales = _per_axis(layer, t, size, 1)
     if all(s == 1 for s in scales):
         return t
@@ -77,7 +76,7 @@ def zero_padding(b: Builder, layer: LayerCall, inputs: list[KTensor]) -> KTensor
     n = _ndim(layer)
     pads = _per_axis(layer, t, _pairs(layer, layer.config.get("padding", 1), n, "padding"), (0, 0))
     if any(p < 0 for pair in pads for p in pair):
-        raise _refuse(layer, f"negative padding {pads}")
+        raise refuse(layer, f"negative padding {pads}")
     if not any(p for pair in pads for p in pair):
         return t
     out = tuple(d + p0 + p1 for d, (p0, p1) in zip(t.shape, pads))
@@ -90,7 +89,7 @@ def cropping(b: Builder, layer: LayerCall, inputs: list[KTensor]) -> KTensor:
     crops = _per_axis(layer, t, _pairs(layer, layer.config.get("cropping", 1), n, "cropping"), (0, 0))
     sizes = tuple(d - c0 - c1 for d, (c0, c1) in zip(t.shape, crops))
     if any(c < 0 for pair in crops for c in pair) or any(s <= 0 for s in sizes):
-        raise _refuse(layer, f"cropping {crops} does not fit an input of shape {t.shape}")
+        raise refuse(layer, f"cropping {crops} does not fit an input of shape {t.shape}")
     if not any(c for pair in crops for c in pair):
         return t
     starts = [c0 for c0, _ in crops]
@@ -105,7 +104,7 @@ def permute(b: Builder, layer: LayerCall, inputs: list[KTensor]) -> KTensor:
     (t,) = inputs
     dims = [int(d) for d in layer.config.get("dims", ())]
     if sorted(dims) != list(range(1, t.rank + 1)):
-        raise _refuse(layer, f"dims {tuple(dims)} is not a permutation of 1..{t.rank}")
+        raise refuse(layer, f"dims {tuple(dims)} is not a permutation of 1..{t.rank}")
     perm = tuple(d - 1 for d in dims)
     if perm == tuple(range(t.rank)):
         return t

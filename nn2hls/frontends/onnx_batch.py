@@ -29,7 +29,7 @@ import numpy as np
 
 from nn2hls.errors import UnsupportedOpError
 from nn2hls.frontends.onnx_fold import BATCH
-from nn2hls.frontends.onnx_layout import Tensor
+from nn2hls.frontends.onnx_layout import Tensor, transpose_sample
 
 # Elementwise ops whose converters only read input 0 and keep its layout.
 ELEMENTWISE = ("Relu", "Sigmoid", "Tanh", "LeakyRelu", "Elu", "HardSigmoid", "Identity", "Dropout", "Selu", "Celu",
@@ -158,7 +158,6 @@ def displaced_node(ctx, node, attrs, inputs) -> list:
         perm2 = [int(p) for p in attrs.get("perm", list(range(len(value.perm) - 1, -1, -1)))]
         composed = [value.perm[q] for q in perm2]
         if composed[0] == 0:
-            from nn2hls.frontends.onnx_ops_wiring import transpose_sample
             return [transpose_sample(ctx, node, value.tensor, composed)]
         return [Displaced(value.tensor, tuple(composed), value.by)]
     if op == "BatchNormalization":

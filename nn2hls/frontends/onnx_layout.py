@@ -154,3 +154,13 @@ class Layouts:
         node = self._reshape(t.node, (n,), hint or t.node)
         order = ir_order(t)
         return node, (None if np.array_equal(order, np.arange(n)) else order)
+
+
+def transpose_sample(ctx, node, t: Tensor, perm: list[int]) -> Tensor:
+    """Transpose with perm[0] == 0 (the batch stays first): a new view of the same IR data."""
+    tp = [p - 1 for p in perm[1:]]
+    if t.base != t.shape:
+        t = ctx.layouts.source(t, hint=ctx.name(node) + "_in")
+    inverse = [int(i) for i in np.argsort(tp)]
+    shape = tuple(t.shape[p] for p in tp)
+    return Tensor(t.node, shape, shape, tuple(inverse[p] for p in t.perm), t.ir_shape)

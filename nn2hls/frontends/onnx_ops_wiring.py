@@ -17,7 +17,7 @@ from nn2hls.errors import UnsupportedOpError
 from nn2hls.frontends.onnx_batch import (batch_mix_error, flatten_keeps_batch, reshape_batch, squeeze_batch1,
                                          transpose_batch)
 from nn2hls.frontends.onnx_fold import BATCH
-from nn2hls.frontends.onnx_layout import Tensor, identity, plain_tensor
+from nn2hls.frontends.onnx_layout import Tensor, identity, plain_tensor, transpose_sample
 from nn2hls.frontends.onnx_ops import attribute_error, converter, onnx_axis, relabel, tensor_input
 from nn2hls.ir import ops
 
@@ -120,16 +120,6 @@ def transpose(ctx, node, attrs, inputs):
             raise batch_mix_error(ctx, node, f"perm={perm}, which moves the batch axis 0,")
         return [moved]
     return [transpose_sample(ctx, node, t, perm)]
-
-
-def transpose_sample(ctx, node, t: Tensor, perm: list[int]) -> Tensor:
-    """Transpose with perm[0] == 0 (the batch stays first): a new view of the same IR data."""
-    tp = [p - 1 for p in perm[1:]]
-    if t.base != t.shape:
-        t = ctx.layouts.source(t, hint=ctx.name(node) + "_in")
-    inverse = [int(i) for i in np.argsort(tp)]
-    shape = tuple(t.shape[p] for p in tp)
-    return Tensor(t.node, shape, shape, tuple(inverse[p] for p in t.perm), t.ir_shape)
 
 
 @converter("Concat")

@@ -21,7 +21,7 @@ from nn2hls.ir.graph import Graph
 TORCH_HINT = "install PyTorch (pip install 'nn2hls[torch]')"
 
 
-def _torch():
+def require_torch():
     try:
         import torch
     except ImportError:
@@ -55,7 +55,7 @@ def export_onnx_bytes(module: Any, example_input: Any, *, dynamo: bool = False, 
     """The ONNX serialization of `module` traced on `example_input` (a tensor or array, batch first; a
     tuple of them for a module with several inputs, named after its forward's parameters). Several
     outputs are named output0, output1, ... (the keys of `nn2hls emulate/csim`'s .npz)."""
-    torch = _torch()
+    torch = require_torch()
     if not isinstance(module, torch.nn.Module):
         raise ModelLoadError(f"load_torch expects a torch.nn.Module, got {type(module).__name__}")
     if example_input is None:

@@ -36,7 +36,7 @@ SAVE_HINT = ("save it as torch.export: torch.export.save(torch.export.export(mod
 
 
 def _torch():
-    from nn2hls.frontends.torch import _torch as require
+    from nn2hls.frontends.torch import require_torch as require
     return require()
 
 

@@ -6,9 +6,12 @@ then `return %out1, %out2`. Weight values are summarised (shape and nonzero coun
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from nn2hls.ir.graph import Graph, Node
+if TYPE_CHECKING:  # graph.py imports this module (Graph.__str__); the names are for annotations only
+    from nn2hls.ir.graph import Graph, Node
 
 
 def _weights(node: Node) -> str:
