@@ -31,10 +31,6 @@ from nn2hls.errors import UnsupportedOpError
 from nn2hls.frontends.onnx_fold import BATCH
 from nn2hls.frontends.onnx_layout import Tensor, transpose_sample
 
-# Elementwise ops whose converters only read input 0 and keep its layout.
-ELEMENTWISE = ("Relu", "Sigmoid", "Tanh", "LeakyRelu", "Elu", "HardSigmoid", "Identity", "Dropout", "Selu", "Celu",
-               "Softplus", "Softsign", "ThresholdedRelu", "HardSwish", "Mish", "Gelu")
-
 
 @dataclass(frozen=True)
 class Displaced:
@@ -147,7 +143,7 @@ def _batchnorm(ctx, node, attrs, inputs, value: Displaced) -> Displaced:
 
 def displaced_node(ctx, node, attrs, inputs) -> list:
     """Convert an op reading a Displaced value (see the module docstring), or refuse it."""
-    from nn2hls.frontends.onnx_ops import CONVERTERS
+    from nn2hls.frontends.onnx_ops import CONVERTERS, PER_ELEMENT
 
     value = inputs[0] if inputs and isinstance(inputs[0], Displaced) else None
     if value is None or any(isinstance(v, (Displaced, Tensor)) for v in inputs[1:]):
@@ -162,7 +158,7 @@ def displaced_node(ctx, node, attrs, inputs) -> list:
         return [Displaced(value.tensor, tuple(composed), value.by)]
     if op == "BatchNormalization":
         return [_batchnorm(ctx, node, attrs, inputs, value)]
-    if op in ELEMENTWISE and op in CONVERTERS:
+    if op in PER_ELEMENT and op in CONVERTERS:
         (result, *rest) = CONVERTERS[op](ctx, node, attrs, [value.tensor] + list(inputs[1:]))
         return [Displaced(result, value.perm, value.by)] + list(rest)
     raise _refuse(ctx, node, value)

@@ -37,12 +37,18 @@ from nn2hls.ir import ops
 
 Converter = Callable[[Any, Any, dict, list], list]
 CONVERTERS: dict[str, Converter] = {}
+PER_ELEMENT: set[str] = set()
+"""ONNX ops whose converters only read input 0 and keep its layout (element-wise activations,
+Identity): they may read a batch-displaced value (`onnx_batch.displaced_node`)."""
 
 
-def converter(*names: str):
+def converter(*names: str, per_element: bool = False):
+    """Register the decorated function as the converter of the ONNX op types `names`."""
     def register(fn: Converter) -> Converter:
         for name in names:
             CONVERTERS[name] = fn
+            if per_element:
+                PER_ELEMENT.add(name)
         return fn
     return register
 
@@ -270,22 +276,22 @@ def _unary(ctx, node, inputs, op: ops.Op) -> list:
 _SIMPLE = {"Relu": "relu", "Sigmoid": "sigmoid", "Tanh": "tanh"}
 
 
-@converter("Relu", "Sigmoid", "Tanh")
+@converter("Relu", "Sigmoid", "Tanh", per_element=True)
 def simple_activation(ctx, node, attrs, inputs):
     return _unary(ctx, node, inputs, ops.Activation(function=_SIMPLE[node.op_type]))
 
 
-@converter("LeakyRelu")
+@converter("LeakyRelu", per_element=True)
 def leaky_relu(ctx, node, attrs, inputs):
     return _unary(ctx, node, inputs, ops.Activation(function="leaky_relu", alpha=float(attrs.get("alpha", 0.01))))
 
 
-@converter("Elu")
+@converter("Elu", per_element=True)
 def elu(ctx, node, attrs, inputs):
     return _unary(ctx, node, inputs, ops.Activation(function="elu", alpha=float(attrs.get("alpha", 1.0))))
 
 
-@converter("HardSigmoid")
+@converter("HardSigmoid", per_element=True)
 def hard_sigmoid(ctx, node, attrs, inputs):
     op = ops.Activation(function="hard_sigmoid", alpha=float(attrs.get("alpha", 0.2)),
                         beta=float(attrs.get("beta", 0.5)))
@@ -344,14 +350,14 @@ def prelu(ctx, node, attrs, inputs):
                                 {"alpha": np.asarray(alpha, dtype=np.float64)}))]
 
 
-@converter("Selu")
+@converter("Selu", per_element=True)
 def selu(ctx, node, attrs, inputs):
     op = ops.Activation(function="selu", alpha=float(attrs.get("alpha", 1.67326319217681884765625)),
                         beta=float(attrs.get("gamma", 1.05070102214813232421875)))
     return _unary(ctx, node, inputs, op)
 
 
-@converter("Celu")
+@converter("Celu", per_element=True)
 def celu(ctx, node, attrs, inputs):
     alpha = float(attrs.get("alpha", 1.0))
     if alpha == 0:
@@ -362,24 +368,24 @@ def celu(ctx, node, attrs, inputs):
 _PLAIN = {"Softplus": "softplus", "Softsign": "softsign", "Mish": "mish"}
 
 
-@converter("Softplus", "Softsign", "Mish")
+@converter("Softplus", "Softsign", "Mish", per_element=True)
 def plain_activation(ctx, node, attrs, inputs):
     return _unary(ctx, node, inputs, ops.Activation(function=_PLAIN[node.op_type]))
 
 
-@converter("ThresholdedRelu")
+@converter("ThresholdedRelu", per_element=True)
 def thresholded_relu(ctx, node, attrs, inputs):
     op = ops.Activation(function="thresholded_relu", alpha=float(attrs.get("alpha", 1.0)),
                         beta=float(attrs.get("value", 0.0)))
     return _unary(ctx, node, inputs, op)
 
 
-@converter("HardSwish")
+@converter("HardSwish", per_element=True)
 def hard_swish(ctx, node, attrs, inputs):
     return _unary(ctx, node, inputs, ops.Activation(function="hard_swish", alpha=1.0 / 6.0, beta=0.5))
 
 
-@converter("Gelu")
+@converter("Gelu", per_element=True)
 def gelu(ctx, node, attrs, inputs):
     approximate = attrs.get("approximate", "none")
     if approximate not in ("none", "tanh"):

@@ -23,7 +23,7 @@ from nn2hls.ir import ops
 
 # ---- wiring -------------------------------------------------------------------------------------
 
-@converter("Identity", "Dropout")
+@converter("Identity", "Dropout", per_element=True)
 def identity_op(ctx, node, attrs, inputs):
     if node.op_type == "Dropout" and len(node.output) > 1 and node.output[1] and ctx.consumers(node.output[1]):
         raise UnsupportedOpError(f"ONNX Dropout node {ctx.label(node)}: its mask output is not supported")
