@@ -119,7 +119,8 @@ def check_input(graph: Graph, x: Any, what: str = "input") -> "np.ndarray | list
     return feeds.canonical(arrays)
 
 
-def _check_layer_names(graph: Graph, config: Config) -> None:
+def check_layer_names(graph: Graph, config: Config) -> None:
+    """Refuse (ConfigError) a config naming a layer the graph does not have, in precision or pruning tables."""
     known = set(graph.nodes) | {n.source_name for n in graph.nodes.values() if n.source_name}
     tables = (("precision.layers", config.precision_layers), ("pruning.layers", config.pruning.layers),
               ("pruning.sparsity", config.pruning.sparsity))
@@ -155,7 +156,7 @@ def compile(model: Any, config: "Config | Mapping[str, Any] | str | Path | None"
     cfg = resolve_config(config)
     if not cfg.project_name:
         cfg.project_name = graph.name
-    _check_layer_names(graph, cfg)
+    check_layer_names(graph, cfg)
     if calibration is None and cfg.calibration:
         calibration = cfg.calibration
     if isinstance(calibration, (str, Path)) or (isinstance(calibration, (list, tuple)) and calibration

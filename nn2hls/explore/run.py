@@ -221,10 +221,10 @@ def _read_inputs(model: Any, x: Any, labels: Any, calibration: Any, weights: Any
 def _points(scan_space: Space, config: Any, inputs: _Inputs, calibration_file: str, say: Log) -> list[Point]:
     """The scan's points with distinct configs (layer names checked against the model at once)."""
     from nn2hls.config_file import load_config
-    from nn2hls.pipeline import _check_layer_names
+    from nn2hls.pipeline import check_layer_names
 
     points = expand(scan_space, load_config(config), inputs.graph, calibration_file)
-    _check_layer_names(inputs.graph, points[0].config)
+    check_layer_names(inputs.graph, points[0].config)
     unique: dict[str, Point] = {}
     for p in points:
         unique.setdefault(p.point_id, p)
