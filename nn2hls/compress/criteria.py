@@ -167,14 +167,16 @@ class SensitivityTargets:
 
     def __call__(self, model: nn.Module) -> dict[str, float]:
         current = masks.layer_sparsity(model)
-        if self.targets is None or all(current[n] >= self.targets[n] - 1e-6 for n in current):
+        # a layer within one weight of its target has reached it (sparsity moves in whole weights)
+        slack = {n: 1.0 / m.weight.numel() for n, m in masks.prunable_layers(model)}
+        if self.targets is None or all(current[n] >= self.targets[n] - slack[n] for n in current):
             # levels above where each layer is: that fraction of its remaining weights pruned as well
             levels = {n: [c + (1.0 - c) * f for f in self.fractions] for n, c in current.items()}
             sens = layer_sensitivity(model, self.evaluate, levels)
             accuracy = float(self.evaluate(model))
             found = sensitivity_targets(sens, accuracy, self.max_drop)
             self.targets = {n: max(found[n], current[n]) for n in current}
-            if all(self.targets[n] <= current[n] + 1e-6 for n in current):
+            if all(self.targets[n] <= current[n] + slack[n] for n in current):
                 # no layer stays within max_drop without retraining: step the least sensitive one by the
                 # smallest fraction and let retraining and the schedule's tolerance decide
                 open_layers = [n for n in current if current[n] < 1.0 - 1e-6]
