@@ -11,6 +11,8 @@
                          [--calibration X.npy] [--engine ray|serial] [--address RAY] [--num-cpus N]
                          [--cpus-per-point C] [--csim] [--ap-types DIR] [--tolerance T] [--json]
                          [--force] [--weights FILE]
+    nn2hls explore-compress MODEL --data DATA.npz --space SPACE.yml -o DIR [--engine ray|serial]
+                         [--address RAY] [--samples N] [--no-early-stop] ... (nn2hls/explore/compress_command.py)
 
 `--weights FILE` (convert, check, emulate, report) is the weights .h5 of a Keras architecture .json
 MODEL (default: <stem>_weights.h5 beside it).
@@ -205,6 +207,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print results.json's summary as one JSON object")
     p.add_argument("--force", action="store_true", help="start over in a DIR holding another scan")
     p.set_defaults(handler=cmd_explore)
+
+    from nn2hls.explore.compress_command import add_parser as add_explore_compress_parser
+
+    add_explore_compress_parser(sub, common)
     return parser
 
 
