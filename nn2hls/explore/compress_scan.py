@@ -249,7 +249,7 @@ def explore_compress(model: Any, data: Any, space: Any, out_dir: str | Path, *, 
                            (arrays["x_test"], arrays["y_test"]) if has_test else None, str(out.resolve()),
                            bool(check), check_samples)
 
-    recorded = {tid: row for tid, row in table.load_points(out).items() if row.get("status") in DONE}
+    recorded = {tid: row for tid, row in _load_rows(out).items() if row.get("status") in DONE}
     todo = [t for t in trials if t.trial_id not in recorded]
     if len(todo) < len(trials):
         say("note", f"resuming: {len(trials) - len(todo)} of {len(trials)} trials are already in '{out}'")
@@ -289,6 +289,19 @@ def explore_compress(model: Any, data: Any, space: Any, out_dir: str | Path, *, 
                "stopped": result.stopped, "pareto_front": result.pareto_front, "best": result.best, "trials": rows}
     result.files["json"] = str(table.write_json(out / "results.json", payload))
     return result
+
+
+def _load_rows(out: Path) -> dict[str, dict[str, Any]]:
+    """The trial rows already in DIR/points/, by trial id (unreadable records are ignored)."""
+    rows: dict[str, dict[str, Any]] = {}
+    for path in sorted((out / table.POINTS).glob("*.json")):
+        try:
+            row = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(row, dict) and row.get("trial_id") == path.stem:
+            rows[path.stem] = row
+    return rows
 
 
 def _row(trial: Trial, recorded: dict[str, Any], varying: Sequence[str]) -> dict[str, Any]:
