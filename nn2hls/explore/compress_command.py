@@ -52,15 +52,19 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """The `explore-compress` command; returns the exit code (0: the scan ran, failed trials included)."""
-    from nn2hls.cli import note, warn
+    import sys
+
     from nn2hls.explore.compress_scan import explore_compress
     from nn2hls.progress import format_table
 
     if args.num_cpus is not None and args.num_cpus < 1:
         raise ConfigError(f"--num-cpus is {args.num_cpus}: give at least 1")
 
-    def log(kind: str, message: str) -> None:
-        (warn if kind == "warning" else note)(message)
+    quiet = getattr(args, "quiet", False)
+
+    def log(kind: str, message: str) -> None:  # as nn2hls.cli's note/warn: notes silenced by --quiet
+        if kind == "warning" or not quiet:
+            print(f"{kind}: {message}", file=sys.stderr)
 
     result = explore_compress(args.model, args.data, args.space, args.output, engine=args.engine,
                               address=args.address, num_cpus=args.num_cpus, cpus_per_trial=args.cpus_per_trial,

@@ -90,7 +90,7 @@ def run_tune(trials: Sequence[Trial], data: TrialData, on_result: OnResult, *, a
              num_cpus: int | None = None, cpus_per_trial: float = 1.0, early_stop: bool = True,
              grace_period: int = 2, reduction_factor: float = 2.0) -> None:
     """Run the trials as Ray Tune trials (module rule); each row goes to `on_result` as its trial ends."""
-    from nn2hls.explore.engine import _connect, import_ray
+    from nn2hls.explore.engine import connect, import_ray
 
     ray = import_ray()
     tune = _import_tune()
@@ -132,7 +132,7 @@ def run_tune(trials: Sequence[Trial], data: TrialData, on_result: OnResult, *, a
 
     if not trials:
         return
-    started = _connect(ray, address, num_cpus)
+    started = connect(ray, address, num_cpus)
     os.environ.setdefault("TUNE_DISABLE_AUTO_CALLBACK_LOGGERS", "1")
     os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
     try:
@@ -193,7 +193,7 @@ def _data(data: Any) -> dict[str, np.ndarray]:
 
 
 def _prepare_dir(out: Path, fingerprint: dict[str, Any], force: bool) -> None:
-    from nn2hls.explore.run import _prepare_dir as prepare
+    from nn2hls.explore.run import prepare_dir as prepare
 
     if force:
         for name in RESULT_FILES:

@@ -43,7 +43,7 @@ def import_ray() -> Any:
     return ray
 
 
-def _connect(ray: Any, address: str | None, num_cpus: int | None) -> bool:
+def connect(ray: Any, address: str | None, num_cpus: int | None) -> bool:
     """Connect to (or start) Ray; True when this call did it (so it also disconnects)."""
     if ray.is_initialized():
         return False
@@ -75,7 +75,7 @@ def run_ray(points: Sequence[Point], data: ScanData, on_result: OnResult, *, add
             num_cpus: int | None = None, cpus_per_point: float = 1.0) -> int:
     """Evaluate the points as Ray tasks; returns the CPUs the cluster offers."""
     ray = import_ray()
-    started = _connect(ray, address, num_cpus)
+    started = connect(ray, address, num_cpus)
     try:
         cpus = int(ray.cluster_resources().get("CPU", 0))
         if not points:

@@ -98,7 +98,7 @@ def _model_digest(model: Any) -> str:
     return f"in-memory {type(model).__name__}"
 
 
-def _prepare_dir(out: Path, fingerprint: dict[str, Any], force: bool) -> None:
+def prepare_dir(out: Path, fingerprint: dict[str, Any], force: bool) -> None:
     """Create DIR, or accept it for resuming; refuse a folder holding something else (unless force)."""
     if out.exists() and not out.is_dir():
         raise OutputExistsError(f"output path '{out}' exists and is a file; choose another -o folder")
@@ -287,7 +287,7 @@ def explore(model: Any, x: Any, space: Any, out_dir: str | Path, *, labels: Any 
     fingerprint = {"model": _model_digest(model), "input": _digest(feeds.as_list(inputs.x)),
                    "labels": _digest(inputs.labels) if inputs.labels is not None else None,
                    "calibration": _digest(feeds.as_list(inputs.calibration)), "csim": bool(csim)}
-    _prepare_dir(out, fingerprint, force)
+    prepare_dir(out, fingerprint, force)
     model_name = str(model) if isinstance(model, (str, Path)) else inputs.graph.name
     space_dict = {k: list(v) for k, v in zip(scan_space.keys, scan_space.values)}
     table.write_json(out / table.SCAN_FILE, {"fingerprint": fingerprint, "model": model_name, "space": space_dict})
