@@ -3,7 +3,9 @@
 The Ray Tune scan of a tiny MLP on a tiny synthetic 3-class problem is compared trial for trial with
 `compress()` called directly on each trial's arguments in this process: a finished trial must give
 the same final accuracies, sparsities and report totals, a trial ASHA stopped must have reported the
-direct run's validation accuracy and sparsity at the iteration it was stopped. The scan's own check
+direct run's validation accuracy and sparsity at the iteration it was stopped, and which trials ASHA
+stops must be what ASHA's rule worked by hand on the direct runs' accuracies gives (one CPU: the
+trials run in order, so the decisions are fixed). The scan's own check
 (C simulation vs emulator) must find no mismatch. Failed trials, resuming and space errors are
 checked on the serial engine (no Ray needed).
 """
@@ -66,11 +68,40 @@ def direct():
         torch.set_num_threads(threads)
 
 
+def _asha(reports: list[list[float]], grace: int = 2, rf: int = 2) -> list[tuple[str, int]]:
+    """ASHA by hand for trials run one after the other: rungs at grace * rf**k reports; a trial reaching
+    a rung is stopped when its value is below the (1 - 1/rf) quantile of the values the trials before
+    it recorded there. `reports`: per trial, the val_acc of each report (the pruning iterations, then
+    the final one). Returns (status, reports made) per trial; stopping at the final report is too late."""
+    rungs: dict[int, list[float]] = {}
+    out = []
+    for values in reports:
+        status = "ok"
+        for k, value in enumerate(values, start=1):
+            if k not in [grace * rf ** i for i in range(16)]:  # reports come one by one: rung k at report k
+                continue
+            recorded = rungs.setdefault(k, [])
+            stop = bool(recorded) and value < np.percentile(recorded, 100 * (1 - 1 / rf))
+            recorded.append(value)
+            if stop and k < len(values):
+                status = "stopped"
+                break
+        out.append((status, k))
+    return out
+
+
 @pytest.mark.skipif(shutil.which("g++") is None, reason="the trials' check needs g++")
 def test_tune_scan_matches_direct_compress(direct, tmp_path):
     pytest.importorskip("ray.tune", reason="Ray Tune is not installed (pip install 'nn2hls[explore]')")
-    scan = explore_compress(_model(), _data(), SPACE, tmp_path / "scan", engine="tune", num_cpus=2)
+    # one CPU: Tune runs the trials one after the other in trial order, so ASHA's decisions are fixed
+    scan = explore_compress(_model(), _data(), SPACE, tmp_path / "scan", engine="tune", num_cpus=1)
     assert [r["trial_id"] for r in scan.rows] == list(direct)
+    reports = [[h["val_acc"] for h in r.history if h["stage"] == "prune"] + [r.final["val_acc"]]
+               for r in direct.values()]
+    expected = _asha(reports)
+    assert [(r["status"], r["iterations"]) if r["status"] == "stopped" else (r["status"], len(reports[i]))
+            for i, r in enumerate(scan.rows)] == expected
+    assert "stopped" in [status for status, _ in expected]  # the scan exercises early stopping
     finished = 0
     for row in scan.rows:
         result = direct[row["trial_id"]]
