@@ -47,10 +47,12 @@ def main() -> None:
     assert rows["serial"] == rows["tune"], "the engines disagree"
     ok = sum(r["status"] == "ok" for r in rows["serial"])
     load = os.getloadavg()[0]
-    print(f"- {datetime.date.today()}, 2 cores (load average {load:.1f} at the end): `python bench/explore_compress.py`, "
+    print(f"- {datetime.date.today()}, 2 cores (load average {load:.1f} at the end): "
+          "`python bench/explore_compress.py`, "
           f"8 compression trials of the jet MLP ({ok} ok, each checked), serial {times['serial']:.1f} s, Ray Tune "
           f"2 workers {times['tune']:.1f} s ({times['serial'] / times['tune']:.2f}x, Ray start-up included); "
-          f"identical rows. Best trial: {best['args'] if best else None} -> test acc {best['test_acc'] if best else ''}, "
+          f"identical rows. Best trial: {best['args'] if best else None} -> "
+          f"test acc {best['test_acc'] if best else ''}, "
           f"{best['dsp'] if best else ''} DSP.")
 
 

@@ -92,7 +92,8 @@ def run(args: argparse.Namespace) -> int:
                  for k in result.space_keys] +
                 [f"{r[key]:.4f}", f"{r['sparsity']:.3f}", f"{r['effective_sparsity']:.3f}", r["dsp"],
                  "-" if r["mismatches"] is None else r["mismatches"]] for r in front]
-        print(f"\nPareto front ({len(rows)} trials; * = best, its arguments in best_trial.yml):")
+        plural = "s" if len(rows) != 1 else ""
+        print(f"\nPareto front ({len(rows)} trial{plural}; * = best, its arguments in best_trial.yml):")
         print(format_table(header, rows, indent="  "))
     print()
     for name in ("csv", "parquet", "json", "pareto_png", "best_trial"):

@@ -101,12 +101,17 @@ def run_tune(trials: Sequence[Trial], data: TrialData, on_result: OnResult, *, a
     saved: set[str] = set()
 
     def trainable(config: dict[str, Any], data: TrialData) -> None:
+        last = {"val_acc": 0.0, "sparsity": 0.0}
+
         def report(metrics: dict[str, Any]) -> None:
+            last.update(val_acc=metrics["val_acc"], sparsity=metrics["sparsity"])
             tune.report({**metrics, "final": False})
 
         row = run_trial(config["trial_id"], args_by_id[config["trial_id"]], data, report)
-        tune.report({"final": True, "row_json": json.dumps(row), "val_acc": row["val_acc"] or 0.0,
-                     "sparsity": row["sparsity"] or 0.0})
+        # the last report carries the row; a failed trial repeats its last numbers (Tune needs val_acc)
+        ok = row["status"] == "ok"
+        tune.report({"final": True, "row_json": json.dumps(row), "val_acc": row["val_acc"] if ok else last["val_acc"],
+                     "sparsity": row["sparsity"] if ok else last["sparsity"]})
 
     class Saver(tune.Callback):
         def _save(self, trial: Any, error: str | None = None) -> None:
