@@ -6,6 +6,8 @@ input) and returns the values of the node's outputs. ONNX axes are mapped to IR 
 Tensor's layout (see `onnx_layout`); the batch axis (ONNX axis 0) never moves. Rules by op:
 - Gemm: Y = alpha * A' @ B' + beta * C with constant B, C -> Dense(kernel = alpha * B', bias = beta * C).
   MatMul with a constant right operand -> Dense; a following Add of a constant is fused as its bias.
+  MatMul with a constant left operand W (M, K): W @ x is a Dense with kernel W^T over x's axis -2,
+  read through a swap of x's last two axes (wiring only).
   A Dense reading a flattened feature map permutes its kernel rows to the IR order instead of moving
   data.
 - Spatial ops (Conv, pooling, BatchNormalization) are in `onnx_ops_spatial`; wiring ops (Flatten,
@@ -152,22 +154,53 @@ def matmul(ctx, node, attrs, inputs):
             raise UnsupportedOpError(f"ONNX MatMul node {ctx.label(node)}: the constant operand must be 2-D "
                                      f"(in_features, units), got shape {w.shape}")
         return [_dense(ctx, node, inputs[0], w, None)]
-    raise UnsupportedOpError(f"ONNX MatMul node {ctx.label(node)}: only x @ W with a constant W is supported "
-                             f"(a product of two run-time tensors or W @ x is not)")
+    if isinstance(inputs[1], Tensor) and not isinstance(inputs[0], Tensor):
+        return [_left_matmul(ctx, node, constant_input(ctx, node, inputs, 0, "A"), inputs[1])]
+    raise UnsupportedOpError(f"ONNX MatMul node {ctx.label(node)}: only products with one constant operand "
+                             f"(x @ W or W @ x) are supported, not a product of two run-time tensors")
+
+
+def _left_matmul(ctx, node, w: np.ndarray, t: Tensor) -> Tensor:
+    """W @ x with a constant W of shape (M, K) and x of per-sample shape (..., K, N): y[..., m, n] =
+    sum_k W[m, k] x[..., k, n], a Dense with kernel W^T over x's axis -2. The IR holds x with its last
+    two axes swapped ((..., N, K), a renaming of wires), the Dense gives (..., N, M), and the result is
+    the ONNX (..., M, N) in that swapped layout: no data moves."""
+    while w.ndim > 2 and w.shape[0] == 1:  # leading broadcast axes of size 1 add nothing
+        w = w[0]
+    if w.ndim != 2:
+        raise UnsupportedOpError(f"ONNX MatMul node {ctx.label(node)}: the constant left operand must be 2-D "
+                                 f"(M, K), got shape {w.shape} (a different matrix per leading axis is not supported)")
+    if t.rank < 2:
+        raise UnsupportedOpError(f"ONNX MatMul node {ctx.label(node)}: W @ x needs x of per-sample rank >= 2 "
+                                 f"(..., K, N); got per-sample shape {t.shape}, whose matrix axis is the batch")
+    if t.shape[-2] != w.shape[1]:
+        raise UnsupportedOpError(f"ONNX MatMul node {ctx.label(node)}: W of shape {w.shape} does not match "
+                                 f"x of per-sample shape {t.shape} (W's {w.shape[1]} columns vs x's axis -2)")
+    swap = identity(t.rank - 2) + (t.rank - 1, t.rank - 2)
+    t = ctx.layouts.emit(t, t.shape, swap, hint=ctx.name(node) + "_in")
+    name = ctx.add(ops.Dense(), [t.node], node, {"kernel": w.T.copy()})
+    return plain_tensor(name, t.shape[:-2] + (int(w.shape[0]), t.shape[-1]), swap)
 
 
 def _try_fuse_bias(ctx, node, t: Tensor, c: np.ndarray, sign: float) -> Tensor | None:
-    """Add a constant to the bias of the Dense that produced t, when nothing else reads it."""
+    """Add a constant to the bias of the Dense that produced t, when nothing else reads it and the
+    constant, seen in t's IR layout, is one value per unit (the Dense's last IR axis)."""
     producer = ctx.graph.nodes.get(t.node)
     if producer is None or not isinstance(producer.op, ops.Dense) or not t.plain:
         return None
-    if ctx.consumers(node.input[0]) != 1 or ctx.graph.consumers(t.node) or t.perm[-1] != t.rank - 1:
+    if ctx.consumers(node.input[0]) != 1 or ctx.graph.consumers(t.node):
         return None
     units = producer.weights["kernel"].shape[1]
-    if c.ndim > t.rank + 1 or any(d != 1 for d in c.shape[:-1]) or (c.ndim and c.shape[-1] not in (1, units)):
+    if c.ndim > t.rank + 1 or (c.ndim == t.rank + 1 and c.shape[0] != 1):
         return None
-    vector = np.broadcast_to(c.reshape(-1) if c.ndim else c, (units,))
-    producer.weights["bias"] = producer.weights.get("bias", np.zeros(units)) + sign * vector
+    try:
+        full = np.broadcast_to(c.reshape(c.shape[1:]) if c.ndim == t.rank + 1 else c, t.shape)
+    except ValueError:
+        return None
+    rows = map_constant(t, full).reshape(-1, units)
+    if not np.all(rows == rows[:1]):
+        return None
+    producer.weights["bias"] = producer.weights.get("bias", np.zeros(units)) + sign * rows[0]
     return t
 
 
