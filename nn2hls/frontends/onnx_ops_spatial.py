@@ -6,8 +6,10 @@ BatchNormalization. All work on channels-last IR data (the input is brought to t
   `pads` or `auto_pad`:
   SAME_* pads a total of max((ceil(L / s) - 1) * s + (k - 1) * d + 1 - L, 0) per axis, the odd unit at
   the end for SAME_UPPER and at the beginning for SAME_LOWER; VALID pads nothing.
-- MaxPool / AveragePool -> Pool (count_include_pad kept; ceil_mode=1 only where it yields the
-  floor-mode shape, i.e. no partial window).
+- MaxPool / AveragePool -> Pool (count_include_pad kept). ceil_mode=1 extends the end padding so the
+  last, partial window exists (`_ceil_extra`); that extension is never counted, so an average with
+  count_include_pad=1 and declared pads becomes Pad(zeros, the declared pads) then a Pool that counts
+  only its inputs (the padded zeros among them): exact by construction.
 - GlobalAveragePool / GlobalMaxPool -> GlobalPool, whose ONNX (C, 1, ..., 1) is IR (C,).
 - BatchNormalization (inference) -> BatchNorm over ONNX axis 1 = the IR's last axis.
 """
@@ -101,21 +103,41 @@ def pool(ctx, node, attrs, inputs):
     if any(d != 1 for d in dilations):
         raise attribute_error(ctx, node, "dilations", list(dilations), "all 1")
     pads = _pads(ctx, node, attrs, t.shape[1:], kernel, strides, dilations)
-    if attrs.get("ceil_mode", 0):
-        for size, k, s, (pb, pe) in zip(t.shape[1:], kernel, strides, pads):
-            floor_out = (size + pb + pe - k) // s + 1
-            ceil_out = -(-(size + pb + pe - k) // s) + 1
-            if (ceil_out - 1) * s >= size + pb:
-                ceil_out -= 1
-            if ceil_out != floor_out:
-                raise attribute_error(ctx, node, "ceil_mode", 1, "ceil_mode=0, or ceil_mode=1 where it gives "
-                                      "the same output size (here it adds a partial window)")
     mode = "max" if node.op_type == "MaxPool" else "avg"
+    include_pad = bool(attrs.get("count_include_pad", 0)) if mode == "avg" else False
+    source = t.node
+    if attrs.get("ceil_mode", 0):
+        extra = _ceil_extra(t.shape[1:], kernel, strides, pads)
+        if any(extra):
+            if include_pad and any(p for pair in pads for p in pair):
+                # the declared pads count in the divisor, the ceil_mode extension does not: pad with
+                # zeros explicitly (they become counted inputs), then pool without counting padding
+                pad = ops.Pad(pads=tuple(pads) + ((0, 0),))
+                source = ctx.graph.add(pad, [t.node], name=ctx.name(node) + "_pad",
+                                       source_name=ctx.name(node)).name
+                pads = tuple((0, 0) for _ in pads)
+            include_pad = False
+            pads = tuple((b, e + x) for (b, e), x in zip(pads, extra))
     op = ops.Pool(mode=mode, ndim=nd, pool_size=kernel, strides=strides, pads=pads,
-                  count_include_pad=bool(attrs.get("count_include_pad", 0)) if mode == "avg" else False)
-    name = ctx.add(op, [t.node], node)
+                  count_include_pad=include_pad)
+    name = ctx.add(op, [source], node)
     ir_shape = ctx.graph.nodes[name].shape
     return [plain_tensor(name, (ir_shape[-1],) + tuple(ir_shape[:-1]), channels_last(t.rank))]
+
+
+def _ceil_extra(spatial, kernel, strides, pads) -> tuple[int, ...]:
+    """ceil_mode=1 (ONNX MaxPool/AveragePool, torch ceil_mode=True): per axis, the number of positions
+    past the end padding that the last (partial) window reaches. The output size is
+    ceil((n + pb + pe - k) / s) + 1, less one when that last window would start in the end padding;
+    the extension holds no input and is never counted in an average's divisor (with count_include_pad
+    the declared pads are counted, the extension is not: torch's and onnxruntime's rule)."""
+    extra = []
+    for n, k, s, (pb, pe) in zip(spatial, kernel, strides, pads):
+        out = -(-(n + pb + pe - k) // s) + 1
+        if (out - 1) * s >= n + pb:
+            out -= 1
+        extra.append(max(0, (out - 1) * s + k - (n + pb + pe)))
+    return tuple(extra)
 
 
 @converter("GlobalAveragePool", "GlobalMaxPool")

@@ -75,8 +75,8 @@ def test_weights_exported_as_inputs_get_a_hint():
               helper.make_tensor_value_info("W", TensorProto.FLOAT, [4, 3])]
     m = _model([helper.make_node("MatMul", ["x", "W"], ["y"])], inputs=inputs, inits=[])
     assert _error(UnsupportedOpError, m) == (
-        "ONNX MatMul node 'y': only x @ W with a constant W is supported (a product of two run-time tensors or "
-        "W @ x is not) (the model has no weights and 2 inputs: if weights were exported as inputs, re-export "
+        "ONNX MatMul node 'y': only products with one constant operand (x @ W or W @ x) are supported, not a "
+        "product of two run-time tensors (the model has no weights and 2 inputs: if weights were exported as inputs, re-export "
         "with its parameters, torch.onnx.export(..., export_params=True))")
 
 
@@ -108,10 +108,11 @@ def test_conv_group_weight_mismatch_refused():
                                                     "match an input of shape (4, 6, 6) with group=4")
 
 
-def test_ceil_mode_partial_window_refused():
-    m = _model([helper.make_node("MaxPool", ["x"], ["y"], kernel_shape=[2, 2], strides=[2, 2], ceil_mode=1,
-                                 name="p")], in_shape=(1, 5, 5))
-    assert _error(UnsupportedOpError, m).startswith("ONNX MaxPool node 'p': attribute ceil_mode=1 is not supported;")
+def test_left_matmul_of_a_vector_refused():
+    w = numpy_helper.from_array(np.ones((3, 4), np.float32), "W")
+    m = _model([helper.make_node("MatMul", ["W", "x"], ["y"], name="mm")], inits=[w])
+    assert _error(UnsupportedOpError, m) == ("ONNX MatMul node 'mm': W @ x needs x of per-sample rank >= 2 "
+                                             "(..., K, N); got per-sample shape (4,), whose matrix axis is the batch")
 
 
 def test_bad_auto_pad():
@@ -146,7 +147,7 @@ def test_constant_divided_by_tensor():
 
 def test_matmul_of_two_tensors():
     m = _model([helper.make_node("MatMul", ["x", "x"], ["y"], name="mm")], in_shape=(4, 4))
-    assert _error(UnsupportedOpError, m).startswith("ONNX MatMul node 'mm': only x @ W with a constant W")
+    assert _error(UnsupportedOpError, m).startswith("ONNX MatMul node 'mm': only products with one constant operand")
 
 
 def test_opset_newer_than_onnx_knows():
