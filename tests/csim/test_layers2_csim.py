@@ -1,0 +1,62 @@
+"""Second-round layers (issue 15) in C simulation: pooling with ceil_mode (both count_include_pad
+settings, a partial max window) and W @ x with pruned weights, one model; C-sim == emulator bit for
+bit with nn2hls's ap types and the vendor headers (one build each), and the two zero weights of W
+cost no product (report and generated constant arrays)."""
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+import onnx  # noqa: E402
+
+import nn2hls  # noqa: E402
+from nn2hls.frontends.torch import export_onnx_bytes  # noqa: E402
+from nn2hls.testing import first_mismatch  # noqa: E402
+
+_SCRIPT = Path(__file__).resolve().parents[1] / "fixtures" / "make_layers2_fixtures.py"
+_spec = importlib.util.spec_from_file_location("make_layers2_fixtures", _SCRIPT)
+fixtures = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(fixtures)
+
+pytestmark = [pytest.mark.csim, pytest.mark.filterwarnings("ignore")]
+VENDOR = os.environ.get("NN2HLS_AP_TYPES", "")
+
+
+@pytest.fixture(scope="module")
+def ceil_pools():
+    module, _, _ = fixtures.torch_model("ceil_pools")
+    x = fixtures.torch_input("ceil_pools", 300)
+    model = onnx.load_from_string(export_onnx_bytes(module, torch.from_numpy(x[:1])))
+    return nn2hls.compile(model, calibration=x[:200]), x
+
+
+def test_ceil_pools_bit_exact(ceil_pools):
+    compiled, x = ceil_pools
+    kinds = [n.op.kind for n in compiled.graph.topological()]
+    assert kinds.count("Pool") == 3 and "Pad" in kinds
+    assert first_mismatch(compiled.emulate(x), compiled.build().predict(x)) is None
+
+
+@pytest.mark.vendor
+@pytest.mark.skipif(not VENDOR, reason="NN2HLS_AP_TYPES is not set: vendor ap_types headers unavailable")
+def test_ceil_pools_bit_exact_vendor_headers(ceil_pools):
+    compiled, x = ceil_pools
+    assert first_mismatch(compiled.emulate(x), compiled.build(ap_types=VENDOR).predict(x)) is None
+
+
+def test_left_matmul_zero_weights_cost_nothing(ceil_pools, tmp_path):
+    """W (5, 2) @ x (2, 4): 10 weights, 2 zero; each weight is used once per column of x (4 columns)."""
+    compiled, _ = ceil_pools
+    (row,) = [r for r in compiled.report()["layers"] if r["op"] == "Dense"]
+    assert row["weights"] == 10 and row["nonzero_weights"] == 8
+    assert row["multiplies"] == 8 * 4 and row["pruned_multiplies"] == 2 * 4
+    project = compiled.write(tmp_path / "prj")
+    (text,) = [t for t in (p.read_text() for p in (project / "firmware").glob("layer_*.cpp")) if "mul_w" in t]
+    assert dict(re.findall(r"// (\w+): (\d+) entries", text))["mul_w"] == "8"
