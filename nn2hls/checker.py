@@ -168,7 +168,11 @@ def _reference(model: Any, compiled: Any, source: Graph | None, x: np.ndarray, l
         return compare.as_output_list(compiled.float_reference(x))
 
     target = source if isinstance(model, CompiledModel) else model
-    return float_reference(target, feeds.as_list(x), ir_executor, lambda message: log("note", message), weights=weights)
+    # integer inputs (Embedding indices) reach the framework as int64 (their values floored, as the
+    # hardware's index type does)
+    xs = [np.floor(a).astype(np.int64) if node.op.integer else a
+          for node, a in zip(compiled.graph.inputs, feeds.as_list(x))]
+    return float_reference(target, xs, ir_executor, lambda message: log("note", message), weights=weights)
 
 
 def check(model: Any, x: Any, *, config: Any = None, calibration: Any = None, ap_types: str | Path | None = None,

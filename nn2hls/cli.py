@@ -1,6 +1,6 @@
 """The `nn2hls` command line (DESIGN.md fixes the commands, options and exit codes).
 
-    nn2hls convert MODEL [-o OUT] [-c CONFIG.yml] [--backend vivado|vitis] [--precision TYPE]
+    nn2hls convert MODEL [-o OUT] [-c CONFIG.yml] [--backend vivado|vitis] [--precision TYPE] [--integer-input TYPE]
                          [--calibration X.npy] [--force] [--weights FILE]
     nn2hls check   MODEL --input X.npy [-c CONFIG.yml] [--calibration X.npy] [--json] [--weights FILE]
                          [--min-agreement F] [--max-error X]
@@ -98,6 +98,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--precision", metavar="TYPE",
                    help="default weight, bias, result and input type, e.g. 'ap_fixed<16,6>' (accumulators "
                         "stay exact; per-op-type and per-layer config entries still win)")
+    p.add_argument("--integer-input", metavar="TYPE",
+                   help="type of the model's integer inputs (Embedding indices), e.g. 'ap_uint<8>': no "
+                        "fractional bits, at most 32 bits (default: auto, docs/config.md)")
     p.add_argument("--calibration", metavar="X.npy", action="append",
                    help="samples (N, *input_shape) used to size the types and as testbench data (" + _SEVERAL + ")")
     p.add_argument("--force", action="store_true", help="overwrite an existing output folder")
@@ -315,13 +318,15 @@ def _summary_table(compiled) -> str:
 
 # ---- commands ---------------------------------------------------------------------------------------
 def cmd_convert(args: argparse.Namespace) -> int:
-    from nn2hls.config_file import apply_default_precision
+    from nn2hls.config_file import apply_default_precision, apply_integer_input
 
     cfg = _config(args.config)
     if args.backend:
         cfg.backend = args.backend
     if args.precision:
         apply_default_precision(cfg, args.precision)
+    if args.integer_input:
+        apply_integer_input(cfg, args.integer_input)
     model_path = Path(args.model)
     out = Path(args.output) if args.output else Path.cwd() / f"{model_path.stem}_hls"
     if out.exists() and (not out.is_dir() or any(out.iterdir())) and not args.force:

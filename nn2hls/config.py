@@ -61,6 +61,7 @@ class Config:
     strategy: str = "latency"
     reuse_factor: int = 1
     precision_input: str = "auto"
+    precision_integer_input: str = "auto"  # integer inputs (Embedding indices): an integer TYPE or auto
     precision: PrecisionSpec = field(default_factory=PrecisionSpec)
     precision_layers: dict[str, dict[str, Any]] = field(default_factory=dict)    # by layer name
     precision_op_types: dict[str, dict[str, Any]] = field(default_factory=dict)  # by op kind

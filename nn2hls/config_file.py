@@ -9,6 +9,7 @@ optional and defaults to the value in `nn2hls.config`:
                                        several inputs), relative to the YAML file
     precision:
       input: TYPE | auto
+      integer_input: TYPE | auto     (integer model inputs: a type without fractional bits, <= 32 bits)
       default:   {weight, bias, accum, result: TYPE | auto, weight_width, result_width, headroom_bits,
                   rounding, overflow, table_size (int | auto), table_width}
       op_types:  {<op kind, e.g. Dense>: {same keys as default}}
@@ -42,7 +43,7 @@ TYPE_ROLES = ("weight", "bias", "accum", "result")
 
 TOP_KEYS = ("project_name", "backend", "part", "clock_period_ns", "io_type", "strategy", "reuse_factor",
             "precision", "search", "pruning", "passes", "calibration")
-PRECISION_KEYS = ("input", "default", "op_types", "layers")
+PRECISION_KEYS = ("input", "integer_input", "default", "op_types", "layers")
 PASSES_KEYS = ("disable", "add")
 SPEC_KEYS = tuple(f.name for f in fields(PrecisionSpec))
 SEARCH_KEYS = tuple(f.name for f in fields(SearchSpec))
@@ -207,6 +208,8 @@ def config_from_dict(data: Mapping[str, Any] | None, *, source: str = "config",
     precision = v.mapping(top.get("precision"), "precision", PRECISION_KEYS)
     if "input" in precision:
         cfg.precision_input = v.type_spec(precision["input"], "precision.input")
+    if "integer_input" in precision:
+        cfg.precision_integer_input = _integer_type_spec(v, precision["integer_input"], "precision.integer_input")
     cfg.precision = PrecisionSpec(**{**asdict(cfg.precision),
                                      **_spec_overrides(v, precision.get("default"), "precision.default")})
     kinds = _op_kinds()
@@ -300,6 +303,7 @@ def config_to_dict(cfg: Config) -> dict[str, Any]:
         "reuse_factor": int(cfg.reuse_factor),
         "precision": {
             "input": cfg.precision_input,
+            "integer_input": cfg.precision_integer_input,
             "default": _spec_dict(cfg.precision),
             "op_types": {k: dict(v) for k, v in cfg.precision_op_types.items()},
             "layers": {k: dict(v) for k, v in cfg.precision_layers.items()},
@@ -323,8 +327,25 @@ def dump_config(cfg: Config, path: str | Path) -> Path:
     return path
 
 
+def _integer_type_spec(v: "_Validator", value: Any, key: str) -> str:
+    """A type spec (`auto` or a type) that can carry a table index (`nn2hls.ir.lookup`)."""
+    from nn2hls.ir.lookup import index_type_problem
+    spelled = v.type_spec(value, key)
+    if spelled != "auto":
+        problem = index_type_problem(FixedType.parse(spelled))
+        if problem is not None:
+            raise v.fail(f"'{key}': {problem}")
+    return spelled
+
+
+def apply_integer_input(cfg: Config, type_text: str) -> Config:
+    """`--integer-input TYPE`: the type of the model's integer inputs (Embedding indices)."""
+    cfg.precision_integer_input = _integer_type_spec(_Validator("command line"), type_text, "--integer-input")
+    return cfg
+
+
 def apply_default_precision(cfg: Config, type_text: str) -> Config:
-    """`--precision TYPE`: set the default weight, bias and result types and the input type to TYPE.
+    """`--precision TYPE`: set the default weight, bias and result types and the (float) input type to TYPE.
 
     Accumulators stay as configured (exact `auto` by default) and per-op-type / per-layer entries of
     the config still win over this default. Returns the same (modified) Config.

@@ -34,7 +34,11 @@ from nn2hls.errors import FloatReferenceError
 
 SYMBOLIC_CHUNK = 8192
 STANDARD_DOMAINS = frozenset({"", "ai.onnx", "ai.onnx.ml", "com.microsoft"})
-_NUMPY_OF_ORT = {"tensor(float)": np.float32, "tensor(double)": np.float64, "tensor(float16)": np.float16}
+_NUMPY_OF_ORT = {"tensor(float)": np.float32, "tensor(double)": np.float64, "tensor(float16)": np.float16,
+                 # integer inputs (Embedding indices): the samples' values floored, as the hardware does
+                 "tensor(int64)": np.int64, "tensor(int32)": np.int32, "tensor(int16)": np.int16,
+                 "tensor(int8)": np.int8, "tensor(uint8)": np.uint8, "tensor(uint16)": np.uint16,
+                 "tensor(uint32)": np.uint32, "tensor(uint64)": np.uint64}
 
 
 @dataclass
@@ -136,7 +140,7 @@ def run_onnxruntime(model: "str | Path | Any", inputs: list[np.ndarray], *, labe
         dtype = _NUMPY_OF_ORT.get(feed.type)
         if dtype is None:
             raise FloatReferenceError(f"input '{feed.name}' of '{label}' has type {feed.type}; the float reference "
-                                      "feeds float tensors only")
+                                      "feeds float and integer tensors only")
         dtypes.append(dtype)
     n = len(inputs[0])
     fixed = _batch_size(session, label)
@@ -147,7 +151,8 @@ def run_onnxruntime(model: "str | Path | Any", inputs: list[np.ndarray], *, labe
         chunk = [np.asarray(x[start:stop]) for x in inputs]
         if fixed is not None and count < fixed:  # pad with copies of the last sample, dropped below
             chunk = [np.concatenate([c, np.repeat(c[-1:], fixed - count, axis=0)]) for c in chunk]
-        feed = {f.name: c.astype(dtype) for f, c, dtype in zip(feeds, chunk, dtypes)}
+        feed = {f.name: (np.floor(c) if np.issubdtype(dtype, np.integer) else c).astype(dtype)
+                for f, c, dtype in zip(feeds, chunk, dtypes)}
         try:
             outputs = session.run(None, feed)
         except Exception as exc:  # noqa: BLE001 - onnxruntime raises its own exception types
@@ -180,7 +185,8 @@ def run_torch(module: Any, inputs: list[np.ndarray]) -> Reference:
     module.eval()
     try:
         with torch.no_grad():
-            out = module(*[torch.as_tensor(np.asarray(x, dtype=np.float32)) for x in inputs])
+            out = module(*[torch.as_tensor(np.asarray(x, dtype=np.int64 if np.asarray(x).dtype.kind in "iu"
+                                                      else np.float32)) for x in inputs])
     except Exception as exc:  # noqa: BLE001 - a user module can raise anything
         raise FloatReferenceError(f"the PyTorch module {type(module).__name__} fails on the input as the float "
                                   f"reference: {_first_line(exc)}") from None

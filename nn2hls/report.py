@@ -2,7 +2,8 @@
 
 What is counted (the estimation rules themselves are in `nn2hls.report_rules` and docs/report.md):
 - `weights` / `nonzero_weights` / `sparsity`: entries of the layer's multiplying constants (Dense and
-  Conv kernels, ScaleShift scales) after weight quantization; a zero costs nothing.
+  Conv kernels, ScaleShift scales, Embedding tables) after weight quantization; a zero costs nothing
+  (an Embedding computes no product at all: its table is a constant array read at each index).
 - `multiplies`: products computed per inference (Conv: per output position, taps that fall in the
   zero padding excluded), split by kind into `mult_general`, `mult_pm_one`, `mult_pow2`;
   `pruned_multiplies`: products a dense copy of the layer would compute that the zeros removed;
@@ -332,6 +333,13 @@ def _wiring(layer: _Layer, node: Node, graph: Graph, clock: float, reuse: int) -
     all zeros."""
 
 
+def _embedding(layer: _Layer, node: Node, graph: Graph, clock: float, reuse: int) -> None:
+    """Embedding: its table entries are the layer's constants (zeros counted as pruned); a lookup is a
+    multiplexer over the table's rows, no product: one cycle."""
+    layer.constants(node.weights["table"])
+    layer.row["latency_cycles"] = 1
+
+
 def _batchnorm(layer: _Layer, node: Node, graph: Graph, clock: float, reuse: int) -> None:
     """Only in untyped graphs: y = x * s + (beta - mean * s)."""
     w = node.weights
@@ -355,6 +363,7 @@ OP_TABLE: dict[type[ops.Op], Callable[[_Layer, Node, Graph, float, int], None]] 
     ops.Transpose: _wiring,
     ops.Concat: _wiring,
     ops.Quant: _wiring,
+    ops.Embedding: _embedding,
     **{cls: _wiring for cls in ops.STRUCTURAL_OPS},
 }
 """Op class -> cost(layer, node, graph, clock period, reuse factor) filling the layer's row."""

@@ -22,7 +22,7 @@ from typing import Callable
 
 import numpy as np
 
-from nn2hls.emulate import activations, linear, pooling, softmax, structure, wiring
+from nn2hls.emulate import activations, linear, lookup, pooling, softmax, structure, wiring
 from nn2hls.emulate.arith import Tally, quantize_input, to_float, to_int
 from nn2hls.errors import GraphError
 from nn2hls.inputs import validate_batch
@@ -61,6 +61,7 @@ OP_TABLE: dict[type[ops.Op], Callable] = {
     ops.Concat: wiring.build_concat,
     ops.Elementwise: wiring.build_elementwise,
     ops.Reduce: pooling.build_reduce,
+    ops.Embedding: lookup.build_embedding,
     **{cls: structure.build_structural for cls in ops.STRUCTURAL_OPS},
 }
 """Op class -> builder(node, input types, input shapes) of its kernel (`Kernel`: (args, tally) -> raw)."""

@@ -30,6 +30,7 @@ from nn2hls.frontends.onnx_layout import Layouts, Tensor, plain_tensor
 from nn2hls.frontends import onnx_ops_spatial, onnx_ops_wiring  # noqa: F401  (register their converters)
 from nn2hls.frontends import onnx_ops_reduce  # noqa: F401  (registers its converters)
 from nn2hls.frontends import onnx_ops_structure  # noqa: F401  (Pad, Slice, Resize, DepthToSpace, ...)
+from nn2hls.frontends import onnx_ops_lookup  # noqa: F401  (Gather from a constant table: Embedding)
 from nn2hls.frontends import onnx_qdq, onnx_quant
 from nn2hls.frontends.onnx_batch import Displaced, displaced_node
 from nn2hls.frontends.onnx_upgrade import MAX_OPSET, MIN_OPSET, default_opset, upgrade
@@ -38,6 +39,7 @@ from nn2hls.frontends.qonnx_layout import rewrite_channels_last
 from nn2hls.frontends.onnx_ops import CONVERTERS
 from nn2hls.frontends.onnx_patterns import fuse_activations
 from nn2hls.ir.graph import Graph
+from nn2hls.ir.lookup import check_integer_inputs
 from nn2hls.ir.ops import Input
 from nn2hls.ir.verify import verify
 
@@ -50,6 +52,8 @@ SOURCE_LEVEL_OPS = frozenset({"LSTM", "GRU", "RNN", "LayerNormalization", "Group
 
 _FLOAT_TYPES = {onnx.TensorProto.FLOAT, onnx.TensorProto.DOUBLE, onnx.TensorProto.FLOAT16,
                 onnx.TensorProto.BFLOAT16}
+_INTEGER_TYPES = {onnx.TensorProto.INT64, onnx.TensorProto.INT32, onnx.TensorProto.INT16, onnx.TensorProto.INT8,
+                  onnx.TensorProto.UINT64, onnx.TensorProto.UINT32, onnx.TensorProto.UINT16, onnx.TensorProto.UINT8}
 
 
 def _read(source: str | Path | onnx.ModelProto) -> tuple[onnx.ModelProto, str]:
@@ -170,8 +174,9 @@ class _Importer:
 
     def _input(self, value: onnx.ValueInfoProto) -> None:
         ttype = value.type.tensor_type
-        if not value.type.HasField("tensor_type") or ttype.elem_type not in _FLOAT_TYPES:
-            raise UnsupportedOpError(f"ONNX model '{self.where}': input '{value.name}' must be a float tensor")
+        if not value.type.HasField("tensor_type") or ttype.elem_type not in _FLOAT_TYPES | _INTEGER_TYPES:
+            raise UnsupportedOpError(f"ONNX model '{self.where}': input '{value.name}' must be a float tensor "
+                                     "(or an integer tensor of Embedding indices)")
         if not ttype.HasField("shape") or len(ttype.shape.dim) < 2:
             raise UnsupportedOpError(f"ONNX model '{self.where}': input '{value.name}' must have a batch axis "
                                      f"and at least one feature axis with a known shape")
@@ -186,7 +191,8 @@ class _Importer:
                                          f"dimension '{label}' at axis {axis}; only the batch axis 0 may be "
                                          f"dynamic (re-export with a fixed input shape)")
             shape.append(int(dim.dim_value))
-        node = self.graph.add(Input(shape=tuple(shape)), name=value.name, source_name=value.name)
+        integer = ttype.elem_type in _INTEGER_TYPES
+        node = self.graph.add(Input(shape=tuple(shape), integer=integer), name=value.name, source_name=value.name)
         self.values[value.name] = plain_tensor(node.name, tuple(shape))
 
     def _initializers(self) -> None:
@@ -334,6 +340,7 @@ class _Importer:
             raise UnsupportedOpError(f"{exc}{self._no_params_hint()}") from None
         self._outputs()
         self._prune()
+        check_integer_inputs(self.graph, f"ONNX model '{self.where}'")
         onnx_quant.apply_weight_types(self.graph)
         self.graph.meta.update(source="onnx", opset=self.opset, producer=self.model.producer_name)
         verify(self.graph)

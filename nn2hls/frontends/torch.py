@@ -3,7 +3,8 @@
 Rule: the module is exported with `torch.onnx.export` to an in-memory buffer (the TorchScript
 exporter by default, `dynamo=True` for the torch.export-based one), in eval mode, with the example
 input fixing every shape; the batch axis is declared dynamic so the IR input shape is the example's
-shape without its first axis. The ONNX model is then imported by `nn2hls.frontends.onnx.load_onnx`,
+shape without its first axis (an integer example, e.g. Embedding indices, is exported as int64, any
+other as float32). The ONNX model is then imported by `nn2hls.frontends.onnx.load_onnx`,
 so PyTorch support is exactly the ONNX frontend's op coverage; the IR keeps the module's own (NCHW)
 input and output layout, channels-last inside.
 """
@@ -30,8 +31,9 @@ def require_torch():
 
 
 def _example_tensor(torch: Any, example: Any) -> Any:
-    x = example if isinstance(example, torch.Tensor) else torch.as_tensor(np.asarray(example, dtype=np.float32))
-    x = x.to(torch.float32)
+    x = example if isinstance(example, torch.Tensor) else torch.as_tensor(np.asarray(example))
+    # integer examples (Embedding indices) stay integers, as int64; everything else is float32
+    x = x.to(torch.float32) if x.is_floating_point() or x.dtype == torch.bool else x.to(torch.int64)
     if x.ndim < 2:
         raise ModelLoadError(f"the example input of shape {tuple(x.shape)} has no batch axis; give "
                              "(N, *input_shape)")

@@ -20,6 +20,7 @@ Each op is computed exactly as its docstring in `nn2hls.ir.ops` states, vectoriz
   ranks). Reduce: mean/max/min/sum over its IR axes. Concat, Reshape, Transpose along IR axes (shifted by
   one for the batch).
 - Pad, Slice, Upsample, DepthToSpace, SpaceToDepth: numpy data movement (`nn2hls.ir.rearrange.apply`).
+- Embedding: row floor(x) of the table, a row of zeros for an index outside [0, rows).
 The input batch x has shape (N, *input_shape) in the source model's layout, as the Input node does.
 
 Dispatch: `OP_TABLE` (op class -> function), `ACTIVATION_TABLE` (activation function name) and
@@ -201,6 +202,16 @@ def _unary(fn: Callable[[Node, np.ndarray], np.ndarray]) -> Callable[[Node, list
     return lambda node, args: fn(node, args[0])
 
 
+def _embedding(node: Node, x: np.ndarray) -> np.ndarray:
+    table = node.weights["table"]
+    rows = table.shape[0]
+    index = np.clip(np.floor(x), -1, rows).astype(np.int64)
+    valid = (index >= 0) & (index < rows)
+    y = table[np.where(valid, index, 0)]
+    y[~valid] = 0.0
+    return y
+
+
 def _structural(node: Node, x: np.ndarray) -> np.ndarray:
     return rearrange.apply(node.op, x, getattr(node.op, "value", 0.0))
 
@@ -218,6 +229,7 @@ OP_TABLE: dict[type[ops.Op], Callable[[Node, list[np.ndarray]], np.ndarray]] = {
     ops.Reshape: _unary(lambda node, x: x.reshape((x.shape[0],) + tuple(node.op.shape))),
     ops.Transpose: _unary(lambda node, x: x.transpose((0,) + tuple(p + 1 for p in node.op.perm))),
     ops.Reduce: _unary(_reduce),
+    ops.Embedding: _unary(_embedding),
     ops.Elementwise: lambda node, args: ELEMENTWISE_TABLE[node.op.operation](args[0], args[1]),
     ops.Concat: lambda node, args: np.concatenate(args, axis=_batch_axis(node.op.axis, args[0].ndim - 1)),
     **{cls: _unary(_structural) for cls in ops.STRUCTURAL_OPS},

@@ -59,11 +59,21 @@ def _require(condition: bool, message: str) -> None:
 
 @dataclass(frozen=True)
 class Input(Op):
-    """The graph's input, in the source model's own layout (batch dimension excluded)."""
+    """The graph's input, in the source model's own layout (batch dimension excluded).
+
+    integer: the source model declares integer values (ONNX int32/int64, a Keras Input of an int
+    dtype): indices read by Embedding nodes; their type is an integer type (docs/config.md).
+    """
 
     kind: ClassVar[str] = "Input"
     n_inputs: ClassVar[int | None] = 0
     shape: Shape = ()
+    integer: bool = False
+
+    def describe(self) -> str:
+        """As Op.describe, leaving out integer=False (a float input prints as before)."""
+        text = super().describe()
+        return text.replace(", integer=False)", ")") if not self.integer else text
 
     def output_shape(self, inputs, weights):
         return tuple(self.shape)
@@ -395,6 +405,25 @@ class Quant(Op):
         return tuple(x)
 
 
+@dataclass(frozen=True)
+class Embedding(Op):
+    """Table lookup (Keras Embedding, torch nn.Embedding / ONNX Gather from a constant table on axis 0).
+
+    With the node weight 'table' of shape (V, D): y[..., d] = table[x[...], d] for every index x of the
+    input (any shape; integer values); an index outside [0, V) reads a row of zeros (the frameworks
+    raise an error there; hardware cannot). Output shape: the input's shape plus (D,).
+    """
+
+    kind: ClassVar[str] = "Embedding"
+
+    def output_shape(self, inputs, weights):
+        (x,) = inputs
+        table = weights.get("table")
+        _require(table is not None and table.ndim == 2 and table.shape[0] >= 1,
+                 "Embedding needs a 2-D 'table' weight (rows, features) with at least one row")
+        return tuple(x) + (int(table.shape[1]),)
+
+
 # ---- structural ops (pure wiring: each output element is one input element or a constant) ----------
 
 @dataclass(frozen=True)
@@ -498,4 +527,4 @@ input's, and the HLS code is index wiring (`nn2hls.ir.rearrange`)."""
 
 ALL_OPS: tuple[type[Op], ...] = (Input, Dense, Conv, Pool, GlobalPool, BatchNorm, ScaleShift, Activation,
                                  Softmax, Elementwise, Concat, Reshape, Transpose,
-                                 Quant, Reduce) + STRUCTURAL_OPS
+                                 Quant, Reduce, Embedding) + STRUCTURAL_OPS

@@ -41,6 +41,11 @@ uses that) gives the spec; an explicit type string wins over `auto`. Derived (`a
   scale/shift chains into bipolar quantizers rounds toward -inf with every threshold on its grid
   (`quant_rules.threshold_input_type`), so its cast flips no sign.
 - several inputs: each Input node is typed from its own calibration data (or its own quantizers).
+- integer inputs (Input integer=True: Embedding indices): `precision.layers.<input>.result`, else
+  `precision_integer_input`, else `nn2hls.ir.lookup.auto_index_type` of the largest table reading it
+  (`precision_input` and `--precision` apply to float inputs only). An Embedding's index type must have
+  no fractional bits (ConfigError naming the layer); its `weight` is the table's type (as Dense
+  kernels), and its `result` that same type (a copy, exact) unless given.
 
 Weights are not modified here (quantize_weights does that), but every derived type is computed from
 the weights as they will be after quantization. `graph.meta['precision_widths']` (written by the
@@ -57,14 +62,14 @@ import numpy as np
 from nn2hls.errors import ConfigError
 from nn2hls.ir import fixed
 from nn2hls.ir.graph import Graph, Node
-from nn2hls.ir import ops, tables
+from nn2hls.ir import lookup, ops, tables
 from nn2hls.ir.ops import Pad, Pool, Reduce, ScaleShift
 from nn2hls.ir.types import FixedType
 from nn2hls.passes import precision_rules as rules
 from nn2hls.passes import quant_rules
 from nn2hls.passes import table_types
 from nn2hls.passes.quant_thresholds import threshold_constants
-from nn2hls.passes.base import PassContext, PassResult, float_activations, precision_spec
+from nn2hls.passes.base import PassContext, PassResult, float_activations, layer_key, precision_spec
 
 WEIGHT_ROUNDING = "AP_RND"
 WEIGHT_OVERFLOW = "AP_SAT"
@@ -210,7 +215,37 @@ class _Assigner:
         else:
             p["result"] = self.result(node, spec, iv)
 
+    def integer_input_type(self, node: Node, spec) -> FixedType:
+        """See the module docstring (integer inputs)."""
+        config = self.ctx.config
+        key = layer_key(config, node, config.precision_layers)
+        own = config.precision_layers.get(key, {}).get("result", "auto") if key else "auto"
+        given = _explicit_or_error(own, node, "result") \
+            or _explicit_or_error(config.precision_integer_input, node, "integer_input")
+        if given is None:
+            tables_read, _ = lookup.index_readers(self.graph, node.name)
+            rows = [t.weights["table"].shape[0] for t in tables_read]
+            given = lookup.auto_index_type(max(rows, default=1))
+        self.intervals[node.name] = rules.type_range(given)
+        return given
+
+    def embedding(self, node: Node, spec) -> None:
+        """Embedding: see the module docstring (integer inputs)."""
+        x_t = self.in_type(node)
+        problem = lookup.index_type_problem(x_t)
+        if problem is not None:
+            raise ConfigError(f"layer {node.label()}: its index input '{node.inputs[0]}' has type {problem}; give "
+                              "that input an integer type (precision.integer_input, or precision.layers)")
+        table = np.asarray(node.weights["table"], dtype=np.float64)
+        w_t = self.weight_type(node, spec, table)
+        _, q = self.quantized(node, table, w_t, "table")
+        node.precision["weight"] = w_t
+        self.intervals[node.name] = (min(float(q.min()), 0.0), max(float(q.max()), 0.0))
+        node.precision["result"] = _explicit_or_error(spec.result, node, "result") or w_t
+
     def input_type(self, node: Node, spec) -> FixedType:
+        if node.op.integer:
+            return self.integer_input_type(node, spec)
         width = self.width(node, spec, "result_width")
         given = _explicit_or_error(self.ctx.config.precision_input, node, "input") \
             or _explicit_or_error(spec.result, node, "result") or quant_rules.input_type(self.graph, node)
@@ -540,6 +575,7 @@ OP_TABLE: dict[type[ops.Op], Callable[[_Assigner, Node, object], None]] = {
     ops.Softmax: _Assigner.softmax,
     ops.Elementwise: _Assigner.elementwise,
     ops.Concat: _Assigner.concat,
+    ops.Embedding: _Assigner.embedding,
     **{cls: _Assigner.structural for cls in ops.STRUCTURAL_OPS},
 }
 """Op class -> rule(assigner, node, precision spec) setting node.precision (and node.tables)."""

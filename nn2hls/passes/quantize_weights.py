@@ -2,7 +2,7 @@
 
 Rule (docs/semantics.md, "Weights"): kernel -> to_float(quantize(kernel, weight)), bias ->
 to_float(quantize(bias, bias)) for Dense/Conv; ScaleShift scale in `weight`, shift in `bias`; PReLU
-slopes (Activation weight 'alpha') in `weight`. The
+slopes (Activation weight 'alpha') and Embedding tables in `weight`. The
 values stay float64 arrays; their raw integers are value * 2**frac exactly. A kernel weight whose
 quantized value is 0 is a pruned weight: node.meta['pruning'] gets 'quantized_zero' (weights that
 were nonzero before and 0 now) and 'zeros' is updated. Requires a typed graph (run assign_precision
@@ -15,13 +15,14 @@ import numpy as np
 from nn2hls.errors import GraphError
 from nn2hls.ir import fixed
 from nn2hls.ir.graph import Graph
-from nn2hls.ir.ops import Activation, Conv, Dense, ScaleShift
+from nn2hls.ir.ops import Activation, Conv, Dense, Embedding, ScaleShift
 from nn2hls.passes.base import PassContext, PassResult
 
 _ROLES = {Dense: (("kernel", "weight"), ("bias", "bias")),
           Conv: (("kernel", "weight"), ("bias", "bias")),
           ScaleShift: (("scale", "weight"), ("shift", "bias")),
-          Activation: (("alpha", "weight"),)}
+          Activation: (("alpha", "weight"),),
+          Embedding: (("table", "weight"),)}
 
 
 def quantize_graph_weights(graph: Graph) -> list[str]:
@@ -41,7 +42,7 @@ def quantize_graph_weights(graph: Graph) -> list[str]:
             before = node.weights[key]
             after = np.asarray(fixed.to_float(fixed.quantize(before, t), t), dtype=np.float64)
             changed += int(np.count_nonzero(after != before))
-            if key in ("kernel", "scale"):
+            if key in ("kernel", "scale", "table"):
                 new_zeros = int(np.count_nonzero((after == 0) & (before != 0)))
                 stats = node.meta.setdefault("pruning", {"weights": int(before.size), "zeros": 0, "pruned": 0})
                 stats["quantized_zero"] = stats.get("quantized_zero", 0) + new_zeros

@@ -57,7 +57,8 @@ def _searchable(graph: Graph, node: Node, ctx: PassContext) -> list[tuple[str, s
                                                          and op.mode in ("max", "min")) \
         or (isinstance(op, Concat) and len({graph.nodes[i].precision["result"] for i in node.inputs}) == 1)
     explicit_result = spec.result.strip().lower() != "auto" or (
-        isinstance(op, Input) and ctx.config.precision_input.strip().lower() != "auto")
+        isinstance(op, Input) and ctx.config.precision_input.strip().lower() != "auto") or (
+        isinstance(op, Input) and op.integer)  # an index type is structural, not searched
     if not inherits and not explicit_result:
         out.append(("result_width", "result"))
     if isinstance(op, (Dense, Conv, ScaleShift)) and spec.weight.strip().lower() == "auto":

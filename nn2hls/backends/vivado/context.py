@@ -7,7 +7,8 @@ Reshape is a plain copy, Transpose an index remapping and Concat a scatter (pure
 Conv1D and 1-D pooling are the 2-D kernels with height 1; global pooling is one window covering the map.
 A grouped Conv (groups > 1) is built by `grouped_conv.build_grouped_conv`, a Dense whose weights
 share values by `shared.build_dense_shared`. The structural ops (Pad, Slice, Upsample, DepthToSpace,
-SpaceToDepth) are per-axis gather tables.
+SpaceToDepth) are per-axis gather tables. An Embedding is its table (V * D constants of its weight
+type, row-major) read at each index.
 
 Dispatch: `OP_TABLE` (op class -> builder), `ACTIVATION_TABLE` (function -> template kind, header and
 constants) and `ELEMENTWISE_TABLE` (operation -> kernel name) are this stage's tables; the shared
@@ -31,8 +32,8 @@ from nn2hls.backends.vivado.sparse import split_conv, split_dense
 from nn2hls.errors import UnsupportedOpError
 from nn2hls.ir import rearrange, tables
 from nn2hls.ir.graph import Graph, Node
-from nn2hls.ir.ops import (STRUCTURAL_OPS, Activation, BatchNorm, Concat, Conv, Dense, Elementwise, GlobalPool,
-                           Input, Op, Pool, Quant, Reduce, Reshape, ScaleShift, Softmax, Transpose)
+from nn2hls.ir.ops import (STRUCTURAL_OPS, Activation, BatchNorm, Concat, Conv, Dense, Elementwise, Embedding,
+                           GlobalPool, Input, Op, Pool, Quant, Reduce, Reshape, ScaleShift, Softmax, Transpose)
 from nn2hls.ir.types import FixedType
 
 
@@ -353,6 +354,22 @@ def build_structural(graph: Graph, node: Node) -> LayerContext:
     return ctx
 
 
+def build_embedding(graph: Graph, node: Node) -> LayerContext:
+    """Embedding: the table as one constant array, looked up at every index (nn2hls_embedding.h)."""
+    from nn2hls.ir import lookup
+    x_node = graph[node.inputs[0]]
+    lookup.check_index_type(prec(x_node, "result"), f"node {node.label()}")
+    ctx = base_context(graph, node, "embedding", "nn2hls_embedding.h")
+    table = node.weights["table"]
+    wt = prec(node, "weight")
+    ctx.add_type("weight", wt)
+    ctx.add_array("table", type_name(node.name, "weight"),
+                  constant_values(table.reshape(-1), wt, f"node {node.label()} table"))
+    ctx.params.update(n=flat_size(x_node.shape), v=int(table.shape[0]), d=int(table.shape[1]))
+    ctx.weight_entries = int(np.count_nonzero(table))
+    return ctx
+
+
 def _build_dense(graph: Graph, node: Node, reuse_factor: int) -> LayerContext:
     """A Dense: grouped by weight value (`shared`) when that halves its products, else row blocks."""
     return build_dense_shared(graph, node) if use_shared(node) else build_dense(graph, node)
@@ -400,6 +417,7 @@ OP_TABLE: dict[type[Op], LayerCode] = {
     Reshape: LayerCode(_any_reuse(build_reshape), ("copy",)),
     Transpose: LayerCode(_any_reuse(build_transpose), ("transpose",)),
     Concat: LayerCode(_any_reuse(build_concat), ("concat",)),
+    Embedding: LayerCode(_any_reuse(build_embedding), ("embedding",)),
     **{cls: LayerCode(_any_reuse(build_structural), ("gather_axes",)) for cls in STRUCTURAL_OPS},
 }
 """Op class -> its LayerCode (builder and template kinds)."""
