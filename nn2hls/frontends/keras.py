@@ -10,7 +10,7 @@ graph outputs are in the Keras model's own layout. Every IR node keeps its Keras
 `source_name`. Several inputs: the Input nodes are created first, in the model's `input_layers` order
 (the model's input order). A layer called several times (shared, e.g. one Dense applied to two inputs)
 becomes one IR node per call, each with the layer's weights (calls after the first are named
-`<layer>_call<k>`).
+`<layer>_call<k>`). An InputLayer of an integer dtype is an integer Input (Embedding indices only).
 """
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ from nn2hls.frontends.hgq import HGQ_CONVERTERS, finish_hgq
 from nn2hls.frontends.keras_layers import CONVERTERS as KERAS_CONVERTERS
 from nn2hls.frontends.keras_qlayers import QKERAS_CONVERTERS
 from nn2hls.ir.graph import Graph
+from nn2hls.ir.lookup import check_integer_inputs
 from nn2hls.ir.ops import Input
 from nn2hls.ir.verify import verify
 
@@ -103,6 +104,7 @@ def build_graph(model: KerasModelSource) -> Graph:
     if len(outputs) > 1:
         graph.meta["output_names"] = [ref[0] for ref in topology.outputs]
     finish_hgq(graph)
+    check_integer_inputs(graph, model.origin)
     verify(graph)
     return graph
 
@@ -135,7 +137,9 @@ def _input(builder: Builder, layer: LayerCall, origin: str) -> KTensor:
     if any(d is None for d in dims) or not dims:
         raise UnsupportedOpError(f"{origin}: input '{layer.name}' has shape {tuple(shape)} with unknown "
                                  "dimensions; give the model a fixed input shape (keras.Input(shape=...))")
-    node = builder.graph.add(Input(shape=tuple(int(d) for d in dims)), [], name=layer.name,
+    dtype = config.get("dtype")
+    integer = isinstance(dtype, str) and dtype.startswith(("int", "uint"))  # Embedding indices
+    node = builder.graph.add(Input(shape=tuple(int(d) for d in dims), integer=integer), [], name=layer.name,
                              source_name=layer.name)
     return KTensor(node.shape, keras=node.name)
 

@@ -34,6 +34,9 @@ returns the output tensor. The maths they implement:
   (numpy rule); a lower-rank input first gets size-1 axes right after the batch, as Keras's merge
   layers do (a Reshape); Concatenate along its axis.
 - UpSampling, ZeroPadding, Cropping (1D/2D/3D) and Permute: `keras_structure`.
+- Embedding(input_dim, output_dim): the IR Embedding with table = `embeddings` (input_dim, output_dim)
+  on the integer indices (the model's Input of an int dtype); mask_zero=True is refused (the mask
+  changes what later layers compute, e.g. a masked global average).
 """
 from __future__ import annotations
 
@@ -384,6 +387,16 @@ def reshape(b: Builder, layer: LayerCall, inputs: list[KTensor]) -> KTensor:
     return KTensor(shape, keras=b.add(ops.Reshape(shape=shape), [b.keras_view(t, layer)], layer))
 
 
+def embedding(b: Builder, layer: LayerCall, inputs: list[KTensor]) -> KTensor:
+    (t,) = inputs
+    if layer.config.get("mask_zero"):
+        raise _refuse(layer, "mask_zero=True is not supported (the mask changes later layers' results); "
+                             "use mask_zero=False")
+    table = b.layer_weights(layer, ["embeddings"])["embeddings"]
+    node = b.add(ops.Embedding(), [b.keras_view(t, layer)], layer, weights={"table": table})
+    return KTensor(b.shape_of(node), keras=node)
+
+
 def identity(b: Builder, layer: LayerCall, inputs: list[KTensor]) -> KTensor:
     (t,) = inputs
     return t
@@ -472,6 +485,7 @@ CONVERTERS: dict[str, Converter] = {
     "Add": elementwise, "Subtract": elementwise, "Multiply": elementwise,
     "Maximum": elementwise, "Minimum": elementwise, "Average": elementwise, "Dot": dot,
     "Concatenate": concatenate,
+    "Embedding": embedding,
 }
 
 from nn2hls.frontends.keras_structure import STRUCTURE_CONVERTERS  # noqa: E402  (UpSampling, ZeroPadding, ...)

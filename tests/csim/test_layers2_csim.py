@@ -1,7 +1,8 @@
 """Second-round layers (issue 15) in C simulation: pooling with ceil_mode (both count_include_pad
-settings, a partial max window) and W @ x with pruned weights, one model; C-sim == emulator bit for
-bit with nn2hls's ap types and the vendor headers (one build each), and the two zero weights of W
-cost no product (report and generated constant arrays)."""
+settings, a partial max window) and W @ x with pruned weights, one model; an Embedding (torch) read at
+valid and out-of-range indices, a second model. C-sim == emulator bit for bit with nn2hls's ap types
+and the vendor headers (one build each per model); the two zero weights of W cost no product (report
+and generated constant arrays) and the Embedding computes no product at all."""
 from __future__ import annotations
 
 import importlib.util
@@ -60,3 +61,38 @@ def test_left_matmul_zero_weights_cost_nothing(ceil_pools, tmp_path):
     project = compiled.write(tmp_path / "prj")
     (text,) = [t for t in (p.read_text() for p in (project / "firmware").glob("layer_*.cpp")) if "mul_w" in t]
     assert dict(re.findall(r"// (\w+): (\d+) entries", text))["mul_w"] == "8"
+
+
+# ---- Embedding -------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def embedding():
+    module, _, _ = fixtures.torch_model("embedding")
+    x = fixtures.torch_input("embedding", 300)
+    model = onnx.load_from_string(export_onnx_bytes(module, torch.from_numpy(x[:1])))
+    compiled = nn2hls.compile(model, calibration=x[:200])
+    wild = x.copy()
+    wild[::7, 2] = -5
+    wild[1::7, 4] = 12
+    wild[2::7, 0] = 100000  # beyond the index type: saturates, stays out of range
+    return compiled, np.concatenate([x, wild])
+
+
+def test_embedding_bit_exact(embedding):
+    compiled, x = embedding
+    assert any(n.op.kind == "Embedding" for n in compiled.graph.nodes.values())
+    assert first_mismatch(compiled.emulate(x), compiled.build().predict(x)) is None
+
+
+@pytest.mark.vendor
+@pytest.mark.skipif(not VENDOR, reason="NN2HLS_AP_TYPES is not set: vendor ap_types headers unavailable")
+def test_embedding_bit_exact_vendor_headers(embedding):
+    compiled, x = embedding
+    assert first_mismatch(compiled.emulate(x), compiled.build(ap_types=VENDOR).predict(x)) is None
+
+
+def test_embedding_costs_no_product(embedding):
+    """48 table entries, of which row 0 (padding_idx) and three more are zero; no multiplier."""
+    compiled, _ = embedding
+    (row,) = [r for r in compiled.report()["layers"] if r["op"] == "Embedding"]
+    assert row["weights"] == 48 and row["nonzero_weights"] == 48 - 4 - 3
+    assert row["multiplies"] == row["dsp"] == row["pruned_multiplies"] == 0

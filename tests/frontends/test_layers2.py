@@ -1,6 +1,7 @@
-"""Second-round layers (issue 15) against the frameworks, in float: MatMul with a constant left operand
-and pooling with ceil_mode (torch, both ONNX exporters). The IR float executor within 1e-5 of torch and
-of onnxruntime (ORT_DISABLE_ALL), the 32-bit emulator within 1e-3 of torch."""
+"""Second-round layers (issue 15) against the frameworks, in float: MatMul with a constant left operand,
+pooling with ceil_mode and Embedding (torch, both ONNX exporters; Keras 3 .keras and .h5). The IR float
+executor within 1e-5 of torch and of onnxruntime (ORT_DISABLE_ALL), the 32-bit emulator within 1e-3 of
+the framework; Embedding's out-of-range rule and the integer input type."""
 from __future__ import annotations
 
 import importlib.util
@@ -40,7 +41,7 @@ def ort_run(data: bytes, x: np.ndarray) -> np.ndarray:
 
 
 @pytest.mark.parametrize("dynamo", [False, True], ids=["torchscript", "dynamo"])
-@pytest.mark.parametrize("name", ["left_matmul", "ceil_pools", "ceil_pool1d"])
+@pytest.mark.parametrize("name", ["left_matmul", "ceil_pools", "ceil_pool1d", "embedding"])
 def test_torch_layers_match(name, dynamo):
     module, _, _ = fixtures.torch_model(name)
     x = fixtures.torch_input(name, 40)
@@ -82,3 +83,89 @@ def test_ceil_mode_count_include_pad_is_an_explicit_pad():
     assert pool.op.count_include_pad is False and pool.op.pads == ((0, 1),)
     (y,) = execute(graph, x)
     np.testing.assert_allclose(y, [[[10.0 / 3, 3.0]]], rtol=1e-12)
+
+
+# ---- Embedding ----------------------------------------------------------------------------------------
+@pytest.mark.parametrize("suffix", [".keras", ".h5"])
+def test_keras_embedding_matches(suffix, tmp_path):
+    model = fixtures.keras_model("embedding")
+    x = fixtures.keras_input("embedding", 40)
+    ref = model.predict(x, verbose=0)
+    path = tmp_path / f"embedding{suffix}"
+    model.save(path)
+    graph = nn2hls.load(path)
+    (node,) = [n for n in graph.nodes.values() if isinstance(n.op, ops.Embedding)]
+    assert graph.inputs[0].op.integer and node.weights["table"].shape == (12, 4)
+    (y,) = execute(graph, x)
+    np.testing.assert_allclose(y, ref, rtol=1e-5, atol=1e-5)
+    emulated = nn2hls.compile(path, WIDE, calibration=x).emulate(x)
+    assert float(np.max(np.abs(emulated - ref))) <= 1e-3
+
+
+def _lookup_graph(table, n=6):
+    from nn2hls.ir.graph import Graph
+    g = Graph("lookup")
+    g.add(ops.Input(shape=(n,), integer=True), name="idx")
+    g.add(ops.Embedding(), ["idx"], name="emb", weights={"table": table})
+    g.outputs = ["emb"]
+    return g
+
+
+def test_embedding_out_of_range_reads_zeros():
+    """Indices -3, 12, 13, 1000, -1000 lie outside the 12 rows: zeros; index 5 reads row 5; 2.7 is
+    floored to row 2 (the float executor and the emulator with its auto index type agree)."""
+    table = np.arange(48, dtype=np.float64).reshape(12, 4) / 8 - 2.5
+    x = np.array([[-3, 12, 13, 1000, -1000, 5], [0, 11, 2.7, 1, -1, 12]])
+    expected = np.zeros((2, 6, 4))
+    expected[0, 5] = table[5]
+    expected[1, 0], expected[1, 1], expected[1, 2], expected[1, 3] = table[0], table[11], table[2], table[1]
+    graph = _lookup_graph(table)
+    (y,) = execute(graph, x)
+    np.testing.assert_array_equal(y, expected)
+    compiled = nn2hls.compile(graph)
+    assert str(compiled.graph.inputs[0].precision["result"]) == "ap_fixed<5,5,AP_TRN,AP_SAT>"
+    np.testing.assert_array_equal(compiled.emulate(x), expected)
+
+
+def test_integer_input_type_from_the_config():
+    table = np.ones((12, 4))
+    compiled = nn2hls.compile(_lookup_graph(table), {"precision": {"integer_input": "ap_uint<4>",
+                                                                   "input": "ap_fixed<8,3>"}})
+    assert str(compiled.graph.inputs[0].precision["result"]) == "ap_uint<4>"
+
+
+def test_fractional_index_type_refused():
+    from nn2hls.errors import ConfigError
+    with pytest.raises(ConfigError) as info:
+        nn2hls.compile(_lookup_graph(np.ones((3, 2))), {"precision": {"integer_input": "ap_fixed<8,4>"}})
+    assert str(info.value) == ("config: 'precision.integer_input': ap_fixed<8,4> has 4 fractional bits; an index "
+                               "type has none (ap_int<W>, ap_uint<W>, ap_fixed<W,W>)")
+    with pytest.raises(ConfigError) as info:
+        nn2hls.compile(_lookup_graph(np.ones((3, 2))), {"precision": {"layers": {"idx": {"result": "ap_fixed<8,4>"}}}})
+    assert str(info.value).startswith("layer 'emb': its index input 'idx' has type ap_fixed<8,4> has 4 fractional")
+
+
+def test_integer_input_read_by_arithmetic_refused():
+    from onnx import TensorProto, helper, numpy_helper
+    from nn2hls.errors import UnsupportedOpError
+    inputs = [helper.make_tensor_value_info("i", TensorProto.INT64, ["N", 4])]
+    w = numpy_helper.from_array(np.ones((4, 3), np.float32), "W")
+    graph = helper.make_graph([helper.make_node("MatMul", ["i", "W"], ["y"], name="mm")], "m", inputs,
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], initializer=[w])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    with pytest.raises(UnsupportedOpError) as info:
+        load_onnx(model)
+    assert str(info.value) == ("ONNX model 'm': input 'i' is an integer tensor read by Dense node 'mm'; integer "
+                               "inputs are supported only as indices of an Embedding (Keras Embedding, a Gather "
+                               "from a constant table)")
+
+
+def test_keras_mask_zero_refused(tmp_path):
+    import keras
+    from nn2hls.errors import UnsupportedOpError
+    inp = keras.Input((3,), dtype="int32")
+    model = keras.Model(inp, keras.layers.Embedding(5, 2, mask_zero=True, name="masked")(inp))
+    model.save(tmp_path / "m.keras")
+    with pytest.raises(UnsupportedOpError) as info:
+        nn2hls.load(tmp_path / "m.keras")
+    assert str(info.value).startswith("layer 'masked' (Embedding): mask_zero=True is not supported")
