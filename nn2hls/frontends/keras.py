@@ -10,7 +10,8 @@ graph outputs are in the Keras model's own layout. Every IR node keeps its Keras
 `source_name`. Several inputs: the Input nodes are created first, in the model's `input_layers` order
 (the model's input order). A layer called several times (shared, e.g. one Dense applied to two inputs)
 becomes one IR node per call, each with the layer's weights (calls after the first are named
-`<layer>_call<k>`). An InputLayer of an integer dtype is an integer Input (Embedding indices only).
+`<layer>_call<k>`). Nested models are inlined (`keras_config`); their layers' weights are looked up
+by the inner layer's name. An InputLayer of an integer dtype is an integer Input (Embedding indices only).
 """
 from __future__ import annotations
 
@@ -68,6 +69,7 @@ def build_graph(model: KerasModelSource) -> Graph:
     weights = dict(model.weights)
     if model.unnamed_weights:
         weights.update(_match_unnamed(topology, model.unnamed_weights, set(weights)))
+    weights.update(_nested_weights(topology, weights))
     graph = Graph(topology.name)
     builder = Builder(graph, weights, model.keras_major, model.origin)
     tensors: dict[tuple[str, int, int], KTensor] = {}
@@ -164,3 +166,18 @@ def _match_unnamed(topology: Topology, unnamed: dict, named: set[str]) -> dict:
         if key in unnamed and layer.name not in named:
             result[layer.name] = unnamed[key]
     return result
+
+
+def _nested_weights(topology: Topology, weights: dict) -> dict:
+    """Weights of inlined layers of nested models that a legacy .h5 (or a live model) stores under the
+    nested model's name, each named `[model/]layer/weight`: picked by the layer-name path component."""
+    found = {}
+    for layer, model in topology.nested.items():
+        if layer in weights:
+            continue
+        while model not in weights and model in topology.nested:  # the outermost nested model holds them
+            model = topology.nested[model]
+        mine = [(n, a) for n, a in weights.get(model, []) if layer in n.split("/")[:-1]]
+        if mine:
+            found[layer] = mine
+    return found

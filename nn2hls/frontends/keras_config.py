@@ -13,7 +13,12 @@ Rules:
   orders `model.inputs`).
 - A tensor is identified by (layer name, node index, tensor index). A layer called more than once
   (a shared layer) gives one LayerCall per call (`call` = its node index), which the IR turns into one
-  node per call sharing the layer's weights; nested models are refused (the IR has no sub-graphs).
+  node per call sharing the layer's weights.
+- A nested model (a Sequential/Functional used as a layer, at any depth) is inlined: its layers join
+  the outer topology under their own names, its InputLayers are replaced by the tensors it is called
+  on and references to its outputs by its own output tensors (`Topology.nested` maps each inlined
+  layer to the nested model that holds its weights in a legacy .h5). A nested model called more than
+  once, or whose inner layer names clash with outer ones, is refused.
 """
 from __future__ import annotations
 
@@ -44,6 +49,7 @@ class Topology:
     layers: list[LayerCall]
     inputs: list[TensorRef]
     outputs: list[TensorRef]
+    nested: dict[str, str] = field(default_factory=dict)  # inlined layer -> the nested model it came from
 
 
 MODEL_CLASSES = ("Sequential", "Functional", "Model")
@@ -67,9 +73,9 @@ def parse_topology(model_config: dict[str, Any], origin: str) -> Topology:
     class_name = model_config["class_name"]
     config = model_config.get("config", {})
     if class_name == "Sequential":
-        return _sequential(model_config, config, origin)
+        return _inline_nested(_sequential(model_config, config, origin), origin)
     if class_name in ("Functional", "Model") or (isinstance(config, dict) and "input_layers" in config):
-        return _functional(config, origin)
+        return _inline_nested(_functional(config, origin), origin)
     raise UnsupportedOpError(f"{origin}: a model of class '{class_name}' is not supported; save a "
                              "Sequential or Functional model (subclassed models have no config)")
 
@@ -149,9 +155,6 @@ def _functional(config: dict[str, Any], origin: str) -> Topology:
         class_name = str(layer.get("class_name"))
         name = _layer_name(layer)
         nodes = layer.get("inbound_nodes") or []
-        if class_name in MODEL_CLASSES:
-            raise UnsupportedOpError(f"{origin}: layer '{name}' is a nested {class_name} model; nested models "
-                                     "are not supported: flatten it into one Functional model")
         for call, node in enumerate(nodes or [[]]):
             inputs = _call_inputs(node) if nodes else []
             layers.append(LayerCall(class_name, name, dict(layer.get("config", {})), inputs, call))
@@ -160,3 +163,60 @@ def _functional(config: dict[str, Any], origin: str) -> Topology:
     if not inputs or not outputs:
         raise ModelLoadError(f"{origin}: the Functional model config lists no input or output layers")
     return Topology(str(config.get("name", "model")), layers, inputs, outputs)
+
+
+def _inline_nested(topology: Topology, origin: str) -> Topology:
+    """The topology with every nested model's layers inlined (see the module docstring)."""
+    if not any(layer.class_name in MODEL_CLASSES for layer in topology.layers):
+        return topology
+    alias: dict[TensorRef, TensorRef] = {}
+    outputs_of: dict[str, list[TensorRef]] = {}
+    layers: list[LayerCall] = []
+    nested = dict(topology.nested)
+    outer_names = {layer.name for layer in topology.layers if layer.class_name not in MODEL_CLASSES}
+    for layer in topology.layers:
+        if layer.class_name not in MODEL_CLASSES:
+            layers.append(layer)
+            continue
+        if layer.call or layer.name in outputs_of:
+            raise UnsupportedOpError(f"{origin}: nested model '{layer.name}' is called more than once; a nested "
+                                     "model called once is supported (call a copy of it for each use)")
+        sub = parse_topology({"class_name": layer.class_name, "config": layer.config}, origin)
+        if len(sub.inputs) != len(layer.inputs):
+            raise ModelLoadError(f"{origin}: nested model '{layer.name}' has {len(sub.inputs)} inputs but is called "
+                                 f"on {len(layer.inputs)} tensors; the config is corrupt")
+        for inner, outer in zip(sub.inputs, layer.inputs):
+            alias[inner] = outer
+        inputs = {ref[0] for ref in sub.inputs}
+        for inner in sub.layers:
+            if inner.name in inputs and inner.class_name == "InputLayer":
+                continue
+            if inner.name in outer_names:
+                raise UnsupportedOpError(f"{origin}: layer '{inner.name}' of nested model '{layer.name}' has the "
+                                         "name of another layer of the model; give the layers distinct names")
+            outer_names.add(inner.name)
+            nested.setdefault(inner.name, sub.nested.get(inner.name, layer.name))
+            layers.append(inner)
+        outputs_of[layer.name] = list(sub.outputs)
+
+    def resolve(ref: TensorRef) -> TensorRef:
+        seen = 0
+        while True:
+            if ref[0] in outputs_of:
+                outs = outputs_of[ref[0]]
+                if ref[2] >= len(outs):
+                    raise ModelLoadError(f"{origin}: output {ref[2]} of nested model '{ref[0]}' does not exist; "
+                                         "the config is corrupt")
+                ref = outs[ref[2]]
+            elif ref in alias:
+                ref = alias[ref]
+            else:
+                return ref
+            seen += 1
+            if seen > 10000:
+                raise ModelLoadError(f"{origin}: the nested models' tensors refer to each other in a cycle")
+
+    for layer in layers:
+        layer.inputs = [resolve(ref) for ref in layer.inputs]
+    return Topology(topology.name, layers, [resolve(r) for r in topology.inputs],
+                    [resolve(r) for r in topology.outputs], nested)

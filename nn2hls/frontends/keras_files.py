@@ -5,7 +5,8 @@ Two file formats, both read with `json` and `h5py` (an optional dependency):
 - Keras 3 `.keras`: a zip archive holding `config.json` (the serialized model) and
   `model.weights.h5`, where layer weights live in `layers/<key>/vars/0, 1, ...` in creation order
   (Dense/Conv: kernel, bias; BatchNormalization: gamma if scale, beta if center, moving_mean,
-  moving_variance). The key is derived from the layer's class, not its name; the `vars` group carries
+  moving_variance); a nested model's layers sit in its own `layers/` group, a wrapper's (TimeDistributed)
+  layer in its `layer/` group. The key is derived from the layer's class, not its name; the `vars` group carries
   the layer name in its `name` attribute, and when that attribute is missing the keys are matched in
   the Keras naming order (snake_case class name, then `_1`, `_2`, ... per class, in layer order).
 - Legacy `.h5` (Keras 2 / tf.keras, and Keras 3's `model.save("m.h5")`): the root attribute
@@ -134,6 +135,13 @@ def _collect_archive_weights(h5, weights, unnamed) -> None:
     layers = h5.get("layers")
     if layers is None:
         return
+    _collect_layers(layers, weights, unnamed)
+
+
+def _collect_layers(layers, weights, unnamed) -> None:
+    """Weights of every layer group under `layers`, descending into nested models (their own
+    `layers/` group: inner layers keep their own names) and wrappers (a `layer/` group, e.g.
+    TimeDistributed: the wrapped layer's weights are the wrapper's)."""
     for key in layers:
         group = layers[key]
         vars_group = group.get("vars")
@@ -141,6 +149,14 @@ def _collect_archive_weights(h5, weights, unnamed) -> None:
             continue
         arrays = [(str(i), np.asarray(vars_group[str(i)][()], dtype=np.float64))
                   for i in range(len(vars_group)) if str(i) in vars_group]
+        if "layers" in group:  # a nested model
+            _collect_layers(group["layers"], weights, unnamed)
+            continue
+        inner = group.get("layer")
+        if inner is not None and inner.get("vars") is not None:  # a wrapper: its layer's weights
+            inner_vars = inner["vars"]
+            arrays += [(str(i), np.asarray(inner_vars[str(i)][()], dtype=np.float64))
+                       for i in range(len(inner_vars)) if str(i) in inner_vars]
         if not arrays and not any(k != "vars" for k in group):
             continue
         name = vars_group.attrs.get("name")
@@ -252,10 +268,16 @@ def read_live_model(model: Any) -> KerasModelSource:
     config = keras.saving.serialize_keras_object(model)
     config = json.loads(json.dumps(config, default=_json_default))
     weights: dict[str, list[tuple[str, np.ndarray]]] = {}
-    for layer in model.layers:
-        weights[layer.name] = [(getattr(v, "path", getattr(v, "name", str(i))),
-                                np.asarray(keras.ops.convert_to_numpy(v), dtype=np.float64))
-                               for i, v in enumerate(layer.weights)]
+
+    def collect(layers) -> None:
+        for layer in layers:
+            if isinstance(layer, keras.Model):  # a nested model: its layers keep their own names
+                collect(layer.layers)
+                continue
+            weights[layer.name] = [(getattr(v, "path", getattr(v, "name", str(i))),
+                                    np.asarray(keras.ops.convert_to_numpy(v), dtype=np.float64))
+                                   for i, v in enumerate(layer.weights)]
+    collect(model.layers)
     version = getattr(keras, "__version__", "3")
     return KerasModelSource(config, weights, _major(version, 3), f"live model '{model.name}'")
 

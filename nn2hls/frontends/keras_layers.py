@@ -491,3 +491,7 @@ CONVERTERS: dict[str, Converter] = {
 from nn2hls.frontends.keras_structure import STRUCTURE_CONVERTERS  # noqa: E402  (UpSampling, ZeroPadding, ...)
 
 CONVERTERS.update(STRUCTURE_CONVERTERS)
+
+from nn2hls.frontends.keras_wrappers import WRAPPER_CONVERTERS  # noqa: E402  (TimeDistributed, EinsumDense)
+
+CONVERTERS.update(WRAPPER_CONVERTERS)

@@ -82,9 +82,10 @@ def test_weights_exported_as_inputs_get_a_hint():
 
 def test_several_inputs_each_checked():
     inputs = [helper.make_tensor_value_info("a", TensorProto.FLOAT, ["N", 4]),
-              helper.make_tensor_value_info("b", TensorProto.INT64, ["N", 4])]
+              helper.make_tensor_value_info("b", TensorProto.BOOL, ["N", 4])]
     m = _model([helper.make_node("Add", ["a", "b"], ["y"])], inputs=inputs)
-    assert _error(UnsupportedOpError, m) == "ONNX model 'm': input 'b' must be a float tensor"
+    assert _error(UnsupportedOpError, m) == ("ONNX model 'm': input 'b' must be a float tensor (or an integer "
+                                             "tensor of Embedding indices)")
 
 
 def test_dynamic_non_batch_dimension():
