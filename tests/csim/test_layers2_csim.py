@@ -1,8 +1,10 @@
 """Second-round layers (issue 15) in C simulation: pooling with ceil_mode (both count_include_pad
 settings, a partial max window) and W @ x with pruned weights, one model; an Embedding (torch) read at
-valid and out-of-range indices, a second model. C-sim == emulator bit for bit with nn2hls's ap types
-and the vendor headers (one build each per model); the two zero weights of W cost no product (report
-and generated constant arrays) and the Embedding computes no product at all."""
+valid and out-of-range indices, a second model; Keras nested models + TimeDistributed(Dense) +
+EinsumDense, and TimeDistributed(Conv2D/pooling/Flatten/Dense). C-sim == emulator bit for bit with
+nn2hls's ap types and the vendor headers (one build each per model); zero weights of W and of a nested
+model's Dense cost no product (report and generated constant arrays) and the Embedding computes no
+product at all."""
 from __future__ import annotations
 
 import importlib.util
@@ -96,3 +98,47 @@ def test_embedding_costs_no_product(embedding):
     (row,) = [r for r in compiled.report()["layers"] if r["op"] == "Embedding"]
     assert row["weights"] == 48 and row["nonzero_weights"] == 48 - 4 - 3
     assert row["multiplies"] == row["dsp"] == row["pruned_multiplies"] == 0
+
+
+# ---- Keras nested models and TimeDistributed ---------------------------------------------------------
+def _keras(name, tmp_path_factory):
+    model = fixtures.keras_model(name)
+    path = tmp_path_factory.mktemp(name) / f"{name}.keras"
+    model.save(path)
+    x = fixtures.keras_input(name, 300)
+    return nn2hls.compile(path, calibration=x[:200]), x
+
+
+@pytest.fixture(scope="module")
+def keras_nested(tmp_path_factory):
+    return _keras("nested", tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def keras_td_conv(tmp_path_factory):
+    return _keras("td_conv", tmp_path_factory)
+
+
+@pytest.mark.parametrize("which", ["keras_nested", "keras_td_conv"])
+def test_keras_flattened_bit_exact(which, request):
+    compiled, x = request.getfixturevalue(which)
+    assert first_mismatch(compiled.emulate(x), compiled.build().predict(x)) is None
+
+
+@pytest.mark.vendor
+@pytest.mark.skipif(not VENDOR, reason="NN2HLS_AP_TYPES is not set: vendor ap_types headers unavailable")
+@pytest.mark.parametrize("which", ["keras_nested", "keras_td_conv"])
+def test_keras_flattened_bit_exact_vendor_headers(which, request):
+    compiled, x = request.getfixturevalue(which)
+    assert first_mismatch(compiled.emulate(x), compiled.build(ap_types=VENDOR).predict(x)) is None
+
+
+def test_nested_model_zero_weights_cost_nothing(keras_nested, tmp_path):
+    """in_d1 (inside the nested Sequential): kernel 5 x 6 with 5 zeros: 25 products, 25 weights emitted."""
+    compiled, _ = keras_nested
+    (row,) = [r for r in compiled.report()["layers"] if r["source_name"] == "in_d1" and r["op"] == "Dense"]
+    assert row["weights"] == 30 and row["nonzero_weights"] == 25
+    assert row["multiplies"] == 25 and row["pruned_multiplies"] == 5
+    project = compiled.write(tmp_path / "prj")
+    text = next(p.read_text() for p in (project / "firmware").glob("layer_in_d1.cpp"))
+    assert dict(re.findall(r"// (\w+): (\d+) entries", text))["mul_w"] == "25"

@@ -1,7 +1,8 @@
 """Second-round layers (issue 15) against the frameworks, in float: MatMul with a constant left operand,
-pooling with ceil_mode and Embedding (torch, both ONNX exporters; Keras 3 .keras and .h5). The IR float
-executor within 1e-5 of torch and of onnxruntime (ORT_DISABLE_ALL), the 32-bit emulator within 1e-3 of
-the framework; Embedding's out-of-range rule and the integer input type."""
+pooling with ceil_mode and Embedding (torch, both ONNX exporters; Keras 3 .keras and .h5), Keras nested
+models, TimeDistributed and EinsumDense. The IR float executor within 1e-5 of torch and of onnxruntime
+(ORT_DISABLE_ALL) or Keras, the 32-bit emulator within 1e-3 of the framework; Embedding's out-of-range
+rule and the integer input type; the refusals' messages."""
 from __future__ import annotations
 
 import importlib.util
@@ -169,3 +170,63 @@ def test_keras_mask_zero_refused(tmp_path):
     with pytest.raises(UnsupportedOpError) as info:
         nn2hls.load(tmp_path / "m.keras")
     assert str(info.value).startswith("layer 'masked' (Embedding): mask_zero=True is not supported")
+
+
+# ---- Keras nested models, TimeDistributed, EinsumDense ----------------------------------------------
+@pytest.mark.parametrize("suffix", [".keras", ".h5"])
+@pytest.mark.parametrize("name", ["nested", "td_conv", "td_conv1d"])
+def test_keras_flattened_layers_match(name, suffix, tmp_path):
+    model = fixtures.keras_model(name)
+    x = fixtures.keras_input(name, 40)
+    ref = model.predict(x, verbose=0)
+    path = tmp_path / f"{name}{suffix}"
+    model.save(path)
+    graph = nn2hls.load(path)
+    (y,) = execute(graph, x)
+    np.testing.assert_allclose(y, ref, rtol=1e-5, atol=1e-5)
+    emulated = nn2hls.compile(path, WIDE, calibration=x).emulate(x)
+    assert float(np.max(np.abs(emulated - ref))) <= 1e-3
+    if name == "nested":  # every layer of the two nested models is in the graph, under its own name
+        dense = {n.source_name for n in graph.nodes.values() if isinstance(n.op, ops.Dense)}
+        assert dense == {"td", "ein", "mid", "in_d1", "in_d2", "f_d"}
+    if name == "td_conv":  # one Conv2D per time step
+        assert sum(isinstance(n.op, ops.Conv) for n in graph.nodes.values()) == 3
+
+
+def test_keras_live_nested_model():
+    model = fixtures.keras_model("nested")
+    x = fixtures.keras_input("nested", 10)
+    (y,) = execute(nn2hls.load(model), x)
+    np.testing.assert_allclose(y, model.predict(x, verbose=0), rtol=1e-5, atol=1e-5)
+
+
+def _keras_error(model, tmp_path):
+    from nn2hls.errors import UnsupportedOpError
+    model.save(tmp_path / "m.keras")
+    with pytest.raises(UnsupportedOpError) as info:
+        nn2hls.load(tmp_path / "m.keras")
+    return str(info.value)
+
+
+def test_einsum_dense_other_equation_refused(tmp_path):
+    import keras
+    inp = keras.Input((3, 4))
+    out = keras.layers.EinsumDense("abc,cd->abd", output_shape=(3, 2), bias_axes="b", name="ein")(inp)
+    assert _keras_error(keras.Model(inp, out), tmp_path) == (
+        "layer 'ein' (EinsumDense): equation 'abc,cd->abd' with bias_axes 'b' is not supported; supported: the "
+        "forms a Dense computes, '...c,cd->...d' (e.g. 'ab,bc->ac', 'abc,cd->abd'), with bias_axes empty or the "
+        "output letter")
+    inp = keras.Input((3, 4))
+    out = keras.layers.EinsumDense("abc,cde->abde", output_shape=(3, 2, 5), name="ein2")(inp)
+    assert _keras_error(keras.Model(inp, out), tmp_path).startswith(
+        "layer 'ein2' (EinsumDense): equation 'abc,cde->abde' with bias_axes '' is not supported;")
+
+
+def test_nested_model_called_twice_refused(tmp_path):
+    import keras
+    ii = keras.Input((4,))
+    inner = keras.Model(ii, keras.layers.Dense(4, name="shared_d")(ii), name="twice")
+    inp = keras.Input((4,))
+    assert _keras_error(keras.Model(inp, inner(inner(inp))), tmp_path) == (
+        f"'{tmp_path / 'm.keras'}': nested model 'twice' is called more than once; a nested model called once is "
+        "supported (call a copy of it for each use)")
