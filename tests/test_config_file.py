@@ -71,7 +71,7 @@ def test_example_config_is_valid():
 
 @pytest.mark.parametrize("data, message", [
     ({"bogus": 1}, "unknown key 'bogus'; valid keys: project_name, backend, part, clock_period_ns"),
-    ({"precision": {"defaults": {}}}, "unknown key 'defaults' in 'precision'; valid keys: input, default, "
+    ({"precision": {"defaults": {}}}, "unknown key 'defaults' in 'precision'; valid keys: input, integer_input, default, "
                                       "op_types, layers"),
     ({"precision": {"default": {"widht": 3}}}, "unknown key 'widht' in 'precision.default'; valid keys: weight,"),
     ({"precision": {"op_types": {"Dens": {}}}}, "unknown key 'Dens' in 'precision.op_types'; valid keys: Input, "
