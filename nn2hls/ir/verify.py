@@ -3,8 +3,8 @@
 Rules: at least one Input node; every input of a node exists; no cycles; the op's arity and attributes
 are valid and the stored shape equals the shape the op infers from its inputs and weights; weights are
 finite; at least one output, each an existing node; every node contributes to an output (no dangling
-values); with `typed=True`, every node has a 'result' type and every weighted node 'weight' and
-'accum' types.
+values); with `typed=True`, every node has a 'result' type, every Dense/Conv 'weight' and 'accum'
+types, every Embedding a 'weight' type.
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import numpy as np
 
 from nn2hls.errors import GraphError
 from nn2hls.ir.graph import Graph
-from nn2hls.ir.ops import Conv, Dense
+from nn2hls.ir.ops import Conv, Dense, Embedding
 
 
 def verify(graph: Graph, *, typed: bool = False) -> None:
@@ -55,6 +55,8 @@ def verify(graph: Graph, *, typed: bool = False) -> None:
         for node in order:
             if "result" not in node.precision:
                 raise GraphError(f"node {node.label()} has no result type; run precision assignment")
+            if isinstance(node.op, Embedding) and "weight" not in node.precision:
+                raise GraphError(f"node {node.label()} has no weight type; run precision assignment")
             if isinstance(node.op, (Dense, Conv)):
                 for role in ("weight", "accum"):
                     if role not in node.precision:
