@@ -35,7 +35,8 @@ returns the output tensor. The maths they implement:
   layers do (a Reshape); Concatenate along its axis.
 - UpSampling, ZeroPadding, Cropping (1D/2D/3D) and Permute: `keras_structure`.
 - Embedding(input_dim, output_dim): the IR Embedding with table = `embeddings` (input_dim, output_dim)
-  on the integer indices (the model's Input of an int dtype); mask_zero=True is refused (the mask
+  on the integer indices (the model's Input of an int dtype, or a float Input that only Embeddings read:
+  Keras casts their input to int32); mask_zero=True is refused (the mask
   changes what later layers compute, e.g. a masked global average).
 """
 from __future__ import annotations
@@ -393,8 +394,20 @@ def embedding(b: Builder, layer: LayerCall, inputs: list[KTensor]) -> KTensor:
         raise _refuse(layer, "mask_zero=True is not supported (the mask changes later layers' results); "
                              "use mask_zero=False")
     table = b.layer_weights(layer, ["embeddings"])["embeddings"]
-    node = b.add(ops.Embedding(), [b.keras_view(t, layer)], layer, weights={"table": table})
+    source = b.keras_view(t, layer)
+    _mark_indices(b, source)
+    node = b.add(ops.Embedding(), [source], layer, weights={"table": table})
     return KTensor(b.shape_of(node), keras=node)
+
+
+def _mark_indices(b: Builder, node: str) -> None:
+    """A float model Input that reaches an Embedding through wiring only becomes an integer Input (Keras
+    casts Embedding inputs to int32 itself, so a Sequential without an int Input still holds indices)."""
+    while isinstance(b.graph.nodes[node].op, (ops.Reshape, ops.Transpose)):
+        node = b.graph.nodes[node].inputs[0]
+    producer = b.graph.nodes[node]
+    if isinstance(producer.op, ops.Input) and not producer.op.integer:
+        producer.op = ops.Input(shape=producer.op.shape, integer=True)
 
 
 def identity(b: Builder, layer: LayerCall, inputs: list[KTensor]) -> KTensor:

@@ -230,3 +230,17 @@ def test_nested_model_called_twice_refused(tmp_path):
     assert _keras_error(keras.Model(inp, inner(inner(inp))), tmp_path) == (
         f"'{tmp_path / 'm.keras'}': nested model 'twice' is called more than once; a nested model called once is "
         "supported (call a copy of it for each use)")
+
+
+def test_keras_embedding_on_a_float_input(tmp_path):
+    """A Sequential without an int Input: Keras casts the Embedding's input itself; nn2hls makes that
+    input an integer input."""
+    import keras
+    model = keras.Sequential([keras.Input((5,)), keras.layers.Embedding(9, 3), keras.layers.Flatten(),
+                              keras.layers.Dense(2)])
+    model.save(tmp_path / "m.keras")
+    x = np.random.default_rng(4).integers(0, 9, size=(20, 5))
+    graph = nn2hls.load(tmp_path / "m.keras")
+    assert graph.inputs[0].op.integer
+    (y,) = execute(graph, x)
+    np.testing.assert_allclose(y, model.predict(x, verbose=0), rtol=1e-5, atol=1e-5)
