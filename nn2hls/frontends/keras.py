@@ -26,6 +26,7 @@ from nn2hls.frontends.keras_files import (KerasModelSource, read_keras_file, rea
 from nn2hls.frontends.hgq import HGQ_CONVERTERS, finish_hgq
 from nn2hls.frontends.keras_layers import CONVERTERS as KERAS_CONVERTERS
 from nn2hls.frontends.keras_qlayers import QKERAS_CONVERTERS
+from nn2hls.frontends.keras_wrappers import WRAPPER_CONVERTERS
 from nn2hls.ir.graph import Graph
 from nn2hls.ir.lookup import check_integer_inputs
 from nn2hls.ir.ops import Input
@@ -33,7 +34,7 @@ from nn2hls.ir.verify import verify
 
 _ALIASES = {"Convolution1D", "Convolution2D", "SeparableConvolution1D", "SeparableConvolution2D", "MaxPool1D", "MaxPool2D", "AvgPool1D", "AvgPool2D",
             "GlobalAvgPool1D", "GlobalAvgPool2D", "GlobalMaxPool1D", "GlobalMaxPool2D"}
-CONVERTERS = {**KERAS_CONVERTERS, **QKERAS_CONVERTERS, **HGQ_CONVERTERS}
+CONVERTERS = {**KERAS_CONVERTERS, **WRAPPER_CONVERTERS, **QKERAS_CONVERTERS, **HGQ_CONVERTERS}
 SUPPORTED_LAYERS: tuple[str, ...] = ("InputLayer",) + tuple(k for k in CONVERTERS if k not in _ALIASES)
 
 

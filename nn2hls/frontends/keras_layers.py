@@ -391,7 +391,7 @@ def reshape(b: Builder, layer: LayerCall, inputs: list[KTensor]) -> KTensor:
 def embedding(b: Builder, layer: LayerCall, inputs: list[KTensor]) -> KTensor:
     (t,) = inputs
     if layer.config.get("mask_zero"):
-        raise _refuse(layer, "mask_zero=True is not supported (the mask changes later layers' results); "
+        raise refuse(layer, "mask_zero=True is not supported (the mask changes later layers' results); "
                              "use mask_zero=False")
     table = b.layer_weights(layer, ["embeddings"])["embeddings"]
     source = b.keras_view(t, layer)
@@ -504,7 +504,3 @@ CONVERTERS: dict[str, Converter] = {
 from nn2hls.frontends.keras_structure import STRUCTURE_CONVERTERS  # noqa: E402  (UpSampling, ZeroPadding, ...)
 
 CONVERTERS.update(STRUCTURE_CONVERTERS)
-
-from nn2hls.frontends.keras_wrappers import WRAPPER_CONVERTERS  # noqa: E402  (TimeDistributed, EinsumDense)
-
-CONVERTERS.update(WRAPPER_CONVERTERS)

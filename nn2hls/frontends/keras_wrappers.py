@@ -1,5 +1,7 @@
 """Keras layers that are other layers in disguise, flattened into the IR graph.
 
+Registered by `nn2hls.frontends.keras` beside the plain layers of `keras_layers` (whose converters
+TimeDistributed reuses for the wrapped layer).
 - TimeDistributed(layer) on an input (T, *rest) applies `layer` to every x[t]:
   TimeDistributed(Dense) is the Dense itself (a Dense already acts on the last axis of each step,
   exactly); any other wrapped layer (Conv1D, Conv2D, pooling, ...) becomes T copies of it, one per time
@@ -15,30 +17,25 @@ from __future__ import annotations
 
 import re
 
-from nn2hls.errors import UnsupportedOpError
-from nn2hls.frontends.keras_build import Builder, KTensor
+from nn2hls.frontends.keras_build import Builder, KTensor, refuse
 from nn2hls.frontends.keras_config import LayerCall
+from nn2hls.frontends.keras_layers import CONVERTERS as LAYER_CONVERTERS
+from nn2hls.frontends.keras_layers import activation_name, apply_activation
 from nn2hls.ir import ops
 
 
-def _refuse(layer: LayerCall, what: str) -> UnsupportedOpError:
-    return UnsupportedOpError(f"layer '{layer.name}' ({layer.class_name}): {what}")
-
-
 def time_distributed(b: Builder, layer: LayerCall, inputs: list[KTensor]) -> KTensor:
-    from nn2hls.frontends.keras_layers import CONVERTERS, apply_activation, activation_name  # noqa: F401
-
     (t,) = inputs
     wrapped = layer.config.get("layer") or {}
     class_name = str(wrapped.get("class_name", ""))
     config = dict(wrapped.get("config", {}))
-    convert = CONVERTERS.get(class_name)
+    convert = LAYER_CONVERTERS.get(class_name)
     if convert is None or class_name in ("Add", "Subtract", "Multiply", "Maximum", "Minimum", "Average", "Dot",
                                          "Concatenate"):
-        raise _refuse(layer, f"wrapping {class_name or 'an unknown layer'} is not supported; supported: Dense, "
+        raise refuse(layer, f"wrapping {class_name or 'an unknown layer'} is not supported; supported: Dense, "
                              "Conv1D, Conv2D and other single-input layers")
     if t.rank < 2:
-        raise _refuse(layer, f"needs an input (time, ...) of rank >= 2, got shape {t.shape}")
+        raise refuse(layer, f"needs an input (time, ...) of rank >= 2, got shape {t.shape}")
     if class_name == "Dense":
         return convert(b, LayerCall(class_name, layer.name, config, layer.inputs, layer.call), [t])
     steps, rest = t.shape[0], t.shape[1:]
@@ -64,8 +61,6 @@ _EQUATION = re.compile(r"^([a-z.]+),([a-z]{2})->([a-z.]+)$")
 
 
 def einsum_dense(b: Builder, layer: LayerCall, inputs: list[KTensor]) -> KTensor:
-    from nn2hls.frontends.keras_layers import activation_name, apply_activation
-
     (t,) = inputs
     equation = str(layer.config.get("equation", "")).replace(" ", "")
     bias_axes = layer.config.get("bias_axes") or ""
@@ -82,14 +77,14 @@ def einsum_dense(b: Builder, layer: LayerCall, inputs: list[KTensor]) -> KTensor
               and bias_axes in ("", d)
               and (prefix == "..." or len(prefix) == t.rank))  # prefix: batch + the leading axes
     if not ok:
-        raise _refuse(layer, f"equation '{equation}' with bias_axes '{bias_axes}' is not supported; {supported}")
+        raise refuse(layer, f"equation '{equation}' with bias_axes '{bias_axes}' is not supported; {supported}")
     names = ["kernel", "bias"] if bias_axes else ["kernel"]
     weights = b.layer_weights(layer, names)
     kernel = weights["kernel"]
     if k_sub != c + d:
         kernel = kernel.T
     if kernel.ndim != 2 or kernel.shape[0] != t.shape[-1]:
-        raise _refuse(layer, f"kernel of shape {weights['kernel'].shape} does not match an input of {t.shape[-1]} "
+        raise refuse(layer, f"kernel of shape {weights['kernel'].shape} does not match an input of {t.shape[-1]} "
                              f"features for equation '{equation}'")
     dense_weights = {"kernel": kernel}
     if bias_axes:
