@@ -29,11 +29,13 @@ from __future__ import annotations
 import copy
 from dataclasses import asdict, fields
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from nn2hls.config import Config, PrecisionSpec, PruningSpec, SearchSpec
 from nn2hls.errors import ConfigError, FixedTypeError
-from nn2hls.ir.types import MAX_WIDTH, OVERFLOW_MODES, QUANT_MODES, FixedType
+from nn2hls.ir import ap_modes
+from nn2hls.ir.ap_modes import OVERFLOW_MODES, QUANT_MODES
+from nn2hls.ir.types import MAX_WIDTH, FixedType
 
 BACKENDS = ("vivado", "vitis")
 IO_TYPES = ("io_parallel",)
@@ -115,13 +117,12 @@ class _Validator:
         except FixedTypeError as exc:
             raise self.fail(f"'{key}': {exc} (or 'auto')") from None
 
-    def mode(self, value: Any, key: str, valid: tuple[str, ...]) -> str:
-        if isinstance(value, str):
-            name = value.strip().upper()
-            name = name if name.startswith("AP_") else "AP_" + name
-            if name in valid:
-                return name
-        raise self.fail(f"'{key}' must be one of {', '.join(valid)}, got {value!r}")
+    def mode(self, value: Any, key: str, parse: Callable[[Any], str | None], valid: tuple[str, ...]) -> str:
+        """A quantization or overflow mode in its Vivado spelling (`ap_modes.parse_rounding` rules)."""
+        mode = parse(value)
+        if mode is None:
+            raise self.fail(f"'{key}' must be one of {', '.join(valid)}, got {value!r}")
+        return mode.value
 
     def name_list(self, value: Any, key: str) -> list[str]:
         if value is None:
@@ -144,9 +145,9 @@ def _spec_overrides(v: _Validator, value: Any, key: str) -> dict[str, Any]:
         elif k == "headroom_bits":
             out[k] = v.integer(item, path, 0, 64)
         elif k == "rounding":
-            out[k] = v.mode(item, path, QUANT_MODES)
+            out[k] = v.mode(item, path, ap_modes.parse_rounding, QUANT_MODES)
         elif k == "overflow":
-            out[k] = v.mode(item, path, OVERFLOW_MODES)
+            out[k] = v.mode(item, path, ap_modes.parse_overflow, OVERFLOW_MODES)
         elif k == "table_size":
             if isinstance(item, str) and item.strip().lower() == "auto":
                 out[k] = "auto"

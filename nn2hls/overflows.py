@@ -20,11 +20,11 @@ from typing import Mapping
 
 import numpy as np
 
-from nn2hls.ir import ops
+from nn2hls.ir import ap_modes, ops
 from nn2hls.ir.graph import Graph, Node
 from nn2hls.ir.types import FixedType
 
-SATURATING = ("AP_SAT", "AP_SAT_SYM")
+SATURATING = ap_modes.SATURATING
 
 
 def is_quantizer(node: Node) -> bool:
@@ -33,8 +33,7 @@ def is_quantizer(node: Node) -> bool:
 
 
 def _saturation_bounds(t: FixedType) -> tuple[float, float]:
-    low = -t.max_value if t.overflow == "AP_SAT_SYM" and t.signed else t.min_value
-    return low, t.max_value
+    return float(t.min_kept_raw * t.lsb_exact), t.max_value
 
 
 def _clamp_bounds(reader: Node) -> tuple[float, float] | None:

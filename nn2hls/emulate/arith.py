@@ -8,12 +8,9 @@ exact results (products, sums) pick their dtype from a proven magnitude bound th
 
 `cast` assigns exact values ``raw * 2**-frac`` (raw within a known range ``[lo, hi]``) to a type with
 its quantization and overflow modes, i.e. `nn2hls.ir.fixed.requantize`. In float64 it is computed
-directly (scaling by a power of two is exact; for |raw| < 2**52 ``y +- 0.5`` is exact, so
-AP_RND = floor(y + 0.5), AP_RND_MIN_INF = ceil(y - 0.5), AP_RND_CONV = rint(y), AP_RND_ZERO/AP_RND_INF
-pick one of those two by sign, AP_TRN = floor, AP_TRN_ZERO = trunc; overflow: AP_SAT clips,
-AP_SAT_SYM clips to [-max, max] (so min_raw itself counts as an overflow, as in the vendor headers),
-AP_SAT_ZERO zeroes, AP_WRAP takes the value modulo 2**W (fmod of integers is exact)). Everything else
-calls `fixed.requantize` on int64/object arrays. When the range ``[lo, hi]`` proves that no rounding
+directly with the float kernels of `nn2hls.ir.ap_modes`, where the rules live (scaling by a power of
+two is exact, and for |raw| < 2**52 so is ``y +- 0.5``); everything else calls `fixed.requantize` on
+int64/object arrays. When the range ``[lo, hi]`` proves that no rounding
 or overflow can happen the cast is a plain (exact) scaling. The number of values changed by the
 overflow mode is added to a `Tally`.
 """
@@ -24,7 +21,7 @@ import math
 import numpy as np
 
 from nn2hls.errors import InputDataError
-from nn2hls.ir import fixed
+from nn2hls.ir import ap_modes, fixed
 from nn2hls.ir.types import FixedType
 
 FLOAT_BITS = 52  # float64 holds exact integers below 2**53; keep one bit for +-0.5 rounding
@@ -60,8 +57,8 @@ def work_dtype(bound: int):
 
 
 def max_abs(t: FixedType) -> int:
-    """Largest |raw| of type t."""
-    return max(-t.min_raw, t.max_raw)
+    """Largest |raw| of type t (`FixedType.max_abs_raw`)."""
+    return t.max_abs_raw
 
 
 def as_dtype(raw, dtype) -> np.ndarray:
@@ -105,9 +102,7 @@ def to_float(raw: np.ndarray, t: FixedType) -> np.ndarray:
 
 
 def _in_range(lo: int, hi: int, t: FixedType) -> bool:
-    sym = t.overflow == "AP_SAT_SYM" and t.signed and t.width > 1
-    low = -t.max_raw if sym else t.min_raw
-    return low <= lo and hi <= t.max_raw
+    return ap_modes.fits(lo, hi, t.width, t.signed, t.overflow)
 
 
 def _floor_shift(v: int, s: int) -> int:
@@ -141,55 +136,20 @@ def cast(raw: np.ndarray, frac: int, lo: int, hi: int, t: FixedType, tally: Tall
     return as_dtype(out, dst)
 
 
-def _round_float(y: np.ndarray, mode: str) -> np.ndarray:
-    """Round float64 y (exact, |y| < 2**51) to an integer per `mode`, in place when possible."""
-    if mode == "AP_TRN":
-        return np.floor(y, out=y)
-    if mode == "AP_TRN_ZERO":
-        return np.trunc(y, out=y)
-    if mode == "AP_RND_CONV":
-        return np.rint(y, out=y)
-    if mode == "AP_RND":
-        return np.floor(np.add(y, 0.5, out=y), out=y)
-    if mode == "AP_RND_MIN_INF":
-        return np.ceil(np.subtract(y, 0.5, out=y), out=y)
-    up = np.floor(y + 0.5)
-    down = np.ceil(y - 0.5)
-    if mode == "AP_RND_ZERO":
-        return np.where(y >= 0, down, up)
-    if mode == "AP_RND_INF":
-        return np.where(y >= 0, up, down)
-    raise ValueError(f"unknown quantization mode {mode!r}")  # pragma: no cover
-
-
 def _overflow_float(y: np.ndarray, t: FixedType, tally: Tally | None) -> np.ndarray:
-    """Apply t's overflow mode to integer-valued float64 y (|y| < 2**52)."""
-    if y.size == 0:
+    """Apply t's overflow mode (`ap_modes`) to integer-valued float64 y (|y| < 2**52)."""
+    if y.size == 0 or _in_range(float(y.min()), float(y.max()), t):
         return y
-    sym = t.overflow == "AP_SAT_SYM" and t.signed and t.width > 1
-    tmax = float(t.max_raw)
-    tmin = float(-t.max_raw if sym else t.min_raw)
-    if y.min() >= tmin and y.max() <= tmax:
-        return y
-    high = y > tmax
-    low = y < tmin
+    above, below = ap_modes.overflow_masks(y, t.width, t.signed, t.overflow)
     if tally is not None and tally.enabled:
-        tally.add(np.count_nonzero(high) + np.count_nonzero(low))
-    mode = t.overflow
-    if mode == "AP_WRAP":
-        base = float(t.min_raw)
-        return np.mod(y - base, math.ldexp(1.0, t.width)) + base
-    if mode == "AP_SAT_ZERO":
-        y = y.copy()
-        y[high | low] = 0.0
-        return y
-    return np.clip(y, tmin, tmax)  # AP_SAT, AP_SAT_SYM
+        tally.add(np.count_nonzero(above) + np.count_nonzero(below))
+    return ap_modes.apply_overflow(y, above, below, t.width, t.signed, t.overflow)
 
 
 def _cast_float(raw: np.ndarray, s: int, t: FixedType, may_overflow: bool, tally: Tally | None):
     if s > 0:
         y = raw * math.ldexp(1.0, -s)
-        y = _round_float(y, fixed.effective_rounding(t))
+        y = ap_modes.round_float(y, fixed.effective_rounding(t), half_exact=True)
     elif s < 0:
         y = raw * math.ldexp(1.0, -s)
     else:
@@ -208,31 +168,12 @@ def quantize_input(x: np.ndarray, t: FixedType, tally: Tally | None) -> np.ndarr
     if storage_dtype(t) is np.float64 and t.frac >= 0 and x.size:
         y = np.ldexp(x, t.frac)
         if np.abs(y).max() < math.ldexp(1.0, 51):
-            y = _round_double(y, fixed.effective_rounding(t))
+            y = ap_modes.round_float(y, fixed.effective_rounding(t))
             return _overflow_float(y, t, tally)
     out, ovf = fixed.quantize(x, t, return_overflow=True)
     if tally is not None and tally.enabled:
         tally.add(np.count_nonzero(ovf))
     return as_dtype(out, storage_dtype(t))
-
-
-def _round_double(y: np.ndarray, mode: str) -> np.ndarray:
-    """Round arbitrary doubles y (|y| < 2**51) exactly: works on the exact fractional part."""
-    if mode in ("AP_TRN", "AP_TRN_ZERO", "AP_RND_CONV"):
-        return _round_float(y, mode)
-    fl = np.floor(y)
-    r = y - fl  # exact
-    if mode == "AP_RND":
-        inc = r >= 0.5
-    elif mode == "AP_RND_MIN_INF":
-        inc = r > 0.5
-    elif mode == "AP_RND_ZERO":
-        inc = (r > 0.5) | ((r == 0.5) & (y < 0))
-    elif mode == "AP_RND_INF":
-        inc = (r > 0.5) | ((r == 0.5) & (y >= 0))
-    else:  # pragma: no cover
-        raise ValueError(f"unknown quantization mode {mode!r}")
-    return fl + inc
 
 
 def exact_weight(values: np.ndarray, t: FixedType, what: str) -> np.ndarray:

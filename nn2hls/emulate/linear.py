@@ -28,6 +28,7 @@ import numpy as np
 from nn2hls.errors import GraphError
 from nn2hls.emulate.arith import (Tally, abs_max, abs_sum, as_dtype, cast, exact_weight, max_abs,
                                   scale_pow2, work_dtype)
+from nn2hls.ir.ap_modes import Overflow, Rounding
 from nn2hls.ir import fixed, ops
 from nn2hls.ir.conv_groups import expand_groups
 from nn2hls.ir.graph import Node
@@ -58,7 +59,7 @@ class _Product:
         if ta.frac < self.frac:
             raise GraphError(f"node {node.label()}: accumulator {ta} has {ta.frac} fractional bits, fewer "
                              f"than the products/bias need ({self.frac}): widen accum or use 'auto'")
-        if ta.overflow != "AP_WRAP":
+        if ta.overflow != Overflow.AP_WRAP:
             raise GraphError(f"node {node.label()}: accumulator {ta} must use AP_WRAP (its sum must not "
                              "depend on the summation order): drop the overflow mode of accum")
         w = exact_weight(kernel2d, tw, f"node {node.label()} weight 'kernel'")
@@ -78,11 +79,11 @@ class _Product:
         acc_exact = ta.frac >= self.frac and (-self.bound << (ta.frac - self.frac)) >= ta.min_raw \
             and (self.bound << (ta.frac - self.frac)) <= ta.max_raw
         self.fused = (acc_exact and s_res > 0 and self.dtype is np.float64
-                      and fixed.effective_rounding(tr) == "AP_RND" and self.bound + (1 << s_res) < (1 << 51))
+                      and fixed.effective_rounding(tr) == Rounding.AP_RND and self.bound + (1 << s_res) < (1 << 51))
         if self.fused:
             half = 1 << (s_res - 1)
             b = (b if b is not None else np.zeros(len(col), dtype=object)) + half
-            self.trunc = dataclasses.replace(tr, rounding="AP_TRN")
+            self.trunc = dataclasses.replace(tr, rounding=Rounding.AP_TRN)
             self.lo, self.hi = -self.bound + half, self.bound + half
         self.w = as_dtype(w, self.dtype)
         self.b = as_dtype(b, self.dtype) if b is not None else None

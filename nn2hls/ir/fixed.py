@@ -5,22 +5,14 @@ be negative). Raw arrays are ``numpy.int64`` when ``t.width <= 63`` and numpy ob
 ints otherwise (exact up to the 128-bit limit); `raw_dtype` tells which.
 
 Assigning an exact value ``v`` (a double, or a raw integer at another ``frac``) to ``t`` is done in
-two steps, exactly as the vendor ap_fixed headers do:
-
-1. quantization to a multiple of ``q = 2^-t.frac`` with ``t.rounding``: AP_TRN floor; AP_TRN_ZERO
-   toward zero; AP_RND ties toward +inf; AP_RND_ZERO ties toward zero; AP_RND_INF ties away from
-   zero; AP_RND_MIN_INF ties toward -inf; AP_RND_CONV ties to even (non-ties go to the nearest);
-2. overflow of the rounded integer ``n`` into ``W`` bits with ``t.overflow``: AP_WRAP keeps
-   ``n mod 2^W`` (two's complement when signed); AP_SAT clamps to ``[min_raw, max_raw]``;
-   AP_SAT_ZERO replaces an out-of-range ``n`` by 0; AP_SAT_SYM clamps to ``[-max_raw, max_raw]``
-   when signed (as AP_SAT when unsigned).
+two steps, exactly as the vendor ap_fixed headers do: quantization to a multiple of ``q = 2^-t.frac``
+with ``t.rounding``, then overflow of the rounded integer into ``W`` bits with ``t.overflow``. The
+rules of both steps, the mode names and the raw bounds are defined once in `nn2hls.ir.ap_modes`; this
+module applies them to int64 arrays, object arrays of Python ints and doubles.
 
 Behaviour taken from the vendor headers (checked with probes compiled against them; where they
 and UG1399 differ, the headers win because the C simulation must match them):
 
-- AP_SAT_SYM maps ``min_raw`` itself to ``-max_raw`` even when the value is exactly representable
-  (``ap_fixed<8,4,AP_TRN,AP_SAT_SYM>(-8.0) == -7.9375``); the overflow mask marks those elements.
-  For a 1-bit signed type (max_raw = 0) the vendor keeps -1, and so do we.
 - ``ap_int``/``ap_uint`` (``is_int``) round toward zero when assigned a fractional value (from a
   double or an ap_fixed): ``ap_int<8>(-1.5) == -1`` whereas ``ap_fixed<8,8>(-1.5) == -2``. Such
   types therefore use AP_TRN_ZERO here (`effective_rounding`). Overflow is AP_WRAP.
@@ -49,10 +41,14 @@ from fractions import Fraction
 import numpy as np
 
 from nn2hls.errors import FixedTypeError, InputDataError
+from nn2hls.ir import ap_modes
+from nn2hls.ir.ap_modes import Overflow, Rounding
 from nn2hls.ir.types import FixedType
 
 RawArray = np.ndarray
 _INT64_MAX_WIDTH = 63
+# widths whose bounds and wrapped values stay exact doubles (see ap_modes.apply_overflow)
+_FLOAT_EXACT_WIDTH = 52
 # every finite double is an integer multiple of 2^-1074
 _DOUBLE_FRAC = 1074
 
@@ -62,9 +58,9 @@ def raw_dtype(t: FixedType) -> type:
     return np.int64 if t.width <= _INT64_MAX_WIDTH else object
 
 
-def effective_rounding(t: FixedType) -> str:
+def effective_rounding(t: FixedType) -> Rounding:
     """The quantization mode the vendor applies when assigning to ``t`` (ap_int truncates to zero)."""
-    return "AP_TRN_ZERO" if t.is_int else t.rounding
+    return Rounding.AP_TRN_ZERO if t.is_int else t.rounding
 
 
 def _int_array(values) -> np.ndarray:
@@ -104,7 +100,7 @@ def from_bits(bits, t: FixedType) -> RawArray:
     if t.width <= _INT64_MAX_WIDTH:
         arr = _int_array(bits)
         if arr.dtype != object:
-            return _wrap_int64(arr.astype(np.int64), t)
+            return ap_modes.wrap(arr.astype(np.int64), t.width, t.signed)
     return as_raw(_map_object(one, bits), t)
 
 
@@ -188,15 +184,6 @@ def _scaled_to_float(raw: RawArray, frac: int) -> np.ndarray:
     return np.array([one(r) for r in raw.reshape(-1).tolist()], dtype=np.float64).reshape(raw.shape)
 
 
-def _wrap_int64(m: np.ndarray, t: FixedType) -> np.ndarray:
-    """m (int64, any value) -> m mod 2^W as a raw value of t (W <= 63)."""
-    r = m & ((1 << t.width) - 1)
-    if t.signed:
-        half = 1 << (t.width - 1)
-        r = (r ^ half) - half  # sign extension without leaving int64
-    return r
-
-
 def _finish(out, ovf, return_overflow: bool):
     """``out`` or ``(out, mask)``; ovf None means no element overflowed."""
     if return_overflow:
@@ -251,52 +238,24 @@ def _double_to_scaled_int(v: float) -> int:
     num, den = float(v).as_integer_ratio()
     return num << (_DOUBLE_FRAC - (den.bit_length() - 1))
 
-
-def _round_to_integer(y: np.ndarray, x: np.ndarray, mode: str, frac: int) -> np.ndarray:
-    """Exact rounding of the scaled doubles y = x * 2^frac to integer-valued doubles with ``mode``.
-
-    floor/trunc/rint are exact, and so is ``d = y - rint(y)`` (|d| <= 1/2), which flags the ties;
-    at a tie ``y = v + d`` so the sign of y is read from ``v = rint(y)``. When y underflowed to 0
-    (frac < 0) only AP_TRN needs the sign of x. Works in place on y (a scratch array).
-    """
-    if mode == "AP_TRN":
-        v = np.floor(y, out=y)
-        if frac < 0:
-            tiny = (v == 0) & (x < 0)
-            if tiny.any():
-                v[tiny] = -1.0
-        return v
-    if mode == "AP_TRN_ZERO":
-        return np.trunc(y, out=y)
-    if mode == "AP_RND_CONV":
-        return np.rint(y, out=y)  # ties to even
-    v = np.rint(y)
-    d = np.subtract(y, v, out=y)
-    if mode == "AP_RND":
-        v += d == 0.5
-    elif mode == "AP_RND_MIN_INF":
-        v -= d == -0.5
-    elif mode == "AP_RND_ZERO":  # tie y = v + 1/2 < 0 iff v < 0; y = v - 1/2 > 0 iff v > 0
-        v += (d == 0.5) & (v < 0)
-        v -= (d == -0.5) & (v > 0)
-    elif mode == "AP_RND_INF":
-        v += (d == 0.5) & (v >= 0)
-        v -= (d == -0.5) & (v <= 0)
-    else:
-        raise FixedTypeError(f"unknown quantization mode {mode!r}")
-    return v
-
-
 def _scaled_rounded(x: np.ndarray, t: FixedType) -> np.ndarray:
-    """x * 2^t.frac rounded with t's mode, as integer-valued float64 (no overflow handling yet)."""
+    """x * 2^t.frac rounded with t's mode (`ap_modes.round_float`), as integer-valued float64 (no
+    overflow handling yet). When the scaled value underflowed to 0 (frac < 0) only AP_TRN needs the
+    sign of x: a tiny negative value floors to -1."""
     frac = t.frac
+    mode = effective_rounding(t)
     with np.errstate(over="ignore", under="ignore", invalid="ignore"):
         # scaling by a power of two is exact unless it overflows to inf or underflows
         if -1022 <= frac <= 1023:
             y = np.multiply(x, 2.0 ** frac, dtype=np.float64)
         else:
             y = np.ldexp(x.astype(np.float64), frac)
-        return _round_to_integer(y, x, effective_rounding(t), frac)
+        v = ap_modes.round_float(y, mode)
+    if mode == Rounding.AP_TRN and frac < 0:
+        tiny = (v == 0) & (x < 0)
+        if tiny.any():
+            v[tiny] = -1.0
+    return v
 
 
 def _quantize_int64(x: np.ndarray, t: FixedType, need_mask: bool = True):
@@ -310,31 +269,18 @@ def _quantize_int64(x: np.ndarray, t: FixedType, need_mask: bool = True):
         # finite x but |x| * 2^frac >= 2^1024: a multiple of 2^971, so of 2^W; any huge stand-in works
         v = np.where(np.isinf(v), np.copysign(2.0 ** 1000, x), v)
         vmin, vmax = float(v.min()), float(v.max())
-    # v is integer-valued; the range ends -2^(W-1), 2^(W-1) (2^W unsigned) are exact doubles
-    lo_f = -(2.0 ** (t.width - 1)) if t.signed else 0.0
-    hi_f = 2.0 ** (t.width - 1) if t.signed else 2.0 ** t.width
-    sym = t.overflow == "AP_SAT_SYM" and t.signed and t.width > 1
-    if (lo_f < vmin if sym else lo_f <= vmin) and vmax < hi_f:
+    width, signed, overflow = t.width, t.signed, t.overflow
+    if ap_modes.fits(vmin, vmax, width, signed, overflow):  # Python compares float and int exactly
         return v.astype(np.int64), None
-    if t.overflow == "AP_WRAP":
-        mask = ((v >= hi_f) | (v < lo_f)) if need_mask else None
-        if -(2.0 ** 63) <= vmin and vmax < 2.0 ** 63:
-            return _wrap_int64(v.astype(np.int64), t), mask
-        # fmod is exact; |result| < 2^W <= 2^63 fits int64
-        return _wrap_int64(np.fmod(v, 2.0 ** t.width).astype(np.int64), t), mask
-    if t.overflow in ("AP_SAT", "AP_SAT_SYM") and t.width <= 53:
-        # min/max raw are exact doubles here
-        mask = ((v >= hi_f) | ((v <= lo_f) if sym else (v < lo_f))) if need_mask else None
-        low = -t.max_raw if sym else t.min_raw
-        return np.clip(v, float(low), float(t.max_raw), out=v).astype(np.int64), mask
-    # AP_SAT_ZERO, or AP_SAT/AP_SAT_SYM wider than a double's mantissa
-    too_high = v >= hi_f
-    too_low = v <= lo_f if sym else v < lo_f
-    ovf = too_high | too_low
-    n = np.where(ovf, 0.0, v).astype(np.int64)
-    if t.overflow != "AP_SAT_ZERO":
-        n = np.where(too_high, t.max_raw, np.where(too_low, -t.max_raw if sym else t.min_raw, n))
-    return n.astype(np.int64, copy=False), ovf
+    above, below = ap_modes.overflow_masks(v, width, signed, overflow)
+    mask = (above | below) if need_mask else None
+    if width <= _FLOAT_EXACT_WIDTH:  # the bounds and the wrapped values are exact doubles
+        return ap_modes.apply_overflow(v, above, below, width, signed, overflow).astype(np.int64), mask
+    if overflow == Overflow.AP_WRAP:
+        n = np.fmod(v, 2.0 ** width)  # exact, keeps the residue mod 2^W; |n| < 2^W <= 2^63 fits int64
+    else:
+        n = np.where(above | below, 0.0, v)
+    return ap_modes.apply_overflow(n.astype(np.int64), above, below, width, signed, overflow), mask
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -360,37 +306,11 @@ def cast(raw, src: FixedType, dst: FixedType, return_overflow: bool = False):
     return requantize(raw, src.frac, dst, return_overflow=return_overflow)
 
 
-def _round_shift_int64(raw: np.ndarray, s: int, mode: str) -> np.ndarray:
-    """round(raw / 2^s) with ``mode`` for 1 <= s <= 62 and |raw| < 2^62 (no int64 overflow).
-
-    Each nearest mode adds half - 1 or half before the arithmetic (floor) shift: a tie then goes
-    down or up, and every non-tie goes to the nearest integer either way.
-    """
-    if mode == "AP_TRN":
-        return raw >> s
-    low = (1 << s) - 1
-    if mode == "AP_TRN_ZERO":
-        return (raw + (raw < 0) * low) >> s
-    half = 1 << (s - 1)
-    if mode == "AP_RND":
-        return (raw + half) >> s
-    if mode == "AP_RND_MIN_INF":
-        return (raw + (half - 1)) >> s
-    if mode == "AP_RND_ZERO":
-        return (raw + half - (raw >= 0)) >> s
-    if mode == "AP_RND_INF":
-        return (raw + half - (raw < 0)) >> s
-    if mode == "AP_RND_CONV":
-        return (raw + (half - 1) + ((raw >> s) & 1)) >> s
-    raise FixedTypeError(f"unknown quantization mode {mode!r}")
-
-
 def _requantize_int64(raw: np.ndarray, frac: int, t: FixedType, return_overflow: bool):
     if raw.size == 0:
         return _finish(raw.copy(), None, return_overflow)
     s = frac - t.frac  # bits to drop (>0) or to append (<0)
-    sym = t.overflow == "AP_SAT_SYM" and t.signed and t.width > 1
-    low_sat = -t.max_raw if sym else t.min_raw
+    width, signed, overflow = t.width, t.signed, t.overflow
     if s > 0:
         if s >= 65:
             # |raw| * 2^-s < 1/4: only the sign matters for every mode
@@ -400,86 +320,40 @@ def _requantize_int64(raw: np.ndarray, frac: int, t: FixedType, return_overflow:
             raw, s = (raw >> 2) | ((raw & 3) != 0), s - 2
         if not (-(1 << 62) <= int(raw.min()) and int(raw.max()) < (1 << 62)):
             return _requantize_object(raw, t.frac + s, t, return_overflow)
-        n = _round_shift_int64(raw, s, effective_rounding(t))
-        nmin, nmax = int(n.min()), int(n.max())
-        if (nmin > t.min_raw if sym else nmin >= t.min_raw) and nmax <= t.max_raw:
+        n = ap_modes.round_shift(raw, s, effective_rounding(t))
+        if ap_modes.fits(int(n.min()), int(n.max()), width, signed, overflow):
             return _finish(n, None, return_overflow)
-        too_high = n > t.max_raw
-        too_low = n <= t.min_raw if sym else n < t.min_raw
-        if t.overflow == "AP_WRAP":
-            out = _wrap_int64(n, t)
-        elif t.overflow == "AP_SAT_ZERO":
-            out = np.where(too_high | too_low, 0, n)
-        else:
-            out = np.clip(n, low_sat, t.max_raw)
-        return _finish(out, too_high | too_low, return_overflow)
+        above, below = ap_modes.overflow_masks(n, width, signed, overflow)
+        return _finish(ap_modes.apply_overflow(n, above, below, width, signed, overflow), above | below,
+                       return_overflow)
     shift = -s
-    # value = raw * 2^shift; range checks on raw itself so nothing overflows int64
-    hi_lim = t.max_raw >> shift
-    lo_lim = -((-t.min_raw) >> shift)
-    rmin, rmax = int(raw.min()), int(raw.max())
-    if lo_lim <= rmin and rmax <= hi_lim and not (sym and rmin << shift == t.min_raw):
+    # value = raw * 2^shift; compare raw itself with the bounds shifted down so nothing overflows int64
+    hi_lim = ap_modes.max_raw(width, signed) >> shift
+    lo_lim = -((-ap_modes.min_raw(width, signed, overflow)) >> shift)  # ceil(min_raw / 2^shift)
+    if lo_lim <= int(raw.min()) and int(raw.max()) <= hi_lim:
         return _finish(raw << shift, None, return_overflow)
-    too_high = raw > hi_lim
-    too_low = raw < lo_lim
-    if sym:
-        too_low |= raw == (t.min_raw >> shift) if (t.min_raw >> shift) << shift == t.min_raw else False
-    ovf = too_high | too_low
-    if t.overflow == "AP_WRAP":
-        if shift >= 64:
-            out = np.zeros_like(raw)
-        else:
-            out = _wrap_int64((raw.view(np.uint64) << np.uint64(shift)).view(np.int64), t)
-    elif t.overflow == "AP_SAT_ZERO":
-        out = np.where(ovf, 0, raw) << shift if shift < 64 else np.zeros_like(raw)
+    above, below = raw > hi_lim, raw < lo_lim
+    ovf = above | below
+    if shift >= 64:  # only raw == 0 is in range
+        inside = np.zeros_like(raw)
+    elif overflow == Overflow.AP_WRAP:
+        inside = (raw.view(np.uint64) << np.uint64(shift)).view(np.int64)  # the low 64 bits, enough for W
     else:
-        inside = np.where(ovf, 0, raw) << shift if shift < 64 else np.zeros_like(raw)
-        out = np.where(too_high, t.max_raw, np.where(too_low, low_sat, inside))
+        inside = np.where(ovf, 0, raw) << shift
+    out = ap_modes.apply_overflow(inside, above, below, width, signed, overflow)
     return _finish(out.astype(np.int64, copy=False), ovf, return_overflow)
 
 
 def _requantize_object(raw: np.ndarray, frac: int, t: FixedType, return_overflow: bool):
+    """`requantize` on Python ints (object arrays): the same kernels, exact at any width."""
+    raw = raw if raw.dtype == object else _to_object(raw)
     s = frac - t.frac
-    mode = effective_rounding(t)
-    sym = t.overflow == "AP_SAT_SYM" and t.signed and t.width > 1
-    lo_sat = -t.max_raw if sym else t.min_raw
-    mask = (1 << t.width) - 1
-    half = 1 << (s - 1) if s > 0 else 0
-    low_bits = (1 << s) - 1 if s > 0 else 0
-
-    def one(r) -> tuple[int, bool]:
-        r = int(r)
-        if s > 0:
-            fl = r >> s
-            rem = r & low_bits
-            if rem == 0 or mode == "AP_TRN":
-                n = fl
-            elif mode == "AP_TRN_ZERO":
-                n = fl + (r < 0)
-            elif rem != half:
-                n = fl + (rem > half)
-            else:  # exact tie
-                n = fl + {"AP_RND": 1, "AP_RND_ZERO": int(r < 0), "AP_RND_INF": int(r >= 0),
-                          "AP_RND_MIN_INF": 0, "AP_RND_CONV": fl & 1}[mode]
-        else:
-            n = r << -s
-        if t.min_raw <= n <= t.max_raw and not (sym and n == t.min_raw):
-            return n, False
-        if t.overflow == "AP_WRAP":
-            w = n & mask
-            if t.signed and w >> (t.width - 1):
-                w -= 1 << t.width
-            return w, True
-        if t.overflow == "AP_SAT_ZERO":
-            return 0, True
-        return (t.max_raw if n > t.max_raw else lo_sat), True
-
-    flat = [one(r) for r in raw.reshape(-1).tolist()]
-    out = np.empty(raw.shape, dtype=object)
-    out.reshape(-1)[:] = [v for v, _ in flat]
-    ovf = np.array([o for _, o in flat], dtype=bool).reshape(raw.shape)
-    if t.width <= _INT64_MAX_WIDTH:
-        out = out.astype(np.int64)
+    width, signed, overflow = t.width, t.signed, t.overflow
+    n = ap_modes.round_shift(raw, s, effective_rounding(t)) if s > 0 else raw << -s
+    above, below = ap_modes.overflow_masks(n, width, signed, overflow)
+    ovf = np.asarray(above | below, dtype=bool)
+    out = ap_modes.apply_overflow(n, above, below, width, signed, overflow) if ovf.any() else n
+    out = _to_int64(out) if width <= _INT64_MAX_WIDTH else _to_object(out)
     return _finish(out, ovf, return_overflow)
 
 

@@ -25,12 +25,14 @@ import math
 import numpy as np
 
 from nn2hls.errors import UnsupportedOpError
+from nn2hls.ir.ap_modes import Overflow, Rounding
 from nn2hls.ir.types import FixedType
 
 ROUNDING_MODES = ("ROUND", "CEIL", "FLOOR", "UP", "DOWN", "ROUND_TO_ZERO", "HALF_UP", "HALF_DOWN")
 
-_VIVADO_ROUNDING = {"ROUND": "AP_RND_CONV", "FLOOR": "AP_TRN", "DOWN": "AP_TRN_ZERO",
-                    "ROUND_TO_ZERO": "AP_TRN_ZERO", "HALF_UP": "AP_RND_INF", "HALF_DOWN": "AP_RND_ZERO"}
+_VIVADO_ROUNDING = {"ROUND": Rounding.AP_RND_CONV, "FLOOR": Rounding.AP_TRN, "DOWN": Rounding.AP_TRN_ZERO,
+                    "ROUND_TO_ZERO": Rounding.AP_TRN_ZERO, "HALF_UP": Rounding.AP_RND_INF,
+                    "HALF_DOWN": Rounding.AP_RND_ZERO}
 
 
 def int_range(bit_width: int, signed: bool, narrow: bool) -> tuple[int, int]:
@@ -98,7 +100,7 @@ def fixed_type_for(k: int, bit_width: int, signed: bool, narrow: bool, rounding_
     if narrow and not signed:
         raise UnsupportedOpError("unsigned narrow range [0, 2^b - 2] has no Vivado type; "
                                  "export with narrow_range=False for unsigned quantizers")
-    overflow = "AP_SAT_SYM" if (signed and narrow and bit_width > 1) else "AP_SAT"
+    overflow = Overflow.AP_SAT_SYM if (signed and narrow and bit_width > 1) else Overflow.AP_SAT
     return FixedType.fixed(bit_width, bit_width - k, signed, _VIVADO_ROUNDING[mode], overflow)
 
 

@@ -23,23 +23,15 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from nn2hls.errors import FixedTypeError, GraphError
+from nn2hls.ir import ap_modes
+from nn2hls.ir.ap_modes import OVERFLOW_MODES, QUANT_MODES, Overflow, Rounding
 
-QUANT_MODES = ("AP_TRN", "AP_TRN_ZERO", "AP_RND", "AP_RND_ZERO", "AP_RND_INF", "AP_RND_MIN_INF",
-               "AP_RND_CONV")
-OVERFLOW_MODES = ("AP_WRAP", "AP_SAT", "AP_SAT_ZERO", "AP_SAT_SYM")
 MAX_WIDTH = 128
 
 _VALID_SPELLINGS = ("expected ap_fixed<W,I[,Q[,O[,N]]]>, ap_ufixed<...>, ap_int<W>, ap_uint<W> "
                     "or fixed<W,I>/ufixed/int/uint")
 _TYPE_RE = re.compile(r"^(ap_)?(u?)(fixed|int)<(.*)>$")
 _INT_RE = re.compile(r"^[+-]?\d+$")
-
-
-def _normalize_mode(text: str, valid: tuple[str, ...]) -> str | None:
-    name = text.strip().upper()
-    if not name.startswith("AP_"):
-        name = "AP_" + name
-    return name if name in valid else None
 
 
 @dataclass(frozen=True)
@@ -49,8 +41,8 @@ class FixedType:
     width: int
     integer: int
     signed: bool = True
-    rounding: str = "AP_TRN"
-    overflow: str = "AP_WRAP"
+    rounding: Rounding = Rounding.AP_TRN
+    overflow: Overflow = Overflow.AP_WRAP
     sat_bits: int = 0
     is_int: bool = False
 
@@ -67,18 +59,20 @@ class FixedType:
         if self.overflow not in OVERFLOW_MODES:
             raise FixedTypeError(f"unknown overflow mode {self.overflow!r}: use one of "
                                  f"{', '.join(OVERFLOW_MODES)}")
+        object.__setattr__(self, "rounding", Rounding(self.rounding))
+        object.__setattr__(self, "overflow", Overflow(self.overflow))
         if isinstance(self.sat_bits, bool) or not isinstance(self.sat_bits, int) or self.sat_bits < 0:
             raise FixedTypeError(f"saturation bits N must be a non-negative integer, got {self.sat_bits!r}")
-        if self.is_int and (self.integer != self.width or self.rounding != "AP_TRN"
-                            or self.overflow != "AP_WRAP" or self.sat_bits != 0):
+        if self.is_int and (self.integer != self.width or self.rounding != Rounding.AP_TRN
+                            or self.overflow != Overflow.AP_WRAP or self.sat_bits != 0):
             raise FixedTypeError(f"ap_int/ap_uint type must have integer == width ({self.width}) and default "
                                  "modes; use ap_fixed<W,I,Q,O> for other parameters")
         object.__setattr__(self, "signed", bool(self.signed))
 
     # -- constructors -------------------------------------------------------------------------------
     @classmethod
-    def fixed(cls, width: int, integer: int, signed: bool = True, rounding: str = "AP_TRN",
-              overflow: str = "AP_WRAP", sat_bits: int = 0) -> "FixedType":
+    def fixed(cls, width: int, integer: int, signed: bool = True, rounding: str = Rounding.AP_TRN,
+              overflow: str = Overflow.AP_WRAP, sat_bits: int = 0) -> "FixedType":
         """ap_fixed<width, integer, rounding, overflow, sat_bits> (ap_ufixed when not signed)."""
         return cls(width, integer, signed, rounding, overflow, sat_bits)
 
@@ -116,13 +110,13 @@ class FixedType:
         width, integer = int(args[0]), int(args[1])
         if not 1 <= width <= MAX_WIDTH:
             raise bad(f"width {width} must be in 1..{MAX_WIDTH}; ")
-        rounding, overflow, sat_bits = "AP_TRN", "AP_WRAP", 0
+        rounding, overflow, sat_bits = Rounding.AP_TRN, Overflow.AP_WRAP, 0
         if len(args) >= 3:
-            rounding = _normalize_mode(args[2], QUANT_MODES)
+            rounding = ap_modes.parse_rounding(args[2])
             if rounding is None:
                 raise bad(f"unknown quantization mode {args[2].upper()!r} (use {'/'.join(QUANT_MODES)}); ")
         if len(args) >= 4:
-            overflow = _normalize_mode(args[3], OVERFLOW_MODES)
+            overflow = ap_modes.parse_overflow(args[3])
             if overflow is None:
                 raise bad(f"unknown overflow mode {args[3].upper()!r} (use {'/'.join(OVERFLOW_MODES)}); ")
         if len(args) == 5:
@@ -139,9 +133,9 @@ class FixedType:
         keep = 2
         if self.sat_bits != 0:
             keep = 5
-        elif self.overflow != "AP_WRAP":
+        elif self.overflow != Overflow.AP_WRAP:
             keep = 4
-        elif self.rounding != "AP_TRN":
+        elif self.rounding != Rounding.AP_TRN:
             keep = 3
         return f"ap_{'' if self.signed else 'u'}fixed<{','.join(params[:keep])}>"
 
@@ -153,11 +147,23 @@ class FixedType:
 
     @property
     def min_raw(self) -> int:
-        return -(1 << (self.width - 1)) if self.signed else 0
+        """Smallest raw integer of the W-bit storage (two's complement; 0 unsigned)."""
+        return ap_modes.min_raw(self.width, self.signed)
 
     @property
     def max_raw(self) -> int:
-        return (1 << (self.width - 1)) - 1 if self.signed else (1 << self.width) - 1
+        """Largest raw integer of the W-bit storage."""
+        return ap_modes.max_raw(self.width, self.signed)
+
+    @property
+    def max_abs_raw(self) -> int:
+        """Largest |raw| of the W-bit storage."""
+        return ap_modes.max_abs_raw(self.width, self.signed)
+
+    @property
+    def min_kept_raw(self) -> int:
+        """Smallest raw integer an assignment to this type keeps (-max_raw under AP_SAT_SYM)."""
+        return ap_modes.min_raw(self.width, self.signed, self.overflow)
 
     @property
     def lsb_exact(self) -> Fraction:

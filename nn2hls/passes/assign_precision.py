@@ -60,6 +60,7 @@ from typing import Callable
 import numpy as np
 
 from nn2hls.errors import ConfigError
+from nn2hls.ir.ap_modes import Overflow, Rounding
 from nn2hls.ir import fixed
 from nn2hls.ir.graph import Graph, Node
 from nn2hls.ir import lookup, ops, tables
@@ -71,8 +72,8 @@ from nn2hls.passes import table_types
 from nn2hls.passes.quant_thresholds import threshold_constants
 from nn2hls.passes.base import PassContext, PassResult, float_activations, layer_key, precision_spec
 
-WEIGHT_ROUNDING = "AP_RND"
-WEIGHT_OVERFLOW = "AP_SAT"
+WEIGHT_ROUNDING = Rounding.AP_RND
+WEIGHT_OVERFLOW = Overflow.AP_SAT
 
 
 def auto_weight_type(values: np.ndarray, width: int) -> FixedType:

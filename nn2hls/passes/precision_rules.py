@@ -25,13 +25,14 @@ import math
 import numpy as np
 
 from nn2hls.errors import ConfigError
+from nn2hls.ir.ap_modes import Overflow, Rounding
 from nn2hls.ir import fixed
 from nn2hls.ir.types import MAX_WIDTH, FixedType
 
 Interval = tuple[float, float]
 
 
-def integer_bits(m: float, width: int, signed: bool, rounding: str = "AP_TRN") -> int:
+def integer_bits(m: float, width: int, signed: bool, rounding: Rounding = Rounding.AP_TRN) -> int:
     """Fewest integer bits so that magnitudes up to `m` fit ap_[u]fixed<width, I, rounding>."""
     m = float(abs(m))
     if m == 0.0 or not math.isfinite(m):
@@ -41,14 +42,14 @@ def integer_bits(m: float, width: int, signed: bool, rounding: str = "AP_TRN") -
     start = math.floor(math.log2(m)) + (1 if signed else 0)
     probe = np.array([m, -m] if signed else [m])
     for integer in range(start, start + 4):
-        t = FixedType.fixed(width, integer, signed, rounding, "AP_SAT")
+        t = FixedType.fixed(width, integer, signed, rounding, Overflow.AP_SAT)
         _, ovf = fixed.quantize(probe, t, return_overflow=True)
         if not ovf.any():
             return integer
     raise AssertionError(f"no integer bit count found for magnitude {m}")  # unreachable
 
 
-def raw_at_frac(values: np.ndarray, frac: int, rounding: str = "AP_RND") -> list[int]:
+def raw_at_frac(values: np.ndarray, frac: int, rounding: Rounding = Rounding.AP_RND) -> list[int]:
     """Exact Python-int raw values of `values` rounded to `frac` fractional bits (no overflow)."""
     values = np.asarray(values, dtype=np.float64).reshape(-1)
     if values.size == 0:
@@ -59,22 +60,23 @@ def raw_at_frac(values: np.ndarray, frac: int, rounding: str = "AP_RND") -> list
     if not 1 <= width <= MAX_WIDTH:
         raise ConfigError(f"values up to {m:g} with {frac} fractional bits need {width} bits, more "
                           f"than {MAX_WIDTH}: use fewer fractional bits")
-    t = FixedType.fixed(width, integer, True, rounding, "AP_SAT")
+    t = FixedType.fixed(width, integer, True, rounding, Overflow.AP_SAT)
     return [int(r) for r in np.asarray(fixed.quantize(values, t)).reshape(-1).tolist()]
 
 
-def bits_at_frac(values: np.ndarray, frac: int, rounding: str = "AP_RND", *, what: str = "") -> FixedType:
+def bits_at_frac(values: np.ndarray, frac: int, rounding: Rounding = Rounding.AP_RND, *, what: str = "") -> FixedType:
     """Signed type with `frac` fractional bits holding every value after rounding (W >= 1)."""
     raws = raw_at_frac(values, frac, rounding)
     biggest = max((abs(r) for r in raws), default=0)
     width = biggest.bit_length() + 1
     if width > MAX_WIDTH:
         raise ConfigError(f"{what}: needs {width} bits at {frac} fractional bits, more than {MAX_WIDTH}")
-    return FixedType.fixed(width, width - frac, True, rounding, "AP_SAT")
+    return FixedType.fixed(width, width - frac, True, rounding, Overflow.AP_SAT)
 
 
 def max_abs_raw(t: FixedType) -> int:
-    return max(-t.min_raw, t.max_raw)
+    """Largest |raw| of t (`FixedType.max_abs_raw`)."""
+    return t.max_abs_raw
 
 
 def type_range(t: FixedType) -> Interval:
@@ -152,7 +154,7 @@ def check_accum(accum: FixedType, x_type: FixedType, w_type: FixedType | None, b
     if b_type is not None and accum.frac < b_type.frac:
         raise ConfigError(f"layer {what}: accum type {accum} has fewer fractional bits than the bias type "
                           f"{b_type}; use at least {b_type.frac} (or 'auto')")
-    if accum.overflow != "AP_WRAP":
+    if accum.overflow != Overflow.AP_WRAP:
         raise ConfigError(f"layer {what}: accum type {accum} must use overflow mode AP_WRAP (sums are exact "
                           "modulo 2^W); drop the overflow mode or use 'auto'")
 

@@ -8,8 +8,6 @@ from __future__ import annotations
 import math
 import os
 import random
-import shutil
-import subprocess
 from fractions import Fraction
 from pathlib import Path
 
@@ -320,14 +318,6 @@ def test_requantize_matches_apytypes():
 # --------------------------------------------------------------------------------------------------
 # vendor headers (bit-exact against Xilinx ap_types compiled with g++)
 # --------------------------------------------------------------------------------------------------
-def _vendor_dir() -> Path | None:
-    """The vendor ap_types folder named by NN2HLS_AP_TYPES (CI sets it), else None (the test skips)."""
-    cand = os.environ.get("NN2HLS_AP_TYPES")
-    if cand and (Path(cand) / "ap_fixed.h").is_file():
-        return Path(cand)
-    return None
-
-
 def _cxx_type(t: FixedType) -> str:
     if t.is_int:
         return str(t)
@@ -359,11 +349,8 @@ def _random_double(rng: random.Random, t: FixedType) -> float:
 
 @pytest.mark.csim
 @pytest.mark.vendor
-def test_bit_exact_against_vendor_headers(tmp_path):
+def test_bit_exact_against_vendor_headers(run_vendor_cpp):
     """quantize, cast, mul/add/sub types and values agree with g++ on the vendor ap_types headers."""
-    vendor = _vendor_dir()
-    if vendor is None or shutil.which("g++") is None:
-        pytest.skip("vendor ap_types headers (NN2HLS_AP_TYPES) or g++ not available")
     rng = random.Random(7)
     lines = ["#include <ap_fixed.h>", "#include <ap_int.h>", "#include <cstdio>",
              "template<class T> void pb(const T& v) {",
@@ -413,15 +400,9 @@ def test_bit_exact_against_vendor_headers(tmp_path):
             lines.append("}")
             expected.append((f"{rt.width} {rt.integer} {int(rt.signed)} {int(rt.is_int)}", f"{ta} {op} {tb}"))
             expected += [(hexbits(r, rt), f"{ta} {op} {tb}: {a} {op} {b}") for a, b, r in zip(ra, rb, raw.tolist())]
-    lines += ["return 0; }", ""]
-    src_file = tmp_path / "probe.cpp"
-    src_file.write_text("\n".join(lines))
-    exe = tmp_path / "probe"
-    subprocess.run(["g++", "-std=gnu++14", "-O0", "-w", "-DNDEBUG", f"-I{vendor}", str(src_file), "-o", str(exe)],
-                   check=True, capture_output=True, timeout=600)
-    out = subprocess.run([str(exe)], check=True, capture_output=True, text=True, timeout=60).stdout.split("\n")
-    got = [line.strip().lower().removeprefix("0x").lstrip("0") or "0" if " " not in line else line
-           for line in out if line.strip()]
+    lines += ["return 0; }"]
+    got = [line.lower().removeprefix("0x").lstrip("0") or "0" if " " not in line else line
+           for line in run_vendor_cpp(lines)]
     want = [e.lstrip("0") or "0" if " " not in e else e for e, _ in expected]
     assert len(got) == len(want)
     mismatches = [(why, g, w) for g, w, (_, why) in zip(got, want, expected) if g != w]
