@@ -30,7 +30,7 @@ gives 0 (`apply_overflow`). The vendor's N (saturation bits of the wrap modes) i
 from __future__ import annotations
 
 import enum
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -116,22 +116,23 @@ def fits(lo: int, hi: int, width: int, signed: bool, overflow: str) -> bool:
 # ---------------------------------------------------------------------------------------------------
 # quantization
 # ---------------------------------------------------------------------------------------------------
-def tie_rounds_up(rounding: str, negative, odd):
+def tie_rounds_up(rounding: str, negative: Callable[[], Any], odd: Callable[[], Any]):
     """At a tie ``k + 1/2``, whether the nearest mode ``rounding`` picks k + 1.
 
-    ``negative``: the tied value is below 0 (k < 0); ``odd``: k is odd, or a callable giving it (only
-    AP_RND_CONV asks). Python bools or numpy bool arrays; a constant answer is a Python bool.
+    ``negative()``: whether the tied value is below 0 (k < 0); ``odd()``: whether k is odd; each is
+    called only when the mode needs it (bools or numpy bool arrays). A constant answer is a Python
+    bool (AP_RND True, AP_RND_MIN_INF False).
     """
     if rounding == Rounding.AP_RND:
         return True
     if rounding == Rounding.AP_RND_MIN_INF:
         return False
     if rounding == Rounding.AP_RND_ZERO:
-        return negative
+        return negative()
     if rounding == Rounding.AP_RND_INF:
-        return np.logical_not(negative) if isinstance(negative, np.ndarray) else not negative
+        return np.logical_not(negative())
     if rounding == Rounding.AP_RND_CONV:
-        return odd() if callable(odd) else odd
+        return odd()
     raise ValueError(f"{rounding!r} is not a nearest quantization mode")
 
 
@@ -147,7 +148,7 @@ def round_shift(raw, s: int, rounding: str):
         return raw >> s
     if rounding == Rounding.AP_TRN_ZERO:
         return (raw + (raw < 0).astype(raw.dtype) * ((1 << s) - 1)) >> s
-    up = tie_rounds_up(rounding, raw < 0, lambda: (raw >> s) & 1)
+    up = tie_rounds_up(rounding, lambda: raw < 0, lambda: (raw >> s) & 1)
     return (raw + ((1 << (s - 1)) - 1) + up) >> s
 
 
@@ -165,17 +166,25 @@ def round_float(y: np.ndarray, rounding: str, *, half_exact: bool = False) -> np
         return np.trunc(y, out=y)
     if rounding == Rounding.AP_RND_CONV:
         return np.rint(y, out=y)
-    constant = tie_rounds_up(rounding, False, False) if rounding in (Rounding.AP_RND,
-                                                                   Rounding.AP_RND_MIN_INF) else None
-    if half_exact and constant is True:
+    if half_exact and rounding == Rounding.AP_RND:
         return np.floor(np.add(y, 0.5, out=y), out=y)
-    if half_exact and constant is False:
+    if half_exact and rounding == Rounding.AP_RND_MIN_INF:
         return np.ceil(np.subtract(y, 0.5, out=y), out=y)
     v = np.rint(y)
     d = np.subtract(y, v, out=y)
-    above, below = d == 0.5, d == -0.5  # y = v + 1/2 (floor v) / y = v - 1/2 (floor v - 1)
-    v += np.logical_and(above, tie_rounds_up(rounding, v < 0, lambda: np.fmod(v, 2) != 0))
-    v -= np.logical_and(below, np.logical_not(tie_rounds_up(rounding, v <= 0, lambda: np.fmod(v, 2) == 0)))
+    # y = v + 1/2: the tie's floor is v; rint kept v, add 1 where the tie rounds up
+    up = tie_rounds_up(rounding, lambda: v < 0, lambda: np.fmod(v, 2) != 0)
+    if up is True:
+        v += d == 0.5
+    elif up is not False:
+        v += (d == 0.5) & up
+    # y = v - 1/2: the tie's floor is v - 1; rint kept v, subtract 1 where the tie rounds down
+    # (those elements are not the ones changed above)
+    up = tie_rounds_up(rounding, lambda: v <= 0, lambda: np.fmod(v, 2) == 0)
+    if up is False:
+        v -= d == -0.5
+    elif up is not True:
+        v -= (d == -0.5) & ~up
     return v
 
 
@@ -206,11 +215,13 @@ def wrap(n: np.ndarray, width: int, signed: bool) -> np.ndarray:
 
 
 def apply_overflow(n: np.ndarray, above: np.ndarray, below: np.ndarray, width: int, signed: bool,
-                   overflow: str) -> np.ndarray:
+                   overflow: str, *, stand_ins: bool = False) -> np.ndarray:
     """The overflow mode applied to integer-valued n, given `overflow_masks`.
 
     int64 or object arrays (for AP_WRAP, int64 only when W <= 63); float64 arrays when W <= 52
     (AP_WRAP there is exact: fmod keeps the residue mod 2^W, and the shifted sum stays below 2^53).
+    ``stand_ins``: n holds placeholders where it overflows (a value too wide for int64), so the
+    saturating modes place their bounds by the masks instead of clipping n.
     """
     if overflow == Overflow.AP_WRAP:
         if n.dtype.kind != "f":
@@ -221,7 +232,9 @@ def apply_overflow(n: np.ndarray, above: np.ndarray, below: np.ndarray, width: i
     if overflow == Overflow.AP_SAT_ZERO:
         return np.where(above | below, 0, n)
     top, low = max_raw(width, signed), min_raw(width, signed, overflow)
-    return np.where(above, top, np.where(below, low, n))
+    if stand_ins:
+        return np.where(above, top, np.where(below, low, n))
+    return np.clip(n, low, top)
 
 
 __all__ = ["Rounding", "Overflow", "QUANT_MODES", "OVERFLOW_MODES", "SATURATING", "parse_rounding",

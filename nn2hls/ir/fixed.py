@@ -279,8 +279,9 @@ def _quantize_int64(x: np.ndarray, t: FixedType, need_mask: bool = True):
     if overflow == Overflow.AP_WRAP:
         n = np.fmod(v, 2.0 ** width)  # exact, keeps the residue mod 2^W; |n| < 2^W <= 2^63 fits int64
     else:
-        n = np.where(above | below, 0.0, v)
-    return ap_modes.apply_overflow(n.astype(np.int64), above, below, width, signed, overflow), mask
+        n = np.where(above | below, 0.0, v)  # stand-ins where |v| may exceed int64
+    return ap_modes.apply_overflow(n.astype(np.int64), above, below, width, signed, overflow,
+                                   stand_ins=True), mask
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -340,7 +341,7 @@ def _requantize_int64(raw: np.ndarray, frac: int, t: FixedType, return_overflow:
         inside = (raw.view(np.uint64) << np.uint64(shift)).view(np.int64)  # the low 64 bits, enough for W
     else:
         inside = np.where(ovf, 0, raw) << shift
-    out = ap_modes.apply_overflow(inside, above, below, width, signed, overflow)
+    out = ap_modes.apply_overflow(inside, above, below, width, signed, overflow, stand_ins=True)
     return _finish(out.astype(np.int64, copy=False), ovf, return_overflow)
 
 
