@@ -1,16 +1,20 @@
 """Sample batches: reading them from files and validating them against a model input (one home for both).
 
 Rules:
-- `load_samples(path, what)` reads one array of samples from a numpy file. The format is recognized by
+- `load_samples(path, what)` reads one array of samples from a numpy file (`load_named_samples`: the
+  arrays of an `.npz` keyed by input name). The format is recognized by
   its content (the `.npy` magic string `\\x93NUMPY`, or a zip archive for `.npz`), not trusted from the
   suffix; an `.npz` must hold exactly one array. Anything else (a `.csv`, a text file named `.npy`, a
   pickle) is an `InputDataError` naming the file and the accepted formats. Numbers only (bool, int,
   unsigned, float dtypes).
 - `validate_batch(x, shape, what=..., owner=...)`: a batch is `(N, *shape)` with N >= 1, numeric and
   finite (the hardware has no NaN or infinity); returned as contiguous float64. One sample without its
-  batch axis gets the hint `x[None]`. (The emulator and the C simulation also accept N = 0.) Every consumer of samples (compile's calibration data, the
-  emulator, the float executor, the C simulation, `check`) validates through this one function, so a
-  bad batch gets the same one-line message everywhere.
+  batch axis gets the hint `x[None]`. (The emulator and the C simulation also accept N = 0.)
+- `validate_feed(inputs, x, ...)`: the samples of every model input (one array, a tuple/list in input
+  order or a dict keyed by input name: `nn2hls.ir.feeds.split`), each through `validate_batch`, with
+  the same N for every input. Every consumer of samples (compile's calibration data, the emulator, the
+  float executor, the C simulation, `check`) validates through this one function, so a bad batch gets
+  the same one-line message everywhere.
 """
 from __future__ import annotations
 
@@ -21,6 +25,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from nn2hls.errors import InputDataError
+from nn2hls.ir import feeds
 
 ACCEPTED_FORMATS = ".npy (np.save) or .npz (np.savez, one array)"
 _NPY_MAGIC = b"\x93NUMPY"
@@ -52,16 +57,35 @@ def _read_array(path: Path, what: str) -> np.ndarray:
                          "(e.g. np.save('x.npy', np.loadtxt('x.csv', delimiter=',')))")
 
 
-def load_samples(path: str | Path, what: str = "input") -> np.ndarray:
-    """The array of samples in a numpy file, or InputDataError naming the file and what to do."""
+def _existing_file(path: str | Path, what: str) -> Path:
     path = Path(path)
     if not path.is_file():
         raise InputDataError(f"{what} file '{path}' does not exist" if not path.exists()
                              else f"{what} path '{path}' is not a file")
-    data = _read_array(path, what)
+    return path
+
+
+def _numbers(data: np.ndarray, where: str) -> np.ndarray:
     if data.dtype.kind not in "fiub":
-        raise InputDataError(f"{what} file '{path}' has dtype {data.dtype}; give numbers (float32/float64)")
+        raise InputDataError(f"{where} has dtype {data.dtype}; give numbers (float32/float64)")
     return data
+
+
+def load_samples(path: str | Path, what: str = "input") -> np.ndarray:
+    """The array of samples in a numpy file, or InputDataError naming the file and what to do."""
+    path = _existing_file(path, what)
+    return _numbers(_read_array(path, what), f"{what} file '{path}'")
+
+
+def load_named_samples(path: str | Path, what: str = "input") -> dict[str, np.ndarray]:
+    """The arrays of an .npz file keyed by name (one per model input), numbers only; else InputDataError."""
+    path = _existing_file(path, what)
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            data = {k: npz[k] for k in npz.files}
+    except (ValueError, OSError, EOFError, AttributeError, zipfile.BadZipFile) as exc:
+        raise InputDataError(f"cannot read {what} file '{path}' as a numpy .npz archive ({exc})") from None
+    return {key: _numbers(value, f"{what} file '{path}': array '{key}'") for key, value in data.items()}
 
 
 def validate_batch(x: Any, shape: Sequence[int], *, what: str = "input", owner: str = "the model",
@@ -87,3 +111,19 @@ def validate_batch(x: Any, shape: Sequence[int], *, what: str = "input", owner: 
         raise InputDataError(f"{what} contains NaN or infinity; the hardware cannot represent them: remove or "
                              "replace those samples")
     return data
+
+
+def validate_feed(inputs: Sequence[feeds.InputSpec], x: Any, *, what: str = "input",
+                  owner: str | Sequence[str] = "the model", labels: Sequence[str] | None = None,
+                  allow_empty: bool = False) -> list[np.ndarray]:
+    """Every input's samples of feed x, validated by `validate_batch`, in input order, same N for all.
+
+    `owner` names the model for every input, or is one name per input; `labels` names each input's
+    data in messages (default `feeds.label`: `what`, plus the input's name when there are several).
+    """
+    given = feeds.split(inputs, x, what)
+    arrays = [validate_batch(data, spec.shape, what=feeds.label(inputs, k, what) if labels is None else labels[k],
+                             owner=owner if isinstance(owner, str) else owner[k], allow_empty=allow_empty)
+              for k, (spec, data) in enumerate(zip(inputs, given))]
+    feeds.check_samples(inputs, arrays, what)
+    return arrays

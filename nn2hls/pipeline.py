@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-import zipfile
 import weakref
 from pathlib import Path
 from typing import Any, Mapping
@@ -58,21 +57,10 @@ def load_npy(path: str | Path, what: str = "input") -> np.ndarray:
 
 
 def load_npz(path: str | Path, what: str = "input") -> dict[str, np.ndarray]:
-    """Read an .npz file of samples (one array per input name), with one-line errors."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputDataError(f"{what} file '{path}' does not exist" if not path.exists()
-                             else f"{what} path '{path}' is not a file")
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            data = {k: npz[k] for k in npz.files}
-    except (ValueError, OSError, EOFError, AttributeError, zipfile.BadZipFile) as exc:
-        raise InputDataError(f"cannot read {what} file '{path}' as a numpy .npz archive ({exc})") from None
-    for key, value in data.items():
-        if value.dtype.kind not in "fiub":
-            raise InputDataError(f"{what} file '{path}': array '{key}' has dtype {value.dtype}; give numbers "
-                                 "(float32/float64)")
-    return data
+    """Read an .npz file of samples (one array per input name): `nn2hls.inputs.load_named_samples`."""
+    from nn2hls.inputs import load_named_samples
+
+    return load_named_samples(path, what)
 
 
 def load_feed(paths: "str | Path | list[str | Path]", graph: Graph, what: str = "input",
@@ -94,16 +82,10 @@ def load_feed(paths: "str | Path | list[str | Path]", graph: Graph, what: str = 
                              "per input in this order, or one .npz keyed by input name")
     if len(specs) == 1:
         return check_input(graph, load_npy(paths[0], what), f"{what} '{paths[0]}'")
-    arrays = [_check_array(graph, spec, load_npy(p, what), f"{what} '{p}' (input '{spec.name}')")
-              for spec, p in zip(specs, paths)]
-    feeds.check_samples(specs, arrays, what)
-    return arrays
+    from nn2hls.inputs import validate_feed
 
-
-def _check_array(graph: Graph, spec: feeds.InputSpec, x: Any, what: str) -> np.ndarray:
-    from nn2hls.inputs import validate_batch
-
-    return validate_batch(x, spec.shape, what=what, owner=f"model '{graph.name}'")
+    return validate_feed(specs, [load_npy(p, what) for p in paths], what=what, owner=f"model '{graph.name}'",
+                         labels=[f"{what} '{p}' (input '{spec.name}')" for spec, p in zip(specs, paths)])
 
 
 def check_input(graph: Graph, x: Any, what: str = "input") -> "np.ndarray | list[np.ndarray]":
@@ -112,11 +94,9 @@ def check_input(graph: Graph, x: Any, what: str = "input") -> "np.ndarray | list
     Several inputs: x is a tuple/list in input order or a dict keyed by input name; the result is a
     list of checked arrays in input order (nn2hls.ir.feeds).
     """
-    specs = feeds.specs(graph)
-    arrays = [_check_array(graph, spec, data, feeds.label(specs, k, what))
-              for k, (spec, data) in enumerate(zip(specs, feeds.split(specs, x, what)))]
-    feeds.check_samples(specs, arrays, what)
-    return feeds.canonical(arrays)
+    from nn2hls.inputs import validate_feed
+
+    return feeds.canonical(validate_feed(feeds.specs(graph), x, what=what, owner=f"model '{graph.name}'"))
 
 
 def check_layer_names(graph: Graph, config: Config) -> None:

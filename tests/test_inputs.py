@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from nn2hls.errors import InputDataError
-from nn2hls.inputs import load_samples, validate_batch
+from nn2hls.inputs import load_named_samples, load_samples, validate_batch, validate_feed
+from nn2hls.ir.feeds import InputSpec
 
 
 def test_npy_and_single_array_npz(tmp_path):
@@ -82,3 +83,22 @@ def test_one_message_from_every_consumer():
         with pytest.raises(InputDataError, match=r"has shape \(2, 5\); .* expects \(N, 4\) in the model's own "
                                                  r"layout"):
             run()
+
+
+def test_validate_feed_of_two_inputs(tmp_path):
+    """One feed validator: input order or names, each batch checked and named, the same N for all."""
+    specs = [InputSpec("a", "a", (2,)), InputSpec("b", "b", (3,))]
+    a, b = np.ones((4, 2), dtype=np.float32), np.zeros((4, 3))
+    for feed in ((a, b), {"b": b, "a": a}):
+        out = validate_feed(specs, feed)
+        assert [o.shape for o in out] == [(4, 2), (4, 3)] and out[0].dtype == np.float64
+    with pytest.raises(InputDataError, match=r"^input 'b' has shape \(4, 2\); the model expects \(N, 3\)"):
+        validate_feed(specs, (a, a))
+    with pytest.raises(InputDataError, match=r"^x\.npy has shape \(4, 2\); project 'p' expects \(N, 3\)"):
+        validate_feed(specs, (a, a), owner=["project 'p'"] * 2, labels=["a.npy", "x.npy"])
+    with pytest.raises(InputDataError, match=r"^input: the inputs have different numbers of samples \('a' 4, "
+                                             r"'b' 1\); give the same samples N for every input$"):
+        validate_feed(specs, (a, b[:1]))
+    np.savez(tmp_path / "ab.npz", a=a, b=np.array([["x", "y", "z"]] * 4))
+    with pytest.raises(InputDataError, match=r"array 'b' has dtype <U1; give numbers"):
+        load_named_samples(tmp_path / "ab.npz")

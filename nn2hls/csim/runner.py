@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from nn2hls.errors import BuildError, InputDataError
-from nn2hls.inputs import validate_batch
+from nn2hls.inputs import validate_feed
 from nn2hls.ir import feeds
 
 _DOUBLE_P = ctypes.POINTER(ctypes.c_double)
@@ -83,12 +83,8 @@ class Simulator:
         self._sizes = [math.prod(s) for s in self.output_shapes]
 
     def predict(self, x) -> np.ndarray | list[np.ndarray]:
-        what = "C simulation input"
-        given = feeds.split(self.inputs, x, what)
-        arrays = [validate_batch(data, spec.shape, what=feeds.label(self.inputs, k, what),
-                                 owner=f"project '{self.name}'", allow_empty=True)
-                  for k, (spec, data) in enumerate(zip(self.inputs, given))]
-        feeds.check_samples(self.inputs, arrays, what)
+        arrays = validate_feed(self.inputs, x, what="C simulation input", owner=f"project '{self.name}'",
+                               allow_empty=True)
         arr = arrays[0] if len(arrays) == 1 else np.ascontiguousarray(
             np.concatenate([a.reshape(len(a), -1) for a in arrays], axis=1))
         n = arr.shape[0]

@@ -25,7 +25,7 @@ import numpy as np
 from nn2hls.emulate import activations, linear, lookup, pooling, softmax, structure, wiring
 from nn2hls.emulate.arith import Tally, quantize_input, to_float, to_int
 from nn2hls.errors import GraphError
-from nn2hls.inputs import validate_batch
+from nn2hls.inputs import validate_feed
 from nn2hls.ir import feeds, ops
 from nn2hls.ir.graph import Graph, Node
 from nn2hls.ir.types import FixedType
@@ -122,10 +122,9 @@ def _emulate(graph: Graph, x, return_all: bool, count_overflows: bool,
     order = graph.topological()
     kernels = {node.name: _build(node, graph) for node in order}
     specs = feeds.specs(graph)
-    feed = {inp.name: validate_batch(data, inp.shape, what="input data", owner=f"model input {inp.label()}",
-                                     allow_empty=True)
-            for inp, data in zip(graph.inputs, feeds.split(specs, x, "input data"))}
-    feeds.check_samples(specs, list(feed.values()), "input data")
+    arrays = validate_feed(specs, x, what="input data", owner=[f"model input {inp.label()}" for inp in graph.inputs],
+                           labels=["input data"] * len(specs), allow_empty=True)
+    feed = {inp.name: data for inp, data in zip(graph.inputs, arrays)}
     n = next(iter(feed.values())).shape[0]
     if chunk_size is None:
         widest = max(_work_per_sample(node) for node in order)

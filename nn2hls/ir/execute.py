@@ -34,7 +34,7 @@ from typing import Callable
 import numpy as np
 
 from nn2hls.errors import GraphError
-from nn2hls.inputs import validate_batch
+from nn2hls.inputs import validate_feed
 from nn2hls.ir.graph import Graph, Node
 from nn2hls.ir import feeds
 from nn2hls.ir.conv_groups import group_slices
@@ -257,11 +257,8 @@ def execute(graph: Graph, x, *, return_all: bool = False
     name to its float64 output (batch first).
     """
     inputs = feeds.specs(graph)
-    feed = {}
-    for k, (node, data) in enumerate(zip(graph.inputs, feeds.split(inputs, x))):
-        feed[node.name] = validate_batch(data, node.shape, what=feeds.label(inputs, k),
-                                         owner=f"graph '{graph.name}'", allow_empty=True)
-    feeds.check_samples(inputs, list(feed.values()))
+    arrays = validate_feed(inputs, x, owner=f"graph '{graph.name}'", allow_empty=True)
+    feed = {node.name: data for node, data in zip(graph.inputs, arrays)}
     values: dict[str, np.ndarray] = {}
     order = graph.topological()
     # Free intermediate values once their last reader ran (large batches), unless all are wanted.

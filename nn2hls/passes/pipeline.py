@@ -30,7 +30,7 @@ import numpy as np
 
 from nn2hls.config import Config
 from nn2hls.errors import ConfigError, GraphError
-from nn2hls.inputs import validate_batch
+from nn2hls.inputs import validate_feed
 from nn2hls.ir import feeds
 from nn2hls.ir.graph import Graph
 from nn2hls.ir.verify import verify
@@ -100,10 +100,9 @@ def pipeline_for(config: Config) -> list[str]:
 def _check_calibration(graph: Graph, calibration) -> "np.ndarray | list[np.ndarray] | None":
     if calibration is None:
         return None
-    specs = feeds.specs(graph)
-    arrays = [validate_batch(data, inp.shape, what="calibration data", owner=f"input {inp.label()}")
-              for inp, data in zip(graph.inputs, feeds.split(specs, calibration, "calibration data"))]
-    feeds.check_samples(specs, arrays, "calibration data")
+    arrays = validate_feed(feeds.specs(graph), calibration, what="calibration data",
+                           owner=[f"input {inp.label()}" for inp in graph.inputs],
+                           labels=["calibration data"] * len(graph.inputs))
     return feeds.canonical(arrays)
 
 
