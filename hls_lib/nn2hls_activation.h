@@ -43,17 +43,6 @@ void clip(const x_t x[N], y_t y[N], const p_t lo, const p_t hi) {
 }
 
 template <class x_t, class y_t, class p_t, int N>
-void leaky_relu(const x_t x[N], y_t y[N], const p_t alpha) {
-#pragma HLS INLINE
-  const ap_int<2> zero = 0;
-  for (int i = 0; i < N; i++) {
-#pragma HLS UNROLL
-    if (x[i] >= zero) y[i] = x[i];
-    else y[i] = x[i] * alpha;
-  }
-}
-
-template <class x_t, class y_t, class p_t, int N>
 void hard_sigmoid(const x_t x[N], y_t y[N], const p_t alpha, const p_t beta) {
 #pragma HLS INLINE
   const ap_int<2> zero = 0;
@@ -96,6 +85,13 @@ void prelu(const x_t x[N], y_t y[N], const w_t alpha[PERIOD]) {
     if (x[i] >= zero) y[i] = x[i];
     else y[i] = x[i] * alpha[i % PERIOD];
   }
+}
+
+// leaky_relu: prelu with one slope for every element.
+template <class x_t, class y_t, class p_t, int N>
+void leaky_relu(const x_t x[N], y_t y[N], const p_t alpha) {
+#pragma HLS INLINE
+  prelu<x_t, y_t, p_t, N, 1>(x, y, &alpha);
 }
 
 template <class x_t, class y_t, class p_t, int N>

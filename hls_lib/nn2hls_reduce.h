@@ -14,8 +14,9 @@
 
 namespace nn2hls {
 
-template <class x_t, class y_t, int N_OUT, int K>
-void reduce_max(const x_t x[], y_t y[N_OUT], const int src[N_OUT * K]) {
+// y[j] = the largest (MAX) or the smallest (!MAX) of output j's K inputs.
+template <bool MAX, class x_t, class y_t, int N_OUT, int K>
+void reduce_extreme(const x_t x[], y_t y[N_OUT], const int src[N_OUT * K]) {
 #pragma HLS INLINE
 Outputs:
   for (int j = 0; j < N_OUT; j++) {
@@ -24,26 +25,22 @@ Outputs:
     for (int k = 1; k < K; k++) {
 #pragma HLS UNROLL
       const x_t v = x[src[j * K + k]];
-      if (v > m) m = v;
+      if (MAX ? v > m : v < m) m = v;
     }
     y[j] = m;
   }
 }
 
 template <class x_t, class y_t, int N_OUT, int K>
+void reduce_max(const x_t x[], y_t y[N_OUT], const int src[N_OUT * K]) {
+#pragma HLS INLINE
+  reduce_extreme<true, x_t, y_t, N_OUT, K>(x, y, src);
+}
+
+template <class x_t, class y_t, int N_OUT, int K>
 void reduce_min(const x_t x[], y_t y[N_OUT], const int src[N_OUT * K]) {
 #pragma HLS INLINE
-Outputs:
-  for (int j = 0; j < N_OUT; j++) {
-#pragma HLS UNROLL
-    x_t m = x[src[j * K]];
-    for (int k = 1; k < K; k++) {
-#pragma HLS UNROLL
-      const x_t v = x[src[j * K + k]];
-      if (v < m) m = v;
-    }
-    y[j] = m;
-  }
+  reduce_extreme<false, x_t, y_t, N_OUT, K>(x, y, src);
 }
 
 template <class x_t, class sum_t, class acc_t, int N_OUT, int K>
