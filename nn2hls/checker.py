@@ -241,10 +241,8 @@ def check(model: Any, x: Any, *, config: Any = None, calibration: Any = None, ap
                 f"the float reference ({ref.name}) gives outputs of shapes {[r.shape for r in ref.outputs]}, "
                 f"the compiled model {[e.shape for e in emu_out]}; the model's outputs must keep the batch "
                 "as their first axis")
-        errors = compare.abs_errors(emu_out, ref.outputs)
-        max_err = float(errors.max()) if errors.size else 0.0
-        mean_err = float(errors.mean()) if errors.size else 0.0
-        agreement = compare.argmax_agreement(emu_out, [r.reshape(e.shape) for r, e in zip(ref.outputs, emu_out)])
+        metrics = compare.reference_metrics(emu_out, ref.outputs)
+        max_err, mean_err, agreement = metrics["max_abs_err"], metrics["mean_abs_err"], metrics["argmax_agreement"]
     else:
         max_err = mean_err = agreement = None
     overflows, clamps = split_overflows(compiled.graph, emulated.overflows)

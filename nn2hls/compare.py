@@ -5,12 +5,16 @@ Outputs are a list of arrays, one per model output, each batch first (a single a
   when both sets are identical (NaN equals NaN). Equality of float64 outputs that decode fixed-point raw
   integers is equality of bits.
 - `mismatching_samples(expected, actual)`: per sample, whether any element of any output differs.
-- `argmax_agreement(a, b)`: the fraction of samples whose first output, flattened per sample, has its
-  largest element at the same position in both sets (the class decision of a classifier); 1.0 for no
+- `predicted_classes(outputs)`: per sample, the position of the largest element of the first output,
+  flattened per sample (the class decision of a classifier; the first position on ties).
+- `argmax_agreement(a, b)`: the fraction of samples whose predicted classes are the same in both sets;
+  `label_accuracy(outputs, labels)`: the fraction equal to the labels (class indices); 1.0 for no
   samples.
 - `abs_errors(a, b)`: |a - b| over every element of every output, b reshaped to a's shapes (a float
   reference may carry the same values in another shape, e.g. without a squeezed axis);
   `max_abs_error` its maximum (0.0 when empty).
+- `reference_metrics(outputs, reference)`: `max_abs_err`, `mean_abs_err` and `argmax_agreement` of
+  outputs against a float reference (what `nn2hls check` and `nn2hls explore` report).
 """
 from __future__ import annotations
 
@@ -59,13 +63,22 @@ def mismatching_samples(expected: Any, actual: Any, n: int) -> np.ndarray:
     return rows
 
 
+def predicted_classes(outputs: Any) -> np.ndarray:
+    """Per sample, the argmax of the first output flattened per sample."""
+    first = as_output_list(outputs)[0]
+    return first.reshape(first.shape[0], int(np.prod(first.shape[1:]))).argmax(axis=1)
+
+
 def argmax_agreement(a: Any, b: Any) -> float:
     """Fraction of samples whose first output has its argmax (flattened per sample) at the same place."""
-    first_a, first_b = as_output_list(a)[0], as_output_list(b)[0]
-    n = first_a.shape[0]
-    if n == 0:
-        return 1.0
-    return float(np.mean(first_a.reshape(n, -1).argmax(axis=1) == first_b.reshape(n, -1).argmax(axis=1)))
+    classes = predicted_classes(a)
+    return float(np.mean(classes == predicted_classes(b))) if classes.size else 1.0
+
+
+def label_accuracy(outputs: Any, labels: np.ndarray) -> float:
+    """Fraction of samples whose first output's argmax (flattened per sample) equals the label."""
+    classes = predicted_classes(outputs)
+    return float(np.mean(classes == labels)) if classes.size else 1.0
 
 
 def abs_errors(a: Any, b: Any) -> np.ndarray:
@@ -81,3 +94,14 @@ def max_abs_error(a: Any, b: Any) -> float:
     """The largest |a - b| over all outputs (0.0 when there are no elements)."""
     errors = abs_errors(a, b)
     return float(errors.max()) if errors.size else 0.0
+
+
+def reference_metrics(outputs: Any, reference: Any) -> dict[str, float]:
+    """max_abs_err, mean_abs_err (0.0 when empty) and argmax_agreement of outputs vs a float reference;
+    each reference output is reshaped to its output's shape (the same values, maybe a squeezed axis)."""
+    outs = as_output_list(outputs)
+    ref = [np.asarray(r).reshape(o.shape) for r, o in zip(as_output_list(reference), outs)]
+    errors = abs_errors(outs, ref)
+    return {"max_abs_err": float(errors.max()) if errors.size else 0.0,
+            "mean_abs_err": float(errors.mean()) if errors.size else 0.0,
+            "argmax_agreement": argmax_agreement(outs, ref)}

@@ -48,13 +48,7 @@ class ScanData:
     ap_types: str | None = None
 
 
-def labels_accuracy(outputs: Any, labels: np.ndarray) -> float:
-    """Fraction of samples whose first output's argmax (flattened per sample) equals the label."""
-    first = compare.as_output_list(outputs)[0]
-    n = first.shape[0]
-    if n == 0:
-        return 1.0
-    return float(np.mean(first.reshape(n, -1).argmax(axis=1) == labels))
+labels_accuracy = compare.label_accuracy  # the emulator's argmax against the labels
 
 
 def outputs_digest(outputs: list[np.ndarray]) -> str:
@@ -97,13 +91,13 @@ def measure(config: Any, data: ScanData) -> dict[str, Any]:
     emulated = compiled.emulate_full(data.x)
     outputs = list(emulated.outputs)
     ref = data.reference
-    errors = compare.abs_errors(outputs, ref)
+    metrics = compare.reference_metrics(outputs, ref)
     overflows, clamps = split_overflows(compiled.graph, emulated.overflows)
     totals = compiled.report()["totals"]
     row: dict[str, Any] = {
-        "argmax_agreement": compare.argmax_agreement(outputs, [r.reshape(o.shape) for r, o in zip(ref, outputs)]),
-        "max_abs_err": float(errors.max()) if errors.size else 0.0,
-        "mean_abs_err": float(errors.mean()) if errors.size else 0.0,
+        "argmax_agreement": metrics["argmax_agreement"],
+        "max_abs_err": metrics["max_abs_err"],
+        "mean_abs_err": metrics["mean_abs_err"],
         "accuracy": labels_accuracy(outputs, data.labels) if data.labels is not None else None,
         "overflows": int(sum(overflows.values())),
         "quantizer_clamps": int(sum(clamps.values())),
