@@ -9,6 +9,7 @@
 // elu:          y = x > 0 ? cast(x) : cast(table[index(x)])  (celu too, with its own table)
 // prelu:        y = cast(x >= 0 ? x : x * alpha[i % PERIOD]), slopes per element (PERIOD = channels)
 // thresholded_relu: y = cast(x > theta ? x : value), compared exactly
+// steps:        y = levels[#{j : x >= thresholds[j]}], thresholds on x's grid (exact comparisons)
 // hard_swish:   y = cast(x * min(max(x * a + b, 0), 1)), exact products and bounds
 // selu:         y = x > 0 ? cast(x * scale) : cast(table[index(x)])
 // relu_plus_table (softplus, swish, mish, gelu): y = cast(max(x, 0) + table[index(x)]), exact sum
@@ -101,6 +102,20 @@ void thresholded_relu(const x_t x[N], y_t y[N], const p_t theta, const p_t value
 #pragma HLS UNROLL
     if (x[i] > theta) y[i] = x[i];
     else y[i] = value;
+  }
+}
+
+template <class x_t, class y_t, class t_t, int N, int K>
+void steps(const x_t x[N], y_t y[N], const t_t thresholds[K], const y_t levels[K + 1]) {
+#pragma HLS INLINE
+  for (int i = 0; i < N; i++) {
+#pragma HLS UNROLL
+    int k = 0;
+    for (int j = 0; j < K; j++) {
+#pragma HLS UNROLL
+      if (x[i] >= thresholds[j]) k++;
+    }
+    y[i] = levels[k];
   }
 }
 

@@ -273,6 +273,7 @@ ACTIVATION_TABLE: dict[str, Callable[[_Layer, Node, float], None]] = {
     "elu": _constant_product_cost("", 0, True),
     "prelu": _prelu_cost,
     "thresholded_relu": _constant_product_cost("", 0, False),   # one comparator per element
+    "steps": _constant_product_cost("", 0, False),              # comparators and a level mux
     "hard_swish": _hard_swish_cost,
     "selu": _constant_product_cost("beta", 0, True),            # x * scale, or a table read
     "celu": _constant_product_cost("", 0, True),

@@ -18,6 +18,8 @@
   ``cast(x * min(max(x * a + b, 0), 1), result)`` at ``2 fx + fp`` (exact product).
 - selu: ``s = cast(beta, param)``, ``x > 0 ? cast(x * s, result) : cast(table[index(x)], result)``
   (table of s * alpha * (exp(v) - 1)); celu: as elu with its own table.
+- steps: ``levels[#{t : raw(x) >= t}]`` with the thresholds on x's grid (`nn2hls.ir.steps.on_grid`),
+  each reachable level cast to the result type once (as the C++ constants are).
 - softsign: as sigmoid. softplus, swish, mish, gelu, gelu_tanh (residual tables, `nn2hls.ir.tables`):
   ``cast(max(x, 0) + table[index(x)], result)``, the sum exact at ``max(fx, frac(table))``.
 """
@@ -239,9 +241,24 @@ def _relu_plus_table(node: Node, tx: FixedType, tr: FixedType) -> Kernel:
     return relu_plus_table
 
 
+def _steps(node: Node, tx: FixedType, tr: FixedType) -> Kernel:
+    from nn2hls.ir.steps import on_grid
+    raws, levels = on_grid(node.weights["thresholds"], node.weights["levels"], tx)
+    out, flags = fixed.quantize(levels, tr, return_overflow=True)
+    out = as_dtype(out, storage_dtype(tr))
+
+    def steps(args, tally):
+        x = args[0]
+        thr = np.array(raws, dtype=object) if x.dtype == object else np.array(raws, dtype=x.dtype)
+        idx = np.searchsorted(thr, x, side="right") if len(raws) else np.zeros(np.shape(x), dtype=np.int64)
+        _count(tally, flags, idx)
+        return out[idx]
+    return steps
+
+
 ACTIVATION_TABLE: dict[str, Callable[[Node, FixedType, FixedType], Kernel]] = {
     "linear": _linear, "relu": _relu, "clip": _clip, "leaky_relu": _leaky_relu, "hard_sigmoid": _hard_sigmoid,
-    "sigmoid": _table, "tanh": _table, "elu": _elu, "prelu": _prelu, "thresholded_relu": _thresholded_relu,
+    "sigmoid": _table, "tanh": _table, "elu": _elu, "prelu": _prelu, "steps": _steps, "thresholded_relu": _thresholded_relu,
     "hard_swish": _hard_swish, "selu": _selu, "celu": _elu, "softsign": _table,
     **{fn: _relu_plus_table for fn in tables.RESIDUAL},
 }

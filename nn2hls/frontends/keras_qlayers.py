@@ -14,8 +14,11 @@ Rules:
   step * clip(round_half_even(x / step), lo, hi). quantized_relu with a power-of-two
   negative_slope s is leaky_relu(s), the signed cast, then a clip at -s * m * step (m = 2^(bits-1)).
   quantized_tanh / quantized_sigmoid (QKeras's default hard sigmoid) are the same casts after the
-  exact hard sigmoid (`_hard_activation`). The other quantizers on activations (data-dependent
-  alphas, po2, real tanh/sigmoid, binary, ternary) are refused with the reason.
+  exact hard sigmoid (`_hard_activation`). quantized_po2, quantized_relu_po2, binary, ternary,
+  stochastic_binary/ternary (inference), the real-tanh/sigmoid forms and quantized_relu(use_sigmoid)
+  are step functions: an IR `steps` activation whose thresholds are where QKeras's float32 result
+  changes (`qkeras_activations`), so no multiplier. Data-dependent alphas ("auto", "auto_po2") on
+  activations scale by the batch itself and are refused with the reason.
 - QBatchNormalization is BatchNormalization with its gamma, beta, moving mean and moving variance
   quantized by their quantizers (QKeras defaults: quantized_relu_po2(6, 2048), quantized_po2(5),
   quantized_po2(5), quantized_relu_po2(6, quadratic_approximation=True)); the scale it implies is a
@@ -35,6 +38,7 @@ from nn2hls.errors import UnsupportedOpError
 from nn2hls.frontends import keras_layers as kl
 from nn2hls.frontends.keras_build import Builder, KTensor, channels_first, int_tuple
 from nn2hls.frontends.keras_config import LayerCall
+from nn2hls.frontends.qkeras_activations import STEP_QUANTIZERS, activation_function, staircase
 from nn2hls.frontends.qkeras_quantizers import (QuantizerSpec, parse_quantizer, quantize_weights,
                                                trainable_alpha)
 from nn2hls.ir import ops
@@ -60,6 +64,8 @@ def quantized_activation(b: Builder, layer: LayerCall, t: KTensor, value) -> KTe
     if not _is_quantizer(value):
         return kl.apply_activation(b, layer, t, kl.activation_name(value), suffix="act")
     spec = parse_quantizer(value, f"layer '{layer.name}' ({layer.class_name}) activation")
+    if activation_function(spec) is not None:
+        return _steps_activation(b, layer, t, spec)
     if spec.name == "quantized_bits":
         return _bits_activation(b, layer, t, spec)
     if spec.name == "quantized_relu":
@@ -67,7 +73,23 @@ def quantized_activation(b: Builder, layer: LayerCall, t: KTensor, value) -> KTe
     if spec.name in ("quantized_tanh", "quantized_sigmoid"):
         return _hard_activation(b, layer, t, spec)
     raise _refuse(layer, f"activation quantizer {spec} is not supported on activations; use quantized_bits "
-                         "(alpha 1 or None), quantized_relu, quantized_tanh or quantized_sigmoid")
+                         "(alpha 1 or None), quantized_relu, quantized_tanh, quantized_sigmoid, "
+                         + ", ".join(STEP_QUANTIZERS))
+
+
+def _steps_activation(b: Builder, layer: LayerCall, t: KTensor, spec: QuantizerSpec) -> KTensor:
+    """A step-function quantizer (`qkeras_activations`) as the IR `steps` activation."""
+    where = f"layer '{layer.name}' ({layer.class_name}) activation quantizer {spec}"
+    try:
+        thresholds, levels = staircase(activation_function(spec), where)
+    except UnsupportedOpError as exc:
+        message = str(exc)
+        raise UnsupportedOpError(message if message.startswith(where) else f"{where}: {message}") from None
+    op = ops.Activation("steps")
+    which = b.common_view([t])
+    node = b.add(op, [b.view(t, which, layer)], layer, suffix="steps",
+                 weights={"thresholds": thresholds, "levels": levels})
+    return b.tensor(which, node, t.shape)
 
 
 def _unary(b: Builder, layer: LayerCall, t: KTensor, op: ops.Op, suffix: str) -> KTensor:
@@ -237,9 +259,13 @@ def qbatch_norm(b: Builder, layer: LayerCall, inputs: list[KTensor]) -> KTensor:
         raise _refuse(layer, "inverse_quantizer is not supported")
     roles = {"gamma": "gamma_quantizer", "beta": "beta_quantizer", "moving_mean": "mean_quantizer",
              "moving_variance": "variance_quantizer"}
+    stored = b.weights.get(layer.name, [])
+    names = [n.split("/")[-1].split(":")[0] for n, _ in stored]
+    if not set(names) <= set(roles):  # a .keras archive numbers its weights: Keras's creation order
+        names = ((["gamma"] if layer.config.get("scale", True) else []) + (["beta"] if layer.config.get("center", True)
+                 else []) + ["moving_mean", "moving_variance"])[:len(stored)]
     quantized = []
-    for name, array in b.weights.get(layer.name, []):
-        short = name.split("/")[-1].split(":")[0]
+    for short, (name, array) in zip(names, stored):
         key = roles.get(short)
         where = f"layer '{layer.name}' ({layer.class_name}) {key}"
         spec = parse_quantizer(layer.config.get(key), where) if key else None

@@ -25,7 +25,7 @@ parameter named. Rules implemented (QKeras `quantizers.py`, inference path, no s
   sign(x) * 2^clip(round(log2 |x|), min_exp, max_exp) with |x| < eps -> 2^min_exp,
   e = bits - 1 - (max_value is None or max_value > 1), min_exp = -2^e, max_exp = 2^e - 1; the
   relu form is 2^... of relu(x) (negative_slope: -2^... of slope * relu(-x)) and has no sign bit:
-  e = bits - (max_value is None or max_value > 1). quadratic_approximation: max_exp = 2 * (max_exp // 2)
+  e = bits - (max_value is None or max_value > 1); log2_rounding "floor" floors log2 instead. quadratic_approximation: max_exp = 2 * (max_exp // 2)
   and the exponent is 2 * clip(round(log2 sqrt|x|), min_exp, max_exp).
 - Kernel quantizers of QDense/QConv/QDepthwiseConv2D/QSeparableConv (kernel, depthwise, pointwise)
   with alpha None become alpha "auto_po2" (quantized_bits also symmetric), as QKeras's layers set
@@ -57,7 +57,7 @@ _POSITIONAL: dict[str, tuple[str, ...]] = {
     "quantized_po2": ("bits", "max_value", "use_stochastic_rounding", "quadratic_approximation"),
     "quantized_relu_po2": ("bits", "max_value", "negative_slope", "use_stochastic_rounding",
                            "quadratic_approximation"),
-    "quantized_tanh": ("bits", "use_stochastic_rounding", "symmetric"),
+    "quantized_tanh": ("bits", "use_stochastic_rounding", "symmetric", "use_real_tanh"),
     "quantized_sigmoid": ("bits", "symmetric", "use_real_sigmoid", "use_stochastic_rounding"),
 }
 QUANTIZERS: tuple[str, ...] = tuple(_POSITIONAL)
@@ -253,16 +253,18 @@ def po2_exponent_range(p: dict, sign_bit: bool) -> tuple[int, int]:
 
 
 def _po2_exponents(p: dict, magnitude: np.ndarray, sign_bit: bool) -> np.ndarray:
-    if p.get("log2_rounding", "rnd") != "rnd":
-        raise UnsupportedOpError("log2_rounding other than 'rnd' is not supported")
+    rounding = p.get("log2_rounding", "rnd")
+    if rounding not in ("rnd", "floor"):
+        raise UnsupportedOpError(f"log2_rounding {rounding!r} is not 'rnd' or 'floor'")
+    rnd = np.round if rounding == "rnd" else np.floor
     lo, hi = po2_exponent_range(p, sign_bit)
     filtered = np.where(magnitude < EPSILON, EPSILON, magnitude)
     if p.get("max_value") is not None:
         filtered = np.where(filtered >= np.float32(p["max_value"]), np.float32(p["max_value"]), filtered)
     if p.get("quadratic_approximation"):  # even exponents: 2 * round(log2 sqrt|x|)
-        e = np.float32(2) * np.clip(np.round(np.log(np.sqrt(filtered)) / np.float32(np.log(2.0))), lo, hi)
+        e = np.float32(2) * np.clip(rnd(np.log(np.sqrt(filtered)) / np.float32(np.log(2.0))), lo, hi)
     else:
-        e = np.clip(np.round(np.log(filtered) / np.float32(np.log(2.0))), lo, hi)
+        e = np.clip(rnd(np.log(filtered) / np.float32(np.log(2.0))), lo, hi)
     return np.where(magnitude < EPSILON, np.float32(lo), e).astype(np.float32)
 
 

@@ -150,6 +150,8 @@ ACTIVATION_TABLE: dict[str, Callable[[Node, np.ndarray], np.ndarray]] = {
     "tanh": lambda node, x: np.tanh(x),
     "hard_sigmoid": lambda node, x: np.minimum(np.maximum(node.op.alpha * x + node.op.beta, 0.0), 1.0),
     "prelu": lambda node, x: np.where(x >= 0, x, x * node.weights["alpha"]),
+    "steps": lambda node, x: np.asarray(node.weights["levels"], dtype=np.float64)[
+        np.searchsorted(np.asarray(node.weights["thresholds"], dtype=np.float64), x, side="right")],
     "thresholded_relu": lambda node, x: np.where(x > node.op.alpha, x, node.op.beta),
     "hard_swish": lambda node, x: x * np.minimum(np.maximum(node.op.alpha * x + node.op.beta, 0.0), 1.0),
     "selu": lambda node, x: node.op.beta * np.where(x > 0, x, node.op.alpha * np.expm1(np.minimum(x, 0.0))),

@@ -221,7 +221,7 @@ class ScaleShift(Op):
 
 ACTIVATIONS = ("linear", "relu", "clip", "leaky_relu", "elu", "sigmoid", "hard_sigmoid", "tanh",
                "prelu", "thresholded_relu", "hard_swish", "selu", "celu", "softsign", "softplus", "swish",
-               "mish", "gelu", "gelu_tanh")
+               "mish", "gelu", "gelu_tanh", "steps")
 
 
 @dataclass(frozen=True)
@@ -241,6 +241,12 @@ class Activation(Op):
     softplus: log(1 + exp(x)); swish: x * sigmoid(x); mish: x * tanh(softplus(x));
     gelu: x * Phi(x) = x / 2 * (1 + erf(x / sqrt 2)); gelu_tanh: x / 2 * (1 + tanh(sqrt(2 / pi) *
     (x + 0.044715 x^3))).
+
+    steps: a piecewise-constant function with the node weights 'thresholds' (ascending, K values) and
+    'levels' (K + 1 values): y = levels[k], k = the number of thresholds t with x >= t (exact
+    comparisons, no multiplier). It is how the frontends express a quantizer whose output is a finite
+    set of values reached through a monotone function (QKeras quantized_po2, binary, ternary,
+    quantized_tanh with the real tanh ...).
     """
 
     kind: ClassVar[str] = "Activation"
@@ -262,6 +268,12 @@ class Activation(Op):
             except ValueError:
                 shape = None
             _require(shape == tuple(x), f"prelu slopes of shape {slope.shape} do not broadcast to {x}")
+        if self.function == "steps":
+            t, v = weights.get("thresholds"), weights.get("levels")
+            _require(t is not None and v is not None, "steps needs 'thresholds' and 'levels' weights")
+            _require(t.ndim == 1 and v.shape == (t.size + 1,) and bool(np.all(np.diff(t) >= 0)),
+                     f"steps needs ascending 1-D thresholds and one more level than thresholds; got "
+                     f"{t.shape} thresholds and {v.shape} levels")
         return tuple(x)
 
 

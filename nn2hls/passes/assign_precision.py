@@ -29,7 +29,8 @@ uses that) gives the spec; an explicit type string wins over `auto`. Derived (`a
   x * w products wider than the C simulation forms are refused (`precision_rules.check_product`).
 - `recip` (avg pool and Reduce mean 1/count): unsigned, width `weight_width`, AP_RND. `param` (clip
   bounds, leaky_relu alpha, hard_sigmoid and hard_swish alpha/beta, thresholded_relu threshold/value,
-  selu scale): signed, width `weight_width`, AP_RND/AP_SAT, I from the largest finite constant. PReLU's
+  selu scale): signed, width `weight_width`, AP_RND/AP_SAT, I from the largest finite constant. A
+  `steps` activation's result is the exact type of the levels its input type can reach. PReLU's
   slopes (weight 'alpha') get a `weight` type like any other weights.
 - table roles (`table`, `exp`, `sum`, `inv`) and `node.tables` come from `nn2hls.passes.table_types`.
 - quantized models (`nn2hls.passes.quant_rules`): a Quant node's result is its `dtype`; weight and bias
@@ -368,10 +369,33 @@ class _Assigner:
         node.precision["result"] = given or x_t
         self.intervals[node.name] = iv
 
+    def steps(self, node: Node, spec) -> None:
+        """`steps`: `thr` is the input's type (the thresholds' grid); the result is the exact type of the
+        levels that input type can reach, unless a type is given or it would need more than 64 bits."""
+        from nn2hls.ir.quant import exact_type
+        from nn2hls.ir.steps import reachable_levels
+        p = node.precision
+        p["thr"] = self.in_type(node)
+        levels = reachable_levels(node.weights, p["thr"])
+        iv = (float(levels.min()), float(levels.max()))
+        exact = exact_type(levels)
+        if _explicit_or_error(spec.result, node, "result") is None:
+            if exact is not None and exact.width <= 64:
+                self.intervals[node.name] = iv
+                p["result"] = exact
+                return
+            self.ctx.warn(f"layer {node.label()}: its {levels.size} output levels need more than 64 bits to be "
+                          "held exactly; they are rounded to the automatic result type (give a 'result' "
+                          "precision to choose it)")
+        p["result"] = self.result(node, spec, iv)
+
     def activation(self, node: Node, spec) -> None:
         """The function's ActivationRule (ACTIVATION_TABLE): interval, constant types, lookup table."""
         p = node.precision
         x_iv = self.intervals[node.inputs[0]]
+        if node.op.function == "steps":
+            self.steps(node, spec)
+            return
         rule = ACTIVATION_TABLE.get(node.op.function)
         if rule is None:
             raise ConfigError(f"node {node.label()}: no precision rule for activation {node.op.function!r}")
@@ -521,8 +545,15 @@ def _selu_recipe(node: Node, x_t: FixedType) -> table_types.TableRecipe:
     return ("elu", scaled, lambda n: tables.elu_spec(x_t, n, scaled))
 
 
+def _steps_interval(node: Node, x: rules.Interval):
+    """Hull of the levels (the exact reachable ones are typed by `_Assigner.steps`)."""
+    levels = np.asarray(node.weights["levels"], dtype=np.float64)
+    return (float(levels.min()), float(levels.max())), []
+
+
 ACTIVATION_TABLE: dict[str, ActivationRule] = {
     "linear": ActivationRule(_linear_interval),
+    "steps": ActivationRule(_steps_interval),  # typed by `_Assigner.steps` (exact reachable levels)
     "relu": ActivationRule(_relu_interval),
     "clip": ActivationRule(_clip_interval, param=True),
     "leaky_relu": ActivationRule(_leaky_relu_interval, param=True),

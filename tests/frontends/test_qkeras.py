@@ -1,9 +1,12 @@
 """QKeras and HGQ models read without TensorFlow: emulator == the framework's own outputs, C-sim == emulator.
 
 References:
-- tests/fixtures/qkeras/<name>_expected.npy: QKeras 0.9.0 / HGQ 0.2.6 predict() on <name>_x.npy, written
-  by tests/fixtures/make_qkeras_fixtures.py in a separate TensorFlow environment (its docstring says how
-  to regenerate them); every fixture output is a quantizer's output, so equality is exact.
+- tests/fixtures/qkeras/<name>_expected.npy (or .npz, several outputs stacked): QKeras 0.9.0 / HGQ 0.2.6
+  predict() on <name>_x.npy, written by tests/fixtures/make_qkeras_fixtures.py in a separate TensorFlow
+  environment. Regenerate with (from the project root; the script's docstring sets up ../venv-tf):
+      ../venv-tf/bin/python tests/fixtures/make_qkeras_fixtures.py [group ...]
+  Every fixture output is a quantizer's output, so equality is exact, except where QKeras's own
+  straight-through float32 sum `x + (-x + q)` moves q by one ulp (binary(use_01) on activations).
 - quantizer values written down by hand from QKeras's documented formulas (below).
 """
 from __future__ import annotations
@@ -24,28 +27,84 @@ from nn2hls.ir import ops
 from nn2hls.passes.pipeline import run_passes
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "qkeras"
-MODELS = ("qkeras_dense", "qkeras_conv2d", "qkeras_conv1d_auto", "qkeras_tanh_sigmoid", "qkeras_batchnorm",
-          "qkeras_avgpool", "hgq_dense")
+QKERAS_MODELS = ("qkeras_dense", "qkeras_conv2d", "qkeras_conv1d_auto", "qkeras_tanh_sigmoid", "qkeras_batchnorm",
+                 "qkeras_avgpool")
+MODELS = QKERAS_MODELS + ("hgq_dense",)
+STEP_ACTS = ["quantized_po2(4)", "quantized_po2(5, max_value=2)", "quantized_relu_po2(4)",
+             "quantized_relu_po2(5, negative_slope=0.25)", "quantized_relu_po2(4, quadratic_approximation=True)",
+             "quantized_po2(4, log2_rounding='floor')", "binary()", "binary(use_01=True)", "binary(alpha=0.5)",
+             "ternary()", "ternary(threshold=0.6)", "ternary(alpha=2)", "stochastic_binary()",
+             "stochastic_ternary()", "quantized_tanh(4, use_real_tanh=True)",
+             "quantized_tanh(5, symmetric=True, use_real_tanh=True)", "quantized_sigmoid(4, use_real_sigmoid=True)",
+             "quantized_sigmoid(5, symmetric=True, use_real_sigmoid=True)", "quantized_relu(4, 1, use_sigmoid=1)",
+             "quantized_relu(4, 2, use_sigmoid=1, negative_slope=0.5)"]  # act0 ... act19 of qkeras_step_acts
 VENDOR = os.environ.get("NN2HLS_AP_TYPES", "")
 
 
 def _fixture(name: str):
-    return (np.load(FIXTURES / f"{name}_x.npy").astype(np.float64),
-            np.load(FIXTURES / f"{name}_expected.npy").astype(np.float64))
+    x = np.load(FIXTURES / f"{name}_x.npy").astype(np.float64)
+    if (FIXTURES / f"{name}_expected.npz").exists():
+        return x, np.load(FIXTURES / f"{name}_expected.npz")["expected"].astype(np.float64)
+    return x, np.load(FIXTURES / f"{name}_expected.npy").astype(np.float64)
 
 
 def _typed(source: Path, x: np.ndarray):
     return run_passes(load_keras(source), Config(), x)
 
 
-@pytest.mark.parametrize("suffix", [".json", ".h5"])
-@pytest.mark.parametrize("name", MODELS)
+@pytest.mark.parametrize("name,suffix", [(n, s) for n in MODELS for s in (".json", ".h5")]
+                         + [(n, ".keras") for n in QKERAS_MODELS])
 def test_emulator_equals_framework_outputs(name, suffix):
     x, expected = _fixture(name)
     typed = _typed(FIXTURES / f"{name}{suffix}", x)
     got = emulate(typed, x).outputs[0].reshape(expected.shape)
     np.testing.assert_array_equal(got, expected)
     assert np.unique(expected).size > 10  # the outputs are not trivially constant
+
+
+@pytest.mark.parametrize("suffix", [".json", ".keras"])
+def test_step_activation_quantizers_equal_qkeras(suffix):
+    """quantized_po2 / relu_po2 / binary / ternary / stochastic_* / real tanh and sigmoid / relu(use_sigmoid)
+    on every multiple of 2^-6 in [-8, 8) and points 2^-8 beside them."""
+    x, expected = _fixture("qkeras_step_acts")
+    outs = emulate(_typed(FIXTURES / f"qkeras_step_acts{suffix}", x), x).outputs
+    assert len(outs) == len(STEP_ACTS) == expected.shape[0]
+    for text, got, want in zip(STEP_ACTS, outs, expected):
+        got = got.reshape(want.shape)
+        assert np.unique(want).size >= 2, text
+        if text == "binary(use_01=True)":  # QKeras: tanh(x) + (1 - tanh(x)) in float32, 1 ulp below 1
+            assert set(np.unique(got)) <= {0.0, 1.0}
+            ulps = np.abs(got - want) / np.spacing(np.abs(want).astype(np.float32))
+            assert ulps.max() <= 1.0, text
+        else:
+            np.testing.assert_array_equal(got, want, err_msg=text)
+
+
+def test_step_activation_thresholds_by_hand():
+    from nn2hls.frontends.qkeras_activations import activation_function, staircase
+    # quantized_po2(4): +-2^e, e in -4..3, changing where log2|x| rounds up: |x| = 2^(e + 1/2)
+    t, levels = staircase(activation_function(parse_quantizer("quantized_po2(4)", "t")), "t")
+    e = np.arange(-4, 3)
+    np.testing.assert_allclose(t, np.concatenate([-(2.0 ** (e[::-1] + 0.5)), [0.0], 2.0 ** (e + 0.5)]), rtol=1e-6)
+    np.testing.assert_array_equal(levels, np.concatenate([-(2.0 ** np.arange(3, -5, -1)), 2.0 ** np.arange(-4, 4)]))
+    # ternary(): sign(x) * (|x| >= 0.33) -> steps at -0.33 (just above it in float32) and 0.33
+    t, levels = staircase(activation_function(parse_quantizer("ternary()", "t")), "t")
+    assert t.tolist() == [float(np.nextafter(np.float32(-0.33), np.float32(0))), float(np.float32(0.33))]
+    assert levels.tolist() == [-1.0, 0.0, 1.0]
+    # quantized_sigmoid(2, use_real_sigmoid): round(4 sigmoid(x)) / 4 clipped to [0, 3/4]: steps where
+    # sigmoid(x) = 1/8, 3/8, 5/8, i.e. x = log(p / (1 - p))
+    t, levels = staircase(activation_function(parse_quantizer("quantized_sigmoid(2, use_real_sigmoid=True)", "t")),
+                          "t")
+    np.testing.assert_allclose(t, [np.log(1 / 7), np.log(3 / 5), np.log(5 / 3)], rtol=1e-6)
+    assert levels.tolist() == [0.0, 0.25, 0.5, 0.75]
+
+
+def test_step_activations_cost_no_multiplier():
+    rows = _rows("qkeras_step_acts")
+    acts = [r for name, r in rows.items() if name.startswith("act")]
+    assert len(acts) == len(STEP_ACTS)
+    for row in acts:
+        assert row["multiplies"] == 0 and row["mult_general"] == 0, row
 
 
 def _rows(name: str) -> dict:
@@ -89,6 +148,23 @@ def test_csim_bit_exact(name, tmp_path):
     got = sim.predict(x)
     got = got[0] if isinstance(got, list) else got
     np.testing.assert_array_equal(np.asarray(got).reshape(expected.shape), expected)
+
+
+@pytest.mark.csim
+@pytest.mark.parametrize("headers", ["own", "vendor"])
+def test_csim_step_activations_bit_exact(headers, tmp_path):
+    """The `steps` activations in C++ (thresholds on the input grid) == the emulator, with both headers."""
+    from nn2hls.backends.vivado import write_project
+    from nn2hls.csim import build
+    if headers == "vendor" and not VENDOR:
+        pytest.skip("NN2HLS_AP_TYPES is not set: vendor ap_types headers unavailable")
+    x, _ = _fixture("qkeras_step_acts")
+    typed = _typed(FIXTURES / "qkeras_step_acts.json", x)
+    project = write_project(typed, Config(), tmp_path / "steps")
+    sim = build(project, ap_types=VENDOR) if headers == "vendor" else build(project)
+    got = sim.predict(x)
+    for g, want in zip(got, emulate(typed, x).outputs):
+        np.testing.assert_array_equal(np.asarray(g).reshape(want.shape), want)
 
 
 @pytest.mark.csim
@@ -153,10 +229,11 @@ def test_unsupported_activation_quantizer_is_one_line(tmp_path):
     config = json.loads((FIXTURES / "qkeras_dense.json").read_text())
     for layer in config["config"]["layers"]:
         if layer["config"]["name"] == "relu1":
-            layer["config"]["activation"] = "quantized_po2(4)"
+            layer["config"]["activation"] = "quantized_bits(4, 0, alpha='auto')"
     path = tmp_path / "m.json"
     path.write_text(json.dumps(config))
-    with pytest.raises(UnsupportedOpError, match=r"layer 'relu1' \(QActivation\): activation quantizer quantized_po2"):
+    with pytest.raises(UnsupportedOpError, match=r"layer 'relu1' \(QActivation\): activation quantizer "
+                                                 r"quantized_bits.*alpha 'auto' scales by the batch"):
         load_keras(path, FIXTURES / "qkeras_dense_weights.h5")
 
 

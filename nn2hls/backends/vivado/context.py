@@ -185,6 +185,22 @@ def _selu_constants(ctx: LayerContext, node: Node) -> None:
     _lookup_table(ctx, node)
 
 
+def _steps_constants(ctx: LayerContext, node: Node) -> None:
+    """Thresholds on the input's grid (`nn2hls.ir.steps`; precision `thr` is the input's type), levels in the
+    result type."""
+    from nn2hls.ir.steps import on_grid
+    x_t = prec(node, "thr")
+    raws, levels = on_grid(node.weights["thresholds"], node.weights["levels"], x_t)
+    if not raws:  # one threshold that never changes the level: C++ has no empty arrays
+        raws, levels = [x_t.max_raw], np.array([levels[0], levels[0]])
+    what = f"node {node.label()} parameters"
+    ctx.add_type("thr", x_t)
+    ctx.add_array("thresholds", type_name(node.name, "thr"),
+                  constant_values([math.ldexp(r, -x_t.frac) for r in raws], x_t, what))
+    ctx.add_array("levels", type_name(node.name, "result"), constant_values(levels, prec(node, "result"), what))
+    ctx.params["count"] = len(raws)
+
+
 @dataclass(frozen=True)
 class ActivationCode:
     """How one activation function is emitted: template kind, hls_lib header, constants/tables/types."""
@@ -204,6 +220,7 @@ ACTIVATION_TABLE: dict[str, ActivationCode] = {
     "tanh": ActivationCode("table_activation", _lookup_table),
     "elu": ActivationCode("elu", _lookup_table),
     "prelu": ActivationCode("prelu", _prelu_slopes),
+    "steps": ActivationCode("steps", _steps_constants),
     "thresholded_relu": ActivationCode("thresholded_relu", _alpha_beta_constants),
     "hard_swish": ActivationCode("hard_swish", _alpha_beta_constants),
     "selu": ActivationCode("selu", _selu_constants),
