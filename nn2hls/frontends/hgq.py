@@ -82,18 +82,24 @@ def fixed_point_quantizer(b: Builder, layer: LayerCall, inputs: list[KTensor]) -
         raise _refuse(layer, "expected stored weights keep_negative, bits, integers; found "
                              f"{', '.join(arrays) or 'none'}")
     b.graph.meta[_META_KEY] = True
+    return quantize_channels(b, layer, t, arrays, rnd, sat)
+
+
+def quantize_channels(b: Builder, layer: LayerCall, t: KTensor, arrays: dict[str, np.ndarray], rnd: str, sat: str,
+                      suffix: str = "") -> KTensor:
+    """`t` through the per-element types keep_negative / bits / integers (broadcast against (1,) + shape)."""
     kbi = _per_channel(layer, arrays, t.shape)
     source = b.keras_view(t, layer)
     kinds = {tuple(r) for r in kbi.tolist() if r[1] > 0}
     if len(kinds) == 1 and all(r[1] > 0 for r in kbi.tolist()):
         k, bits, i = kinds.pop()
-        node = _cast(b, layer, source, _type(k, bits, i, rnd, sat), "")
+        node = _cast(b, layer, source, _type(k, bits, i, rnd, sat), suffix)
         return KTensor(t.shape, keras=node)
-    return _heterogeneous(b, layer, t, source, kbi, rnd, sat)
+    return _heterogeneous(b, layer, t, source, kbi, rnd, sat, suffix + "_" if suffix else "")
 
 
 def _heterogeneous(b: Builder, layer: LayerCall, t: KTensor, source: str, kbi: np.ndarray, rnd: str,
-                   sat: str) -> KTensor:
+                   sat: str, prefix: str = "") -> KTensor:
     channels = kbi.shape[0]
     live = [c for c in range(channels) if kbi[c, 1] > 0]
     fracs = {int(kbi[c, 1] - kbi[c, 2]) for c in live}
@@ -105,7 +111,7 @@ def _heterogeneous(b: Builder, layer: LayerCall, t: KTensor, source: str, kbi: n
         i_max = int((kbi[live, 2] - kbi[live, 0]).max()) + k_max
         f_max = max(fracs) + 1
         pre = _cast(b, layer, source, FixedType.fixed(i_max + f_max, i_max, bool(k_max), "AP_TRN", "AP_" + sat),
-                    "pre")
+                    prefix + "pre")
     groups: dict[tuple[int, int, int], list[int]] = {}
     for c in live:
         groups.setdefault(tuple(int(v) for v in kbi[c]), []).append(c)
@@ -113,18 +119,18 @@ def _heterogeneous(b: Builder, layer: LayerCall, t: KTensor, source: str, kbi: n
     for g, (key, members) in enumerate(sorted(groups.items())):
         select = np.zeros((channels, len(members)))
         select[members, range(len(members))] = 1.0
-        picked = b.add(ops.Dense(), [pre], layer, suffix=f"select{g}", weights={"kernel": select})
+        picked = b.add(ops.Dense(), [pre], layer, suffix=f"{prefix}select{g}", weights={"kernel": select})
         _exact_wiring(b.graph, picked)
-        parts.append(_cast(b, layer, picked, _type(*key, rnd, sat), f"q{g}"))
+        parts.append(_cast(b, layer, picked, _type(*key, rnd, sat), f"{prefix}q{g}"))
         order.extend(members)
     if not parts:
-        zero = b.add(ops.Dense(), [source], layer, suffix="zero", weights={"kernel": np.zeros((channels, channels))})
+        zero = b.add(ops.Dense(), [source], layer, suffix=prefix + "zero", weights={"kernel": np.zeros((channels, channels))})
         _exact_wiring(b.graph, zero)
         return KTensor(t.shape, keras=zero)
-    joined = parts[0] if len(parts) == 1 else b.add(ops.Concat(axis=len(t.shape) - 1), parts, layer, suffix="join")
+    joined = parts[0] if len(parts) == 1 else b.add(ops.Concat(axis=len(t.shape) - 1), parts, layer, suffix=prefix + "join")
     place = np.zeros((len(order), channels))
     place[range(len(order)), order] = 1.0
-    node = b.add(ops.Dense(), [joined], layer, suffix="place", weights={"kernel": place})
+    node = b.add(ops.Dense(), [joined], layer, suffix=prefix + "place", weights={"kernel": place})
     _exact_wiring(b.graph, node)
     return KTensor(t.shape, keras=node)
 

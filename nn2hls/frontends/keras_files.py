@@ -157,6 +157,7 @@ def _collect_layers(layers, weights, unnamed) -> None:
             inner_vars = inner["vars"]
             arrays += [(str(i), np.asarray(inner_vars[str(i)][()], dtype=np.float64))
                        for i in range(len(inner_vars)) if str(i) in inner_vars]
+        arrays += _hgq2_quantizer_arrays(group)
         if not arrays and not any(k != "vars" for k in group):
             continue
         name = vars_group.attrs.get("name")
@@ -164,6 +165,24 @@ def _collect_layers(layers, weights, unnamed) -> None:
             weights[_text(name)] = arrays
         else:
             unnamed[key] = arrays
+
+
+def _hgq2_quantizer_arrays(group) -> list[tuple[str, np.ndarray]]:
+    """HGQ2 layers keep their quantizers' bit widths in sub-layers: `<role>/quantizer/vars/<i>` (role iq,
+    kq, bq, oq) or, for a standalone Quantizer layer, `quantizer/vars/<i>`. They are named
+    `hgq2:<role>/<i>` (role empty for the standalone one), after the layer's own weights."""
+    out = []
+    for role in [k for k in group if k != "vars"]:
+        inner = group[role]
+        if role == "quantizer" and "vars" in inner:
+            found, prefix = inner["vars"], ""
+        elif hasattr(inner, "get") and inner.get("quantizer") is not None and "vars" in inner["quantizer"]:
+            found, prefix = inner["quantizer"]["vars"], role
+        else:
+            continue
+        out += [(f"hgq2:{prefix}/{i}", np.asarray(found[str(i)][()], dtype=np.float64))
+                for i in range(len(found)) if str(i) in found]
+    return out
 
 
 def read_legacy_h5(path: Path) -> KerasModelSource:

@@ -315,8 +315,27 @@ def qaverage_pooling(b: Builder, layer: LayerCall, inputs: list[KTensor]) -> KTe
     return out if act is None else quantized_activation(b, layer, out, act)
 
 
+def _or_hgq2(qkeras: Callable, hgq2_converter: Callable | None) -> Callable:
+    """HGQ2 reuses QKeras's class names (QDense, QConv2D, ...): its layers carry `iq_conf`/`kq_conf`."""
+    def convert(b: Builder, layer: LayerCall, inputs: list[KTensor]) -> KTensor:
+        from nn2hls.frontends import hgq2
+        if not hgq2.is_hgq2_layer(layer):
+            return qkeras(b, layer, inputs)
+        if hgq2_converter is None:
+            raise _refuse(layer, "this HGQ2 layer is not supported; supported HGQ2 layers: QDense, Quantizer")
+        return hgq2_converter(b, layer, inputs)
+    return convert
+
+
+def _hgq2(name: str) -> Callable:
+    def convert(b: Builder, layer: LayerCall, inputs: list[KTensor]) -> KTensor:
+        from nn2hls.frontends import hgq2
+        return getattr(hgq2, name)(b, layer, inputs)
+    return convert
+
+
 _CONV_ROLES = (("kernel", "kernel_quantizer"), ("bias", "bias_quantizer"))
-QKERAS_CONVERTERS: dict[str, Callable] = {
+_QKERAS: dict[str, Callable] = {
     "QDense": _quantized_layer(kl.dense, _CONV_ROLES),
     "QConv1D": _quantized_layer(kl.conv, _CONV_ROLES),
     "QConv2D": _quantized_layer(kl.conv, _CONV_ROLES),
@@ -333,3 +352,6 @@ QKERAS_CONVERTERS: dict[str, Callable] = {
     "QAveragePooling2D": qaverage_pooling,
     "QGlobalAveragePooling2D": qaverage_pooling,
 }
+QKERAS_CONVERTERS: dict[str, Callable] = {name: _or_hgq2(f, _hgq2("qdense") if name == "QDense" else None)
+                                          for name, f in _QKERAS.items()}
+QKERAS_CONVERTERS["Quantizer"] = _hgq2("quantizer_layer")  # HGQ2's standalone quantizer layer

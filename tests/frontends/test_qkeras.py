@@ -30,6 +30,7 @@ FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "qkeras"
 QKERAS_MODELS = ("qkeras_dense", "qkeras_conv2d", "qkeras_conv1d_auto", "qkeras_tanh_sigmoid", "qkeras_batchnorm",
                  "qkeras_avgpool")
 MODELS = QKERAS_MODELS + ("hgq_dense",)
+HGQ2 = [("hgq2_dense", ".h5"), ("hgq2_dense", ".keras"), ("hgq2_modes", ".keras")]  # make_hgq2_fixtures.py
 STEP_ACTS = ["quantized_po2(4)", "quantized_po2(5, max_value=2)", "quantized_relu_po2(4)",
              "quantized_relu_po2(5, negative_slope=0.25)", "quantized_relu_po2(4, quadratic_approximation=True)",
              "quantized_po2(4, log2_rounding='floor')", "binary()", "binary(use_01=True)", "binary(alpha=0.5)",
@@ -60,6 +61,35 @@ def test_emulator_equals_framework_outputs(name, suffix):
     got = emulate(typed, x).outputs[0].reshape(expected.shape)
     np.testing.assert_array_equal(got, expected)
     assert np.unique(expected).size > 10  # the outputs are not trivially constant
+
+
+@pytest.mark.parametrize("name,suffix", HGQ2)
+def test_hgq2_emulator_equals_framework_outputs(name, suffix):
+    """HGQ2 0.2.0 (Keras 3, JAX) QDense / Quantizer models, from the legacy .h5 and the .keras archive."""
+    x, expected = _fixture(name)
+    got = emulate(_typed(FIXTURES / f"{name}{suffix}", x), x).outputs[0].reshape(expected.shape)
+    np.testing.assert_array_equal(got, expected)
+    assert np.unique(expected).size > 50
+
+
+def test_hgq2_zero_bit_weights_cost_nothing_and_types_are_declared():
+    import h5py
+    x, _ = _fixture("hgq2_dense")
+    graph = load_keras(FIXTURES / "hgq2_dense.h5")
+    from nn2hls.report import build_report
+    rows = {r["name"]: r for r in build_report(run_passes(graph, Config(), x), Config())["layers"]}
+    with h5py.File(FIXTURES / "hgq2_dense.h5", "r") as h5:
+        for name in ("d1", "d2", "d3"):
+            group = h5["model_weights"][name][f"{name}/{name}_kq"]
+            bits = np.round(group[next(iter(group))]["b"][()])
+            kernel = graph.nodes[name].weights["kernel"]
+            assert (bits == 0).sum() > 0 and np.all(kernel[bits == 0] == 0)  # SAT_SYM with no bits: 0
+            assert rows[name]["multiplies"] == np.count_nonzero(kernel)
+    # hgq2_modes: in_q is KBI k=1 b=6 i=2 TRN SAT -> ap_fixed<1 + 6, 1 + 2, AP_TRN, AP_SAT>; d2's output
+    # quantizer KIF k=1 i=3 f=5 RND SAT_SYM -> ap_fixed<9, 4, AP_RND, AP_SAT_SYM>
+    modes = load_keras(FIXTURES / "hgq2_modes.keras")
+    assert modes.nodes["in_q"].op.dtype == "ap_fixed<7,3,AP_TRN,AP_SAT>"
+    assert modes.nodes["d2_oq"].op.dtype == "ap_fixed<9,4,AP_RND,AP_SAT_SYM>"
 
 
 @pytest.mark.parametrize("suffix", [".json", ".keras"])
@@ -146,6 +176,20 @@ def test_csim_bit_exact(name, tmp_path):
     typed = _typed(FIXTURES / f"{name}.json", x)
     sim = build(write_project(typed, Config(), tmp_path / name))
     got = sim.predict(x)
+    got = got[0] if isinstance(got, list) else got
+    np.testing.assert_array_equal(np.asarray(got).reshape(expected.shape), expected)
+
+
+@pytest.mark.csim
+@pytest.mark.parametrize("name,headers", [("hgq2_dense", "own"), ("hgq2_modes", "own"), ("hgq2_modes", "vendor")])
+def test_csim_hgq2_bit_exact(name, headers, tmp_path):
+    from nn2hls.backends.vivado import write_project
+    from nn2hls.csim import build
+    if headers == "vendor" and not VENDOR:
+        pytest.skip("NN2HLS_AP_TYPES is not set: vendor ap_types headers unavailable")
+    x, expected = _fixture(name)
+    project = write_project(_typed(FIXTURES / f"{name}.keras", x), Config(), tmp_path / name)
+    got = (build(project, ap_types=VENDOR) if headers == "vendor" else build(project)).predict(x)
     got = got[0] if isinstance(got, list) else got
     np.testing.assert_array_equal(np.asarray(got).reshape(expected.shape), expected)
 
