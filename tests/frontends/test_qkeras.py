@@ -54,7 +54,7 @@ def _typed(source: Path, x: np.ndarray):
 
 
 @pytest.mark.parametrize("name,suffix", [(n, s) for n in MODELS for s in (".json", ".h5")]
-                         + [(n, ".keras") for n in QKERAS_MODELS])
+                         + [(n, ".keras") for n in QKERAS_MODELS + ("qkeras_weights_more",)])
 def test_emulator_equals_framework_outputs(name, suffix):
     x, expected = _fixture(name)
     typed = _typed(FIXTURES / f"{name}{suffix}", x)
@@ -140,15 +140,18 @@ def test_step_activations_cost_no_multiplier():
 def _rows(name: str) -> dict:
     from nn2hls.report import build_report
     x, _ = _fixture(name)
-    typed = _typed(FIXTURES / f"{name}.json", x)
+    path = FIXTURES / f"{name}.json"
+    typed = _typed(path if path.exists() else FIXTURES / f"{name}.keras", x)
     return {r["name"]: r for r in build_report(typed, Config())["layers"]}
 
 
 @pytest.mark.parametrize("name,layers", [("qkeras_dense", ("fc3", "out")),
                                          ("qkeras_conv2d", ("conv1", "out")),
-                                         ("qkeras_conv1d_auto", ("conv1",))])
+                                         ("qkeras_conv1d_auto", ("conv1",)),
+                                         ("qkeras_weights_more", ("fc0", "fc1", "fc2", "fc4"))])
 def test_po2_ternary_binary_weights_cost_no_general_multiplier(name, layers):
-    """ternary (auto_po2), binary(alpha=1), quantized_po2 and quantized_relu_po2 kernels."""
+    """ternary (auto_po2 and a number), binary (alpha 1 and None), stochastic_binary, quantized_po2 (with
+    max_value) and quantized_relu_po2 kernels."""
     rows = _rows(name)
     for layer in layers:
         assert rows[layer]["multiplies"] > 0, rows[layer]
