@@ -293,3 +293,19 @@ def test_hgq_wrap_sm_is_refused(tmp_path):
     path.write_text(json.dumps(config))
     with pytest.raises(UnsupportedOpError, match="SAT=WRAP_SM is not supported"):
         load_keras(path, FIXTURES / "hgq_dense_weights.h5")
+
+
+def test_steps_too_wide_for_an_exact_type_warn(tmp_path):
+    """quantized_po2(9): levels 2^-128 .. 2^127 cannot be held exactly; the typing says so."""
+    config = json.loads((FIXTURES / "qkeras_step_acts.json").read_text())
+    config["config"]["layers"] = [layer for layer in config["config"]["layers"]
+                                  if layer["class_name"] == "InputLayer" or layer["config"]["name"] == "act0"]
+    for layer in config["config"]["layers"]:
+        if layer["config"]["name"] == "act0":
+            layer["config"]["activation"] = "quantized_po2(9)"
+    config["config"]["output_layers"] = [["act0", 0, 0]]
+    path = tmp_path / "m.json"
+    path.write_text(json.dumps(config))
+    x, _ = _fixture("qkeras_step_acts")
+    typed = run_passes(load_keras(path, FIXTURES / "qkeras_step_acts_weights.h5"), Config(), x)
+    assert any("need more than 64 bits" in w for w in typed.meta["pass_warnings"])
