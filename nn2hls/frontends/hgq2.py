@@ -15,8 +15,10 @@ as weights: KIF `k` (sign, uint8), `i` (integer bits without the sign), `f` (fra
   round mode RND only); every other quantizer applies the full rule.
   Both are applied here, at compile time, in float32 like HGQ2; the Dense then gets the weights' exact
   types, so a weight with zero bits is 0 and costs nothing.
-- QDense: iq (when enable_iq) -> x @ q(kernel) + q(bias) -> activation -> oq (when enable_oq).
-  Quantizer: the layer's own quantizer. Other HGQ2 layers, scalers, affine maps, float quantizers and
+- QDense, QConv1D, QConv2D: iq (when enable_iq) -> the Keras layer with q(kernel), q(bias) ->
+  activation -> oq (when enable_oq). Quantizer: the layer's own quantizer. Bit widths that vary along
+  positions as well as channels (HGQ2's default for convolution inputs) are applied to the flattened
+  tensor, its every element a channel (`hgq.quantize_channels`), then reshaped back. Other HGQ2 layers, scalers, affine maps, float quantizers and
   WRAP_SM are refused with the reason.
 - Weights by name: a Keras 3 legacy `.h5` names them `<layer>/<layer>_<role>/fixed_point_quantizer_*/<var>`;
   a `.keras` archive numbers them (`keras_files`: `hgq2:<role>/<i>`), trainable weights first then the
@@ -32,6 +34,7 @@ from nn2hls.frontends import keras_layers as kl
 from nn2hls.frontends.hgq import ROUNDING, quantize_channels
 from nn2hls.frontends.keras_build import Builder, KTensor
 from nn2hls.frontends.keras_config import LayerCall
+from nn2hls.ir import ops
 
 _F32 = np.float32
 _ROLES = ("iq", "kq", "bq", "oq")
@@ -180,7 +183,25 @@ def _activation_quantizer(b: Builder, layer: LayerCall, t: KTensor, role: str, c
     i = np.maximum(i, -f)
     bits = np.where(k + i + f > 0, k + i + f, 0)
     kbi = {"keep_negative": k, "bits": bits, "integers": k + i}
-    return quantize_channels(b, layer, t, kbi, rnd, sat, suffix=role)
+    try:
+        full = {key: np.broadcast_to(a, (1,) + tuple(t.shape))[0] for key, a in kbi.items()}
+    except ValueError:
+        raise _refuse(layer, f"quantizer {role or 'quantizer'}: bit widths of shape {k.shape} do not broadcast to "
+                             f"the input {t.shape}") from None
+    per_channel = all(np.all(a.reshape(-1, t.shape[-1] if t.shape else 1) == a.reshape(-1, t.shape[-1] if t.shape
+                                                                                       else 1)[:1])
+                      for a in full.values())
+    if per_channel or len(t.shape) <= 1:
+        return quantize_channels(b, layer, t, kbi, rnd, sat, suffix=role)
+    # types varying along positions too: the flat tensor's elements are its channels
+    size = int(np.prod(t.shape))
+    flat = KTensor((size,), keras=b.add(ops.Reshape(shape=(size,)), [b.keras_view(t, layer)], layer,
+                                        suffix=f"{role}_flat" if role else "flat"))
+    out = quantize_channels(b, layer, flat, {key: a.reshape(1, size) for key, a in full.items()}, rnd, sat,
+                            suffix=role)
+    node = b.add(ops.Reshape(shape=tuple(t.shape)), [b.keras_view(out, layer)], layer,
+                 suffix=f"{role}_unflat" if role else "unflat")
+    return KTensor(t.shape, keras=node)
 
 
 def quantizer_layer(b: Builder, layer: LayerCall, inputs: list[KTensor]) -> KTensor:
@@ -192,6 +213,14 @@ def quantizer_layer(b: Builder, layer: LayerCall, inputs: list[KTensor]) -> KTen
 
 
 def qdense(b: Builder, layer: LayerCall, inputs: list[KTensor]) -> KTensor:
+    return _weighted(b, layer, inputs, "Dense", kl.dense)
+
+
+def qconv(b: Builder, layer: LayerCall, inputs: list[KTensor]) -> KTensor:
+    return _weighted(b, layer, inputs, layer.class_name[1:], kl.conv)
+
+
+def _weighted(b: Builder, layer: LayerCall, inputs: list[KTensor], keras_class: str, base) -> KTensor:
     (t,) = inputs
     own, roles = _split(layer, b.weights.get(layer.name, []))
     cfg = layer.config
@@ -205,9 +234,9 @@ def qdense(b: Builder, layer: LayerCall, inputs: list[KTensor]) -> KTensor:
     if bias is not None:
         weights.append(("bias", _quantized(layer, "bq", _conf(layer, cfg.get("bq_conf")), roles.get("bq", []), bias)))
     b.weights[layer.name] = weights
-    plain = LayerCall("Dense", layer.name, {**cfg, "activation": "linear"}, layer.inputs)
+    plain = LayerCall(keras_class, layer.name, {**cfg, "activation": "linear"}, layer.inputs)
     before = set(b.graph.nodes)
-    out = kl.dense(b, plain, [t])
+    out = base(b, plain, [t])
     from nn2hls.frontends.keras_qlayers import force_weight_types
     force_weight_types(b, [n for n in b.graph.nodes if n not in before], True)
     act = kl.activation_name(cfg.get("activation"))

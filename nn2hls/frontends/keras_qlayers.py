@@ -322,7 +322,8 @@ def _or_hgq2(qkeras: Callable, hgq2_converter: Callable | None) -> Callable:
         if not hgq2.is_hgq2_layer(layer):
             return qkeras(b, layer, inputs)
         if hgq2_converter is None:
-            raise _refuse(layer, "this HGQ2 layer is not supported; supported HGQ2 layers: QDense, Quantizer")
+            raise _refuse(layer, "this HGQ2 layer is not supported; supported HGQ2 layers: QDense, QConv1D, QConv2D, "
+                                 "Quantizer")
         return hgq2_converter(b, layer, inputs)
     return convert
 
@@ -352,6 +353,7 @@ _QKERAS: dict[str, Callable] = {
     "QAveragePooling2D": qaverage_pooling,
     "QGlobalAveragePooling2D": qaverage_pooling,
 }
-QKERAS_CONVERTERS: dict[str, Callable] = {name: _or_hgq2(f, _hgq2("qdense") if name == "QDense" else None)
+_HGQ2_LAYERS = {"QDense": "qdense", "QConv1D": "qconv", "QConv2D": "qconv"}
+QKERAS_CONVERTERS: dict[str, Callable] = {name: _or_hgq2(f, _hgq2(_HGQ2_LAYERS[name]) if name in _HGQ2_LAYERS else None)
                                           for name, f in _QKERAS.items()}
 QKERAS_CONVERTERS["Quantizer"] = _hgq2("quantizer_layer")  # HGQ2's standalone quantizer layer

@@ -30,7 +30,8 @@ FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "qkeras"
 QKERAS_MODELS = ("qkeras_dense", "qkeras_conv2d", "qkeras_conv1d_auto", "qkeras_tanh_sigmoid", "qkeras_batchnorm",
                  "qkeras_avgpool")
 MODELS = QKERAS_MODELS + ("hgq_dense",)
-HGQ2 = [("hgq2_dense", ".h5"), ("hgq2_dense", ".keras"), ("hgq2_modes", ".keras")]  # make_hgq2_fixtures.py
+HGQ2 = [("hgq2_dense", ".h5"), ("hgq2_dense", ".keras"), ("hgq2_modes", ".keras"),
+        ("hgq2_conv", ".keras")]  # make_hgq2_fixtures.py
 STEP_ACTS = ["quantized_po2(4)", "quantized_po2(5, max_value=2)", "quantized_relu_po2(4)",
              "quantized_relu_po2(5, negative_slope=0.25)", "quantized_relu_po2(4, quadratic_approximation=True)",
              "quantized_po2(4, log2_rounding='floor')", "binary()", "binary(use_01=True)", "binary(alpha=0.5)",
@@ -65,7 +66,8 @@ def test_emulator_equals_framework_outputs(name, suffix):
 
 @pytest.mark.parametrize("name,suffix", HGQ2)
 def test_hgq2_emulator_equals_framework_outputs(name, suffix):
-    """HGQ2 0.2.0 (Keras 3, JAX) QDense / Quantizer models, from the legacy .h5 and the .keras archive."""
+    """HGQ2 0.2.0 (Keras 3, JAX) QDense / QConv1D / QConv2D / Quantizer models, from the legacy .h5 and the
+    .keras archive (hgq2_conv: per-element input types varying across positions)."""
     x, expected = _fixture(name)
     got = emulate(_typed(FIXTURES / f"{name}{suffix}", x), x).outputs[0].reshape(expected.shape)
     np.testing.assert_array_equal(got, expected)
@@ -184,7 +186,8 @@ def test_csim_bit_exact(name, tmp_path):
 
 
 @pytest.mark.csim
-@pytest.mark.parametrize("name,headers", [("hgq2_dense", "own"), ("hgq2_modes", "own"), ("hgq2_modes", "vendor")])
+@pytest.mark.parametrize("name,headers", [("hgq2_dense", "own"), ("hgq2_modes", "own"), ("hgq2_modes", "vendor"),
+                                          ("hgq2_conv", "own")])
 def test_csim_hgq2_bit_exact(name, headers, tmp_path):
     from nn2hls.backends.vivado import write_project
     from nn2hls.csim import build
