@@ -237,7 +237,7 @@ def _weighted(b: Builder, layer: LayerCall, inputs: list[KTensor], keras_class: 
     plain = LayerCall(keras_class, layer.name, {**cfg, "activation": "linear"}, layer.inputs)
     before = set(b.graph.nodes)
     out = base(b, plain, [t])
-    from nn2hls.frontends.keras_qlayers import force_weight_types
+    from nn2hls.frontends.keras_qlayers import force_weight_types  # keras_qlayers imports this module
     force_weight_types(b, [n for n in b.graph.nodes if n not in before], True)
     act = kl.activation_name(cfg.get("activation"))
     if act != "linear":

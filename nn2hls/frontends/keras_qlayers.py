@@ -35,6 +35,7 @@ from typing import Callable
 import numpy as np
 
 from nn2hls.errors import UnsupportedOpError
+from nn2hls.frontends import hgq2
 from nn2hls.frontends import keras_layers as kl
 from nn2hls.frontends.keras_build import Builder, KTensor, channels_first, int_tuple
 from nn2hls.frontends.keras_config import LayerCall
@@ -318,20 +319,12 @@ def qaverage_pooling(b: Builder, layer: LayerCall, inputs: list[KTensor]) -> KTe
 def _or_hgq2(qkeras: Callable, hgq2_converter: Callable | None) -> Callable:
     """HGQ2 reuses QKeras's class names (QDense, QConv2D, ...): its layers carry `iq_conf`/`kq_conf`."""
     def convert(b: Builder, layer: LayerCall, inputs: list[KTensor]) -> KTensor:
-        from nn2hls.frontends import hgq2
         if not hgq2.is_hgq2_layer(layer):
             return qkeras(b, layer, inputs)
         if hgq2_converter is None:
             raise _refuse(layer, "this HGQ2 layer is not supported; supported HGQ2 layers: QDense, QConv1D, QConv2D, "
                                  "Quantizer")
         return hgq2_converter(b, layer, inputs)
-    return convert
-
-
-def _hgq2(name: str) -> Callable:
-    def convert(b: Builder, layer: LayerCall, inputs: list[KTensor]) -> KTensor:
-        from nn2hls.frontends import hgq2
-        return getattr(hgq2, name)(b, layer, inputs)
     return convert
 
 
@@ -353,7 +346,6 @@ _QKERAS: dict[str, Callable] = {
     "QAveragePooling2D": qaverage_pooling,
     "QGlobalAveragePooling2D": qaverage_pooling,
 }
-_HGQ2_LAYERS = {"QDense": "qdense", "QConv1D": "qconv", "QConv2D": "qconv"}
-QKERAS_CONVERTERS: dict[str, Callable] = {name: _or_hgq2(f, _hgq2(_HGQ2_LAYERS[name]) if name in _HGQ2_LAYERS else None)
-                                          for name, f in _QKERAS.items()}
-QKERAS_CONVERTERS["Quantizer"] = _hgq2("quantizer_layer")  # HGQ2's standalone quantizer layer
+_HGQ2_LAYERS = {"QDense": hgq2.qdense, "QConv1D": hgq2.qconv, "QConv2D": hgq2.qconv}
+QKERAS_CONVERTERS: dict[str, Callable] = {name: _or_hgq2(f, _HGQ2_LAYERS.get(name)) for name, f in _QKERAS.items()}
+QKERAS_CONVERTERS["Quantizer"] = hgq2.quantizer_layer  # HGQ2's standalone quantizer layer
