@@ -31,7 +31,8 @@ from typing import Callable
 import numpy as np
 
 from nn2hls.errors import UnsupportedOpError
-from nn2hls.frontends.qkeras_quantizers import QuantizerSpec, _quantized_po2, _quantized_relu_po2, _sign_one
+from nn2hls.frontends.qkeras_quantizers import (QuantizerSpec, quantized_po2_values, quantized_relu_po2_values,
+                                                sign_one)
 
 STEP_QUANTIZERS = ("quantized_po2", "quantized_relu_po2", "binary", "stochastic_binary", "ternary",
                    "stochastic_ternary")
@@ -81,7 +82,7 @@ def _binary(spec: QuantizerSpec) -> Callable[[np.ndarray], np.ndarray]:
     a, use_01 = _alpha(spec), bool(spec.params.get("use_01"))
 
     def f(x):
-        q = _sign_one(x)
+        q = sign_one(x)
         return a * ((q + _F32(1)) / _F32(2) if use_01 else q)
     return f
 
@@ -99,9 +100,9 @@ def activation_function(spec: QuantizerSpec) -> Callable[[np.ndarray], np.ndarra
     """QKeras's float32 function of the activation quantizer `spec`, or None when it is not a step one."""
     p = spec.params
     if spec.name == "quantized_po2":
-        return lambda x: _quantized_po2(p, x)
+        return lambda x: quantized_po2_values(p, x)
     if spec.name == "quantized_relu_po2":
-        return lambda x: _quantized_relu_po2(p, x)
+        return lambda x: quantized_relu_po2_values(p, x)
     if spec.name in ("binary", "stochastic_binary"):
         return _binary(spec)
     if spec.name in ("ternary", "stochastic_ternary"):

@@ -25,8 +25,8 @@ parameter named. Rules implemented (QKeras `quantizers.py`, inference path, no s
   sign(x) * 2^clip(round(log2 |x|), min_exp, max_exp) with |x| < eps -> 2^min_exp,
   e = bits - 1 - (max_value is None or max_value > 1), min_exp = -2^e, max_exp = 2^e - 1; the
   relu form is 2^... of relu(x) (negative_slope: -2^... of slope * relu(-x)) and has no sign bit:
-  e = bits - (max_value is None or max_value > 1); log2_rounding "floor" floors log2 instead. quadratic_approximation: max_exp = 2 * (max_exp // 2)
-  and the exponent is 2 * clip(round(log2 sqrt|x|), min_exp, max_exp).
+  e = bits - (max_value is None or max_value > 1); log2_rounding "floor" floors log2 instead.
+  quadratic_approximation: max_exp = 2 * (max_exp // 2) and the exponent is 2 * clip(round(log2 sqrt|x|), min_exp, max_exp).
 - Kernel quantizers of QDense/QConv/QDepthwiseConv2D/QSeparableConv (kernel, depthwise, pointwise)
   with alpha None become alpha "auto_po2" (quantized_bits also symmetric), as QKeras's layers set
   them (`_set_trainable_parameter`) before use: `trainable_alpha`.
@@ -149,7 +149,7 @@ def _f32(x) -> np.ndarray:
     return np.asarray(x, dtype=np.float32)
 
 
-def _sign_one(x: np.ndarray) -> np.ndarray:
+def sign_one(x: np.ndarray) -> np.ndarray:
     """sign(x) with 0 -> +1 (QKeras: s = sign(x); s += 1 - |s|)."""
     s = np.sign(x).astype(np.float32)
     return s + (np.float32(1) - np.abs(s))
@@ -209,14 +209,14 @@ def _quantized_bits(p: dict, x: np.ndarray) -> np.ndarray:
         lo = np.float32(keep_negative * (-m + int(bool(p["symmetric"]))))
         q = m_i * np.clip(np.round(x * m / m_i), lo, m - 1) / m
     else:
-        q = _sign_one(x)
+        q = sign_one(x)
         if not keep_negative:
             q = (q + np.float32(1)) / np.float32(2)
     return scale * q
 
 
 def _binary(p: dict, x: np.ndarray) -> np.ndarray:
-    q = _sign_one(x)
+    q = sign_one(x)
     if p.get("use_01"):
         q = (q + np.float32(1)) / np.float32(2)
     alpha = p["alpha"]
@@ -268,11 +268,13 @@ def _po2_exponents(p: dict, magnitude: np.ndarray, sign_bit: bool) -> np.ndarray
     return np.where(magnitude < EPSILON, np.float32(lo), e).astype(np.float32)
 
 
-def _quantized_po2(p: dict, x: np.ndarray) -> np.ndarray:
-    return _sign_one(x) * np.power(np.float32(2), _po2_exponents(p, np.abs(x), True))
+def quantized_po2_values(p: dict, x: np.ndarray) -> np.ndarray:
+    """QKeras quantized_po2 of x (float32): sign times a power of two (config dict p)."""
+    return sign_one(x) * np.power(np.float32(2), _po2_exponents(p, np.abs(x), True))
 
 
-def _quantized_relu_po2(p: dict, x: np.ndarray) -> np.ndarray:
+def quantized_relu_po2_values(p: dict, x: np.ndarray) -> np.ndarray:
+    """QKeras quantized_relu_po2 of x (float32): a power of two, or 0, for x >= 0 (config dict p)."""
     slope = np.float32(p.get("negative_slope") or 0)
     pos = np.power(np.float32(2), _po2_exponents(p, np.maximum(x, 0), False))
     if slope == 0:
@@ -301,8 +303,8 @@ def _quantized_relu(p: dict, x: np.ndarray) -> np.ndarray:
 
 _WEIGHT_FUNCTIONS = {
     "quantized_bits": _quantized_bits, "binary": _binary, "stochastic_binary": _binary,
-    "ternary": _ternary, "stochastic_ternary": _ternary, "quantized_po2": _quantized_po2,
-    "quantized_relu_po2": _quantized_relu_po2, "quantized_relu": _quantized_relu,
+    "ternary": _ternary, "stochastic_ternary": _ternary, "quantized_po2": quantized_po2_values,
+    "quantized_relu_po2": quantized_relu_po2_values, "quantized_relu": _quantized_relu,
 }
 
 
