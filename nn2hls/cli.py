@@ -94,7 +94,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "(default: <stem>_weights.h5 beside it)")
     p.add_argument("-o", "--output", metavar="OUT", help="project folder (default: ./<model name>_hls)")
     p.add_argument("-c", "--config", metavar="CONFIG.yml", help="YAML configuration (docs/config.md)")
-    p.add_argument("--backend", choices=("vivado", "vitis"), help="HLS tool flavour (overrides the config)")
+    p.add_argument("--backend", choices=("vivado", "vitis", "verilog"),
+                   help="HLS tool flavour, or verilog for RTL written by nn2hls (docs/verilog.md; overrides the "
+                        "config)")
     p.add_argument("--precision", metavar="TYPE",
                    help="default weight, bias, result and input type, e.g. 'ap_fixed<16,6>' (accumulators "
                         "stay exact; per-op-type and per-layer config entries still win)")
@@ -138,6 +140,26 @@ def build_parser() -> argparse.ArgumentParser:
                         "nn2hls's own headers)")
     p.add_argument("--force", action="store_true", help="overwrite an existing output file")
     p.set_defaults(handler=cmd_csim)
+
+    p = sub.add_parser("rtlsim", parents=[common], help="run a Verilog project's RTL simulation on samples",
+                       description="Build (or reuse) the RTL simulation of PROJECT (made with --backend verilog) "
+                                   "with Verilator (iverilog as a fallback) and write its outputs for X to Y.")
+    p.add_argument("project", metavar="PROJECT", help="Verilog project folder made by `nn2hls convert --backend "
+                   "verilog`")
+    p.add_argument("--input", required=True, metavar="X.npy", action="append", help=_INPUT_HELP)
+    p.add_argument("--output", required=True, metavar="Y.npy", help=_OUTPUT_HELP)
+    p.add_argument("--simulator", choices=("verilator", "iverilog"),
+                   help="use this simulator (default: Verilator when installed, else iverilog)")
+    p.add_argument("--force", action="store_true", help="overwrite an existing output file")
+    p.set_defaults(handler=cmd_rtlsim)
+
+    p = sub.add_parser("synth", parents=[common], help="synthesize a Verilog project with yosys",
+                       description="Run yosys on PROJECT (made with --backend verilog): synth_xilinx for Xilinx "
+                                   "parts (the part's family), generic synth otherwise; print DSP, LUT, FF and "
+                                   "CARRY cells per layer.")
+    p.add_argument("project", metavar="PROJECT", help="Verilog project folder")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(handler=cmd_synth)
 
     p = sub.add_parser("emulate", parents=[common], help="run the bit-accurate numpy emulator",
                        description="Emulate a PROJECT (exactly its C-sim's numbers) or a MODEL (compiled first, "
@@ -452,6 +474,45 @@ def _target(path: str, config: str | None, calibration: Any, weights: str | None
             note("--weights is ignored for a project: it carries its own weights")
         return CompiledModel.from_project(target), None
     return None, _load(path, weights, _torch_example(path, data, calibration))
+
+
+def cmd_rtlsim(args: argparse.Namespace) -> int:
+    from nn2hls import progress
+    from nn2hls.ir.feeds import n_samples
+    from nn2hls.pipeline import CompiledModel
+    from nn2hls.rtl import sim
+
+    sim.read_manifest(Path(args.project))
+    compiled = CompiledModel.from_project(args.project)
+    x = _input(args.input, compiled.graph)
+    n = n_samples(x)
+    out = Path(args.output)
+    if out.exists() and not args.force:
+        raise OutputExistsError(f"output file '{out}' already exists; use --force to overwrite it")
+    with progress.step("building RTL simulation"):
+        simulator = sim.build(args.project, args.simulator)
+    with progress.step(f"running RTL simulation ({simulator.kind}) on {n} samples"):
+        y = simulator.run(x)
+    saved = _save_outputs(args.output, y[0] if len(y) == 1 else y, args.force, compiled.output_names)
+    note(f"wrote {saved}")
+    return EXIT_OK
+
+
+def cmd_synth(args: argparse.Namespace) -> int:
+    from nn2hls import progress
+    from nn2hls.progress import format_table
+    from nn2hls.rtl import synth
+
+    with progress.step("synthesizing with yosys"):
+        result = synth.synthesize(args.project)
+    if args.json:
+        print(json.dumps(result, indent=1, sort_keys=True))
+        return EXIT_OK
+    rows = [[name, *(r[k] for k in synth.CELL_KEYS)] for name, r in result["layers"].items()]
+    rows.append(["total", *(result["totals"][k] for k in synth.CELL_KEYS)])
+    print(f"yosys {result['command']} ({result['target']}), {result['seconds']:.1f} s")
+    print(format_table(["layer", *synth.CELL_KEYS], rows))
+    return EXIT_OK
 
 
 def cmd_emulate(args: argparse.Namespace) -> int:

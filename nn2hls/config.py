@@ -54,7 +54,7 @@ class PruningSpec:
 @dataclass
 class Config:
     project_name: str = ""          # default: the model's name
-    backend: str = "vivado"         # "vivado" | "vitis"
+    backend: str = "vivado"         # "vivado" | "vitis" | "verilog"
     part: str = DEFAULT_PART
     clock_period_ns: float = 5.0
     io_type: str = "io_parallel"
@@ -70,6 +70,7 @@ class Config:
     passes_disable: list[str] = field(default_factory=list)
     passes_add: list[str] = field(default_factory=list)
     calibration: str = ""           # path of an .npy file, optional
+    rtl_pipeline: bool = True       # Verilog backend: register every computing layer's output
 
     def precision_for(self, layer: str, op_kind: str) -> PrecisionSpec:
         """Defaults, overridden by the op type's entry, overridden by the layer's entry."""

@@ -4,7 +4,8 @@ The schema (documented with examples in docs/config.md) is nested for readabilit
 optional and defaults to the value in `nn2hls.config`:
 
     project_name: str                  clock_period_ns: float > 0      reuse_factor: int >= 1
-    backend: vivado | vitis            io_type: io_parallel            strategy: latency
+    backend: vivado | vitis | verilog  io_type: io_parallel            strategy: latency
+    rtl_pipeline: bool (Verilog backend: a register after every computing layer; default true)
     part: str                          calibration: path of an .npy file (an .npz keyed by input name for
                                        several inputs), relative to the YAML file
     precision:
@@ -37,14 +38,14 @@ from nn2hls.ir import ap_modes
 from nn2hls.ir.ap_modes import OVERFLOW_MODES, QUANT_MODES
 from nn2hls.ir.types import MAX_WIDTH, FixedType
 
-BACKENDS = ("vivado", "vitis")
+BACKENDS = ("vivado", "vitis", "verilog")
 IO_TYPES = ("io_parallel",)
 STRATEGIES = ("latency",)  # the backend implements the latency strategy only
 SEARCH_METRICS = ("argmax", "max_abs")
 TYPE_ROLES = ("weight", "bias", "accum", "result")
 
 TOP_KEYS = ("project_name", "backend", "part", "clock_period_ns", "io_type", "strategy", "reuse_factor",
-            "precision", "search", "pruning", "passes", "calibration")
+            "precision", "search", "pruning", "passes", "calibration", "rtl_pipeline")
 PRECISION_KEYS = ("input", "integer_input", "default", "op_types", "layers")
 PASSES_KEYS = ("disable", "add")
 SPEC_KEYS = tuple(f.name for f in fields(PrecisionSpec))
@@ -200,6 +201,10 @@ def config_from_dict(data: Mapping[str, Any] | None, *, source: str = "config",
         cfg.strategy = v.choice(top["strategy"], "strategy", STRATEGIES)
     if "reuse_factor" in top:
         cfg.reuse_factor = v.integer(top["reuse_factor"], "reuse_factor", 1)
+    if "rtl_pipeline" in top:
+        if not isinstance(top["rtl_pipeline"], bool):
+            raise v.fail(f"rtl_pipeline must be true or false, got {top['rtl_pipeline']!r}")
+        cfg.rtl_pipeline = top["rtl_pipeline"]
     if top.get("calibration"):
         path = Path(v.text(top["calibration"], "calibration")).expanduser()
         if base_dir is not None and not path.is_absolute():
@@ -314,6 +319,8 @@ def config_to_dict(cfg: Config) -> dict[str, Any]:
                     "sparsity": dict(cfg.pruning.sparsity)},
         "passes": {"disable": list(cfg.passes_disable), "add": list(cfg.passes_add)},
         "calibration": cfg.calibration,
+        **({"rtl_pipeline": bool(cfg.rtl_pipeline)}
+           if cfg.backend == "verilog" or not cfg.rtl_pipeline else {}),  # HLS projects' files unchanged
     }
 
 

@@ -234,7 +234,7 @@ class CompiledModel:
 
     # -- project -----------------------------------------------------------------------------------
     def write(self, out_dir: str | Path, force: bool = False, *, tb_input: np.ndarray | None = None,
-              tb_source: str | None = None) -> Path:
+              tb_source: str | None = None, backend: str | None = None) -> Path:
         """Write the HLS project (plus nn2hls_config.yml and the typed graph) and return its folder.
 
         An existing non-empty folder is an error unless `force`; with `force` a previous nn2hls project
@@ -242,6 +242,8 @@ class CompiledModel:
         deleted). The testbench data are `tb_input` (samples; `tb_source` says where from, for the
         project README), else the first calibration samples, else samples drawn across the input
         type's range (`nn2hls.testbench`); the emulator's outputs are the expected values.
+        `backend` ("vivado", "vitis" or "verilog") overrides the config's; "verilog" writes the RTL
+        project of docs/verilog.md instead of HLS C++ (it has no testbench data: `nn2hls rtlsim`).
         """
         from nn2hls.backends.vivado import write_project
         from nn2hls.config_file import dump_config
@@ -256,11 +258,22 @@ class CompiledModel:
                                         "overwrite it or choose another -o path")
             if is_project(out):
                 shutil.rmtree(out)
-        bench = self.testbench_samples(tb_input, tb_source)
-        tb_output = self.emulate(bench.samples)
-        out.mkdir(parents=True, exist_ok=True)
-        project = Path(write_project(self.graph, self.config, out, tb_input=bench.samples, tb_output=tb_output,
-                                     tb_source=bench.source))
+        if backend is not None:
+            from nn2hls.config_file import BACKENDS
+
+            if backend not in BACKENDS:
+                raise ConfigError(f"backend {backend!r} is not supported; use one of {', '.join(BACKENDS)}")
+            self.config.backend = backend
+        if self.config.backend == "verilog":
+            from nn2hls.backends import verilog
+
+            project = Path(verilog.write_project(self.graph, self.config, out))
+        else:
+            bench = self.testbench_samples(tb_input, tb_source)
+            tb_output = self.emulate(bench.samples)
+            out.mkdir(parents=True, exist_ok=True)
+            project = Path(write_project(self.graph, self.config, out, tb_input=bench.samples, tb_output=tb_output,
+                                         tb_source=bench.source))
         dump_config(self.config, project / CONFIG_FILE)
         save_graph(self.graph, project)
         self.project_dir = project

@@ -39,7 +39,11 @@ def read_manifest(project: Path) -> dict:
     path = project / MANIFEST
     if not path.is_file():
         raise BuildError(f"'{project}' is not an nn2hls project ({MANIFEST} missing); run nn2hls convert first")
-    return json.loads(path.read_text())
+    manifest = json.loads(path.read_text())
+    if manifest.get("backend") == "verilog":
+        raise BuildError(f"'{project}' is a Verilog project (no C++ to simulate): run `nn2hls rtlsim {project} "
+                         "--input X.npy --output Y.npy`, or convert with --backend vivado for a C simulation")
+    return manifest
 
 
 def _tree_files(root: Path, patterns: tuple[str, ...]) -> list[Path]:

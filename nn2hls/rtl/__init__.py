@@ -1,0 +1,1 @@
+"""RTL tools for Verilog projects: simulation (`sim`: Verilator or iverilog) and synthesis (`synth`: yosys)."""
