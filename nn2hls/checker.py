@@ -10,10 +10,13 @@ What it measures (DESIGN.md, `nn2hls check`; the CLI prints `CheckResult.as_dict
   it (a layer's result, accumulator or the input type too narrow); `quantizer_clamps`: per quantizer
   node (QONNX Quant, ONNX QuantizeLinear, a Keras quantizer), the values clamped to its range, which is
   the quantizer's definition, not an error (`nn2hls.overflows` states the rule);
+- `rtl` (a Verilog config, `backend: verilog`): the project's RTL simulated (`nn2hls.rtl.sim`,
+  Verilator or iverilog) on the same samples and compared with the emulator bit for bit:
+  {simulator, bit_exact, mismatches, first_mismatch, build_s, samples_per_s}; None for HLS backends;
 - gates: `min_agreement` (argmax agreement >= F) and `max_error` (max abs error <= X); a missed gate is
   listed in `failed_gates` with the measured value, and the check fails. Without gates, `warnings`
   says when the agreement is below 99% or any unintended overflow occurred;
-- `passed` = bit-exact and no failed gate; the CLI exits 0 when passed, 1 otherwise.
+- `passed` = bit-exact (C-sim, and RTL when simulated) and no failed gate; the CLI exits 0 when passed, 1 otherwise.
 Calibration: the given data, else the config's `calibration` file, else the checked samples x.
 """
 from __future__ import annotations
@@ -63,6 +66,7 @@ class CheckResult:
     failed_gates: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     passed: bool = False
+    rtl: dict[str, Any] | None = None
 
     @property
     def unintended_overflows(self) -> int:
@@ -111,7 +115,7 @@ def evaluate_gates(result: CheckResult, min_agreement: float | None, max_error: 
                 f"{result.unintended_overflows} values saturated or wrapped where no quantizer asks for it "
                 f"({listed}); widen those layers' types (-c config) or calibrate with representative data "
                 "(--calibration)")
-    result.passed = result.bit_exact and not result.failed_gates
+    result.passed = result.bit_exact and not result.failed_gates and (result.rtl is None or result.rtl["bit_exact"])
 
 
 def _compiled_and_source(model: Any, x: np.ndarray, config: Any, calibration: Any, log: Log, label: str,
@@ -175,6 +179,27 @@ def _reference(model: Any, compiled: Any, source: Graph | None, x: np.ndarray, l
     return float_reference(target, xs, ir_executor, lambda message: log("note", message), weights=weights)
 
 
+def _rtl_outputs(compiled: Any, project: Path | None, folder: Path, xs: Any, n: int):
+    """(outputs, info) of the RTL simulation of `project` (written into `folder` when None) on xs."""
+    from nn2hls import progress
+    from nn2hls.backends.verilog import write_project
+    from nn2hls.rtl import sim
+
+    if project is None:
+        with progress.step("writing Verilog"):
+            project = write_project(compiled.graph, compiled.config, folder)
+    start = time.perf_counter()
+    with progress.step("building RTL simulation"):
+        simulator = sim.build(project, graph=compiled.graph)
+    build_s = time.perf_counter() - start
+    with progress.step(f"running RTL simulation ({simulator.kind}) on {n} samples"):
+        start = time.perf_counter()
+        out = simulator.run(xs)
+        run_s = time.perf_counter() - start
+    return out, {"simulator": simulator.kind, "build_s": round(build_s, 3),
+                 "samples_per_s": round(n / max(run_s, 1e-9), 1)}
+
+
 def check(model: Any, x: Any, *, config: Any = None, calibration: Any = None, ap_types: str | Path | None = None,
           min_agreement: float | None = None, max_error: float | None = None, log: Log | None = None,
           input_label: str = "input", weights: str | Path | None = None) -> CheckResult:
@@ -210,12 +235,16 @@ def check(model: Any, x: Any, *, config: Any = None, calibration: Any = None, ap
     with progress.step("float reference"):
         ref = _reference(model, compiled, source, xs, _log, weights)
     tmp = tempfile.mkdtemp(prefix="nn2hls_check_")
+    rtl_project = None
+    verilog = compiled.config.backend == "verilog"
+    if verilog and compiled.project_dir is not None:  # a Verilog project folder: the C-sim gets its own project
+        rtl_project, compiled.project_dir = compiled.project_dir, None
     try:
         project_dir = compiled.project_dir
         if project_dir is None:
             with progress.step("writing project"):
                 compiled.write(Path(tmp) / compiled.name, tb_input=feeds.take(xs, slice(0, TESTBENCH_SAMPLES)),
-                               tb_source="the first checked samples")
+                               tb_source="the first checked samples", backend="vivado" if verilog else None)
         start = time.perf_counter()
         with progress.step("building C simulation"):
             sim = compiled.build(ap_types=ap_types)
@@ -224,6 +253,9 @@ def check(model: Any, x: Any, *, config: Any = None, calibration: Any = None, ap
             start = time.perf_counter()
             csim_out = compare.as_output_list(sim.predict(xs))
             csim_s = time.perf_counter() - start
+        rtl_out = None
+        if verilog:
+            rtl_out, rtl_info = _rtl_outputs(compiled, rtl_project, Path(tmp) / "rtl", xs, n)
     finally:
         if compiled.project_dir is not None and Path(tmp) in Path(compiled.project_dir).parents:
             compiled.project_dir = None
@@ -264,6 +296,10 @@ def check(model: Any, x: Any, *, config: Any = None, calibration: Any = None, ap
         calibration=calib_name,
         ap_types=str(ap_types or os.environ.get("NN2HLS_AP_TYPES", "") or "nn2hls"),
     )
+    if rtl_out is not None:
+        rtl_mismatches = int(compare.mismatching_samples(emu_out, rtl_out, n).sum())
+        result.rtl = {**rtl_info, "bit_exact": rtl_mismatches == 0, "mismatches": rtl_mismatches,
+                      "first_mismatch": compare.first_mismatch(emu_out, rtl_out)}
     evaluate_gates(result, min_agreement, max_error)
     for message in result.warnings:
         _log("warning", message)

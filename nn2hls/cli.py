@@ -409,6 +409,13 @@ def _print_check(r) -> None:
     ]
     if r.first_mismatch:
         lines.append(f"  first difference:    {r.first_mismatch}")
+    if r.rtl is not None:
+        rtl = r.rtl
+        lines.append(f"  RTL vs emulator:     " + ("BIT-EXACT" if rtl["bit_exact"] else
+                                                 f"NOT BIT-EXACT ({rtl['mismatches']} samples differ)") +
+                     f" ({rtl['simulator']}, build {rtl['build_s']:.1f} s)")
+        if rtl["first_mismatch"]:
+            lines.append(f"  first RTL difference: {rtl['first_mismatch']}")
     if r.max_abs_err is None:
         lines.append("  fixed vs float:      no float reference")
     else:

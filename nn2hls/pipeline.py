@@ -258,23 +258,26 @@ class CompiledModel:
                                         "overwrite it or choose another -o path")
             if is_project(out):
                 shutil.rmtree(out)
+        config = self.config
         if backend is not None:
+            import dataclasses
+
             from nn2hls.config_file import BACKENDS
 
             if backend not in BACKENDS:
                 raise ConfigError(f"backend {backend!r} is not supported; use one of {', '.join(BACKENDS)}")
-            self.config.backend = backend
-        if self.config.backend == "verilog":
+            config = dataclasses.replace(self.config, backend=backend)
+        if config.backend == "verilog":
             from nn2hls.backends import verilog
 
-            project = Path(verilog.write_project(self.graph, self.config, out))
+            project = Path(verilog.write_project(self.graph, config, out))
         else:
             bench = self.testbench_samples(tb_input, tb_source)
             tb_output = self.emulate(bench.samples)
             out.mkdir(parents=True, exist_ok=True)
-            project = Path(write_project(self.graph, self.config, out, tb_input=bench.samples, tb_output=tb_output,
+            project = Path(write_project(self.graph, config, out, tb_input=bench.samples, tb_output=tb_output,
                                          tb_source=bench.source))
-        dump_config(self.config, project / CONFIG_FILE)
+        dump_config(config, project / CONFIG_FILE)
         save_graph(self.graph, project)
         self.project_dir = project
         return project
@@ -301,7 +304,7 @@ class CompiledModel:
         if self.project_dir is None:
             self._tmp = tempfile.mkdtemp(prefix="nn2hls_")
             weakref.finalize(self, shutil.rmtree, self._tmp, True)
-            self.write(Path(self._tmp) / self.name)
+            self.write(Path(self._tmp) / self.name, backend="vivado" if self.config.backend == "verilog" else None)
         return build(self.project_dir, ap_types=ap_types)
 
     def __repr__(self) -> str:

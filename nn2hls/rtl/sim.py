@@ -16,8 +16,9 @@ import hashlib
 import json
 import subprocess
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -72,12 +73,12 @@ class RtlSimulator:
     command: list[str]
     folder: Path
     build_s: float = 0.0
-    input_types: list[FixedType] = field(default_factory=list)
+    graph: Any = None  # the typed graph (read from the project when None)
 
     def run(self, x) -> list[np.ndarray]:
         from nn2hls.project_io import load_graph
 
-        graph = load_graph(self.project)
+        graph = self.graph if self.graph is not None else load_graph(self.project)
         specs = feeds.specs(graph)
         parts = feeds.split(specs, x, "input data")
         n = int(np.asarray(parts[0]).shape[0])
@@ -114,8 +115,8 @@ class RtlSimulator:
         return outputs
 
 
-def build(project, simulator: str | None = None) -> RtlSimulator:
-    """Build (or reuse) the RTL simulation of a Verilog project."""
+def build(project, simulator: str | None = None, graph: Any = None) -> RtlSimulator:
+    """Build (or reuse) the RTL simulation of a Verilog project (`graph`: its typed graph, if at hand)."""
     project = Path(project)
     manifest = read_manifest(project)
     kind, exe = tools.simulator(simulator)
@@ -145,4 +146,4 @@ def build(project, simulator: str | None = None) -> RtlSimulator:
             _run([exe[0], "-g2005", "-s", top, "-o", "sim.vvp", *sources], folder, folder / "build.log",
                  "iverilog build")
         command = [exe[1], "-n", "sim.vvp"]
-    return RtlSimulator(project, manifest, kind, command, folder, time.perf_counter() - start)
+    return RtlSimulator(project, manifest, kind, command, folder, time.perf_counter() - start, graph)

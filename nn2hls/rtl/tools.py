@@ -2,7 +2,8 @@
 
 Rule (as Amaranth's `require_tool`): `$NN2HLS_VERILATOR`, `$NN2HLS_IVERILOG` (its `vvp` is looked up
 beside it, then on PATH) and `$NN2HLS_YOSYS` name the executable; otherwise the tool is looked up on
-PATH. An override that does not exist, or a tool missing altogether, raises BuildError with the
+PATH. `$NN2HLS_RTLSIM` (verilator | iverilog) picks the simulator when the caller does not (Verilator
+first otherwise: slower to build, much faster to run). An override that does not exist, or a tool missing altogether, raises BuildError with the
 Debian/Ubuntu package to install.
 """
 from __future__ import annotations
@@ -52,9 +53,11 @@ def iverilog() -> tuple[str, str] | None:
 def simulator(prefer: str | None = None) -> tuple[str, list[str]]:
     """('verilator', [verilator]) or ('iverilog', [iverilog, vvp]): Verilator first unless `prefer`."""
     order = ["verilator", "iverilog"]
+    prefer = prefer or os.environ.get("NN2HLS_RTLSIM", "").strip() or None
     if prefer:
         if prefer not in order:
-            raise BuildError(f"unknown simulator {prefer!r}: use verilator or iverilog")
+            raise BuildError(f"unknown simulator {prefer!r} (--simulator or $NN2HLS_RTLSIM): use verilator or "
+                             "iverilog")
         order = [prefer]
     for name in order:
         found = verilator() if name == "verilator" else iverilog()
