@@ -5,12 +5,16 @@ its name, fractional bits and a proven range ``[lo, hi]`` of raw values, and the
 wide as that range needs (two's complement, `signed_width`). Because every operand of an expression
 is signed and every result wire is wide enough for its range, Verilog's sign extension makes each
 `+`, `-`, `*` exact (IEEE 1364-2001 4.4/4.5: an expression is signed when all its operands are, and
-operands are extended to the width of the assignment before the operation).
+operands are extended to the width of the assignment before the operation). Bit selections and
+concatenations (unsigned in Verilog) only appear as a whole right-hand side: zero extension goes
+through an unsigned wire and no zero bit is concatenated onto a signed value. Verilator 5.006
+computes `f + i` as f - 1 for `wire signed [1:0] i = {1'b0, b}` with b = 1 (iverilog and yosys: f + 1),
+which the first version of this backend tripped over.
 
 `Body.requant` assigns a value to a fixed-point type with that type's quantization and overflow
 modes, the rule of `nn2hls.ir.fixed` (``effective_rounding`` for ap_int, AP_SAT_SYM's -max_raw):
-floor by dropping the low ``d`` bits, plus a rounding increment read from those bits
-(AP_RND: the half bit; AP_RND_CONV: half and (rest or the floor's LSB); ...), then overflow
+floor((a + c) / 2**d) by dropping the low ``d`` bits, with a rounding constant c per mode (AP_RND:
+half; AP_RND_CONV: half or half - 1 by the floor's parity; see `_rounding_offset`), then overflow
 logic only where the proven range can leave the type's range.
 """
 from __future__ import annotations
@@ -84,9 +88,10 @@ class Body:
         """Element `index` of a bus of `t.width`-bit raw values, as a signed wire of t's range."""
         w = t.width
         bits = f"{bus}[{index * w + w - 1}:{index * w}]"
-        expr = f"$signed({bits})" if t.signed else f"$signed({{1'b0, {bits}}})"
         lo, hi = type_range(t)
-        return self.wire(expr, t.frac, lo, hi, hint)
+        if not t.signed:
+            bits = self.unsigned(bits, w)
+        return self.wire(bits, t.frac, lo, hi, hint)
 
     def bits(self, s: Sig, width: int) -> str:
         """The low `width` bits of s (s's range must fit them): an expression for an output bus."""
@@ -97,6 +102,13 @@ class Body:
         return self.wire(s.name, s.frac, s.lo, s.hi, "e", width=width).name
 
     # -- exact arithmetic ----------------------------------------------------------------------------
+    def unsigned(self, bits: str, width: int) -> str:
+        """A `width`-bit unsigned selection as an unsigned wire (zero-extended when assigned to a wider
+        signed wire: no concatenation inside a signed expression, see the module docstring)."""
+        name = self.name("b")
+        self.lines.append(f"wire [{width - 1}:0] {name} = {bits};")
+        return name
+
     def extend(self, a: Sig, width: int) -> Sig:
         if a.width >= width:
             return a
@@ -107,14 +119,14 @@ class Body:
         k = frac - a.frac
         if k <= 0:
             return a
-        return self.wire(f"$signed({{{a.name}, {k}'b0}})", frac, a.lo << k, a.hi << k, "s")
+        return self.wire(f"{a} <<< {k}", frac, a.lo << k, a.hi << k, "s")
 
     def floor_shift(self, a: Sig, d: int) -> Sig:
         """floor(a / 2**d) for d > 0, at a.frac - d fractional bits (the low d bits dropped)."""
         a = self.extend(a, d + 2)
         lo, hi = a.lo >> d, a.hi >> d
         w = signed_width(lo, hi)
-        return self.wire(f"$signed({a}[{d + w - 1}:{d}])", a.frac - d, lo, hi, "f")
+        return self.wire(f"{a}[{d + w - 1}:{d}]", a.frac - d, lo, hi, "f")
 
     def add(self, a: Sig, b: Sig, subtract: bool = False) -> Sig:
         frac = max(a.frac, b.frac)
@@ -185,35 +197,35 @@ class Body:
         mode = effective_rounding(t)
         if d > 0:
             a = self.extend(a, d + 2)
-            floor = self.floor_shift(a, d)
-            inc = self._increment(a, d, floor, mode)
-            n = floor if inc is None else self.wire(f"{floor} + $signed({{1'b0, {inc}}})", t.frac, floor.lo,
-                                                    floor.hi + 1, "r")
+            n = self.floor_shift(self._rounding_offset(a, d, mode), d)
         elif d < 0:
             n = self.align(a, t.frac)
         else:
             n = a
         return self._overflow(n, t)
 
-    def _increment(self, a: Sig, d: int, floor: Sig, mode: str) -> str | None:
-        half = f"{a}[{d - 1}]"
-        rest = f"(|{a}[{d - 2}:0])" if d >= 2 else "1'b0"
-        sign = f"{a}[{a.width - 1}]"
-        if mode == "AP_TRN":
-            return None
-        if mode == "AP_TRN_ZERO":
-            return f"({sign} & (|{a}[{d - 1}:0]))"
-        if mode == "AP_RND":
-            return half
-        if mode == "AP_RND_MIN_INF":
-            return f"({half} & {rest})"
-        if mode == "AP_RND_ZERO":
-            return f"({half} & ({rest} | {sign}))"
-        if mode == "AP_RND_INF":
-            return f"({half} & ({rest} | ~{sign}))"
-        if mode == "AP_RND_CONV":
-            return f"({half} & ({rest} | {floor}[0]))"
-        raise ValueError(f"unknown quantization mode {mode!r}")  # pragma: no cover
+    def _rounding_offset(self, a: Sig, d: int, mode: str) -> Sig:
+        """a plus the offset that turns the floor of (a / 2**d) into t's rounding: round(a / 2**d) =
+        floor((a + c) / 2**d) with c = half (AP_RND), half - 1 (AP_RND_MIN_INF), 0 (AP_TRN), and for the
+        sign- or parity-dependent modes c chosen by a's sign bit or the LSB of the floor (bit d of a):
+        AP_TRN_ZERO 2**d - 1 when negative; AP_RND_ZERO half when negative, else half - 1; AP_RND_INF the
+        opposite; AP_RND_CONV half when the floor is odd, else half - 1 (a tie then goes to even)."""
+        half = 1 << (d - 1)
+        sign, odd = f"{a}[{a.width - 1}]", f"{a}[{d}]"
+        choice = {"AP_TRN": None, "AP_RND": (half, half), "AP_RND_MIN_INF": (half - 1, half - 1),
+                  "AP_TRN_ZERO": (sign, (1 << d) - 1, 0), "AP_RND_ZERO": (sign, half, half - 1),
+                  "AP_RND_INF": (sign, half - 1, half), "AP_RND_CONV": (odd, half, half - 1)}[mode]
+        if choice is None or choice[-1] == choice[-2] == 0:
+            return a
+        if len(choice) == 2:
+            c = choice[0]
+            if c == 0:
+                return a
+            return self.wire(f"{a} + {literal(c, signed_width(c, c))}", a.frac, a.lo + c, a.hi + c, "h")
+        cond, c1, c0 = choice
+        w = signed_width(min(c1, c0), max(c1, c0))
+        return self.wire(f"{a} + ({cond} ? {literal(c1, w)} : {literal(c0, w)})", a.frac,
+                         a.lo + min(c1, c0), a.hi + max(c1, c0), "h")
 
     def _overflow(self, n: Sig, t: FixedType) -> Sig:
         sym = t.overflow == "AP_SAT_SYM" and t.signed and t.width > 1
@@ -225,8 +237,7 @@ class Body:
         if t.overflow == "AP_WRAP":
             n = self.extend(n, w)
             low = f"{n}[{w - 1}:0]"
-            expr = f"$signed({low})" if t.signed else f"$signed({{1'b0, {low}}})"
-            return self.wire(expr, t.frac, t.min_raw, t.max_raw, "w")
+            return self.wire(low if t.signed else self.unsigned(low, w), t.frac, t.min_raw, t.max_raw, "w")
         high = f"({n} > {literal(tmax, n.width)})" if n.hi > tmax else None
         low = f"({n} < {literal(tmin, n.width)})" if n.lo < tmin else None
         lo, hi = max(n.lo, tmin), min(n.hi, tmax)
