@@ -92,6 +92,7 @@ def synthesize(project, part: str | None = None) -> dict:
             totals[k] += counts[k]
     result = {"command": command, "target": part or "generic", "seconds": round(seconds, 2),
               "layers": layers, "totals": totals,
-              "layer_products": manifest.get("layer_products", {})}
+              "layer_products": manifest.get("layer_products", {}),
+              "layer_multipliers": manifest.get("layer_multipliers", {})}
     (folder / "synth.json").write_text(json.dumps(result, indent=1, sort_keys=True) + "\n")
     return result

@@ -64,15 +64,23 @@ def test_tiny_products_by_hand(tmp_path):
     assert manifest["latency"] == 3 and "always @(posedge clk)" in fc1
 
 
-def test_pruned_layer_has_one_product_per_general_weight(tmp_path):
+def test_pruned_layer_has_one_product_per_distinct_general_weight(tmp_path):
     g = backend_models.pruned_dense(np.random.default_rng(5))
     kernel = g["dense"].weights["kernel"]
     nz = kernel[kernel != 0]
     general = int(np.sum(np.frexp(np.abs(nz))[0] != 0.5))  # not +-2^k (+-1 included)
+    distinct = set()  # (input, odd part of the raw weight at 4 fraction bits): x_i * m written once
+    for i, o in zip(*np.nonzero(kernel)):
+        m = abs(int(kernel[i, o] * 16))
+        m //= m & -m
+        if m > 1:
+            distinct.add((i, m))
     project = write_project(g, VERILOG, tmp_path / "p")
     text = (project / "rtl" / "pruned_dense.v").read_text()
-    assert text.count(" * ") == general
-    assert json.loads((project / "nn2hls_project.json").read_text())["layer_products"] == {"dense": general}
+    assert text.count(" * ") == len(distinct) < general
+    manifest = json.loads((project / "nn2hls_project.json").read_text())
+    assert manifest["layer_products"] == {"dense": general}
+    assert manifest["layer_multipliers"] == {"dense": len(distinct)}
 
 
 def test_no_pipeline_option(tmp_path):

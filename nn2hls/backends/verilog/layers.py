@@ -6,7 +6,9 @@ returns its output elements at the node's `result` type:
 - Dense (and ScaleShift, element by element): ``y = cast(cast(bias + sum_i x_i * w_i, accum),
   result)``. A zero weight adds nothing, a weight +-2**k is a shift of x (its sign folded into the
   adder tree as a subtraction), any other weight ``+-m * 2**k`` (m odd > 1) one constant product
-  ``x * m`` (`layer_products` counts them: the DSPs of a latency design). The terms are summed exactly
+  ``x * m`` (`layer_products` counts them as the report does; a product repeated for the same input,
+``x_i * m`` in two outputs' rows, is written once: `layer_multipliers`, the DSPs of the layer). The
+terms are summed exactly
   by a balanced adder tree whose every node is as wide as its proven range.
 - Activation relu/linear/clip, Quant, Reshape, Transpose, Concat, Elementwise: the emulator's rule
   (`nn2hls.emulate.activations`, `wiring`), with `Body.requant` doing each cast.

@@ -67,7 +67,8 @@ class Body:
         self.prefix = prefix
         self._count = 0
         self.adders = 0
-        self.multipliers = 0
+        self.multipliers = 0  # distinct products written (general weights, one per (input, constant))
+        self._products: dict[tuple[str, int], Sig] = {}
 
     # -- declarations ---------------------------------------------------------------------------------
     def name(self, hint: str = "") -> str:
@@ -140,10 +141,15 @@ class Body:
         return self.wire(f"-{a}", a.frac, -a.hi, -a.lo, "n")
 
     def mul_const(self, a: Sig, c: int, frac: int) -> Sig:
-        """a * c for an integer constant c (a general product); the result has `frac` bits."""
-        self.multipliers += 1
-        ends = (a.lo * c, a.hi * c)
-        return self.wire(f"{a} * {literal(c, signed_width(c, c))}", frac, min(ends), max(ends), "p")
+        """a * c for an integer constant c (a general product); the result has `frac` bits. The same
+        (a, c) product is written once per module and shared (a weight repeated in one input's row)."""
+        key = (a.name, int(c))
+        if key not in self._products:
+            self.multipliers += 1
+            ends = (a.lo * c, a.hi * c)
+            self._products[key] = self.wire(f"{a} * {literal(c, signed_width(c, c))}", 0, min(ends), max(ends), "p")
+        p = self._products[key]
+        return Sig(p.name, p.width, frac, p.lo, p.hi)
 
     def mul(self, a: Sig, b: Sig) -> Sig:
         self.multipliers += 1

@@ -154,6 +154,7 @@ def write_project(graph: Graph, config: Config, out_dir) -> Path:
         "layer_modules": {l["name"]: l["module"] for l in ctx["layers"]},
         "layer_products": {l["name"]: l["products"] for l in ctx["layers"]},
         "layer_adders": {l["name"]: l["adders"] for l in ctx["layers"]},
+        "layer_multipliers": {l["name"]: l["multipliers"] for l in ctx["layers"]},
     }
     files[MANIFEST] = json.dumps(manifest, indent=1, sort_keys=True) + "\n"
     for rel, text in sorted(files.items()):
