@@ -557,10 +557,20 @@ def cmd_report(args: argparse.Namespace) -> int:
                  "or report a converted project)")
         compiled = _compile(graph, _config(args.config), args.calibration)
     report = compiled.report()
+    synthesis = None
+    if compiled.project_dir is not None:  # a Verilog project synthesized by `nn2hls synth`
+        from nn2hls.rtl import synth
+
+        synthesis = synth.load_result(compiled.project_dir)
+        if synthesis is not None:
+            report["synthesis"] = synthesis
     if args.json:
         print(json.dumps(report))
     else:
         print(format_report(report), end="")
+        if synthesis is not None:
+            print()
+            print(synth.side_by_side(report, synthesis), end="")
     return EXIT_OK
 
 

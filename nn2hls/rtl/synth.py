@@ -96,3 +96,30 @@ def synthesize(project, part: str | None = None) -> dict:
               "layer_multipliers": manifest.get("layer_multipliers", {})}
     (folder / "synth.json").write_text(json.dumps(result, indent=1, sort_keys=True) + "\n")
     return result
+
+
+def load_result(project) -> dict | None:
+    """The last `synthesize` result saved in a project (synth/synth.json), or None."""
+    path = Path(project) / SYNTH_DIR / "synth.json"
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def side_by_side(report: dict, result: dict) -> str:
+    """Text table: the report's estimate (DSP, adders, general products) next to yosys's cells per layer."""
+    from nn2hls.progress import format_table
+
+    rows = []
+    for r in report["layers"]:
+        cells = result["layers"].get(r["name"])
+        if cells is None:
+            continue
+        rows.append([r["name"], r["op"], r.get("mult_general", 0), r["dsp"], r["adders"],
+                     *(cells[k] for k in CELL_KEYS)])
+    t, c = report["totals"], result["totals"]
+    rows.append(["total", "", t.get("mult_general", 0), t["dsp"], t["adders"], *(c[k] for k in CELL_KEYS)])
+    header = ["layer", "op", "general products", "est. DSP", "est. adders", *(f"yosys {k}" for k in CELL_KEYS)]
+    return (f"estimate vs synthesis (yosys {result['command']}, {result['target']}):\n"
+            + format_table(header, rows) + "\n")
