@@ -1,6 +1,7 @@
 """The `nn2hls` command line (DESIGN.md fixes the commands, options and exit codes).
 
-    nn2hls convert MODEL [-o OUT] [-c CONFIG.yml] [--backend vivado|vitis] [--precision TYPE] [--integer-input TYPE]
+    nn2hls convert MODEL [-o OUT] [-c CONFIG.yml] [--backend vivado|vitis|verilog] [--precision TYPE]
+                         [--integer-input TYPE]
                          [--calibration X.npy] [--force] [--weights FILE]
     nn2hls check   MODEL --input X.npy [-c CONFIG.yml] [--calibration X.npy] [--json] [--weights FILE]
                          [--min-agreement F] [--max-error X]
@@ -13,6 +14,8 @@
                          [--force] [--weights FILE]
     nn2hls explore-compress MODEL --data DATA.npz --space SPACE.yml -o DIR [--engine ray|serial]
                          [--address RAY] [--samples N] [--no-early-stop] ... (nn2hls/explore/compress_command.py)
+    nn2hls rtlsim  PROJECT --input X.npy --output Y.npy [--simulator verilator|iverilog] [--force]
+    nn2hls synth   PROJECT [--json]
 
 `--weights FILE` (convert, check, emulate, report) is the weights .h5 of a Keras architecture .json
 MODEL (default: <stem>_weights.h5 beside it).
