@@ -90,14 +90,13 @@ def test_no_pipeline_option(tmp_path):
 
 
 def test_unsupported_op_names_node_and_op(tmp_path):
-    g = Graph("conv")
-    x = g.add(ops.Input(shape=(4, 4, 1)), name="x")
-    c = g.add(ops.Conv(kernel_size=(2, 2)), [x.name], name="conv1",
-              weights={"kernel": np.ones((2, 2, 1, 1)), "bias": np.zeros(1)})
-    g.outputs = [c.name]
+    g = Graph("reduce")
+    x = g.add(ops.Input(shape=(4, 3)), name="x")
+    r = g.add(ops.Reduce(mode="sum", axes=(0,)), [x.name], name="sum1")
+    g.outputs = [r.name]
     t = FixedType.parse("ap_fixed<8,4>")
     x.precision = {"result": t}
-    c.precision = {"weight": t, "bias": t, "accum": FixedType.parse("ap_fixed<16,8>"), "result": t}
-    with pytest.raises(UnsupportedOpError, match=r"node 'conv1': op Conv is not supported by the Verilog backend"):
+    r.precision = {"accum": FixedType.parse("ap_fixed<16,8>"), "result": t}
+    with pytest.raises(UnsupportedOpError, match=r"^node 'sum1': op Reduce is not supported by the Verilog backend"):
         write_project(g, VERILOG, tmp_path / "p")
     assert not (tmp_path / "p").exists()

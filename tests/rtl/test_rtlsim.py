@@ -109,6 +109,18 @@ def test_tables_concat_and_aligned_residual(tmp_path):
 
 
 @needs_iverilog
+def test_conv_pools(tmp_path):
+    """Conv with zero padding, max pool, average pool over padded windows (count 1..4 per position),
+    a depthwise (grouped) Conv, global average pool."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(40, 1, 6, 6)) * 2
+    compiled = nn2hls.compile(rtl_models.small_cnn(rng), calibration=x)
+    assert {"Conv", "Pool", "GlobalPool"} <= {n.op.kind for n in compiled.graph.topological()}
+    bad, emu = _rtl_vs_emulator(compiled, x, tmp_path / "cnn")
+    assert bad == 0 and np.ptp(emu[0]) > 0
+
+
+@needs_iverilog
 def test_combinational_design(tmp_path):
     g = backend_models.tiny_mlp()
     project = write_project(g, Config(backend="verilog", rtl_pipeline=False), tmp_path / "p")

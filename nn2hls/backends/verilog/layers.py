@@ -10,6 +10,9 @@ returns its output elements at the node's `result` type:
 ``x_i * m`` in two outputs' rows, is written once: `layer_multipliers`, the DSPs of the layer). The
 terms are summed exactly
   by a balanced adder tree whose every node is as wide as its proven range.
+- Conv (1-D/2-D, grouped): the Dense rule per output position over the taps inside the input (a
+  padding tap adds nothing); Pool / GlobalPool max (a comparator tree) and average (``cast(cast(sum,
+  accum) * cast(1/count, recip), result)``, `nn2hls.emulate.pooling`).
 - Activation relu/linear/clip, Quant, Reshape, Transpose, Concat, Elementwise: the emulator's rule
   (`nn2hls.emulate.activations`, `wiring`), with `Body.requant` doing each cast.
 - sigmoid, tanh, softsign: the emulator's lookup table (`nn2hls.ir.tables`), cast to the result type
@@ -26,12 +29,12 @@ from typing import Callable
 
 import numpy as np
 
-from nn2hls.backends.vivado.sparse import weight_kind
 from nn2hls.backends.verilog.netlist import Body, Sig, literal, signed_width
 from nn2hls.emulate.activations import table_lookup
 from nn2hls.emulate.arith import exact_weight
 from nn2hls.errors import GraphError, UnsupportedOpError
 from nn2hls.ir import fixed, ops, tables
+from nn2hls.ir.conv_groups import expand_groups
 from nn2hls.ir.graph import Graph, Node
 from nn2hls.ir.types import FixedType
 
@@ -63,12 +66,8 @@ def weighted_term(body: Body, x: Sig, w: int, w_frac: int) -> tuple[Sig, bool] |
     frac = x.frac + w_frac - k
     if m == 1:
         return Sig(x.name, x.width, frac, x.lo, x.hi), negated
+    body.general_terms += 1
     return body.mul_const(x, m, frac), negated
-
-
-def count_products(kernel_raw) -> int:
-    """General products of a quantized kernel: nonzero weights that are not +-2**k (`weight_kind`)."""
-    return sum(1 for v in np.asarray(kernel_raw, dtype=np.float64).reshape(-1) if weight_kind(float(v)) == "mul")
 
 
 def _affine(body: Body, node: Node, terms: list[tuple[Sig, bool]], bias: int | None, bias_frac: int) -> Sig:
@@ -115,6 +114,87 @@ def build_scaleshift(body: Body, node: Node, ins, shapes) -> list[Sig]:
         term = weighted_term(body, xe, int(scale[e]), tw.frac)
         out.append(_affine(body, node, [term] if term else [], int(shift[e]), tb.frac))
     return out
+
+
+def windows(in_shape, out_shape, kernel_size, strides, dilations, pads):
+    """For each output position (row-major), the flat element index of channel 0 of the input pixel
+    under each kernel tap (row-major), or None where the tap falls into the padding."""
+    spatial, channels = tuple(in_shape[:-1]), in_shape[-1]
+    out = []
+    for pos in np.ndindex(*out_shape[:-1]):
+        taps = []
+        for k in np.ndindex(*kernel_size):
+            at = [p * s + kk * d - pad[0] for p, s, kk, d, pad in zip(pos, strides, k, dilations, pads)]
+            inside = all(0 <= a < n for a, n in zip(at, spatial))
+            taps.append(int(np.ravel_multi_index(at, spatial)) * channels if inside else None)
+        out.append(taps)
+    return out
+
+
+def build_conv(body: Body, node: Node, ins, shapes) -> list[Sig]:
+    """Conv as one Dense per output position over the taps inside the input (padding adds nothing)."""
+    (x,) = ins
+    op: ops.Conv = node.op
+    (tw,) = _types(node, "weight")
+    kernel = expand_groups(exact_weight(node.weights["kernel"], tw, f"node {node.label()} weight 'kernel'"),
+                           op.groups)
+    channels, filters = kernel.shape[-2:]
+    kernel = kernel.reshape(-1, channels, filters)
+    has_bias = "bias" in node.weights and np.any(node.weights["bias"] != 0)
+    bias, tb_frac = [0] * filters, 0
+    if has_bias:
+        (tb,) = _types(node, "bias")
+        bias = _ints(exact_weight(node.weights["bias"], tb, f"node {node.label()} weight 'bias'"))
+        tb_frac = tb.frac
+    out = []
+    for taps in windows(shapes[0], node.shape, op.kernel_size, op.strides, op.dilations, op.pads):
+        for f in range(filters):
+            terms = []
+            for t, base in enumerate(taps):
+                if base is None:
+                    continue
+                for c in np.flatnonzero(kernel[t, :, f]):
+                    term = weighted_term(body, x[base + int(c)], int(kernel[t, c, f]), tw.frac)
+                    if term:
+                        terms.append(term)
+            out.append(_affine(body, node, terms, bias[f], tb_frac))
+    return out
+
+
+def _pool_windows(body: Body, node: Node, x: list[Sig], in_shape, size, strides, pads, include_pad: bool):
+    (tr,) = _types(node, "result")
+    channels = in_shape[-1]
+    out_shape = tuple(node.shape) if len(node.shape) == len(in_shape) else (1,) * (len(in_shape) - 1) + (channels,)
+    out = []
+    for taps in windows(in_shape, out_shape, size, strides, (1,) * len(size), pads):
+        real = [b for b in taps if b is not None]
+        for c in range(channels):
+            elems = [x[b + c] for b in real]
+            if node.op.mode == "max":
+                level = elems
+                while len(level) > 1:
+                    level = [body.maximum(level[i], level[i + 1]) for i in range(0, len(level) - 1, 2)] + (
+                        [level[-1]] if len(level) % 2 else [])
+                out.append(body.requant(level[0], tr))
+                continue
+            ta, tq = _types(node, "accum", "recip")
+            count = len(taps) if include_pad else len(real)
+            recip = int(np.asarray(fixed.quantize(np.asarray([1.0 / count]), tq)).reshape(-1)[0])
+            s = body.requant(body.tree([(e, False) for e in elems], elems[0].frac), ta)
+            term = weighted_term(body, s, recip, tq.frac)
+            out.append(body.requant(term[0] if not term[1] else body.negate(term[0]), tr) if term
+                       else body.requant(body.const(0, tr.frac), tr))
+    return out
+
+
+def build_pool(body: Body, node: Node, ins, shapes) -> list[Sig]:
+    op: ops.Pool = node.op
+    return _pool_windows(body, node, ins[0], shapes[0], op.pool_size, op.strides, op.pads, op.count_include_pad)
+
+
+def build_global_pool(body: Body, node: Node, ins, shapes) -> list[Sig]:
+    spatial = tuple(shapes[0][:-1])
+    return _pool_windows(body, node, ins[0], shapes[0], spatial, spatial, tuple((0, 0) for _ in spatial), True)
 
 
 def _param(value: float, t: FixedType) -> int:
@@ -259,6 +339,9 @@ def build_softmax(body: Body, node: Node, ins, shapes) -> list[Sig]:
 
 BUILDERS: dict[type, Builder] = {
     ops.Dense: build_dense,
+    ops.Conv: build_conv,
+    ops.Pool: build_pool,
+    ops.GlobalPool: build_global_pool,
     ops.ScaleShift: build_scaleshift,
     ops.Activation: build_activation,
     ops.Quant: build_cast,

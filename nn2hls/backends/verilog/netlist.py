@@ -67,6 +67,7 @@ class Body:
         self.prefix = prefix
         self._count = 0
         self.adders = 0
+        self.general_terms = 0  # terms x * w with w not 0 or +-2**k (before sharing equal products)
         self.multipliers = 0  # distinct products written (general weights, one per (input, constant))
         self._products: dict[tuple[str, int], Sig] = {}
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import jinja2
 
-from nn2hls.backends.verilog.layers import WIRING, builder_for, count_products
+from nn2hls.backends.verilog.layers import WIRING, builder_for
 from nn2hls.backends.verilog.netlist import Body
 from nn2hls.backends.vivado.project import project_name
 from nn2hls.config import Config
@@ -66,12 +66,6 @@ def _environment() -> jinja2.Environment:
 
 def _shape_comment(shape) -> str:
     return " (shape " + "x".join(str(s) for s in shape) + ")" if shape else ""
-
-
-def _products(node) -> int:
-    if isinstance(node.op, ops.Dense):
-        return count_products(node.weights["kernel"])
-    return 0
 
 
 def build_layers(graph: Graph, config: Config) -> dict:
@@ -129,7 +123,7 @@ def build_layers(graph: Graph, config: Config) -> dict:
             args.append({"port": f"x{j}", "wire": at_stage(producer, s_in)})
         module_name = safe_identifier(f"{name}_{node.name}", taken)
         out_bits = tr.width * len(outs)
-        products = _products(node)
+        products = body.general_terms if isinstance(node.op, (ops.Dense, ops.Conv)) else 0
         layers.append({
             "name": node.name, "module": module_name, "op": node.op.kind,
             "comment": f"{node.label()}: {node.op.describe()} -> {tr}{_shape_comment(node.shape)}",
