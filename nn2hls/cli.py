@@ -377,7 +377,10 @@ def cmd_convert(args: argparse.Namespace) -> int:
     print(f"resolved config: {project / 'nn2hls_config.yml'}")
     n_inputs = len(compiled.graph.inputs)
     inputs = " ".join(["--input X.npy"] if n_inputs == 1 else [f"--input X{i}.npy" for i in range(n_inputs)])
-    print(f"next: nn2hls csim {project} {inputs} --output Y.npy   |   nn2hls report {project}")
+    if compiled.config.backend == "verilog":
+        print(f"next: nn2hls rtlsim {project} {inputs} --output Y.npy   |   nn2hls synth {project}")
+    else:
+        print(f"next: nn2hls csim {project} {inputs} --output Y.npy   |   nn2hls report {project}")
     return EXIT_OK
 
 

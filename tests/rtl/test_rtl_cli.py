@@ -44,7 +44,7 @@ def test_convert_rtlsim_equals_emulate(model):
     proc = run("convert", model / "small.onnx", "-o", out, "--backend", "verilog", "--calibration", model / "x.npy")
     assert proc.returncode == 0, proc.stderr
     # 'small' is a Verilog keyword (a charge strength): the top module becomes small_top
-    assert (out / "rtl" / "small_top.v").is_file() and "verilog" in proc.stdout
+    assert (out / "rtl" / "small_top.v").is_file() and "verilog" in proc.stdout and "nn2hls rtlsim" in proc.stdout
     proc = run("rtlsim", out, "--input", model / "x.npy", "--output", model / "rtl.npy", "--simulator", "iverilog")
     assert proc.returncode == 0, proc.stderr
     assert run("emulate", out, "--input", model / "x.npy", "--output", model / "emu.npy").returncode == 0
