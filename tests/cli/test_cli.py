@@ -40,13 +40,13 @@ def assert_user_error(proc, *fragments):
         assert fragment in lines[-1], (fragment, lines[-1])
 
 
-@pytest.mark.parametrize("command", ["", "convert", "check", "csim", "emulate", "report"])
+@pytest.mark.parametrize("command", ["", "convert", "check", "csim", "emulate", "report", "rtlsim", "synth"])
 def test_help(command):
     proc = run(*([command] if command else []), "--help")
     assert proc.returncode == 0
     assert "usage: nn2hls" in proc.stdout
     if command == "convert":
-        for option in ("-o OUT", "-c CONFIG.yml", "--backend {vivado,vitis}", "--precision TYPE",
+        for option in ("-o OUT", "-c CONFIG.yml", "--backend {vivado,vitis,verilog}", "--precision TYPE",
                        "--calibration X.npy", "--force"):
             assert option in proc.stdout, option
 
