@@ -8,7 +8,7 @@ overflows`). `split_overflows` sorts those counts into two groups:
   beyond which every reader gives its clamp value anyway, so saturating first changes no result. A
   reader qualifies when it is a Quant of type Q (bounds `Q.min - lsb/2`, `Q.max + lsb/2`: any value past
   them rounds to or past Q's end and is clamped there), or a requantizing ScaleShift (`x / s + z` feeding
-  an integer cast to [lo, hi], recorded in `meta['requant']`; bounds `(lo - z - 1/2) * s` and
+  an integer cast to [lo, hi], recorded in `annotations.requant`; bounds `(lo - z - 1/2) * s` and
   `(hi - z + 1/2) * s`). This is how the frontend sizes the input of a QDQ model: the Input type
   covers the quantizer's range and saturates beyond it.
 - unintended overflows: everything else (the Input type, a layer's result or accumulator too narrow
@@ -42,14 +42,14 @@ def _clamp_bounds(reader: Node) -> tuple[float, float] | None:
         q = FixedType.parse(reader.op.dtype)
         low, high = _saturation_bounds(q)
         return low - q.lsb / 2, high + q.lsb / 2
-    requant = reader.meta.get("requant")
-    if not requant or not {"scale", "zero_point", "lo", "hi"} <= set(requant):
+    requant = reader.annotations.requant
+    if requant is None:
         return None
-    scale = np.asarray(requant["scale"], dtype=np.float64)
+    scale = np.asarray(requant.scale, dtype=np.float64)
     if np.any(scale <= 0):
         return None
-    z = float(requant["zero_point"])
-    return (float(np.min((requant["lo"] - z - 0.5) * scale)), float(np.max((requant["hi"] - z + 0.5) * scale)))
+    z = float(requant.zero_point)
+    return (float(np.min((requant.lo - z - 0.5) * scale)), float(np.max((requant.hi - z + 0.5) * scale)))
 
 
 def absorbed_by_quantizers(graph: Graph, node: Node) -> bool:

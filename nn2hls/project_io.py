@@ -1,7 +1,8 @@
 """Save and load a typed graph inside a project folder, exactly (so `emulate PROJECT` == the C-sim).
 
 Files: `nn2hls_graph.json` (structure: nodes in order, op kind and attributes, inputs, shape, precision
-types in Vivado spelling, table specs, notes) and `nn2hls_weights.npz` (every weight array, float64,
+types in Vivado spelling, table specs, node annotations under "meta" in their plain-dict spelling
+`NodeAnnotations.to_meta`, graph notes) and `nn2hls_weights.npz` (every weight array, float64,
 bit-exact). No pickle: loading a project never executes code from it. Frozen dataclasses (op attributes,
 table specs) are stored as `{"__dataclass__": "module:Class", fields...}` and rebuilt only from
 classes inside the `nn2hls` package; tuples are stored as `{"__tuple__": [...]}` so nested tuples (conv
@@ -18,7 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from nn2hls.errors import ModelLoadError
+from nn2hls.errors import GraphError, ModelLoadError
+from nn2hls.ir.annotations import NodeAnnotations
 from nn2hls.ir.graph import Graph, Node
 from nn2hls.ir.ops import ALL_OPS
 from nn2hls.ir.types import FixedType
@@ -95,7 +97,7 @@ def save_graph(graph: Graph, folder: str | Path) -> Path:
                       "shape": list(node.shape), "weights": weights,
                       "precision": {k: str(v) for k, v in node.precision.items()},
                       "tables": _encode(node.tables), "source_name": node.source_name,
-                      "meta": _encode(node.meta)})
+                      "meta": _encode(node.annotations.to_meta())})
     doc = {"format": "nn2hls-graph", "version": FORMAT_VERSION, "name": graph.name,
            "outputs": list(graph.outputs), "meta": _encode(graph.meta), "nodes": nodes}
     path = folder / GRAPH_FILE
@@ -107,6 +109,13 @@ def save_graph(graph: Graph, folder: str | Path) -> Path:
 
 def is_project(folder: str | Path) -> bool:
     return (Path(folder) / GRAPH_FILE).is_file()
+
+
+def _annotations(item: dict, path: Path) -> NodeAnnotations:
+    try:
+        return NodeAnnotations.from_meta(_decode(item.get("meta", {})), f"'{path}': node '{item['name']}'")
+    except GraphError as exc:
+        raise ModelLoadError(str(exc)) from None
 
 
 def load_graph(folder: str | Path) -> Graph:
@@ -140,7 +149,7 @@ def load_graph(folder: str | Path) -> Graph:
         node = Node(item["name"], op, tuple(item["inputs"]), tuple(item["shape"]),
                     {k: arrays[slot] for k, slot in item["weights"].items()},
                     {k: FixedType.parse(v) for k, v in item["precision"].items()},
-                    item.get("source_name", ""), _decode(item.get("tables", {})), _decode(item.get("meta", {})))
+                    item.get("source_name", ""), _decode(item.get("tables", {})), _annotations(item, path))
         graph.nodes[node.name] = node
     graph.outputs = list(doc["outputs"])
     graph.meta = _decode(doc.get("meta", {}))

@@ -390,8 +390,8 @@ def layer_report(graph: Graph, node: Node, config: Config) -> dict[str, Any]:
         row["mult_shared"] = row["mult_general"]  # nothing to group
     row["shared_saving"] = row["mult_general"] - row["mult_shared"]
     row["sparsity"] = round(1.0 - row["nonzero_weights"] / row["weights"], 6) if row["weights"] else 0.0
-    pruning = node.meta.get("pruning") if isinstance(node.meta, dict) else None
-    row["pruned_by_pass"] = int(pruning.get("pruned", 0)) if isinstance(pruning, dict) else 0
+    pruning = node.annotations.pruning
+    row["pruned_by_pass"] = int(pruning.pruned) if pruning is not None else 0
     return row
 
 

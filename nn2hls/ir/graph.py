@@ -4,7 +4,8 @@ Rule: every node produces one tensor, named by the node's (safe, unique) name; `
 producers. Shapes exclude the batch and are channels-last inside the graph; the Input node and the
 graph outputs keep the source model's own layout (transposes between the two are pure wiring).
 Weights are float64 arrays until the quantization pass adds their quantized form; `Node.precision`
-maps roles ('result', 'weight', 'bias', 'accum', ...) to fixed-point types once precision is assigned.
+maps roles (`annotations.Role`: 'result', 'weight', 'bias', 'accum', ...) to fixed-point types once
+precision is assigned; `Node.annotations` holds what frontends declared and passes decided (typed).
 networkx provides the graph algorithms (topological order, reachability).
 """
 from __future__ import annotations
@@ -17,6 +18,7 @@ import networkx as nx
 import numpy as np
 
 from nn2hls.errors import GraphError
+from nn2hls.ir.annotations import NodeAnnotations
 from nn2hls.ir.names import safe_identifier
 from nn2hls.ir.ops import Input, Op
 from nn2hls.ir.types import FixedType
@@ -34,7 +36,7 @@ class Node:
     precision: dict[str, FixedType] = field(default_factory=dict)
     source_name: str = ""
     tables: dict[str, Any] = field(default_factory=dict)  # role -> nn2hls.ir.tables.TableSpec
-    meta: dict[str, Any] = field(default_factory=dict)  # free-form notes (e.g. pruning statistics)
+    annotations: NodeAnnotations = field(default_factory=NodeAnnotations)  # typed facts (ir/annotations.py)
 
     def label(self) -> str:
         """How messages refer to this node: its source name, plus the safe name when they differ."""

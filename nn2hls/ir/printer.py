@@ -3,6 +3,7 @@
 One line per node in topological order:
     %name = Kind(attr=value, ...) (%a, %b) -> (8, 8, 16)  {kernel: 3x3x1x16 nnz=120, bias: 16}  <result=ap_fixed<16,6>, ...>
 then `return %out1, %out2`. Weight values are summarised (shape and nonzero count), never printed.
+Non-default annotations (`NodeAnnotations.describe`) follow in brackets, e.g. `[exact_result, folded=[bn1]]`.
 """
 from __future__ import annotations
 
@@ -29,10 +30,16 @@ def _precision(node: Node) -> str:
     return "  <" + ", ".join(f"{k}={node.precision[k]}" for k in sorted(node.precision)) + ">"
 
 
+def _annotations(node: Node) -> str:
+    text = node.annotations.describe()
+    return f"  [{text}]" if text else ""
+
+
 def format_node(node: Node) -> str:
     args = ", ".join(f"%{i}" for i in node.inputs)
     shape = "(" + ", ".join(str(s) for s in node.shape) + ("," if len(node.shape) == 1 else "") + ")"
-    return f"%{node.name} = {node.op.describe()} ({args}) -> {shape}{_weights(node)}{_precision(node)}"
+    return (f"%{node.name} = {node.op.describe()} ({args}) -> {shape}{_weights(node)}{_precision(node)}"
+            f"{_annotations(node)}")
 
 
 def format_graph(graph: Graph) -> str:

@@ -34,7 +34,7 @@ uses that) gives the spec; an explicit type string wins over `auto`. Derived (`a
   slopes (weight 'alpha') get a `weight` type like any other weights.
 - table roles (`table`, `exp`, `sum`, `inv`) and `node.tables` come from `nn2hls.passes.table_types`.
 - quantized models (`nn2hls.passes.quant_rules`): a Quant node's result is its `dtype`; weight and bias
-  types forced by the frontend (`node.meta['forced_precision']`) replace `auto` while they hold the
+  types forced by the frontend (`node.annotations.forced_precision`) replace `auto` while they hold the
   values exactly; a node whose readers all lead to quantizers through relu/wiring gets the exact
   result type (no double rounding); an Input read only by quantizers of one dtype takes that dtype;
   a ScaleShift that `fold_into_quantizer` folded into a quantizer gets its constants from the exact
@@ -273,9 +273,9 @@ class _Assigner:
     def linear(self, node: Node, spec) -> None:
         """Dense, Conv (kernel/bias) and ScaleShift (scale/shift, element-wise)."""
         p, x_t = node.precision, self.in_type(node)
-        if node.meta.get("bipolar_sign"):
+        if node.annotations.bipolar_sign:
             quant_rules.bipolar_sign(node, x_t)
-        if "quant_affine" in node.meta:
+        if node.annotations.quant_affine is not None:
             threshold_constants(node, x_t, self.ctx.warn)
         if isinstance(node.op, ScaleShift):
             kernel = np.broadcast_to(node.weights["scale"], node.shape).reshape(1, -1)

@@ -5,9 +5,9 @@ Maths, per channel o (the last axis), with s = gamma / sqrt(var + eps):
 - Fold: when the BatchNorm reads a Dense/Conv whose output only it reads, and y = x @ W + b:
     W'[..., o] = W[..., o] * s[o],   b'[o] = (b[o] - mean[o]) * s[o] + beta[o]
   (exact up to float rounding); the BatchNorm's readers then read the Dense/Conv.
-- Not into a Dense/Conv whose weights a quantizer made exact (`meta['quantized_weights']`) or that
+- Not into a Dense/Conv whose weights a quantizer made exact (`annotations.quantized_weights`) or that
   reads an integer tensor: W * s would round them; the lowered ScaleShift is kept separate
-  (`meta['keep_separate']`, so fold_scale_shift leaves it too) and folded into the next quantizer's
+  (`annotations.keep_separate`, so fold_scale_shift leaves it too) and folded into the next quantizer's
   thresholds instead (`fold_into_quantizer`), exactly.
 - Otherwise (after a nonlinearity, on the input, or when the Dense/Conv has other readers) it is
   lowered in place to a ScaleShift with scale = s and shift = beta - mean * s, keeping its name;
@@ -39,14 +39,14 @@ class FoldBatchNorm:
                 continue
             scale, shift = batchnorm_scale_shift(node.weights, node.op.epsilon)
             producer = graph.nodes[node.inputs[0]]
-            quantized = producer.meta.get("quantized_weights") or producer.meta.get("integer_input")
+            quantized = producer.annotations.quantized_weights or producer.annotations.integer_input
             if (isinstance(producer.op, (Dense, Conv)) and sole_reader(graph, producer.name) is node
                     and not quantized):
                 kernel = producer.weights["kernel"]
                 bias = producer.weights.get("bias", np.zeros(kernel.shape[-1]))
                 producer.weights["kernel"] = kernel * scale
                 producer.weights["bias"] = (bias - node.weights["mean"]) * scale + node.weights["beta"]
-                producer.meta.setdefault("folded", []).append(node.source_name or node.name)
+                producer.annotations.folded.append(node.source_name or node.name)
                 graph.bypass(node.name)
                 notes.append(f"folded BatchNorm {node.label()} into {producer.op.kind} {producer.label()}")
                 continue
@@ -60,6 +60,6 @@ class FoldBatchNorm:
             node.op = ScaleShift()
             node.weights = {"scale": scale, "shift": shift}
             if isinstance(producer.op, (Dense, Conv)) and quantized:
-                node.meta["keep_separate"] = "it follows a quantizer's exact weights"
+                node.annotations.keep_separate = "it follows a quantizer's exact weights"
             notes.append(f"lowered BatchNorm {node.label()} to ScaleShift: {why}")
         return PassResult(bool(notes), notes)

@@ -9,13 +9,13 @@ dequantization scale, a requantization already merged by the frontend). Composit
 rationals: S_n(...S_1(x)) = x * K + B with K = prod a_i, B folded likewise; the requantization
 contributes its exact 1/s1 and z1 (not the rounded constant), a relu before it becomes clip(z1, inf)
 after it (relu(v) / s1 + z1 == max(v / s1 + z1, z1), s1 > 0). The chain collapses into S_1, which
-remembers K, B and the quantizer's definition in `meta['quant_affine']`; assign_precision, which knows
+remembers K, B and the quantizer's definition in `annotations.quant_affine`; assign_precision, which knows
 the input type, then picks constants K', B' that provably give every quantized value of the exact
 definition (`quant_thresholds`). So a BatchNorm in front of a low-bit quantizer is folded into the
 quantizer's integer thresholds: no value flips, and no intermediate scale/shift carries ever wider
 exact types (a 3-bit layer asked for a 131-bit accumulator that way).
 
-A bipolar (sign) quantizer is a quantizer too: `Quant <- sign ScaleShift (meta['bipolar_sign']) <- S_n
+A bipolar (sign) quantizer is a quantizer too: `Quant <- sign ScaleShift (annotations.bipolar_sign) <- S_n
 ... S_1`; the chain is composed the same way and remembered with the definition `{"bipolar": True}`
 (L(v) = +1 if v >= 0 else -1: one threshold per channel, the chain's zero crossing), while the sign
 node stays (it turns the head's exact `x * K' + B'` into +-1, `quant_rules.bipolar_sign`).
@@ -35,6 +35,7 @@ from fractions import Fraction
 import numpy as np
 
 from nn2hls.ir import ops
+from nn2hls.ir.annotations import QuantAffine
 from nn2hls.ir.graph import Graph, Node
 from nn2hls.passes.base import PassContext, PassResult, per_last_axis, sole_reader
 
@@ -44,8 +45,8 @@ def _per_channel(node: Node, key: str) -> np.ndarray | None:
 
 
 def _foldable(graph: Graph, node: Node) -> bool:
-    return (isinstance(node.op, ops.ScaleShift) and not node.meta.get("bipolar_sign")
-            and "quant_affine" not in node.meta and sole_reader(graph, node.name) is not None
+    return (isinstance(node.op, ops.ScaleShift) and not node.annotations.bipolar_sign
+            and node.annotations.quant_affine is None and sole_reader(graph, node.name) is not None
             and node.name not in graph.outputs and node.shape != ()
             and _per_channel(node, "scale") is not None and _per_channel(node, "shift") is not None)
 
@@ -53,12 +54,13 @@ def _foldable(graph: Graph, node: Node) -> bool:
 def _exact_affine(node: Node) -> tuple[list[Fraction], list[Fraction]]:
     """(scale, shift) of one ScaleShift as exact rationals (a requantizer: its exact 1/s1 and z1)."""
     c = node.shape[-1]
-    if "exact_affine" in node.meta:
-        k, b = node.meta["exact_affine"]
+    ann = node.annotations
+    if ann.exact_affine is not None:
+        k, b = ann.exact_affine.scale, ann.exact_affine.shift
         return [Fraction(v) for v in k[-c:]], [Fraction(v) for v in b[-c:]]
-    if "requant" in node.meta:
-        rq = node.meta["requant"]
-        return [1 / Fraction(rq["scale"])] * c, [Fraction(rq["zero_point"])] * c
+    if ann.requant is not None:
+        rq = ann.requant
+        return [1 / Fraction(rq.scale)] * c, [Fraction(rq.zero_point)] * c
     a, d = _per_channel(node, "scale"), _per_channel(node, "shift")
     return [Fraction(float(v)) for v in a], [Fraction(float(v)) for v in d]
 
@@ -66,7 +68,7 @@ def _exact_affine(node: Node) -> tuple[list[Fraction], list[Fraction]]:
 def _bipolar_sign(graph: Graph, quant: Node) -> Node | None:
     """The sign node of a bipolar quantizer `quant` (frontends.onnx_quant.bipolar_activation), or None."""
     sign = graph.nodes[quant.inputs[0]]
-    if sign.meta.get("bipolar_sign") and sole_reader(graph, sign.name) is not None:
+    if sign.annotations.bipolar_sign and sole_reader(graph, sign.name) is not None:
         return sign
     return None
 
@@ -76,7 +78,7 @@ def _match(graph: Graph, quant: Node) -> tuple[list[Node], Node | None, Node | N
     sign = _bipolar_sign(graph, quant)
     cur = graph.nodes[(sign or quant).inputs[0]]
     requant = post = None
-    if _foldable(graph, cur) and "requant" in cur.meta:
+    if _foldable(graph, cur) and cur.annotations.requant is not None:
         requant, cur = cur, graph.nodes[cur.inputs[0]]
     if (isinstance(cur.op, ops.Activation) and sole_reader(graph, cur.name) is not None
             and (cur.op.function == "relu" or (cur.op.function == "clip" and cur.op.high == float("inf")))):
@@ -134,21 +136,20 @@ class FoldIntoQuantizer:
         else:
             definition = {"scale": q.scale, "bit_width": q.bit_width, "signed": q.signed, "narrow": q.narrow,
                           "rounding_mode": q.rounding_mode, "post_low": low}
-        head.meta["quant_affine"] = {"scale": [str(v) for v in k], "shift": [str(v) for v in b],
-                                     "quant": definition,
-                                     "reads_input": isinstance(graph.nodes[head.inputs[0]].op, ops.Input)}
+        ann = head.annotations
+        ann.quant_affine = QuantAffine(tuple(str(v) for v in k), tuple(str(v) for v in b), definition,
+                                       isinstance(graph.nodes[head.inputs[0]].op, ops.Input))
         head.weights["scale"] = np.array([float(v) for v in k])
         head.weights["shift"] = np.array([float(v) for v in b])
-        for key in ("exact_result", "dequant", "exact_affine"):
-            head.meta.pop(key, None)
-        head.meta.pop("forced_precision", None)
-        head.meta["keep_separate"] = "it applies the scale/shift folded into a quantizer's thresholds"
+        ann.exact_result, ann.dequant, ann.exact_affine = False, None, None
+        ann.forced_precision = {}
+        ann.keep_separate = "it applies the scale/shift folded into a quantizer's thresholds"
         last = requant or chain[-1]
-        if "requant" in last.meta:
-            head.meta["requant"] = dict(last.meta["requant"])
+        if last.annotations.requant is not None:
+            ann.requant = last.annotations.requant
         folded = [n.label() for n in chain[1:]] + ([requant.label()] if requant is not None else [])
         for node in chain[1:] + ([requant] if requant is not None else []):
             graph.bypass(node.name)
-        head.meta["folded"] = head.meta.get("folded", []) + folded
+        ann.folded = ann.folded + folded
         what = ", ".join([head.label()] + folded)
         return f"folded {what} into the thresholds of quantizer {quant.label()}"

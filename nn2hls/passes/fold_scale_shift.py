@@ -14,10 +14,10 @@ Maths (W kernel with input channels i and output channels o, b bias):
   `(x / 255 - mean) / std`, `sigmoid(z) * 2 - 1`) becomes one ScaleShift:
       (x * a + d) * c + e = x * (a * c) + (d * c + e)
   so the value is rounded once instead of once per constant op. Only plain ScaleShifts merge: one
-  that carries quantizer roles in its meta (kept separate, requantizing, forced types) stays.
+  that carries quantizer roles in its annotations (kept separate, requantizing, forced types) stays.
 The chain merge is tried first, then "after", then "before". One rewrite per sweep, at most MAX_SWEEPS
 sweeps. Every ScaleShift left gets a note saying why it stayed. A ScaleShift with
-`meta['keep_separate']` (a quantizer's per-output scale factored out of integer weights by the
+`annotations.keep_separate` (a quantizer's per-output scale factored out of integer weights by the
 frontend) is never folded.
 """
 from __future__ import annotations
@@ -31,23 +31,20 @@ from nn2hls.passes.base import (MAX_SWEEPS, PassContext, PassResult, per_last_ax
                                 sole_reader)
 
 
-_PLAIN_META = {"folded", "pruning"}
-
-
 def _merge_chain(graph: Graph, node: Node) -> str:
     """Merge into a sole reader that is a plain ScaleShift; '' on success, else the reason it cannot."""
-    if set(node.meta) - _PLAIN_META:
+    if node.annotations.carries_quantizer_role():
         return "it carries a quantizer's role"
     reader = sole_reader(graph, node.name)
     if reader is None:
         return reader_problem(graph, node.name)
-    if not isinstance(reader.op, ScaleShift) or set(reader.meta) - _PLAIN_META:
+    if not isinstance(reader.op, ScaleShift) or reader.annotations.carries_quantizer_role():
         return f"its reader {reader.label()} ({reader.op.kind}) is not a plain ScaleShift"
     a, d = node.weights["scale"], node.weights["shift"]
     c, e = reader.weights["scale"], reader.weights["shift"]
     reader.weights["scale"] = _compact(np.asarray(a * c, dtype=np.float64))
     reader.weights["shift"] = _compact(np.asarray(d * c + e, dtype=np.float64))
-    reader.meta.setdefault("folded", []).append(node.source_name or node.name)
+    reader.annotations.folded.append(node.source_name or node.name)
     graph.bypass(node.name)
     return ""
 
@@ -62,8 +59,8 @@ def _compact(value: np.ndarray) -> np.ndarray:
 def _fold_after(graph: Graph, node: Node) -> str:
     """Fold into the producer; return '' on success, else the reason it cannot."""
     producer = graph.nodes[node.inputs[0]]
-    if node.meta.get("keep_separate"):
-        return f"kept on purpose: {node.meta['keep_separate']}"
+    if node.annotations.keep_separate:
+        return f"kept on purpose: {node.annotations.keep_separate}"
     if not isinstance(producer.op, (Dense, Conv)):
         return f"its input {producer.label()} ({producer.op.kind}) is not a Dense/Conv"
     if sole_reader(graph, producer.name) is not node:
@@ -76,15 +73,15 @@ def _fold_after(graph: Graph, node: Node) -> str:
     bias = producer.weights.get("bias", np.zeros(kernel.shape[-1]))
     producer.weights["kernel"] = kernel * a
     producer.weights["bias"] = bias * a + d
-    producer.meta.setdefault("folded", []).append(node.source_name or node.name)
+    producer.annotations.folded.append(node.source_name or node.name)
     graph.bypass(node.name)
     return ""
 
 
 def _fold_before(graph: Graph, node: Node) -> str:
     """Fold into the sole reader; return '' on success, else the reason it cannot."""
-    if node.meta.get("keep_separate"):
-        return f"kept on purpose: {node.meta['keep_separate']}"
+    if node.annotations.keep_separate:
+        return f"kept on purpose: {node.annotations.keep_separate}"
     reader = sole_reader(graph, node.name)
     if reader is None:
         return reader_problem(graph, node.name)
@@ -105,7 +102,7 @@ def _fold_before(graph: Graph, node: Node) -> str:
     channel = input_channels(groups, kernel.shape)                  # (in, out)
     reader.weights["bias"] = bias + np.einsum("io,tio->o", d[channel], taps)
     reader.weights["kernel"] = kernel * a[channel]
-    reader.meta.setdefault("folded", []).append(node.source_name or node.name)
+    reader.annotations.folded.append(node.source_name or node.name)
     graph.bypass(node.name)
     return ""
 

@@ -4,7 +4,7 @@ Rule, per layer (looked up by safe name, then source name):
 - `pruning.sparsity[layer] = s` (0 <= s <= 1): the round(s * n) kernel weights of smallest |w| are set
   to 0 (ties broken by position, weights already 0 count among them); this wins over thresholds;
 - else `pruning.layers[layer] = t`, else the global `pruning.threshold = t`: every |w| < t becomes 0.
-`node.meta['pruning']` records {'weights': n, 'zeros': zeros now, 'pruned': zeroed by this pass}
+`node.annotations.pruning` (a PruningStats) records {'weights': n, 'zeros': zeros now, 'pruned': zeroed by this pass}
 (`quantize_weights` later adds 'quantized_zero'). With calibration data the float model is run before
 and after and the notes report the argmax agreement and the max abs difference of the outputs.
 Config keys naming no Dense/Conv layer are reported as warnings.
@@ -16,6 +16,7 @@ import numpy as np
 from nn2hls.compare import argmax_agreement, max_abs_error
 from nn2hls.errors import ConfigError
 from nn2hls.ir.feeds import n_samples
+from nn2hls.ir.annotations import PruningStats
 from nn2hls.ir.graph import Graph, Node
 from nn2hls.ir.ops import Conv, Dense
 from nn2hls.passes.base import PassContext, PassResult, layer_key
@@ -77,7 +78,7 @@ class Prune:
             pruned = _prune_kernel(kernel, threshold, sparsity)
             zeros = int(np.count_nonzero(pruned == 0))
             node.weights["kernel"] = pruned
-            node.meta["pruning"] = {"weights": int(kernel.size), "zeros": zeros, "pruned": zeros - zeros_before}
+            node.annotations.pruning = PruningStats(int(kernel.size), zeros, zeros - zeros_before)
             if zeros != zeros_before:
                 changed = True
                 rule = f"sparsity {sparsity}" if sparsity is not None else f"|w| < {threshold}"

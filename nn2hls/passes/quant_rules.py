@@ -3,7 +3,7 @@
 A model trained with quantizers computes, between two quantizers, exact float arithmetic on values
 that are already on fixed-point grids. To reproduce it bit for bit:
 
-- `forced_type(node, role)`: the type the frontend fixed for a role (`node.meta['forced_precision']`,
+- `forced_type(node, role)`: the type the frontend fixed for a role (`node.annotations.forced_precision`,
   e.g. the exact type of weights that a QONNX quantizer produced), used only while it still holds
   every value of that role exactly (a later pass that rescaled the weights voids it);
 - `exact_result(graph, node)`: when every path from `node` reaches a `Quant` node through ops that
@@ -16,14 +16,14 @@ that are already on fixed-point grids. To reproduce it bit for bit:
 - `input_type(graph)`: the Input node takes the common dtype of the quantizers reading it, so
   `cast(x, input)` is the quantizer itself;
 - `threshold_input_type(graph, base)`: when every reader of the Input is a scale/shift chain folded into
-  a bipolar quantizer (`fold_into_quantizer`, `meta['quant_affine']['reads_input']`), each channel's
+  a bipolar quantizer (`fold_into_quantizer`, `annotations.quant_affine.reads_input`), each channel's
   decision is `x >= t_c` with the exact rational zero crossing t_c = -B_c/K_c (K_c > 0). If every t_c is
   dyadic, the input type becomes `base` with AP_TRN (round toward -inf) and at least the fractional
   bits and integer bits of every t_c: then t_c is on the input grid and floor(x) >= t_c <=> x >= t_c for
   every real x in range, so the input cast never moves an input across a threshold (exact). Otherwise
   (K_c < 0: a decision `x <= t_c`, which no rounding cast keeps for every real x; a non-dyadic t_c)
   `base` stays and the second element of the answer says why;
-- `bipolar_sign(node, x_t)`: the sign ScaleShift of a bipolar activation (`meta['bipolar_sign']`,
+- `bipolar_sign(node, x_t)`: the sign ScaleShift of a bipolar activation (`annotations.bipolar_sign`,
   `frontends.onnx_quant.bipolar_activation`) gets scale 2^(F+1) and shift 1, F = frac(x_t): every
   x >= 0 maps to >= 1 and every x < 0 (so x <= -2^-F) to <= -1, exactly.
 """
@@ -34,6 +34,7 @@ import math
 import numpy as np
 
 from nn2hls.ir import fixed
+from nn2hls.ir.annotations import Requant, Role
 from nn2hls.ir.graph import Graph, Node
 from nn2hls.ir.ops import Activation, Elementwise, GlobalPool, Pool, Quant, Reduce, Reshape, Transpose
 from nn2hls.ir.ops import STRUCTURAL_OPS, Pad
@@ -42,7 +43,7 @@ from nn2hls.ir.types import FixedType
 
 def forced_type(node: Node, role: str, values: np.ndarray | None) -> FixedType | None:
     """The frontend-forced type of `role`, when it represents `values` exactly (else None)."""
-    t = node.meta.get("forced_precision", {}).get(role)
+    t = node.annotations.forced_precision.get(role)
     if t is None:
         return None
     if values is not None:
@@ -55,12 +56,12 @@ def forced_type(node: Node, role: str, values: np.ndarray | None) -> FixedType |
 
 def is_quantizer(node: Node) -> bool:
     """A Quant cast, or a requantizing ScaleShift (its result feeds an integer cast)."""
-    return isinstance(node.op, Quant) or "requant" in node.meta
+    return isinstance(node.op, Quant) or node.annotations.requant is not None
 
 
 def _passes_exact(node: Node) -> bool:
     op = node.op
-    if node.meta.get("exact_result"):
+    if node.annotations.exact_result:
         return True
     if isinstance(op, Activation):
         return op.function in ("relu", "linear", "clip")
@@ -90,11 +91,11 @@ def feeds_quant(graph: Graph, name: str, _seen: dict[str, bool] | None = None) -
 def exact_result(graph: Graph, node: Node) -> FixedType | None:
     """The exact result type of `node` when it feeds quantizers only (see the module docstring).
 
-    A node the frontend marked `meta['exact_result']` (dequantizing and factored scales, integer layers
+    A node the frontend marked `annotations.exact_result` (dequantizing and factored scales, integer layers
     between them) always gets its exact accumulator.
     """
     op = node.op
-    if node.meta.get("exact_result") and "accum" in node.precision:
+    if node.annotations.exact_result and "accum" in node.precision:
         return node.precision["accum"]
     if not feeds_quant(graph, node.name):
         return None
@@ -126,8 +127,8 @@ def input_type(graph: Graph, node: Node | None = None) -> FixedType | None:
     its readers are Quant."""
     node = graph.input if node is None else node
     readers = [graph.nodes[r] for r in graph.consumers(node.name)]
-    if readers and all("requant" in r.meta for r in readers):
-        return _requant_input_type([r.meta["requant"] for r in readers])
+    if readers and all(r.annotations.requant is not None for r in readers):
+        return _requant_input_type([r.annotations.requant for r in readers])
     if not readers or not all(isinstance(r.op, Quant) for r in readers):
         return None
     types = {FixedType.parse(r.op.dtype) for r in readers}
@@ -142,15 +143,15 @@ def threshold_input_type(graph: Graph, base: FixedType,
     from fractions import Fraction
     node = graph.input if node is None else node
     readers = [graph.nodes[r] for r in graph.consumers(node.name)]
-    infos = [r.meta.get("quant_affine") for r in readers]
-    if not readers or not all(i and i.get("reads_input") and i["quant"].get("bipolar") for i in infos):
+    infos = [r.annotations.quant_affine for r in readers]
+    if not readers or not all(i and i.reads_input and i.quant.get("bipolar") for i in infos):
         return None, None
     frac, top = base.frac, Fraction(0)
     for info in infos:
-        low = info["quant"].get("post_low")
+        low = info.quant.get("post_low")
         if low is not None and Fraction(low) >= 0:
             continue  # always +1
-        for k, b in zip(info["scale"], info["shift"]):
+        for k, b in zip(info.scale, info.shift):
             k, b = Fraction(k), Fraction(b)
             if k == 0:
                 continue
@@ -170,14 +171,14 @@ def threshold_input_type(graph: Graph, base: FixedType,
 REQUANT_INPUT_EXTRA_BITS = 24
 
 
-def _requant_input_type(quants: list[dict]) -> FixedType:
+def _requant_input_type(quants: list[Requant]) -> FixedType:
     """Input type for requantizers of scale s, zero point z, range [lo, hi]: it covers every input that
     does not saturate ((lo - z - 1)*s .. (hi - z + 1)*s) with AP_SAT and has REQUANT_INPUT_EXTRA_BITS more
     fractional bits than s, so rounding the input moves x/s by at most 2^-25 (AP_RND_CONV): the result
     differs from round(x/s) only for inputs that close to a rounding tie."""
     import math
-    frac = max(REQUANT_INPUT_EXTRA_BITS - math.floor(math.log2(q["scale"])) for q in quants)
-    bound = max(max(abs(q["lo"] - q["zero_point"] - 1), abs(q["hi"] - q["zero_point"] + 1)) * q["scale"]
+    frac = max(REQUANT_INPUT_EXTRA_BITS - math.floor(math.log2(q.scale)) for q in quants)
+    bound = max(max(abs(q.lo - q.zero_point - 1), abs(q.hi - q.zero_point + 1)) * q.scale
                 for q in quants)
     integer = max(math.ceil(math.log2(bound)) + 1, 1) if bound > 0 else 1
     return FixedType.fixed(integer + frac, integer, True, "AP_RND_CONV", "AP_SAT")
@@ -189,5 +190,5 @@ def bipolar_sign(node: Node, x_t: FixedType) -> None:
     scale = np.full(c, 2.0 ** (x_t.frac + 1))
     node.weights["scale"] = scale
     node.weights["shift"] = np.ones(c)
-    node.meta["forced_precision"] = {"weight": FixedType.fixed(2, x_t.frac + 3, True),
-                                     "bias": FixedType.fixed(2, 2, True)}
+    node.annotations.forced_precision = {Role.WEIGHT: FixedType.fixed(2, x_t.frac + 3, True),
+                                         Role.BIAS: FixedType.fixed(2, 2, True)}

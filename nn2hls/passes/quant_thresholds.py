@@ -32,6 +32,7 @@ from fractions import Fraction
 
 import numpy as np
 
+from nn2hls.ir.annotations import Role
 from nn2hls.ir.graph import Node
 from nn2hls.ir.quant import exact_type, int_range
 from nn2hls.ir.types import MAX_WIDTH, FixedType
@@ -138,11 +139,11 @@ class _Channel:
 
 
 def threshold_constants(node: Node, x_t: FixedType, warn) -> None:
-    """Set node.weights scale/shift and forced types from node.meta['quant_affine'] (module docstring)."""
-    info = node.meta["quant_affine"]
-    ks = [Fraction(s) for s in info["scale"]]
-    bs = [Fraction(s) for s in info["shift"]]
-    level = Level(info["quant"])
+    """Set node.weights scale/shift and forced types from node.annotations.quant_affine (module docstring)."""
+    info = node.annotations.quant_affine
+    ks = [Fraction(s) for s in info.scale]
+    bs = [Fraction(s) for s in info.shift]
+    level = Level(info.quant)
     if level.bipolar:
         return _set_constants(node, *sign_constants(ks, bs, level, x_t), bits=0)
     budget = MAX_CHECKS
@@ -191,8 +192,8 @@ def _set_constants(node: Node, k2: list[Fraction], b2: list[Fraction], w_t: Fixe
     shape = np.shape(node.weights["scale"])
     node.weights["scale"] = np.broadcast_to(np.array([float(v) for v in k2]), shape).copy()
     node.weights["shift"] = np.broadcast_to(np.array([float(v) for v in b2]), shape).copy()
-    node.meta["forced_precision"] = {"weight": w_t, "bias": b_t}
-    node.meta["quant_affine_bits"] = bits
+    node.annotations.forced_precision = {Role.WEIGHT: w_t, Role.BIAS: b_t}
+    node.annotations.quant_affine_bits = bits
 
 
 def _exact_dyadic(ks: list[Fraction], bs: list[Fraction], x_t: FixedType):

@@ -4,7 +4,7 @@ Rule (docs/semantics.md, "Weights"): kernel -> to_float(quantize(kernel, weight)
 to_float(quantize(bias, bias)) for Dense/Conv; ScaleShift scale in `weight`, shift in `bias`; PReLU
 slopes (Activation weight 'alpha') and Embedding tables in `weight`. The
 values stay float64 arrays; their raw integers are value * 2**frac exactly. A kernel weight whose
-quantized value is 0 is a pruned weight: node.meta['pruning'] gets 'quantized_zero' (weights that
+quantized value is 0 is a pruned weight: node.annotations.pruning gets `quantized_zero` (weights that
 were nonzero before and 0 now) and 'zeros' is updated. Requires a typed graph (run assign_precision
 first). Idempotent: quantizing an already quantized weight changes nothing.
 """
@@ -14,6 +14,7 @@ import numpy as np
 
 from nn2hls.errors import GraphError
 from nn2hls.ir import fixed
+from nn2hls.ir.annotations import PruningStats
 from nn2hls.ir.graph import Graph
 from nn2hls.ir.ops import Activation, Conv, Dense, Embedding, ScaleShift
 from nn2hls.passes.base import PassContext, PassResult
@@ -44,12 +45,14 @@ def quantize_graph_weights(graph: Graph) -> list[str]:
             changed += int(np.count_nonzero(after != before))
             if key in ("kernel", "scale", "table"):
                 new_zeros = int(np.count_nonzero((after == 0) & (before != 0)))
-                stats = node.meta.setdefault("pruning", {"weights": int(before.size), "zeros": 0, "pruned": 0})
-                stats["quantized_zero"] = stats.get("quantized_zero", 0) + new_zeros
-                stats["zeros"] = int(np.count_nonzero(after == 0))
+                if node.annotations.pruning is None:
+                    node.annotations.pruning = PruningStats(int(before.size))
+                stats = node.annotations.pruning
+                stats.quantized_zero = (stats.quantized_zero or 0) + new_zeros
+                stats.zeros = int(np.count_nonzero(after == 0))
             node.weights[key] = after
         if changed:
-            zeros = node.meta.get("pruning", {}).get("zeros", 0)
+            zeros = node.annotations.pruning.zeros if node.annotations.pruning is not None else 0
             notes.append(f"{node.label()}: {changed} weights rounded; {zeros} kernel weights are 0")
     return notes
 

@@ -42,7 +42,7 @@ def test_fold_into_dense_and_lower_after_relu():
     assert str(out) == (
         "graph m\n"
         "  %x = Input(shape=(6,)) () -> (6,)\n"
-        "  %d1 = Dense (%x) -> (4,)  {bias: 4 nnz=4, kernel: 6x4 nnz=24}\n"
+        "  %d1 = Dense (%x) -> (4,)  {bias: 4 nnz=4, kernel: 6x4 nnz=24}  [folded=[bn1]]\n"
         f"  %r = {RELU} (%d1) -> (4,)\n"
         "  %bn2 = ScaleShift (%r) -> (4,)  {scale: 4 nnz=4, shift: 4 nnz=4}\n"
         "  return %bn2\n")

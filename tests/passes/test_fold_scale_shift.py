@@ -23,7 +23,7 @@ def test_fold_after_and_before_dense():
     out = _run(g)
     assert str(out) == ("graph m\n"
                         "  %x = Input(shape=(3,)) () -> (3,)\n"
-                        "  %d = Dense (%x) -> (2,)  {bias: 2 nnz=2, kernel: 3x2 nnz=6}\n"
+                        "  %d = Dense (%x) -> (2,)  {bias: 2 nnz=2, kernel: 3x2 nnz=6}  [folded=[pre, post]]\n"
                         "  return %d\n")
     assert out.meta["pass_log"][0][2] == ["folded ScaleShift 'pre' into 'd' (before it)",
                                           "folded ScaleShift 'post' into 'd' (after it)"]

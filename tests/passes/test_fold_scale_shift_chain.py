@@ -9,14 +9,13 @@ from nn2hls.ir.graph import Graph
 from nn2hls.passes.pipeline import run_passes
 
 
-def _chain(meta_first=None):
+def _chain(keep_first: str = ""):
     """(x / 255 - 0.5) / 0.25 on a (4, 4, 2) map, then a max pool (which nothing folds into)."""
     g = Graph("norm")
     x = g.add(ops.Input(shape=(4, 4, 2)), name="x")
     a = g.add(ops.ScaleShift(), [x.name], name="div255",
               weights={"scale": np.asarray(1 / 255), "shift": np.asarray(0.0)})
-    if meta_first:
-        a.meta.update(meta_first)
+    a.annotations.keep_separate = keep_first
     b = g.add(ops.ScaleShift(), [a.name], name="sub", weights={"scale": np.asarray(1.0), "shift": np.asarray(-0.5)})
     c = g.add(ops.ScaleShift(), [b.name], name="div", weights={"scale": np.asarray([4.0, 2.0]),
                                                                 "shift": np.asarray(0.0)})
@@ -30,7 +29,8 @@ def test_chain_of_three_becomes_one_scale_shift():
     out = run_passes(g, Config(), passes=["fold_scale_shift"])
     assert str(out) == ("graph norm\n"
                         "  %x = Input(shape=(4,4,2)) () -> (4, 4, 2)\n"
-                        "  %div = ScaleShift (%x) -> (4, 4, 2)  {scale: 2 nnz=2, shift: 2 nnz=2}\n"
+                        "  %div = ScaleShift (%x) -> (4, 4, 2)  {scale: 2 nnz=2, shift: 2 nnz=2}  "
+                        "[folded=[sub]]\n"
                         "  %pool = Pool(mode=max, ndim=2, pool_size=(2,2), strides=(2,2), pads=((0,0),(0,0)), "
                         "count_include_pad=False) (%div) -> (2, 2, 2)\n"
                         "  return %pool\n")
@@ -45,6 +45,6 @@ def test_chain_of_three_becomes_one_scale_shift():
 
 
 def test_quantizer_scale_shift_is_not_merged():
-    g = _chain({"keep_separate": "a quantizer's scale"})
+    g = _chain("a quantizer's scale")
     out = run_passes(g, Config(), passes=["fold_scale_shift"])
     assert [n.name for n in out.topological()] == ["x", "div255", "div", "pool"]

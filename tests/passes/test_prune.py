@@ -24,8 +24,8 @@ def test_global_threshold():
     assert out["d1"].weights["kernel"].tolist() == [[0, -0.5, 1.0], [-0.2, 0, 0.3], [0, 2.0, 0]]
     assert out["d1"].weights["bias"].tolist() == [0.01, 0, 0]  # biases are never pruned
     assert out["d2"].weights["kernel"].tolist() == [[0.1, -0.3], [0.2, 0.6], [-0.15, 0]]
-    assert out["d1"].meta["pruning"] == {"weights": 9, "zeros": 4, "pruned": 3}
-    assert out["d2"].meta["pruning"] == {"weights": 6, "zeros": 1, "pruned": 1}
+    assert out["d1"].annotations.pruning.as_dict() == {"weights": 9, "zeros": 4, "pruned": 3}
+    assert out["d2"].annotations.pruning.as_dict() == {"weights": 6, "zeros": 1, "pruned": 1}
     assert "nnz=5" in str(out).splitlines()[2]
 
 
@@ -35,7 +35,7 @@ def test_per_layer_threshold_and_sparsity():
     assert out["d1"].weights["kernel"].tolist() == [[0, -0.5, 1.0], [0, 0, 0], [0, 2.0, 0]]
     # 3 smallest |w| of d2: 0.05, 0.1, 0.15
     assert out["d2"].weights["kernel"].tolist() == [[0, -0.3], [0.2, 0.6], [0, 0]]
-    assert out["d2"].meta["pruning"] == {"weights": 6, "zeros": 3, "pruned": 3}
+    assert out["d2"].annotations.pruning.as_dict() == {"weights": 6, "zeros": 3, "pruned": 3}
 
 
 def test_accuracy_note_and_unknown_layer_warning():

@@ -66,7 +66,7 @@ def test_bipolar_activation_exact(scale):
     np.testing.assert_array_equal(emulate(typed, x).outputs[0], ref)
     # the sign stage really sees zeros and one-LSB negatives
     r = emulate(typed, x, return_all=True)
-    sign = next(n for n in typed.nodes.values() if n.meta.get("bipolar_sign"))
+    sign = next(n for n in typed.nodes.values() if n.annotations.bipolar_sign)
     pre = r.raw[sign.inputs[0]][0]  # (raw integers, type)
     assert np.sum(pre == 0) > 100 and np.sum(pre == -1) > 100
     frac = typed.nodes[sign.inputs[0]].precision["result"].frac
@@ -80,7 +80,7 @@ def test_bipolar_scale_carried_into_next_layer():
     typed = run_passes(load_onnx(_model(0.37)), Config(), _inputs(300))
     fc1 = next(n for n in typed.nodes.values() if isinstance(n.op, ops.Dense) and n.source_name == "fc1")
     assert typed.nodes[fc1.inputs[0]].op.kind == "Quant"  # reads the +-1 integers directly
-    assert fc1.meta.get("integer_input")
+    assert fc1.annotations.integer_input
 
 
 @pytest.mark.csim

@@ -43,7 +43,7 @@ def _typed(calibrate: bool):
 def _sign_casts(typed) -> list[str]:
     """The +-1 Quant nodes of the bipolar activations, in network order."""
     return [n.name for n in typed.topological() if isinstance(n.op, ops.Quant)
-            and typed.nodes[n.inputs[0]].meta.get("bipolar_sign")]
+            and typed.nodes[n.inputs[0]].annotations.bipolar_sign]
 
 
 @pytest.mark.parametrize("calibrate", [True, False], ids=["calibrated", "default_input"])
@@ -62,7 +62,7 @@ def test_fixture_sits_on_the_thresholds():
     assert np.sum(x == 0.5) > 100 and np.sum((x != 0.5) & (np.abs(x - 0.5) <= 2.0 ** -20)) > 100
     r = emulate(typed, x, return_all=True)
     heads = [typed.nodes[typed.nodes[c].inputs[0]].inputs[0] for c in _sign_casts(typed)]
-    assert all("quant_affine" in typed.nodes[h].meta for h in heads)
+    assert all(typed.nodes[h].annotations.quant_affine is not None for h in heads)
     for h in heads:
         raw, t = r.raw[h]
         value = raw * 2.0 ** -t.frac

@@ -83,7 +83,7 @@ def test_batchnorm_chain_is_one_narrow_scale_shift():
     """kws3: factored weight scale, BatchNorm and requantization became one ScaleShift per layer whose
     constants are far narrower than the 53-bit ones (and 100+-bit accumulators) of the chain."""
     typed, _ = _typed("kws3")
-    folded = [n for n in typed.nodes.values() if "quant_affine" in n.meta]
+    folded = [n for n in typed.nodes.values() if n.annotations.quant_affine is not None]
     assert len(folded) == 3  # two hidden layers and the output requantizer
     assert not any("batch_norm" in n.name for n in typed.nodes.values())
     for node in folded:
