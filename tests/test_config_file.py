@@ -99,7 +99,7 @@ def test_example_config_is_valid():
     ({"search": {"metric": "f1"}}, "'search.metric' must be one of argmax, max_abs, got 'f1'"),
     ({"search": {"enabled": "yes"}}, "'search.enabled' must be true or false, got 'yes'"),
     ({"passes": {"disable": ["fold_everything"]}}, "unknown pass 'fold_everything' in 'passes.disable'; valid "
-                                                    "passes: fold_transpose,"),
+                                                    "passes: exact_weight_types, carry_scales, fold_transpose,"),
     ({"passes": {"add": "prune"}}, "'passes.add' must be a list of pass names, got 'prune'"),
     ({"precision": ["a"]}, "'precision' must be a mapping, got list"),
 ])

@@ -20,7 +20,7 @@ Rules:
   back in place (zero-bit channels get a zero column: they cost nothing). Other rounding modes with
   varying fractional bits, and types varying along other axes, are refused.
 - The other layers are the Keras layers; their weights (already quantized) get their exact types
-  (`finish_hgq`), so a zero weight costs nothing and the layer types come from the quantizers.
+  (`declare_hgq_weights` marks them, the exact_weight_types pass acts), so a zero weight costs nothing and the layer types come from the quantizers.
 """
 from __future__ import annotations
 
@@ -30,13 +30,12 @@ from nn2hls.errors import UnsupportedOpError
 from nn2hls.frontends.keras_build import Builder, KTensor
 from nn2hls.frontends.keras_config import LayerCall
 from nn2hls.ir import ops
+from nn2hls.ir.annotations import Role, WeightQuantizer
 from nn2hls.ir.graph import Graph
-from nn2hls.ir.quant import exact_type
 from nn2hls.ir.types import FixedType
 
 ROUNDING = ("TRN", "RND", "RND_CONV", "TRN_ZERO", "RND_ZERO", "RND_MIN_INF", "RND_INF")
 OVERFLOW = ("WRAP", "SAT", "SAT_SYM", "SAT_ZERO")
-_META_KEY = "_hgq_model"
 
 
 def _refuse(layer: LayerCall, what: str) -> UnsupportedOpError:
@@ -81,7 +80,7 @@ def fixed_point_quantizer(b: Builder, layer: LayerCall, inputs: list[KTensor]) -
     if set(arrays) != {"keep_negative", "bits", "integers"}:
         raise _refuse(layer, "expected stored weights keep_negative, bits, integers; found "
                              f"{', '.join(arrays) or 'none'}")
-    b.graph.meta[_META_KEY] = True
+    b.hgq_quantizers = True
     return quantize_channels(b, layer, t, arrays, rnd, sat)
 
 
@@ -137,27 +136,20 @@ def _heterogeneous(b: Builder, layer: LayerCall, t: KTensor, source: str, kbi: n
 
 def _exact_wiring(graph: Graph, name: str) -> None:
     node = graph.nodes[name]
-    node.meta["forced_precision"] = {"weight": FixedType.fixed(2, 2)}
-    node.meta["exact_result"] = True
-    node.meta["keep_separate"] = "it routes channels of an HGQ per-channel quantizer (0/1 weights)"
+    node.annotations.forced_precision = {Role.WEIGHT: FixedType.fixed(2, 2)}
+    node.annotations.exact_result = True
+    node.annotations.keep_separate = "it routes channels of an HGQ per-channel quantizer (0/1 weights)"
 
 
-def finish_hgq(graph: Graph) -> None:
-    """In an HGQ proxy model, give every Dense/Conv its weights' exact types (HGQ stores them quantized)."""
-    if not graph.meta.pop(_META_KEY, False):
+def declare_hgq_weights(b: Builder) -> None:
+    """In an HGQ proxy model, mark every Dense/Conv (but the channel routing ones) as holding weights on
+    their quantized grid (`annotations.weight_quantizer`, source 'hgq'; exact_weight_types acts)."""
+    if not b.hgq_quantizers:
         return
-    for node in graph.nodes.values():
-        if not isinstance(node.op, (ops.Dense, ops.Conv)) or "forced_precision" in node.meta:
-            continue
-        forced = {}
-        for role, key in (("weight", "kernel"), ("bias", "bias")):
-            if key in node.weights:
-                t = exact_type(node.weights[key], signed=True)
-                if t is not None and t.width <= 40:
-                    forced[role] = t
-        if forced:
-            node.meta["forced_precision"] = forced
-            node.meta["quantized_weights"] = True
+    for node in b.graph.nodes.values():
+        ann = node.annotations
+        if isinstance(node.op, (ops.Dense, ops.Conv)) and not ann.forced_precision and ann.weight_quantizer is None:
+            ann.weight_quantizer = WeightQuantizer("hgq")
 
 
 HGQ_CONVERTERS = {"FixedPointQuantizer": fixed_point_quantizer}

@@ -237,8 +237,8 @@ def _weighted(b: Builder, layer: LayerCall, inputs: list[KTensor], keras_class: 
     plain = LayerCall(keras_class, layer.name, {**cfg, "activation": "linear"}, layer.inputs)
     before = set(b.graph.nodes)
     out = base(b, plain, [t])
-    from nn2hls.frontends.keras_qlayers import force_weight_types  # keras_qlayers imports this module
-    force_weight_types(b, [n for n in b.graph.nodes if n not in before], True)
+    from nn2hls.frontends.keras_qlayers import declare_weight_quantizer  # keras_qlayers imports this module
+    declare_weight_quantizer(b, [n for n in b.graph.nodes if n not in before], True)
     act = kl.activation_name(cfg.get("activation"))
     if act != "linear":
         out = kl.apply_activation(b, layer, out, act, suffix="act")

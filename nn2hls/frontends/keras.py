@@ -23,7 +23,7 @@ from nn2hls.frontends.keras_build import Builder, KTensor
 from nn2hls.frontends.keras_config import LayerCall, Topology, parse_topology
 from nn2hls.frontends.keras_files import (KerasModelSource, read_keras_file, read_keras_json,
                                           read_live_model)
-from nn2hls.frontends.hgq import HGQ_CONVERTERS, finish_hgq
+from nn2hls.frontends.hgq import HGQ_CONVERTERS, declare_hgq_weights
 from nn2hls.frontends.keras_layers import CONVERTERS as KERAS_CONVERTERS
 from nn2hls.frontends.keras_qlayers import QKERAS_CONVERTERS
 from nn2hls.frontends.keras_wrappers import WRAPPER_CONVERTERS
@@ -106,7 +106,7 @@ def build_graph(model: KerasModelSource) -> Graph:
     graph.meta.update(source="keras", keras_major=model.keras_major)
     if len(outputs) > 1:
         graph.meta["output_names"] = [ref[0] for ref in topology.outputs]
-    finish_hgq(graph)
+    declare_hgq_weights(builder)
     check_integer_inputs(graph, model.origin)
     verify(graph)
     return graph

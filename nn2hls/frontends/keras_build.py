@@ -79,6 +79,7 @@ class Builder:
         self.weights = weights
         self.keras_major = keras_major
         self.origin = origin
+        self.hgq_quantizers = False  # an HGQ FixedPointQuantizer was converted (hgq.declare_hgq_weights)
 
     # ---- nodes ----------------------------------------------------------------------------------
     def add(self, op: Op, inputs: list[str], layer: LayerCall, *, suffix: str = "",

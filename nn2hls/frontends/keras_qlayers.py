@@ -6,7 +6,8 @@ Rules:
   `depthwise_quantizer`, `pointwise_quantizer`; `qkeras_quantizers.quantize_weights`). The new
   Dense/Conv nodes get `forced_precision` = the narrowest types holding those values exactly, so
   po2 / ternary / binary weights cost no multiplier; a per-channel scale that is not a power of two
-  (alpha "auto") is factored out into a ScaleShift after integer weights (as for QONNX weights).
+  (alpha "auto") is factored out into a ScaleShift after integer weights (as for QONNX weights): the
+  frontend marks the layer (`annotations.weight_quantizer`), the exact_weight_types pass does it.
 - The layer's `activation` and QActivation's `activation` are quantizers or Keras activation names.
   quantized_bits (alpha None or 1) and quantized_relu become one IR `Quant` (cast to
   ap_fixed<bits, integer + keep_negative, AP_RND_CONV, AP_SAT>, AP_SAT_SYM when symmetric, or
@@ -43,9 +44,8 @@ from nn2hls.frontends.qkeras_activations import STEP_QUANTIZERS, activation_func
 from nn2hls.frontends.qkeras_quantizers import (QuantizerSpec, parse_quantizer, quantize_weights,
                                                trainable_alpha)
 from nn2hls.ir import ops
+from nn2hls.ir.annotations import Role, WeightQuantizer
 from nn2hls.ir.quant import exact_type, fixed_type_for, pow2_exponent
-
-_EXACT_WIDTH_LIMIT = 40  # wider exact weight types mean the values are not on one small grid
 
 
 def _refuse(layer: LayerCall, what: str) -> UnsupportedOpError:
@@ -168,9 +168,10 @@ def _hard_activation(b: Builder, layer: LayerCall, t: KTensor, spec: QuantizerSp
     c = b.shape_of(source)[-1] if b.shape_of(source) else 1
     node = b.graph.add(ops.ScaleShift(), [source], name=layer.name + "_hard", source_name=layer.name,
                        weights={"scale": np.full(c, 0.5), "shift": np.full(c, 0.5)})
-    node.meta["forced_precision"] = {"weight": exact_type(np.array([0.5])), "bias": exact_type(np.array([0.5]))}
-    node.meta["exact_result"] = True
-    node.meta["keep_separate"] = "it is the hard sigmoid of a QKeras quantized_sigmoid (exact)"
+    node.annotations.forced_precision = {Role.WEIGHT: exact_type(np.array([0.5])),
+                                         Role.BIAS: exact_type(np.array([0.5]))}
+    node.annotations.exact_result = True
+    node.annotations.keep_separate = "it is the hard sigmoid of a QKeras quantized_sigmoid (exact)"
     out = _quant(b, layer, b.tensor(which, node.name, t.shape), bits, bits, False, False, "quant")
     if symmetric:
         out = _unary(b, layer, out, ops.Activation("clip", low=2.0 ** -bits, high=math.inf), "sym_clip")
@@ -178,48 +179,13 @@ def _hard_activation(b: Builder, layer: LayerCall, t: KTensor, spec: QuantizerSp
 
 
 # ---- weights --------------------------------------------------------------------------------------
-def _column_scales(kernel: np.ndarray) -> np.ndarray | None:
-    """Per output channel a_o with kernel[..., o] / a_o small exact integers (a non-po2 quantizer scale)."""
-    columns = kernel.reshape(-1, kernel.shape[-1])
-    out = np.ones(columns.shape[1])
-    for o in range(columns.shape[1]):
-        col = columns[:, o][columns[:, o] != 0]
-        if not col.size:
-            continue
-        base = float(np.min(np.abs(col)))
-        for d in range(1, 1025):
-            a = base / d
-            q = col / a
-            if np.array_equal(q, np.round(q)) and np.array_equal(np.round(q) * a, col):
-                out[o] = a
-                break
-        else:
-            return None
-    return out
-
-
-def force_weight_types(b: Builder, nodes: list[str], quantized_bias: bool) -> None:
-    """Give the new Dense/Conv nodes exact weight (and quantized bias) types; factor non-po2 scales."""
-    from nn2hls.frontends.onnx_quant import _factor_scale
-
+def declare_weight_quantizer(b: Builder, nodes: list[str], quantized_bias: bool) -> None:
+    """Mark the new Dense/Conv nodes as holding quantized weights (`annotations.weight_quantizer`);
+    the exact_weight_types pass gives them exact types or factors a non-power-of-two scale out."""
     for name in nodes:
         node = b.graph.nodes[name]
-        if not isinstance(node.op, (ops.Dense, ops.Conv)):
-            continue
-        node.meta["quantized_weights"] = True
-        kernel = node.weights["kernel"]
-        weight_t = exact_type(kernel, signed=True)
-        if weight_t is None or weight_t.width > _EXACT_WIDTH_LIMIT:
-            a = _column_scales(kernel)
-            if a is not None and exact_type(a, signed=True) is not None:
-                _factor_scale(b.graph, node, a)
-            continue
-        forced = {"weight": weight_t}
-        if quantized_bias and "bias" in node.weights:
-            bias_t = exact_type(node.weights["bias"], signed=True)
-            if bias_t is not None and bias_t.width <= _EXACT_WIDTH_LIMIT:
-                forced["bias"] = bias_t
-        node.meta["forced_precision"] = forced
+        if isinstance(node.op, (ops.Dense, ops.Conv)):
+            node.annotations.weight_quantizer = WeightQuantizer("qkeras", quantized_bias=quantized_bias)
 
 
 def _quantized_layer(base: kl.Converter, roles: tuple[tuple[str, str], ...]) -> kl.Converter:
@@ -244,7 +210,7 @@ def _quantized_layer(base: kl.Converter, roles: tuple[tuple[str, str], ...]) -> 
         before = set(b.graph.nodes)
         out = base(b, plain, inputs)
         bias_q = layer.config.get("bias_quantizer") is not None
-        force_weight_types(b, [n for n in b.graph.nodes if n not in before], bias_q)
+        declare_weight_quantizer(b, [n for n in b.graph.nodes if n not in before], bias_q)
         return quantized_activation(b, layer, out, layer.config.get("activation"))
     return convert
 
@@ -307,7 +273,7 @@ def qaverage_pooling(b: Builder, layer: LayerCall, inputs: list[KTensor]) -> KTe
         q = float(quantize_weights(spec, np.array([1.0 / area]), "average_quantizer")[0])
         op = ops.Conv(ndim=2, kernel_size=pool, strides=strides, dilations=(1, 1), pads=((0, 0), (0, 0)), groups=c)
         node = b.add(op, [b.keras_view(t, layer)], layer, weights={"kernel": np.full(pool + (1, c), q)})
-        force_weight_types(b, [node], False)
+        declare_weight_quantizer(b, [node], False)
         out = KTensor(b.shape_of(node), keras=node)
         if glob:
             kept = (1, 1, c) if keep else (c,)

@@ -122,6 +122,7 @@ class _Importer:
         self.values: dict[str, object] = {}
         self.opset = self._opset()
         self.batch = BATCH
+        self.quantized_constants: list = []  # (sorted values, scales) of constant quantizers (onnx_quant)
         self.nodes = fuse_activations(model.graph)
         self._consumers: dict[str, int] = {}
         for node in self.nodes:
@@ -341,7 +342,7 @@ class _Importer:
         self._outputs()
         self._prune()
         check_integer_inputs(self.graph, f"ONNX model '{self.where}'")
-        onnx_quant.apply_weight_types(self.graph)
+        onnx_quant.declare_weight_quantizers(self.graph, self.quantized_constants)
         self.graph.meta.update(source="onnx", opset=self.opset, producer=self.model.producer_name)
         verify(self.graph)
         return self.graph

@@ -7,11 +7,12 @@ Definitions (ONNX, int8/uint8/int16/uint16; per tensor or per axis):
 
 - On constants (weights and int32 biases, as `onnxruntime.quantization.quantize_static` and PyTorch
   write them) both are evaluated here in float64 (exact: a float32 scale times an integer), never by
-  the float32 constant folder; a dequantized weight is remembered so `onnx_quant.apply_weight_types`
-  turns the layer into integer weights plus one per-output scale.
+  the float32 constant folder; a dequantized weight is remembered so `onnx_quant.declare_weight_quantizers`
+  marks its layer, which the exact_weight_types pass turns into integer weights plus one per-output
+  scale.
 - On a run-time tensor QuantizeLinear becomes the integer tensor q (`onnx_quant.requantize`: a
   requantizing ScaleShift and an integer cast) and DequantizeLinear a dequantizing ScaleShift
-  (`onnx_quant.dequantize`), later carried into the next layer (`quant_carry`). Activations must use
+  (`onnx_quant.dequantize`), later carried into the next layer (the carry_scales pass). Activations must use
   one scale and zero point per tensor; other element types (int32, float8, int4) are refused.
 """
 from __future__ import annotations

@@ -20,7 +20,7 @@ float64; the product with B is rounded once, 2^-53 relative, inside the requanti
 average pool becomes a depthwise Conv whose weights are DequantizeLinear(1, 1/N) (N = window size,
 1/N in float64), so the sum is an exact integer sum and 1/N joins the one requantizing multiply.
 The ONNX frontend then lowers the QDQ graph with its usual exact integer rules (`onnx_qdq`,
-`quant_carry`: integer layers, one multiply K = sx*sw/sy per output; docs/semantics.md, "QOperator").
+the carry_scales pass: integer layers, one multiply K = sx*sw/sy per output; docs/semantics.md, "QOperator").
 QuantizeLinear/DequantizeLinear in the com.microsoft domain are the standard ops. Other
 com.microsoft ops are a one-line UnsupportedOpError, among them QLinearSigmoid and QLinearLeakyRelu:
 onnxruntime computes those through float32 lookup tables that fixed-point activations do not

@@ -6,11 +6,10 @@ Rules:
 - A quantizer whose data input is a constant (a weight initializer, after folding) is evaluated at
   import time by its float definition, so the weight becomes its exact quantized float values
   (scale, zero point and bit width may be per tensor or per channel, any positive scale). The values
-  are remembered; after the import `apply_weight_types` gives every Dense/Conv whose kernel holds
-  exactly those values (in any order: layout permutations and transposes do not change the multiset)
-  `node.meta['forced_precision'] = {'weight': T, 'bias': B}` where T is the narrowest type holding
-  every kernel value exactly (`nn2hls.ir.quant.exact_type`) and B likewise for the bias, so the
-  precision pass neither rounds the weights nor the bias.
+  are remembered; after the import `declare_weight_quantizers` annotates every Dense/Conv whose
+  kernel holds exactly those values (in any order: layout permutations and transposes do not change
+  the multiset) with `annotations.weight_quantizer` (the quantizer's scales); the exact_weight_types
+  pass then forces exact weight/bias types or factors non-power-of-two scales out.
 - A quantizer on a run-time tensor becomes an IR `Quant` node (y = cast(x, T), T from
   `nn2hls.ir.quant.fixed_type_for`) when its scale is one power of two 2^-k and its zero point is 0:
   then the cast is exactly the QONNX definition. Other scales/zero points become an integer tensor
@@ -24,13 +23,13 @@ import numpy as np
 from nn2hls.errors import Nn2hlsError, UnsupportedOpError
 from nn2hls.frontends.onnx_layout import Tensor
 from nn2hls.ir import ops
+from nn2hls.ir.annotations import Dequant, Requant, Role, WeightQuantizer
 from nn2hls.ir.graph import Graph
 from nn2hls.ir.quant import (bipolar_quant, exact_type, fixed_type_for, int_quant, int_range, pow2_exponent,
                              ratio, trunc_v1, trunc_v2)
 
 QONNX_DOMAINS: tuple[str, ...] = ("qonnx.custom_op.general", "onnx.brevitas", "finn.custom_op.general")
 QONNX_OPS: tuple[str, ...] = ("Quant", "IntQuant", "BipolarQuant", "Trunc")
-_META_KEY = "_quantized_constants"
 
 
 def _constant(ctx, node, inputs: list, index: int, what: str) -> np.ndarray:
@@ -46,9 +45,11 @@ def _int_attr(attrs: dict, name: str, default: int) -> bool:
 
 
 def remember(ctx, values: np.ndarray, scale: np.ndarray) -> None:
+    """Keep a constant quantizer's output values and scales (`ctx.quantized_constants`) for
+    `declare_weight_quantizers`."""
     sorted_values = np.sort(np.asarray(values, dtype=np.float64).reshape(-1))
     scales = np.unique(np.asarray(scale, dtype=np.float64).reshape(-1))
-    ctx.graph.meta.setdefault(_META_KEY, []).append((sorted_values, scales))
+    ctx.quantized_constants.append((sorted_values, scales))
 
 
 def convert(ctx, node, attrs: dict, inputs: list) -> list:
@@ -130,19 +131,18 @@ def bipolar_activation(ctx, node, x: Tensor, scale: np.ndarray) -> Tensor:
                                  f"not match the {c} channels; use one scale per tensor or per channel")
     sign = ctx.graph.add(ops.ScaleShift(), [x.node], name=name + "_sign", source_name=name,
                          weights={"scale": np.full(c, BIPOLAR_PLACEHOLDER_SCALE), "shift": np.ones(c)})
-    sign.meta["keep_separate"] = "it computes the sign of a bipolar quantizer's input"
-    sign.meta["bipolar_sign"] = True
-    sign.meta["exact_result"] = True
+    sign.annotations.keep_separate = "it computes the sign of a bipolar quantizer's input"
+    sign.annotations.bipolar_sign = True
+    sign.annotations.exact_result = True
     op = ops.Quant(dtype=str(fixed_type_for(0, 2, True, True, "FLOOR")), scale=1.0, zero_point=0.0, bit_width=2,
                    signed=True, narrow=True, rounding_mode="FLOOR")
     q = ctx.graph.add(op, [sign.name], name=name + "_int", source_name=name)
     ss = ctx.graph.add(ops.ScaleShift(), [q.name], name=name + "_dequant", source_name=name,
                        weights={"scale": np.array(flat, dtype=np.float64), "shift": np.zeros(c)})
-    ss.meta["keep_separate"] = "it dequantizes a bipolar tensor (carried into the next layer when possible)"
-    ss.meta["dequant"] = {"scale": float(flat[0]), "zero_point": 0.0}
-    ss.meta["exact_result"] = True
-    ss.meta["forced_precision"] = {"weight": exact_type(ss.weights["scale"], signed=True),
-                                   "bias": exact_type(ss.weights["shift"], signed=True)}
+    ss.annotations.keep_separate = "it dequantizes a bipolar tensor (carried into the next layer when possible)"
+    ss.annotations.dequant = Dequant(float(flat[0]), 0.0)
+    ss.annotations.exact_result = True
+    _force_exact(ss)
     return x.with_node(ss.name)
 
 
@@ -239,6 +239,12 @@ def _trunc_float(ctx, node, x: Tensor, scale: float, out_scale: float, in_bits: 
     return dequantize(ctx, node, x.with_node(r.name), out_scale / 2.0 ** e, 0.0)
 
 
+def _force_exact(ss) -> None:
+    """Declare the exact types of a (de/re)quantizing ScaleShift's constants (the file's own values)."""
+    for role, key in ((Role.WEIGHT, "scale"), (Role.BIAS, "shift")):
+        ss.annotations.force(role, exact_type(ss.weights[key], signed=True))
+
+
 def _channels(ctx, x: Tensor) -> int:
     shape = ctx.graph.nodes[x.node].shape
     return int(shape[-1]) if shape else 1
@@ -257,10 +263,9 @@ def requantize(ctx, node, x: Tensor, scale: float, zero_point: float, int_t, qua
     lo, hi = int_range(bits, signed, narrow)
     ss = ctx.graph.add(ops.ScaleShift(), [x.node], name=name + "_requant", source_name=name,
                        weights={"scale": np.full(c, ratio(1.0, scale)), "shift": np.full(c, zero_point)})
-    ss.meta["keep_separate"] = "it requantizes to an integer tensor (non-power-of-two scale)"
-    ss.meta["requant"] = {"scale": scale, "zero_point": zero_point, "lo": lo, "hi": hi}
-    ss.meta["forced_precision"] = {"weight": exact_type(ss.weights["scale"], signed=True),
-                                   "bias": exact_type(ss.weights["shift"], signed=True)}
+    ss.annotations.keep_separate = "it requantizes to an integer tensor (non-power-of-two scale)"
+    ss.annotations.requant = Requant(scale, zero_point, lo, hi)
+    _force_exact(ss)
     op = ops.Quant(dtype=str(int_t), scale=1.0, zero_point=0.0, bit_width=bits, signed=signed,
                    narrow=narrow, rounding_mode=mode)
     q = ctx.graph.add(op, [ss.name], name=name + "_int", source_name=name)
@@ -273,11 +278,10 @@ def dequantize(ctx, node, q: Tensor, scale: float, zero_point: float) -> Tensor:
     name = ctx.name(node)
     ss = ctx.graph.add(ops.ScaleShift(), [q.node], name=name + "_dequant", source_name=name,
                        weights={"scale": np.full(c, scale), "shift": np.full(c, -scale * zero_point)})
-    ss.meta["keep_separate"] = "it dequantizes an integer tensor (carried into the next layer when possible)"
-    ss.meta["dequant"] = {"scale": scale, "zero_point": zero_point}
-    ss.meta["exact_result"] = True
-    ss.meta["forced_precision"] = {"weight": exact_type(ss.weights["scale"], signed=True),
-                                   "bias": exact_type(ss.weights["shift"], signed=True)}
+    ss.annotations.keep_separate = "it dequantizes an integer tensor (carried into the next layer when possible)"
+    ss.annotations.dequant = Dequant(scale, zero_point)
+    ss.annotations.exact_result = True
+    _force_exact(ss)
     return q.with_node(ss.name)
 
 
@@ -289,79 +293,15 @@ def _matching_scales(values: np.ndarray, remembered: list) -> np.ndarray | None:
     return None
 
 
-def _output_scales(kernel: np.ndarray, scales: np.ndarray) -> np.ndarray | None:
-    """Per output channel (last axis) a scale a_o with kernel[..., o] / a_o exact integers, or None."""
-    columns = kernel.reshape(-1, kernel.shape[-1])
-    out = np.ones(columns.shape[1])
-    for o in range(columns.shape[1]):
-        col = columns[:, o][columns[:, o] != 0]
-        for a in scales.tolist():
-            q = col / a
-            if np.array_equal(q, np.round(q)) and np.array_equal(q * a, col):
-                out[o] = a
-                break
-        else:
-            if col.size:
-                return None
-    return out
-
-
-def _factor_scale(graph: Graph, node, a: np.ndarray) -> None:
-    """Dense/Conv(W, b) -> Dense/Conv(W / a) then ScaleShift(scale a, shift b), per output channel.
-
-    (x @ (q * a)) + b == (x @ q) * a + b exactly: the integer (ternary, binary, low-bit) weights q
-    need adders or narrow products only, and the scale costs one product per output.
-    """
-    kernel = node.weights["kernel"]
-    bias = node.weights.pop("bias", np.zeros(kernel.shape[-1]))
-    node.weights["kernel"] = kernel / a
-    scale_node = graph.add(ops.ScaleShift(), [node.name], name=node.name + "_scale",
-                           weights={"scale": a, "shift": bias}, source_name=node.source_name)
-    graph.replace_uses(node.name, scale_node.name)
-    scale_node.inputs = (node.name,)
-    node.meta["forced_precision"] = {"weight": exact_type(node.weights["kernel"], signed=True)}
-    forced = {"weight": exact_type(a, signed=True)}
-    shift_t = exact_type(bias, signed=True)
-    if shift_t is not None:
-        forced["bias"] = shift_t
-    scale_node.meta["forced_precision"] = forced
-    scale_node.meta["keep_separate"] = "it applies a quantizer's per-output scale once (integer weights)"
-    node.meta["factored_scale"] = scale_node.name
-    node.meta["exact_result"] = scale_node.meta["exact_result"] = True  # no rounding between the two
-
-
-def apply_weight_types(graph: Graph) -> None:
-    """Force exact weight/bias types on Dense/Conv nodes whose kernel came from a QONNX quantizer.
-
-    When the quantizer's scales are not powers of two, the scale is factored out per output
-    (`_factor_scale`) so the layer keeps integer weights.
-    """
-    remembered = graph.meta.pop(_META_KEY, [])
-    if remembered:
-        _apply_weight_types(graph, remembered)
-    from nn2hls.frontends.quant_carry import carry_scales
-    carry_scales(graph)
-
-
-def _apply_weight_types(graph: Graph, remembered: list) -> None:
-    for node in list(graph.nodes.values()):
+def declare_weight_quantizers(graph: Graph, remembered: list) -> None:
+    """Annotate every Dense/Conv whose kernel holds exactly the values of a constant quantizer (in any
+    order: layout permutations and transposes keep the multiset) with that quantizer's scales
+    (`annotations.weight_quantizer`, acted on by the exact_weight_types pass)."""
+    if not remembered:
+        return
+    for node in graph.nodes.values():
         if not isinstance(node.op, (ops.Dense, ops.Conv)):
             continue
         scales = _matching_scales(node.weights["kernel"], remembered)
-        if scales is None:
-            continue
-        node.meta["quantized_weights"] = True
-        if not all(pow2_exponent(a) is not None for a in scales.tolist()):
-            a = _output_scales(node.weights["kernel"], scales)
-            if a is not None and exact_type(a, signed=True) is not None:
-                _factor_scale(graph, node, a)
-                continue
-        weight_t = exact_type(node.weights["kernel"], signed=True)
-        if weight_t is None:
-            continue
-        forced = {"weight": weight_t}
-        if "bias" in node.weights:
-            bias_t = exact_type(node.weights["bias"], signed=True)
-            if bias_t is not None:
-                forced["bias"] = bias_t
-        node.meta["forced_precision"] = forced
+        if scales is not None:
+            node.annotations.weight_quantizer = WeightQuantizer("qonnx", tuple(float(a) for a in scales.tolist()))

@@ -5,14 +5,14 @@ column take exactly two values -a_o and +a_o (or one of them), compared by exact
 
     sum_i x_i * w_io + b_o  ==  (sum_i x_i * q_io) * a_o + b_o        q_io = w_io / a_o in {-1, 0, +1}
 
-exactly. The layer is rewritten (`frontends.onnx_quant._factor_scale`, the same rewrite as the
-float-scale QONNX path) to Dense/Conv(q) followed by a ScaleShift(a, b) kept separate: the weights
+exactly. The layer is rewritten (`weight_scales.factor_scale`, the same rewrite as the
+float-scale QONNX path of exact_weight_types) to Dense/Conv(q) followed by a ScaleShift(a, b) kept separate: the weights
 need adds and subtracts only, and each output pays one product. A column without nonzero weights gets
 a_o = 1. The layer is left alone when any column has more than one magnitude, or when every a_o is
 already a power of two (then the weights are shifts and factoring saves nothing).
 
 Types: the integer kernel is forced to its exact type and the layer's accumulator result is kept exact
-(`meta['exact_result']`), so the only rounding is the ScaleShift's own, as the original layer's. When
+(`annotations.exact_result`), so the only rounding is the ScaleShift's own, as the original layer's. When
 the layer's result feeds quantizers only (a quantized model whose weights were rescaled, e.g. binary
 weights with a batch norm folded in), the scale keeps its exact type too, so nothing rounds before the
 quantizer (a scale or shift array needing more than 53 bits, e.g. products of doubles from a folded
@@ -21,17 +21,19 @@ most max|value| * 2^-52); otherwise the precision pass chooses
 the scale's type like any weight's.
 
 Placed after the folding passes (batch norms and scale-shifts already in the weights) and pruning,
-before assign_precision. Layers the frontend already factored (`meta['factored_scale']`) are skipped.
+before assign_precision. Layers already factored (`annotations.factored_scale`) are skipped.
 """
 from __future__ import annotations
 
 import numpy as np
 
+from nn2hls.ir.annotations import Role
 from nn2hls.ir.graph import Graph, Node
 from nn2hls.ir.ops import Conv, Dense
 from nn2hls.ir.quant import CONSTANT_BITS, exact_type, pow2_exponent, ratios
 from nn2hls.passes import quant_rules
 from nn2hls.passes.base import PassContext, PassResult
+from nn2hls.passes.weight_scales import factor_scale
 
 
 def column_scales(kernel: np.ndarray) -> np.ndarray | None:
@@ -48,7 +50,7 @@ def column_scales(kernel: np.ndarray) -> np.ndarray | None:
 
 
 def _check(node: Node) -> tuple[np.ndarray | None, str]:
-    if node.meta.get("factored_scale"):
+    if node.annotations.factored_scale:
         return None, "its scale is already factored out"
     a = column_scales(node.weights["kernel"])
     if a is None:
@@ -60,24 +62,20 @@ def _check(node: Node) -> tuple[np.ndarray | None, str]:
 
 def factor_layer(graph: Graph, node: Node, a: np.ndarray) -> str:
     """Rewrite `node` as integer weights and a per-output ScaleShift(a, bias); returns its name."""
-    from nn2hls.frontends.onnx_quant import _factor_scale
-
-    _factor_scale(graph, node, a)
-    scale_node = graph.nodes[node.meta["factored_scale"]]
-    scale_node.meta["keep_separate"] = "it applies the common magnitude of ternary/binary weights once per output"
+    scale_node = factor_scale(graph, node, a,
+                              "it applies the common magnitude of ternary/binary weights once per output")
     if not quant_rules.feeds_quant(graph, scale_node.name):
-        scale_node.meta.pop("forced_precision", None)
-        scale_node.meta.pop("exact_result", None)
+        scale_node.annotations.forced_precision = {}
+        scale_node.annotations.exact_result = False
     else:
-        forced = scale_node.meta["forced_precision"]
-        for role, key in (("weight", "scale"), ("bias", "shift")):
+        for role, key in ((Role.WEIGHT, "scale"), (Role.BIAS, "shift")):
             t = exact_type(scale_node.weights[key], signed=True)
             if t is None or t.width > CONSTANT_BITS + 1:
                 # doubles of different magnitudes (a folded batch norm) may need more bits than a C++
                 # literal holds: round once onto a common grid of 52 significant bits
                 scale_node.weights[key] = ratios(scale_node.weights[key], 1.0)
-                forced[role] = exact_type(scale_node.weights[key], signed=True)
-    node.meta["multiplier_free"] = True
+                scale_node.annotations.force(role, exact_type(scale_node.weights[key], signed=True))
+    node.annotations.multiplier_free = True
     return scale_node.name
 
 

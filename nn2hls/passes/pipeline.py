@@ -2,6 +2,9 @@
 
 DEFAULT_PIPELINE, top to bottom:
 
+    exact_weight_types  weights a frontend marked quantized (annotations.weight_quantizer) keep exact
+                        types; non-power-of-two quantizer scales are factored out of integer weights
+    carry_scales        dequantizing ScaleShifts move past the next layer; merged into requantizations
     fold_transpose      Transpose -> Flatten -> Dense: permute the Dense rows instead
     remove_identity     linear activations, identity reshapes/transposes/scale-shifts, Reshape chains
     fold_batchnorm      BatchNorm into the preceding Dense/Conv, else a ScaleShift (none remains)
@@ -36,6 +39,8 @@ from nn2hls.ir.graph import Graph
 from nn2hls.ir.verify import verify
 from nn2hls.passes.assign_precision import AssignPrecision
 from nn2hls.passes.base import Pass, PassContext, log
+from nn2hls.passes.carry_scales import CarryScales
+from nn2hls.passes.exact_weight_types import ExactWeightTypes
 from nn2hls.passes.factor_weights import FactorWeights
 from nn2hls.passes.fold_batchnorm import FoldBatchNorm
 from nn2hls.passes.fold_into_quantizer import FoldIntoQuantizer
@@ -47,6 +52,8 @@ from nn2hls.passes.remove_identity import RemoveIdentity
 from nn2hls.passes.search_precision import SearchPrecision
 
 REGISTRY: dict[str, Callable[[], Pass]] = {
+    "exact_weight_types": ExactWeightTypes,
+    "carry_scales": CarryScales,
     "fold_transpose": FoldTranspose,
     "remove_identity": RemoveIdentity,
     "fold_batchnorm": FoldBatchNorm,
@@ -60,6 +67,8 @@ REGISTRY: dict[str, Callable[[], Pass]] = {
 }
 
 DEFAULT_PIPELINE: list[str] = [
+    "exact_weight_types",
+    "carry_scales",
     "fold_transpose",
     "remove_identity",
     "fold_batchnorm",

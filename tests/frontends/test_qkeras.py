@@ -168,8 +168,10 @@ def test_hgq_per_channel_quantizer_is_grouped_and_zero_bits_cost_nothing():
     casts = [n for n in graph.nodes.values() if isinstance(n.op, ops.Quant)]
     assert len(casts) > len(quantizers)  # per-channel types became several casts
     assert any(n.name.endswith("_place") for n in graph.nodes.values())
-    dense = graph.nodes["dense_1"]
-    assert dense.meta["forced_precision"]["weight"].width <= 12  # HGQ's weight grid, exact
+    assert graph.nodes["dense_1"].annotations.weight_quantizer.source == "hgq"  # the frontend only declares
+    from nn2hls.passes.pipeline import run_passes
+    dense = run_passes(graph, passes=["exact_weight_types"]).nodes["dense_1"]
+    assert dense.annotations.forced_precision["weight"].width <= 12  # HGQ's weight grid, exact
 
 
 @pytest.mark.csim

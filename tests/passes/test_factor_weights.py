@@ -44,7 +44,7 @@ def test_factors_ternary_and_binary_dense(per_column, binary):
     assert "%r = Activation(function=relu" in text and "(%d_scale)" in text
     np.testing.assert_array_equal(out.nodes["d"].weights["kernel"], q)  # +-1 integer weights
     np.testing.assert_array_equal(out.nodes["d_scale"].weights["scale"], mags)
-    assert out.nodes["o"].meta.get("factored_scale") is None  # the general layer is untouched
+    assert not out.nodes["o"].annotations.factored_scale  # the general layer is untouched
     notes = out.meta["pass_log"][-1][2]
     assert notes[0].startswith(f"d: {int(np.count_nonzero(q))} weights are now +-1; one scale per output in d_scale")
     assert notes[1] == "o: kept (some output has more than one nonzero weight magnitude)"
@@ -101,7 +101,7 @@ def test_ternary_model_from_compress(tmp_path):
     typed = run_passes(graph, Config(), x)
     dense = [n for n in typed.nodes.values() if isinstance(n.op, ops.Dense)]
     first = dense[0]
-    assert first.meta.get("multiplier_free")
+    assert first.annotations.multiplier_free
     kernel = first.weights["kernel"]
     assert set(np.unique(kernel).tolist()) <= {-1.0, 0.0, 1.0} and np.count_nonzero(kernel) > 50
     rows = {r["name"]: r for r in build_report(typed, Config())["layers"]}

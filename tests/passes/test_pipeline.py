@@ -24,13 +24,13 @@ def _graph():
 
 
 def test_default_order_and_config_edits():
-    assert DEFAULT_PIPELINE == ["fold_transpose", "remove_identity", "fold_batchnorm", "fold_scale_shift",
+    assert DEFAULT_PIPELINE == ["exact_weight_types", "carry_scales", "fold_transpose", "remove_identity", "fold_batchnorm", "fold_scale_shift",
                                 "prune", "factor_weights", "fold_into_quantizer", "assign_precision",
                                 "quantize_weights"]
     assert set(DEFAULT_PIPELINE) < set(REGISTRY)
     assert pipeline_for(Config()) == DEFAULT_PIPELINE
     cfg = Config(passes_disable=["prune", "fold_transpose"], passes_add=["search_precision"])
-    assert pipeline_for(cfg) == ["remove_identity", "fold_batchnorm", "fold_scale_shift", "factor_weights",
+    assert pipeline_for(cfg) == ["exact_weight_types", "carry_scales", "remove_identity", "fold_batchnorm", "fold_scale_shift", "factor_weights",
                                  "fold_into_quantizer", "assign_precision", "search_precision", "quantize_weights"]
     assert pipeline_for(Config(search=SearchSpec(enabled=True))).count("search_precision") == 1
     with pytest.raises(ConfigError, match="unknown pass 'fold_everything' in passes_disable/passes_add; known: "):

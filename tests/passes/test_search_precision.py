@@ -49,7 +49,7 @@ def test_search_lowers_bits_within_tolerance(digits_mlp):
     g, x, y, clf = digits_mlp
     tol = 0.01
     cfg = Config(search=SearchSpec(enabled=True, metric="argmax", tolerance=tol, min_width=2))
-    assert pipeline_for(cfg)[7:10] == ["assign_precision", "search_precision", "quantize_weights"]
+    assert pipeline_for(cfg)[9:12] == ["assign_precision", "search_precision", "quantize_weights"]
     base = run_passes(g, Config(), x)
     searched = run_passes(g, cfg, x)
 

@@ -74,8 +74,12 @@ def test_import_structure_int4():
                                            "ap_ufixed<4,2,AP_RND_CONV,AP_SAT>",
                                            "ap_fixed<16,10,AP_RND_CONV,AP_SAT>"]
     dense = [n for n in g.topological() if isinstance(n.op, Dense)]
+    assert all(d.annotations.weight_quantizer.scales == (2.0 ** -3,) for d in dense)  # declared by the file
+    assert not any(d.annotations.forced_precision for d in dense)  # acted on by exact_weight_types only
+    g = run_passes(g, passes=["exact_weight_types"])
+    dense = [n for n in g.topological() if isinstance(n.op, Dense)]
     for d in dense:
-        w_t = d.meta["forced_precision"]["weight"]
+        w_t = d.annotations.forced_precision["weight"]
         assert w_t.width <= 4 and w_t.frac == 3
         raw = d.weights["kernel"] * 2 ** 3
         assert np.array_equal(raw, np.round(raw)) and np.abs(raw).max() <= 8
@@ -167,9 +171,9 @@ def test_unknown_qonnx_op_refused():
 def test_forced_weight_type_dropped_when_weights_change():
     """A pass that rescales quantized weights voids the forced type (no silent rounding to it)."""
     from nn2hls.passes.quant_rules import forced_type
-    graph = load_onnx(qonnx_mlp([16, 8, 3]))
+    graph = run_passes(load_onnx(qonnx_mlp([16, 8, 3])), passes=["exact_weight_types"])
     dense = next(n for n in graph.nodes.values() if isinstance(n.op, Dense))
-    t = dense.meta["forced_precision"]["weight"]
+    t = dense.annotations.forced_precision["weight"]
     assert forced_type(dense, "weight", dense.weights["kernel"]) == t
     assert forced_type(dense, "weight", dense.weights["kernel"] * 0.3) is None
 

@@ -1,8 +1,8 @@
-"""Carry dequantization scales into the next layer and merge them into the next requantization.
+"""carry_scales: carry dequantization scales into the next layer and merge them into the next requantization.
 
 A quantized tensor reaches the IR as an integer tensor q followed by a dequantizing
-ScaleShift(s, -s*z) (`onnx_quant.dequantize`); a quantizer on a non-power-of-two scale is a
-requantizing ScaleShift(1/s1, z1) then an integer cast (`onnx_quant.requantize`). Two rewrites make the
+ScaleShift(s, -s*z) (`annotations.dequant`, made by `frontends.onnx_quant.dequantize`); a quantizer on a non-power-of-two scale is a
+requantizing ScaleShift(1/s1, z1) then an integer cast (`annotations.requant`). Two rewrites make the
 layers integer-only with one requantization multiply per output:
 
 1. carry (exact): a dequant ScaleShift whose sole reader is a Dense, or a Conv without padding (or with
@@ -12,7 +12,7 @@ layers integer-only with one requantization multiply per output:
        W @ (s*(q - z)) + b  ==  s * (W @ q - z * colsum(W)) + b
 
    so the layer reads q, gets the integer bias -z*colsum(W), and the layer's per-output ScaleShift
-   (the factored weight scale a, `onnx_quant._factor_scale`) becomes (s*a, b) - the product of two
+   (the factored weight scale a, `weight_scales.factor_scale`, by exact_weight_types) becomes (s*a, b) - the product of two
    float32 values, exact in float64; without one, a new ScaleShift(s, b) is added. Everything stays
    exact: the emulator values do not change at all.
 2. merge (requantization): ScaleShift(K0, b) -> [Relu] -> requant ScaleShift(1/s1, z1) becomes
@@ -24,21 +24,20 @@ layers integer-only with one requantization multiply per output:
    max|K|*2^-52 per constant), so the merged value differs from the exact y/s1 + z1 by at most
    |acc|*max|K|*2^-52 + max|B|*2^-52; the integer cast that follows rounds as the float definition
    except when y/s1 lies that close to a rounding tie (docs/semantics.md, Requantization).
+
+Runs right after exact_weight_types, before every other pass (the folding passes see integer layers).
 """
 from __future__ import annotations
 
 import numpy as np
 
+from fractions import Fraction
+
 from nn2hls.ir import ops
+from nn2hls.ir.annotations import ExactAffine, Role
 from nn2hls.ir.graph import Graph, Node
 from nn2hls.ir.quant import exact_type, ratios
-
-
-def _sole_reader(graph: Graph, name: str) -> Node | None:
-    readers = graph.consumers(name)
-    if len(readers) != 1 or name in graph.outputs:
-        return None
-    return graph.nodes[readers[0]]
+from nn2hls.passes.base import PassContext, PassResult, sole_reader as _sole_reader
 
 
 def _scalar(values: np.ndarray) -> float | None:
@@ -53,13 +52,8 @@ def _layer_after(graph: Graph, node: Node) -> Node | None:
     return reader if reader is not None and isinstance(reader.op, (ops.Dense, ops.Conv)) else None
 
 
-def _force(node: Node, role: str, values: np.ndarray) -> None:
-    t = exact_type(values, signed=True)
-    forced = node.meta.setdefault("forced_precision", {})
-    if t is None:
-        forced.pop(role, None)
-    else:
-        forced[role] = t
+def _force(node: Node, role: Role, values: np.ndarray) -> None:
+    node.annotations.force(role, exact_type(values, signed=True))
 
 
 def _carry(graph: Graph, dq: Node) -> bool:
@@ -76,10 +70,10 @@ def _carry(graph: Graph, dq: Node) -> bool:
     graph.bypass(dq.name)
     if z != 0:
         layer.weights["bias"] = -z * colsum
-        _force(layer, "bias", layer.weights["bias"])
+        _force(layer, Role.BIAS, layer.weights["bias"])
     else:
-        layer.meta.get("forced_precision", {}).pop("bias", None)
-    scale_name = layer.meta.get("factored_scale")
+        layer.annotations.force(Role.BIAS, None)
+    scale_name = layer.annotations.factored_scale
     if scale_name in graph.nodes:
         after = graph.nodes[scale_name]
         a = after.weights["scale"]
@@ -92,12 +86,12 @@ def _carry(graph: Graph, dq: Node) -> bool:
                           source_name=layer.source_name)
         graph.replace_uses(layer.name, after.name)
         after.inputs = (layer.name,)
-        after.meta["keep_separate"] = "it applies the input's dequantization scale once per output"
-        layer.meta["factored_scale"] = after.name
-    _force(after, "weight", after.weights["scale"])
-    _force(after, "bias", after.weights["shift"])
-    layer.meta["exact_result"] = after.meta["exact_result"] = True
-    layer.meta["integer_input"] = True
+        after.annotations.keep_separate = "it applies the input's dequantization scale once per output"
+        layer.annotations.factored_scale = after.name
+    _force(after, Role.WEIGHT, after.weights["scale"])
+    _force(after, Role.BIAS, after.weights["shift"])
+    layer.annotations.exact_result = after.annotations.exact_result = True
+    layer.annotations.integer_input = True
     return True
 
 
@@ -106,40 +100,58 @@ def _merge(graph: Graph, first: Node) -> bool:
     relu = None
     if reader is not None and isinstance(reader.op, ops.Activation) and reader.op.function == "relu":
         relu, reader = reader, _sole_reader(graph, reader.name)
-    if reader is None or not isinstance(reader.op, ops.ScaleShift) or "requant" not in reader.meta:
+    if reader is None or not isinstance(reader.op, ops.ScaleShift) or reader.annotations.requant is None:
         return False
-    rq = reader.meta["requant"]
-    s1, z1 = rq["scale"], rq["zero_point"]
+    rq = reader.annotations.requant
+    s1, z1 = rq.scale, rq.zero_point
     k0, b = first.weights["scale"], first.weights["shift"]
-    from fractions import Fraction
     exact_k = [Fraction(float(v)) / Fraction(s1) for v in np.broadcast_to(k0, b.shape).reshape(-1)]
     exact_b = [Fraction(float(v)) / Fraction(s1) + Fraction(z1) for v in np.broadcast_to(b, k0.shape).reshape(-1)]
-    first.meta["exact_affine"] = ([str(v) for v in exact_k], [str(v) for v in exact_b])
+    first.annotations.exact_affine = ExactAffine(tuple(str(v) for v in exact_k), tuple(str(v) for v in exact_b))
     first.weights["scale"] = ratios(np.broadcast_to(k0, b.shape), s1)
     first.weights["shift"] = ratios(np.broadcast_to(b, k0.shape), s1, z1)
-    first.meta["requant"] = dict(rq)
-    first.meta.pop("exact_result", None)
-    first.meta["keep_separate"] = "it requantizes the exact integer accumulator (one multiply per output)"
-    _force(first, "weight", first.weights["scale"])
-    _force(first, "bias", first.weights["shift"])
+    first.annotations.requant = rq
+    first.annotations.exact_result = False
+    first.annotations.keep_separate = "it requantizes the exact integer accumulator (one multiply per output)"
+    _force(first, Role.WEIGHT, first.weights["scale"])
+    _force(first, Role.BIAS, first.weights["shift"])
     graph.bypass(reader.name)
     if relu is not None and z1 != 0:
         relu.op = ops.Activation(function="clip", low=float(z1), high=float("inf"))
     return True
 
 
-def carry_scales(graph: Graph) -> None:
-    """Apply carry then merge (module docstring) until nothing changes."""
-    changed = True
-    while changed:
-        changed = False
-        for node in list(graph.nodes.values()):
-            if node.name in graph.nodes and isinstance(node.op, ops.ScaleShift) and "dequant" in node.meta:
-                changed |= _carry(graph, node)
+def carry_scales(graph: Graph) -> list[str]:
+    """Apply carry then merge (module docstring) until nothing changes; one note per rewrite.
+
+    Each sweep rewrites at least one node away or marks one (carry bypasses a dequant node, merge a
+    requant node), so the loops end after at most as many sweeps as the graph has nodes."""
+    notes: list[str] = []
     changed = True
     while changed:
         changed = False
         for node in list(graph.nodes.values()):
             if (node.name in graph.nodes and isinstance(node.op, ops.ScaleShift)
-                    and node.meta.get("exact_result") and "requant" not in node.meta):
-                changed |= _merge(graph, node)
+                    and node.annotations.dequant is not None):
+                label = node.label()
+                if _carry(graph, node):
+                    changed = True
+                    notes.append(f"carried dequantization {label} past the next layer")
+    changed = True
+    while changed:
+        changed = False
+        for node in list(graph.nodes.values()):
+            if (node.name in graph.nodes and isinstance(node.op, ops.ScaleShift)
+                    and node.annotations.exact_result and node.annotations.requant is None):
+                if _merge(graph, node):
+                    changed = True
+                    notes.append(f"merged the next requantization into {node.label()}")
+    return notes
+
+
+class CarryScales:
+    name = "carry_scales"
+
+    def run(self, graph: Graph, ctx: PassContext) -> PassResult:
+        notes = carry_scales(graph)
+        return PassResult(bool(notes), notes)
