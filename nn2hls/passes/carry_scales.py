@@ -37,7 +37,7 @@ from nn2hls.ir import ops
 from nn2hls.ir.annotations import ExactAffine, Role
 from nn2hls.ir.graph import Graph, Node
 from nn2hls.ir.quant import exact_type, ratios
-from nn2hls.passes.base import PassContext, PassResult, sole_reader as _sole_reader
+from nn2hls.passes.base import PassContext, PassResult, sole_reader
 
 
 def _scalar(values: np.ndarray) -> float | None:
@@ -46,9 +46,9 @@ def _scalar(values: np.ndarray) -> float | None:
 
 
 def _layer_after(graph: Graph, node: Node) -> Node | None:
-    reader = _sole_reader(graph, node.name)
+    reader = sole_reader(graph, node.name)
     while reader is not None and isinstance(reader.op, (ops.Reshape, ops.Transpose)):
-        reader = _sole_reader(graph, reader.name)
+        reader = sole_reader(graph, reader.name)
     return reader if reader is not None and isinstance(reader.op, (ops.Dense, ops.Conv)) else None
 
 
@@ -96,10 +96,10 @@ def _carry(graph: Graph, dq: Node) -> bool:
 
 
 def _merge(graph: Graph, first: Node) -> bool:
-    reader = _sole_reader(graph, first.name)
+    reader = sole_reader(graph, first.name)
     relu = None
     if reader is not None and isinstance(reader.op, ops.Activation) and reader.op.function == "relu":
-        relu, reader = reader, _sole_reader(graph, reader.name)
+        relu, reader = reader, sole_reader(graph, reader.name)
     if reader is None or not isinstance(reader.op, ops.ScaleShift) or reader.annotations.requant is None:
         return False
     rq = reader.annotations.requant
