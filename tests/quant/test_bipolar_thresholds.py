@@ -22,6 +22,7 @@ from nn2hls.frontends.onnx import load_onnx
 from nn2hls.ir import ops
 from nn2hls.ir.types import FixedType
 from nn2hls.passes.pipeline import run_passes
+from nn2hls.ir.annotations import NodeAnnotations, QuantAffine
 from nn2hls.passes.quant_rules import threshold_input_type
 from nn2hls.passes.quant_thresholds import Level, sign_constants
 
@@ -146,8 +147,8 @@ def test_threshold_input_type_by_hand():
     class _G:  # the graph pieces threshold_input_type reads
         def __init__(self, k, b):
             self.input = type("I", (), {"name": "in"})()
-            self.nodes = {"h": type("N", (), {"meta": {"quant_affine": {
-                "scale": [str(k)], "shift": [str(b)], "quant": {"bipolar": True}, "reads_input": True}}})()}
+            affine = QuantAffine((str(k),), (str(b),), {"bipolar": True}, reads_input=True)
+            self.nodes = {"h": type("N", (), {"annotations": NodeAnnotations(quant_affine=affine)})()}
 
         def consumers(self, name):
             return ["h"]
