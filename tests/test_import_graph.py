@@ -19,12 +19,7 @@ import networkx as nx
 
 PACKAGE = Path(__file__).resolve().parent.parent / "nn2hls"
 
-KNOWN_PRIVATE_IMPORTS: dict[tuple[str, str, str], str] = {
-    ("nn2hls.passes.factor_weights", "nn2hls.frontends.onnx_quant", "_factor_scale"):
-        "issue 14 item 1: the quantized-model rewrites move from the ONNX frontend into passes (arch_annot)",
-    ("nn2hls.frontends.keras_qlayers", "nn2hls.frontends.onnx_quant", "_factor_scale"):
-        "issue 14 item 1: the same rewrite, shared with the QKeras frontend (arch_annot)",
-}
+KNOWN_PRIVATE_IMPORTS: dict[tuple[str, str, str], str] = {}
 
 
 def module_files(root: Path) -> dict[str, Path]:
