@@ -52,6 +52,7 @@ class Role(str, Enum):
     EXP = "exp"
     SUM = "sum"
     INV = "inv"
+    THR = "thr"
 
     def __str__(self) -> str:
         return self.value
