@@ -35,6 +35,7 @@ from nn2hls.frontends.hgq import ROUNDING, quantize_channels
 from nn2hls.frontends.keras_build import Builder, KTensor
 from nn2hls.frontends.keras_config import LayerCall
 from nn2hls.ir import ops
+from nn2hls.ir.annotations import WeightQuantizer
 
 _F32 = np.float32
 _ROLES = ("iq", "kq", "bq", "oq")
@@ -237,8 +238,10 @@ def _weighted(b: Builder, layer: LayerCall, inputs: list[KTensor], keras_class: 
     plain = LayerCall(keras_class, layer.name, {**cfg, "activation": "linear"}, layer.inputs)
     before = set(b.graph.nodes)
     out = base(b, plain, [t])
-    from nn2hls.frontends.keras_qlayers import declare_weight_quantizer  # keras_qlayers imports this module
-    declare_weight_quantizer(b, [n for n in b.graph.nodes if n not in before], True)
+    for name in b.graph.nodes:  # weights on their quantized grid, acted on by exact_weight_types (as QKeras)
+        node = b.graph.nodes[name]
+        if name not in before and isinstance(node.op, (ops.Dense, ops.Conv)):
+            node.annotations.weight_quantizer = WeightQuantizer("qkeras", quantized_bias=True)
     act = kl.activation_name(cfg.get("activation"))
     if act != "linear":
         out = kl.apply_activation(b, layer, out, act, suffix="act")
