@@ -2,13 +2,15 @@
 //
 // Per output neuron o (docs/semantics.md, Dense): acc = bias[o] + sum over the nonzero weights of
 // x[i]*w, computed as
-//   for each group g of o (one distinct general magnitude v = grp_w[g]):
-//     s = sum of x[pos_idx[..]] - sum of x[neg_idx[..]]   (group_t: exact, signed)
-//     acc += s * v                                         (one product per group)
+//   for each group g (one distinct general magnitude v = grp_w[g] of output o = grp_out[g]):
+//     s[g] = sum of x over the group's +v inputs - sum over its -v inputs   (group_t: exact, signed)
+//     acc[o] += s[g] * v                                                      (one product per group)
 //   then the power-of-two (p2), +1 (add) and -1 (sub) row blocks of nn2hls_dense.h.
-// Every term is exact and the accumulator is exact modulo 2^W (frac(acc) >= frac(x) + frac(w),
-// AP_WRAP), so the result equals the ungrouped sum bit for bit. The generated layer calls
-// dense_bias, dense_groups, the row blocks and dense_result in that order.
+// The group sums are themselves row blocks of nn2hls_dense.h (the +1/-1 matrix of inputs x groups,
+// lists gadd/gsub), so every loop has a compile-time trip count and every array is read at constant
+// addresses once unrolled. Every term is exact and the accumulator is exact modulo 2^W (frac(acc) >=
+// frac(x) + frac(w), AP_WRAP), so the result equals the ungrouped sum bit for bit. The generated layer
+// calls dense_bias, dense_zero, the group blocks, dense_group_products, the row blocks and dense_result.
 #ifndef NN2HLS_DENSE_SHARED_H_
 #define NN2HLS_DENSE_SHARED_H_
 
@@ -16,36 +18,26 @@
 
 namespace nn2hls {
 
-// acc[o] += (sum over group g of o) (sum of x[pos_idx] - sum of x[neg_idx]) * grp_w[g]; groups
-// grp_start[o] .. grp_start[o+1]-1, each a CSR row of pos_idx and of neg_idx.
-template <class g_t, int N_IN, int N_OUT, int N_POS, int N_NEG, class acc_t, class x_t, class w_t, class i_t>
-NN2HLS_ALWAYS_INLINE void dense_groups(acc_t acc[N_OUT], const x_t x[N_IN], const int grp_start[N_OUT + 1],
-                                       const w_t grp_w[], const int pos_start[], const i_t pos_idx[],
-                                       const int neg_start[], const i_t neg_idx[]) {
+// s[g] = 0 for every group.
+template <int N, class s_t>
+NN2HLS_ALWAYS_INLINE void dense_zero(s_t s[N]) {
+#pragma HLS INLINE
+Zero:
+  for (int g = 0; g < N; g++) {
+#pragma HLS UNROLL
+    s[g] = 0;
+  }
+}
+
+// acc[grp_out[g]] += s[g] * grp_w[g] for the N_GRP groups (one product each).
+template <int N_GRP, class acc_t, class s_t, class o_t, class w_t>
+NN2HLS_ALWAYS_INLINE void dense_group_products(acc_t acc[], const s_t s[N_GRP], const o_t grp_out[N_GRP],
+                                               const w_t grp_w[N_GRP]) {
 #pragma HLS INLINE
 Groups:
-  for (int o = 0; o < N_OUT; o++) {
+  for (int g = 0; g < N_GRP; g++) {
 #pragma HLS UNROLL
-  Values:
-    for (int g = grp_start[o]; g < grp_start[o + 1]; g++) {
-#pragma HLS UNROLL
-      g_t s = 0;
-      if (N_POS > 0) {
-      Plus:
-        for (int k = pos_start[g]; k < pos_start[g + 1]; k++) {
-#pragma HLS UNROLL
-          s += x[pos_idx[k]];
-        }
-      }
-      if (N_NEG > 0) {
-      Minus:
-        for (int k = neg_start[g]; k < neg_start[g + 1]; k++) {
-#pragma HLS UNROLL
-          s -= x[neg_idx[k]];
-        }
-      }
-      acc[o] += s * grp_w[g];
-    }
+    acc[grp_out[g]] += s[g] * grp_w[g];
   }
 }
 

@@ -71,10 +71,10 @@ def test_project_uses_grouped_kernel_only_when_it_halves_products(tmp_path):
     assert use_shared(typed.nodes["d"]) and not use_shared(typed.nodes["o"])
     project = write_project(typed, Config(), tmp_path / "p")
     text = (project / "firmware" / "layer_d.cpp").read_text()
-    assert "nn2hls::dense_groups<" in text and "d_group_t" in text
+    assert "nn2hls::dense_group_products<" in text and "d_group_t" in text
     assert len(_array(text, "grp_w")) == len(group_dense(typed.nodes["d"].weights["kernel"])["grp"])
     plain = (project / "firmware" / "layer_o.cpp").read_text()
-    assert "nn2hls::dense_groups<" not in plain and "nn2hls::mac_full_rows<" in plain
+    assert "nn2hls::dense_group_products<" not in plain and "nn2hls::mac_full_rows<" in plain
     assert (project / "firmware" / "nn2hls" / "nn2hls_dense_shared.h").exists()
     import json
     manifest = json.loads((project / "nn2hls_project.json").read_text())

@@ -59,7 +59,7 @@ def test_firmware_is_cxx11_for_the_hls_tools(tmp_path, name, view):
     project = write_project(run_passes(graph, Config(), x), Config(), tmp_path / name)
     sources = sorted((project / "firmware").glob("*.cpp"))
     if name == "shared":
-        assert "nn2hls::dense_groups<" in "".join(s.read_text() for s in sources)
+        assert "nn2hls::dense_group_products<" in "".join(s.read_text() for s in sources)
     prelude = '#include "ap_fixed.h"\n#include "ap_int.h"\n#define __SYNTHESIS__\n' if view == "synthesis" else ""
     unit = project / f"{view}_view.cpp"
     unit.write_text(prelude + "".join(f'#include "firmware/{s.name}"\n' for s in sources))

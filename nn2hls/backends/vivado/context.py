@@ -5,8 +5,9 @@ the templates only spell C++. One builder per op kind; each returns a `LayerCont
 are strings, ints and lists. Tensors are flat arrays in the IR's channels-last row-major order, so
 Reshape is a plain copy, Transpose an index remapping and Concat a scatter (pure wiring in HLS).
 Conv1D and 1-D pooling are the 2-D kernels with height 1; global pooling is one window covering the map.
-A grouped Conv (groups > 1) is built by `grouped_conv.build_grouped_conv`, a Dense whose weights
-share values by `shared.build_dense_shared`. The structural ops (Pad, Slice, Upsample, DepthToSpace,
+Every Conv (grouped or not) is built by `grouped_conv.build_grouped_conv` (a gathered window and the
+Dense row blocks: every loop has a compile-time trip count), a Dense whose weights share values by
+`shared.build_dense_shared`. The structural ops (Pad, Slice, Upsample, DepthToSpace,
 SpaceToDepth) are per-axis gather tables. An Embedding is its table (V * D constants of its weight
 type, row-major) read at each index.
 
@@ -28,7 +29,7 @@ from nn2hls.backends.vivado.layer_context import (LayerContext, add_row_blocks, 
                                                   bias_values, flat_size, ints, pair, prec, spatial_2d,
                                                   type_name, weighted_types)
 from nn2hls.backends.vivado.shared import build_dense_shared, use_shared
-from nn2hls.backends.vivado.sparse import split_conv, split_dense
+from nn2hls.backends.vivado.sparse import split_dense
 from nn2hls.errors import UnsupportedOpError
 from nn2hls.ir import rearrange, tables
 from nn2hls.ir.graph import Graph, Node
@@ -48,39 +49,6 @@ def build_dense(graph: Graph, node: Node) -> LayerContext:
     ctx.add_array("bias", type_name(node.name, "bias"), bias_values(node, n_out))
     ctx.params.update({"n_in": int(n_in), "n_out": int(n_out), "positions": flat_size(node.shape[:-1])})
     ctx.products = len(split_dense(kernel)["mul"])  # general products (+-1, 2^k fold in HLS)
-    ctx.weight_entries = sum(len(v) for v in lists.values())
-    return ctx
-
-
-def build_conv(graph: Graph, node: Node, reuse_factor: int) -> LayerContext:
-    op: Conv = node.op
-    if op.ndim not in (1, 2):
-        raise UnsupportedOpError(f"node {node.label()}: Conv{op.ndim}D is not supported; use 1-D or 2-D")
-    ctx = base_context(graph, node, "conv", "nn2hls_conv.h")
-    weighted_types(ctx, node)
-    ih, iw, c = spatial_2d(graph[node.inputs[0]].shape, op.ndim)
-    oh, ow, f = spatial_2d(node.shape, op.ndim)
-    kernel = np.asarray(node.weights["kernel"], dtype=np.float64)
-    if op.ndim == 1:
-        kernel = kernel[np.newaxis]
-    sh, sw = pair(op.strides, op.ndim, 1)
-    dh, dw = pair(op.dilations, op.ndim, 1)
-    pt, pl = pair(tuple(p[0] for p in op.pads), op.ndim, 0)
-    lists = split_conv(kernel, (dh, dw), iw)
-    wt = prec(node, "weight")
-    for kind, entries in lists.items():
-        ctx.add_array(f"{kind}_start", "int", ints(entries.start))
-        for col in ("dy", "dx", "off"):
-            ctx.add_array(f"{kind}_{col}", "int", ints(entries.columns[col]))
-        if kind == "mul":
-            ctx.add_array("mul_w", type_name(node.name, "weight"),
-                          constant_values(entries.columns["w"], wt, f"node {node.label()} kernel"))
-    ctx.add_array("bias", type_name(node.name, "bias"), bias_values(node, f))
-    kh, kw = kernel.shape[:2]
-    ctx.params.update(dict(ih=ih, iw=iw, c=c, oh=oh, ow=ow, f=f, sh=sh, sw=sw, pt=pt, pl=pl,
-                           eh=(kh - 1) * dh + 1, ew=(kw - 1) * dw + 1, rf=max(1, int(reuse_factor)),
-                           n_mul=len(lists["mul"]), n_add=len(lists["add"]), n_sub=len(lists["sub"])))
-    ctx.products = len(lists["mul"])
     ctx.weight_entries = sum(len(v) for v in lists.values())
     return ctx
 
@@ -392,13 +360,6 @@ def _build_dense(graph: Graph, node: Node, reuse_factor: int) -> LayerContext:
     return build_dense_shared(graph, node) if use_shared(node) else build_dense(graph, node)
 
 
-def _build_conv(graph: Graph, node: Node, reuse_factor: int) -> LayerContext:
-    """A Conv: the grouped kernel (`grouped_conv`) for groups > 1, else the sparse conv kernel."""
-    if node.op.groups > 1:
-        return build_grouped_conv(graph, node, reuse_factor)
-    return build_conv(graph, node, reuse_factor)
-
-
 def _any_reuse(build: Callable[[Graph, Node], LayerContext]) -> Callable[[Graph, Node, int], LayerContext]:
     """A builder whose layer has no loop that the reuse factor would fold."""
     return lambda graph, node, reuse_factor: build(graph, node)
@@ -422,7 +383,7 @@ _ACTIVATION_KINDS = tuple(dict.fromkeys(code.kind for code in ACTIVATION_TABLE.v
 
 OP_TABLE: dict[type[Op], LayerCode] = {
     Dense: LayerCode(_build_dense, ("dense", "dense_shared")),
-    Conv: LayerCode(_build_conv, ("conv", "conv_rows")),
+    Conv: LayerCode(build_grouped_conv, ("conv_rows",)),  # every Conv: row blocks over the gathered window
     Pool: LayerCode(build_pool, ("pool_max", "pool_avg")),
     GlobalPool: LayerCode(build_pool, ("pool_max", "pool_avg")),
     Activation: LayerCode(_any_reuse(build_activation), _ACTIVATION_KINDS),

@@ -1,4 +1,9 @@
-"""Context of a grouped Conv (groups > 1; depthwise is groups = channels) for hls_lib/nn2hls_conv_grouped.h.
+"""Context of every Conv (groups = 1, grouped, depthwise = groups = channels) for hls_lib/nn2hls_conv_grouped.h.
+
+An ordinary Conv is the case groups = 1 (no zeros added): before, it walked per-filter tap lists whose
+loop bounds were read from a constant array (`mul_start[f] .. mul_start[f+1]`), synthesizable only if
+the HLS tool folded those loads before unrolling (issue 18, item 3); the row blocks have compile-time
+trip counts only.
 
 Rule: the kernel (*k, C/G, F) written with zeros across groups (`nn2hls.ir.conv_groups.expand_groups`)
 is a (KH * KW * C, F) matrix whose rows are ordered (ky, kx, c), the order of the window each output

@@ -115,41 +115,43 @@ def bias_values(node: Node, units: int) -> list[str]:
 
 
 def add_row_blocks(ctx: LayerContext, node: Node, lists: dict[str, SparseList], kinds: tuple[str, ...],
-                   matrix_shape: tuple[int, int] | None = None) -> None:
+                   matrix_shape: tuple[int, int] | None = None, prefix: str = "", key: str = "blocks") -> None:
     """For each non-empty list: its arrays in block order (`sparse.block_rows`) and one kernel call per
     block in ctx.params['blocks'] (nn2hls_dense.h: mac_full_rows/mac_rows for the weighted mul and p2
     lists, add_full_rows/add_rows for add and sub).
 
     Arrays: {kind}_out (output of each row), {kind}_w (weights, every row), and for the sparse rows
-    only (full rows need neither) {kind}_chunks and {kind}_idx."""
+    only (full rows need neither) {kind}_chunks and {kind}_idx; their names start with `prefix`, the
+    calls go to ctx.params[key]."""
     n_in, n_out = matrix_shape or node.weights["kernel"].shape  # (in, out) of the Dense-form kernel
     wt = prec(node, "weight")
-    calls = ctx.params.setdefault("blocks", [])
+    calls = ctx.params.setdefault(key, [])
     for kind in kinds:
         if not len(lists[kind]):
             continue
+        name = prefix + kind
         rows = block_rows(lists[kind], n_in)
         weighted = kind in ("mul", "p2")
-        ctx.add_array(f"{kind}_out", index_type(n_out), ints(rows.out))
+        ctx.add_array(f"{name}_out", index_type(n_out), ints(rows.out))
         if weighted:
-            ctx.add_array(f"{kind}_w", type_name(node.name, "weight"),
+            ctx.add_array(f"{name}_w", type_name(node.name, "weight"),
                           constant_values(rows.columns["w"], wt, f"node {node.label()} kernel"))
         full_rows = sum(b.count for b in rows.blocks if b.full)
         if full_rows < len(rows.out):
-            ctx.add_array(f"{kind}_chunks", index_type(max(rows.chunks) + 1), ints(rows.chunks[full_rows:]))
-            ctx.add_array(f"{kind}_idx", index_type(n_in), ints(rows.columns["idx"][full_rows * n_in:]))
+            ctx.add_array(f"{name}_chunks", index_type(max(rows.chunks) + 1), ints(rows.chunks[full_rows:]))
+            ctx.add_array(f"{name}_idx", index_type(n_in), ints(rows.columns["idx"][full_rows * n_in:]))
         sub = {"add": "false, ", "sub": "true, "}.get(kind, "")
         for b in rows.blocks:
-            weights = f", {kind}_w + {b.entry0}" if weighted else ""
+            weights = f", {name}_w + {b.entry0}" if weighted else ""
             if b.full:
                 function = "mac_full_rows" if weighted else "add_full_rows"
                 args = f"{sub}{n_in}, {FULL_CHUNK}, {b.count}"
-                arrays = f"{kind}_out + {b.row0}{weights}"
+                arrays = f"{name}_out + {b.row0}{weights}"
             else:
                 function = "mac_rows" if weighted else "add_rows"
                 args = f"{sub}{CHUNK}, {b.rest}, {b.chunks_min}, {b.chunks_max}, {b.count}"
-                arrays = (f"{kind}_out + {b.row0}, {kind}_chunks + {b.row0 - full_rows}, "
-                          f"{kind}_idx + {b.entry0 - full_rows * n_in}{weights}")
+                arrays = (f"{name}_out + {b.row0}, {name}_chunks + {b.row0 - full_rows}, "
+                          f"{name}_idx + {b.entry0 - full_rows * n_in}{weights}")
             calls.append({"function": function, "args": args, "arrays": arrays})
 
 

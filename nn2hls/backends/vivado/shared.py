@@ -12,8 +12,10 @@ and +-1 stay in their own lists (p2/add/sub, row blocks as in `nn2hls_dense.h`).
 this kernel when grouping at least halves its general products (`use_shared`); each group costs one
 product.
 
-Arrays: grp_start[o] .. grp_start[o+1] are output o's groups, grp_w their magnitudes; group g sums
-pos_idx[pos_start[g] .. pos_start[g+1]) and subtracts neg_idx[neg_start[g] .. neg_start[g+1]).
+Arrays: grp_out[g] is group g's output and grp_w[g] its magnitude; the group sums are the row blocks
+(`layer_context.add_row_blocks`, lists gadd/gsub) of the inputs x groups matrix holding +1 at the group's
++v inputs and -1 at its -v inputs, so every loop of the kernel has a compile-time trip count (before,
+the loops ran from grp_start[o] and pos_start[g] to the next entry: bounds read from constant arrays).
 """
 from __future__ import annotations
 
@@ -85,21 +87,27 @@ def build_dense_shared(graph: Graph, node: Node) -> LayerContext:
     wt = prec(node, "weight")
     lists = group_dense(kernel)
     n_in, n_out = kernel.shape
-    idx_type = index_type(n_in)
     grp, pos, neg = lists["grp"], lists["pos"], lists["neg"]
-    ctx.add_array("grp_start", "int", ints(grp.start))
+    n_grp = len(grp)
+    # the group sums as a Dense over the +1/-1 matrix (inputs x groups): row blocks gadd / gsub
+    signs = np.zeros((n_in, n_grp))
+    for g in range(n_grp):
+        signs[pos.columns["idx"][pos.start[g]:pos.start[g + 1]], g] = 1.0
+        signs[neg.columns["idx"][neg.start[g]:neg.start[g + 1]], g] = -1.0
+    add_row_blocks(ctx, node, split_dense(signs), ("add", "sub"), matrix_shape=signs.shape, prefix="g",
+                   key="group_blocks")
+    owner = np.repeat(np.arange(n_out), np.diff(grp.start)) if n_grp else np.zeros(0, dtype=int)
+    ctx.add_array("grp_out", index_type(n_out), ints(owner))
     ctx.add_array("grp_w", type_name(node.name, "weight"),
                   constant_values(grp.columns["w"], wt, f"node {node.label()} kernel"))
-    for kind, entries in (("pos", pos), ("neg", neg)):
-        ctx.add_array(f"{kind}_start", "int", ints(entries.start))
-        ctx.add_array(f"{kind}_idx", idx_type, ints(entries.columns["idx"]))
     add_row_blocks(ctx, node, lists, ("p2", "add", "sub"))
-    sizes = np.diff(pos.start) + np.diff(neg.start) if len(grp) else np.zeros(1, dtype=int)
+    sizes = np.diff(pos.start) + np.diff(neg.start) if n_grp else np.zeros(1, dtype=int)
     x_t = prec(graph[node.inputs[0]], "result")
     ctx.add_type("group", group_type(x_t, int(sizes.max())))
     ctx.add_array("bias", type_name(node.name, "bias"), bias_values(node, n_out))
     ctx.params.update({"n_in": int(n_in), "n_out": int(n_out), "positions": flat_size(node.shape[:-1]),
-                       "n_pos": len(pos), "n_neg": len(neg)})
-    ctx.products = len(grp)
+                       "n_grp": int(n_grp)})
+    ctx.params.setdefault("blocks", [])
+    ctx.products = n_grp
     ctx.weight_entries = len(pos) + len(neg) + sum(len(lists[k]) for k in ("p2", "add", "sub"))
     return ctx

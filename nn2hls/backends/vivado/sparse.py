@@ -141,30 +141,3 @@ def block_rows(entries: SparseList, n_in: int) -> RowBlocks:
             rows.columns[c].extend(values[entries.start[o]:entries.start[o + 1]])
         entry += length
     return rows
-
-
-def split_conv(kernel: np.ndarray, dilations: tuple[int, int], in_width: int) -> dict[str, SparseList]:
-    """kernel (KH, KW, C, F) -> lists mul/add/sub with columns dy, dx, off (and w).
-
-    dy = ky*DH, dx = kx*DW, off = (dy*in_width + dx)*C + c: the input offset from the window origin.
-    """
-    kernel = np.asarray(kernel, dtype=np.float64)
-    kh, kw, channels, filters = kernel.shape
-    lists = _lists(("mul", "add", "sub"), ("dy", "dx", "off", "w"))
-    for f in range(filters):
-        for ky in range(kh):
-            for kx in range(kw):
-                for c in range(channels):
-                    value = float(kernel[ky, kx, c, f])
-                    kind = weight_kind(value, allow_p2=False)
-                    if kind == "zero":
-                        continue
-                    dy, dx = ky * dilations[0], kx * dilations[1]
-                    entry = lists[kind]
-                    entry.columns["dy"].append(dy)
-                    entry.columns["dx"].append(dx)
-                    entry.columns["off"].append((dy * in_width + dx) * channels + c)
-                    entry.columns["w"].append(value)
-        for entry in lists.values():
-            entry.start.append(len(entry.columns["dy"]))
-    return lists
