@@ -60,6 +60,7 @@ class Config:
     io_type: str = "io_parallel"
     strategy: str = "latency"
     reuse_factor: int = 1
+    layers: dict[str, dict[str, Any]] = field(default_factory=dict)  # layer -> reuse_factor / strategy
     precision_input: str = "auto"
     precision_integer_input: str = "auto"  # integer inputs (Embedding indices): an integer TYPE or auto
     precision: PrecisionSpec = field(default_factory=PrecisionSpec)
@@ -78,6 +79,13 @@ class Config:
         merged.update(self.precision_op_types.get(op_kind, {}))
         merged.update(self.precision_layers.get(layer, {}))
         return PrecisionSpec(**merged)
+
+    def layer_reuse(self, layer: str) -> int:
+        """The layer's reuse factor: its `layers` entry, else the global one (at least 1)."""
+        return max(1, int(self.layers.get(layer, {}).get("reuse_factor", self.reuse_factor)))
+
+    def layer_strategy(self, layer: str) -> str:
+        return str(self.layers.get(layer, {}).get("strategy", self.strategy))
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

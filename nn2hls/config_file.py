@@ -4,7 +4,8 @@ The schema (documented with examples in docs/config.md) is nested for readabilit
 optional and defaults to the value in `nn2hls.config`:
 
     project_name: str                  clock_period_ns: float > 0      reuse_factor: int >= 1
-    backend: vivado | vitis | verilog  io_type: io_parallel            strategy: latency
+    backend: vivado | vitis | verilog  io_type: io_parallel            strategy: latency | resource
+    layers:  {<layer name>: {reuse_factor: int >= 1, strategy: latency | resource}}
     rtl_pipeline: bool (Verilog backend: a register after every computing layer; default true)
     part: str                          calibration: path of an .npy file (an .npz keyed by input name for
                                        several inputs), relative to the YAML file
@@ -40,12 +41,13 @@ from nn2hls.ir.types import MAX_WIDTH, FixedType
 
 BACKENDS = ("vivado", "vitis", "verilog")
 IO_TYPES = ("io_parallel",)
-STRATEGIES = ("latency",)  # the backend implements the latency strategy only
+STRATEGIES = ("latency", "resource")  # docs/config.md: what each asks of the HLS tool
+LAYER_KEYS = ("reuse_factor", "strategy")
 SEARCH_METRICS = ("argmax", "max_abs")
 TYPE_ROLES = ("weight", "bias", "accum", "result")
 
 TOP_KEYS = ("project_name", "backend", "part", "clock_period_ns", "io_type", "strategy", "reuse_factor",
-            "precision", "search", "pruning", "passes", "calibration", "rtl_pipeline")
+            "layers", "precision", "search", "pruning", "passes", "calibration", "rtl_pipeline")
 PRECISION_KEYS = ("input", "integer_input", "default", "op_types", "layers")
 PASSES_KEYS = ("disable", "add")
 SPEC_KEYS = tuple(f.name for f in fields(PrecisionSpec))
@@ -205,6 +207,14 @@ def config_from_dict(data: Mapping[str, Any] | None, *, source: str = "config",
         if not isinstance(top["rtl_pipeline"], bool):
             raise v.fail(f"rtl_pipeline must be true or false, got {top['rtl_pipeline']!r}")
         cfg.rtl_pipeline = top["rtl_pipeline"]
+    for layer, block in v.mapping(top.get("layers"), "layers", None).items():
+        entry = v.mapping(block, f"layers.{layer}", LAYER_KEYS)
+        settings: dict[str, Any] = {}
+        if "reuse_factor" in entry:
+            settings["reuse_factor"] = v.integer(entry["reuse_factor"], f"layers.{layer}.reuse_factor", 1)
+        if "strategy" in entry:
+            settings["strategy"] = v.choice(entry["strategy"], f"layers.{layer}.strategy", STRATEGIES)
+        cfg.layers[str(layer)] = settings
     if top.get("calibration"):
         path = Path(v.text(top["calibration"], "calibration")).expanduser()
         if base_dir is not None and not path.is_absolute():
@@ -307,6 +317,7 @@ def config_to_dict(cfg: Config) -> dict[str, Any]:
         "io_type": cfg.io_type,
         "strategy": cfg.strategy,
         "reuse_factor": int(cfg.reuse_factor),
+        "layers": {k: dict(v) for k, v in cfg.layers.items()},
         "precision": {
             "input": cfg.precision_input,
             "integer_input": cfg.precision_integer_input,

@@ -110,6 +110,11 @@ def check_layer_names(graph: Graph, config: Config) -> None:
                 names = ", ".join(n.name for n in graph.topological())
                 raise ConfigError(f"config '{key}' names layer '{name}', which model '{graph.name}' does not "
                                   f"have; layers: {names}")
+    for name in config.layers:  # reuse factor / strategy: by the layer names of the report
+        if name not in graph.nodes:
+            names = ", ".join(n.name for n in graph.topological())
+            raise ConfigError(f"config 'layers' names layer '{name}', which model '{graph.name}' does not "
+                              f"have; use a layer name of `nn2hls report`: {names}")
 
 
 def resolve_config(config: "Config | Mapping[str, Any] | str | Path | None") -> Config:

@@ -36,6 +36,7 @@ from nn2hls.ir import fixed, ops
 from nn2hls.ir.ops import Conv, Dense, GlobalPool, Input, Reduce, Softmax
 from nn2hls.ir.types import FixedType
 from nn2hls.report_sharing import grouped_multiplies
+from nn2hls.backends.vivado.schedule import top_pipelined
 
 DEFAULT_WIDTH = 16  # operand width assumed when a graph carries no types (report of an untyped graph)
 NUMERIC_KEYS = ("weights", "nonzero_weights", "multiplies", "mult_general", "mult_pm_one", "mult_pow2",
@@ -97,8 +98,19 @@ class _Layer:
                 self.row["lut_multiplies"] += int(uses[(kinds == 1) & (bits == b)].sum())
         return dsp, dsp > 0, lut
 
+    def dsp_uses(self, values: np.ndarray, uses: Any, wtype: FixedType | None, in_bits: int) -> int:
+        """DSPs of one product per use of each general weight (a fully unrolled layer)."""
+        values = np.asarray(values, dtype=np.float64)
+        uses = np.broadcast_to(np.asarray(uses, dtype=np.int64), values.shape)
+        kinds = rules.weight_kinds(values)
+        bits = rules.significant_bits(values, wtype)
+        return sum(rules.dsp_per_product(int(b), in_bits) * int(uses[(kinds == 1) & (bits == b)].sum())
+                   for b in np.unique(bits[kinds == 1]))
 
-def _dense(layer: _Layer, node: Node, clock: float) -> None:
+
+def _dense(layer: _Layer, node: Node, clock: float, reuse: int = 1) -> None:
+    """reuse > 1: the layer function is pipelined at II = reuse with ceil(products / reuse) multipliers
+    (backends/vivado/schedule.py)."""
     kernel = node.weights["kernel"]
     bias = node.weights.get("bias", np.zeros(kernel.shape[1]))
     positions = math.prod(node.shape[:-1])
@@ -107,11 +119,29 @@ def _dense(layer: _Layer, node: Node, clock: float) -> None:
                                              _width(layer.in_type))
     terms = np.count_nonzero(kernel, axis=0) + (bias != 0)
     layer.row["adders"] = positions * int(np.maximum(terms - 1, 0).sum())
-    layer.row["dsp"] = positions * dsp
     layer.row["mult_shared"] = grouped_multiplies(kernel, positions=positions)
+    from nn2hls.backends.vivado.shared import use_shared
+    if node.precision.get("weight") is not None and use_shared(node):
+        dsp = _shared_dsp(kernel, node.precision.get("weight"), _width(layer.in_type))
+    layer.row["dsp"] = math.ceil(positions * dsp / reuse)
     depth = rules.tree_depth(int(terms.max()) if terms.size else 0)
     layer.row["latency_cycles"] = (rules.mult_latency(uses_dsp, uses_lut)
-                                   + rules.adder_cycles(depth, clock) + 1)
+                                   + rules.adder_cycles(depth, clock) + 1) + (reuse - 1)
+
+
+def _shared_dsp(kernel: np.ndarray, wtype: FixedType | None, in_bits: int) -> int:
+    """DSPs of a shared-weight Dense (backends/vivado/shared.py): one product per group (distinct general
+    magnitude of an output), of the magnitude by the group sum (in_bits plus the bits the largest
+    group's sum needs, plus a sign bit)."""
+    from nn2hls.backends.vivado.shared import group_dense
+    lists = group_dense(kernel)
+    grp, pos, neg = lists["grp"], lists["pos"], lists["neg"]
+    if not len(grp):
+        return 0
+    largest = int((np.diff(pos.start) + np.diff(neg.start)).max())
+    sum_bits = in_bits + max(1, math.ceil(math.log2(largest + 1))) + 1
+    bits = rules.significant_bits(np.asarray(grp.columns["w"], dtype=np.float64), wtype)
+    return int(sum(rules.dsp_per_product(int(b), sum_bits) for b in bits))
 
 
 def _valid_taps(op: Conv, in_shape: tuple[int, ...], out_shape: tuple[int, ...]) -> np.ndarray:
@@ -128,7 +158,10 @@ def _valid_taps(op: Conv, in_shape: tuple[int, ...], out_shape: tuple[int, ...])
     return valid.transpose(order)
 
 
-def _conv(layer: _Layer, node: Node, graph: Graph, clock: float, reuse: int) -> None:
+def _conv(layer: _Layer, node: Node, graph: Graph, clock: float, reuse: int, unrolled: bool = False) -> None:
+    """unrolled (pipelined top, backends/vivado/schedule.py): one datapath per output position, the
+    products of the taps that read real inputs; else the position loop at II = reuse shares
+    ceil(per-position DSPs / reuse) DSPs."""
     op: Conv = node.op
     kernel = node.weights["kernel"]
     bias = node.weights.get("bias", np.zeros(kernel.shape[-1]))
@@ -146,10 +179,16 @@ def _conv(layer: _Layer, node: Node, graph: Graph, clock: float, reuse: int) -> 
     nnz_tap = np.count_nonzero(kernel, axis=-2).reshape(-1, kernel.shape[-1])  # (taps, filters)
     full_terms = nnz_tap.sum(axis=0) + (bias != 0)
     layer.row["adders"] = int(np.maximum(full_terms - 1, 0).sum())
-    layer.row["dsp"] = math.ceil(dsp / reuse)
     depth = rules.tree_depth(int(full_terms.max()) if full_terms.size else 0)
     one = rules.mult_latency(uses_dsp, uses_lut) + rules.adder_cycles(depth, clock) + 1
-    layer.row["latency_cycles"] = (positions - 1) * reuse + one
+    if unrolled:
+        layer.row["dsp"] = layer.dsp_uses(kernel, uses[..., None, None], node.precision.get("weight"),
+                                          _width(layer.in_type))
+        layer.row["adders"] *= positions
+        layer.row["latency_cycles"] = one
+    else:
+        layer.row["dsp"] = math.ceil(dsp / reuse)
+        layer.row["latency_cycles"] = (positions - 1) * reuse + one
 
 
 def _conv_groups(layer: _Layer, op: Conv, kernel: np.ndarray, uses: np.ndarray) -> None:
@@ -377,10 +416,17 @@ NOT_APPLICABLE: dict[type[ops.Op], str] = {
 def layer_report(graph: Graph, node: Node, config: Config) -> dict[str, Any]:
     """The report row of one node."""
     layer = _Layer(graph, node)
-    op, clock, reuse = node.op, float(config.clock_period_ns), max(int(config.reuse_factor), 1)
-    cost = OP_TABLE.get(type(op))
-    if cost is not None:  # an op without a cost rule counts as wiring
-        cost(layer, node, graph, clock, reuse)
+    op, clock, reuse = node.op, float(config.clock_period_ns), config.layer_reuse(node.name)
+    unrolled = top_pipelined(graph, config)  # the schedule the pragmas request (backends/vivado/schedule.py)
+    shared = not unrolled and (reuse > 1 or config.layer_strategy(node.name) == "resource")
+    if isinstance(op, Dense):
+        _dense(layer, node, clock, reuse if shared else 1)
+    elif isinstance(op, Conv):
+        _conv(layer, node, graph, clock, reuse, unrolled)
+    else:
+        cost = OP_TABLE.get(type(op))
+        if cost is not None:  # an op without a cost rule counts as wiring
+            cost(layer, node, graph, clock, reuse)
     row = layer.row
     row["energy_pj"] = layer_energy_pj(row, in_bits=_width(layer.in_type),
                                        weight_bits=_width(node.precision.get("weight")),

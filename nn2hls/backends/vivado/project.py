@@ -1,4 +1,7 @@
-"""Write a complete Vivado/Vitis HLS project for a typed graph (io_parallel, latency strategy).
+"""Write a complete Vivado/Vitis HLS project for a typed graph (io_parallel).
+
+Each layer is its own function with its own pragmas; the top is pipelined or DATAFLOW as
+`schedule.py` decides (reuse factor and strategy per layer, config `layers`).
 
 Layout (all paths relative, files byte-identical for the same graph and config):
 
@@ -27,6 +30,7 @@ import numpy as np
 
 from nn2hls.backends.vivado.context import LayerContext, build_layer, type_name
 from nn2hls.backends.vivado.cpp import comment_text, cpp_type, literal
+from nn2hls.backends.vivado.schedule import layer_pragmas, top_pipelined
 from nn2hls.config import Config
 from nn2hls.errors import ConfigError, InputDataError
 from nn2hls.ir.graph import Graph
@@ -89,14 +93,18 @@ def build_context(graph: Graph, config: Config) -> dict:
         typedefs.append({"name": type_name(node.name, "result"), "cpp": cpp_type(node.precision["result"])})
         if isinstance(node.op, Input):
             continue
-        layer = build_layer(graph, node, config.reuse_factor)
+        layer = build_layer(graph, node, config.layer_reuse(node.name))
         typedefs.extend(layer.typedefs)
         layers.append(layer)
     var = {n: f"v_{n}" for n in graph.nodes}
     var.update({i["node"]: i["port"] for i in inputs})
+    pipelined = top_pipelined(graph, config)
+    vitis = config.backend == "vitis"
     layer_dicts = []
     for layer in layers:
         d = dict(vars(layer))
+        d["pragmas"] = layer_pragmas(layer.kind, layer.products, layer.params, config.layer_reuse(layer.name),
+                                     config.layer_strategy(layer.name), pipelined, vitis)
         d["signature"] = _signature(layer)
         d["args"] = [var[i] for i in graph[layer.name].inputs]
         layer_dicts.append(d)
@@ -106,12 +114,11 @@ def build_context(graph: Graph, config: Config) -> dict:
         outputs.append({"type": type_name(out, "result"), "size": size, "var": var[out], "offset": offset,
                         "shape": list(graph[out].shape), "shape_comment": _shape_comment(graph[out].shape)})
         offset += size
-    vitis = config.backend == "vitis"
     tool = "Vitis HLS" if vitis else "Vivado HLS"
     return {
         "project": name, "guard": name.upper(), "typedefs": typedefs, "layers": layer_dicts,
         "input": inputs[0], "inputs": inputs, "total_in": sum(i["size"] for i in inputs),
-        "outputs": outputs, "total_out": offset, "vitis": vitis, "tool_name": tool,
+        "outputs": outputs, "total_out": offset, "vitis": vitis, "tool_name": tool, "top_pipeline": pipelined,
         "run_command": "vitis_hls -f build_prj.tcl" if vitis else "vivado_hls -f build_prj.tcl",
         "part": config.part, "clock": literal(config.clock_period_ns),
         "sources": [f"{name}.cpp"] + [f"layer_{l['name']}.cpp" for l in layer_dicts],

@@ -70,7 +70,6 @@ NN2HLS_CONST fc1_bias_t bias[3] = {
 }  // namespace
 
 void layer_fc1(const x_result_t x0[4], fc1_result_t y[3]) {
-#pragma HLS INLINE
   using namespace L_fc1;
 Positions:
   for (int p = 0; p < 1; p++) {

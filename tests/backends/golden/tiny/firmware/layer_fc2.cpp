@@ -58,7 +58,6 @@ NN2HLS_CONST fc2_bias_t bias[2] = {
 }  // namespace
 
 void layer_fc2(const relu1_result_t x0[3], fc2_result_t y[2]) {
-#pragma HLS INLINE
   using namespace L_fc2;
 Positions:
   for (int p = 0; p < 1; p++) {

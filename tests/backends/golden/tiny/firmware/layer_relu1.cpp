@@ -10,6 +10,5 @@ namespace L_relu1 {
 }  // namespace
 
 void layer_relu1(const fc1_result_t x0[3], relu1_result_t y[3]) {
-#pragma HLS INLINE
   nn2hls::relu<fc1_result_t, relu1_result_t, 3>(x0, y);
 }
