@@ -570,6 +570,8 @@ def cmd_report(args: argparse.Namespace) -> int:
         synthesis = synth.load_result(compiled.project_dir)
         if synthesis is not None:
             report["synthesis"] = synthesis
+    if graph is None and synthesis is None:  # an HLS project: beside the estimate, its csynth reports if any
+        report = _with_synthesis(Path(args.target), report)
     if args.json:
         print(json.dumps(report))
     else:
@@ -578,6 +580,19 @@ def cmd_report(args: argparse.Namespace) -> int:
             print()
             print(synth.side_by_side(report, synthesis), end="")
     return EXIT_OK
+
+
+def _with_synthesis(project: Path, report: dict) -> dict:
+    from nn2hls.backends.vivado.project import MANIFEST
+    from nn2hls.csynth import project_synthesis
+    from nn2hls.report import add_synthesis
+
+    manifest = project / MANIFEST
+    if not manifest.is_file():
+        return report
+    name = json.loads(manifest.read_text())["project"]
+    synthesis = project_synthesis(project, name, [r["name"] for r in report["layers"]])
+    return add_synthesis(report, synthesis) if synthesis else report
 
 
 def cmd_profile(args: argparse.Namespace) -> int:

@@ -37,6 +37,7 @@ from nn2hls.ir.ops import Conv, Dense, GlobalPool, Input, Reduce, Softmax
 from nn2hls.ir.types import FixedType
 from nn2hls.report_sharing import grouped_multiplies
 from nn2hls.backends.vivado.schedule import top_pipelined
+from nn2hls.parts import over_budget, part_resources
 
 DEFAULT_WIDTH = 16  # operand width assumed when a graph carries no types (report of an untyped graph)
 NUMERIC_KEYS = ("weights", "nonzero_weights", "multiplies", "mult_general", "mult_pm_one", "mult_pow2",
@@ -475,7 +476,21 @@ def build_report(graph: Graph, config: Config | None = None) -> dict[str, Any]:
         "layers": layers,
         "totals": totals,
         "rules": "nn2hls.report_rules (docs/report.md)",
+        "part_resources": part.as_dict() if (part := part_resources(config.part)) else None,
+        "warnings": over_budget({"dsp": totals["dsp"]}, config.part),
     }
+
+
+def add_synthesis(report: dict[str, Any], synthesis: dict[str, Any]) -> dict[str, Any]:
+    """report + `synthesis` (nn2hls.csynth.project_synthesis: the HLS tool's csynth reports) and, per
+    layer, `synthesis_dsp`/`synthesis_latency` beside the estimate (None for a layer without report)."""
+    report = dict(report)
+    report["synthesis"] = synthesis
+    for row in report["layers"]:
+        got = synthesis["layers"].get(row["name"])
+        row["synthesis_dsp"] = got["dsp"] if got else None
+        row["synthesis_latency"] = got["latency_worst"] if got else None
+    return report
 
 
 def _inputs_text(report: dict[str, Any]) -> str:
@@ -543,4 +558,26 @@ def format_report(report: dict[str, Any]) -> str:
              f"estimated: {t['dsp']} DSP48E2, {t['adders']} adders, latency {t['latency_cycles']} cycles "
              f"({t['latency_ns']:g} ns) along the critical path (rules: docs/report.md)",
              f"energy per inference: {t['energy_pj']:g} pJ (relative estimate, 45 nm constants: nn2hls.energy)"]
+    part = report.get("part_resources")
+    if part:
+        lines.append(f"part {part['device']} ({part['source']}): {part['dsp']} DSP, {part['lut']} LUT, "
+                     f"{part['ff']} FF, {part['bram18']} BRAM18")
+    lines += [f"warning: {w}" for w in report.get("warnings", [])]
+    if report.get("synthesis"):
+        lines += ["", _synthesis_text(report)]
     return "\n".join(lines) + "\n"
+
+
+def _synthesis_text(report: dict[str, Any]) -> str:
+    """Estimate vs the HLS tool's csynth report, per layer and for the top."""
+    from nn2hls.progress import format_table
+
+    def cell(v: Any) -> Any:
+        return "-" if v is None else v
+
+    rows = [[r["name"], r["dsp"], cell(r.get("synthesis_dsp")), r["latency_cycles"], cell(r.get("synthesis_latency"))]
+            for r in report["layers"]]
+    top, t = report["synthesis"]["top"], report["totals"]
+    rows.append(["total (top)", t["dsp"], cell(top["dsp"]), t["latency_cycles"], cell(top["latency_worst"])])
+    return ("estimate vs synthesis (csynth reports):\n"
+            + format_table(["layer", "DSP est.", "DSP synth", "cycles est.", "cycles synth"], rows))
