@@ -155,7 +155,7 @@ def test_names_are_escaped(tmp_path):
                 assert not re.search(r"\bmain\s*\(", code), name  # the injected text only survives inside // comments
 
 
-def _tcl_commands(project: Path, edits: dict[str, str] | None = None) -> list[str]:
+def _tcl_commands(project: Path, edits: dict[str, str] | None = None, argv: str = "") -> list[str]:
     script = (project / "build_prj.tcl").read_text()
     for old, new in (edits or {}).items():
         assert old in script
@@ -163,8 +163,10 @@ def _tcl_commands(project: Path, edits: dict[str, str] | None = None) -> list[st
     (project / "edited.tcl").write_text(script)
     stubs = "\n".join(f"proc {p} {{args}} {{ puts \"{p} $args\" }}" for p in (
         "open_project", "set_top", "add_files", "open_solution", "set_part", "create_clock", "csim_design",
-        "csynth_design", "cosim_design", "export_design", "config_export"))
-    driver = stubs + "\nrename exit real_exit\nproc exit {args} { puts exit }\nsource edited.tcl\n"
+        "csynth_design", "cosim_design", "export_design", "config_export", "set_clock_uncertainty",
+        "config_schedule", "config_array_partition"))
+    driver = (stubs + f"\nset argv [list {{{argv}}}]\nrename exit real_exit\nproc exit {{{{code 0}}}} {{ puts [expr {{$code ? \"exit $code\" : \"exit\"}}] }}"
+              "\nsource edited.tcl\n")
     run = subprocess.run(["tclsh"], input=driver, capture_output=True, text=True, cwd=project, timeout=60)
     assert run.returncode == 0, run.stderr
     return [line.strip() for line in run.stdout.splitlines()]
@@ -198,6 +200,32 @@ def test_build_prj_tcl_under_tclsh(tmp_path):
     assert "config_export -format ip_catalog" in vcmds
     assert "mode=ap_vld" in (vitis / "firmware" / "tiny.cpp").read_text()
     assert "vitis_hls -f build_prj.tcl" in (vitis / "README.md").read_text()
+
+
+@pytest.mark.skipif(shutil.which("tclsh") is None, reason="tclsh not installed")
+def test_build_prj_tcl_steps_from_argv_and_production_settings(tmp_path):
+    """`vivado_hls -f build_prj.tcl "csim=0 synth=1 ..."`: the steps come from argv; clock uncertainty,
+    full DSP registers off, array partition limit on Vivado HLS only; the Vitis project also gets the
+    v++ / vitis-run configuration of the same flow."""
+    project = write_project(backend_models.tiny_mlp(), Config(part="xc7z020clg400-1", clock_period_ns=4.0),
+                            tmp_path / "t")
+    steps = [c for c in _tcl_commands(project, argv="csim=0 synth=1 cosim=1 export=0 vsynth=1")
+             if c.startswith(("csim_design", "csynth_design", "cosim_design", "export_design"))]
+    assert steps == ["csynth_design", "cosim_design", "export_design -flow syn -rtl verilog -format ip_catalog"]
+    cmds = _tcl_commands(project)
+    assert "set_clock_uncertainty 12.5% default" in cmds
+    assert "config_schedule -enable_dsp_full_reg=false" in cmds
+    assert "config_array_partition -maximum_size 65536" in cmds
+    bad = _tcl_commands(project, argv="csim=0 synthesis=1")
+    assert any("unknown argument 'synthesis=1'" in line for line in bad) and "exit 2" in bad
+    vitis = write_project(backend_models.tiny_mlp(), Config(backend="vitis", part="xc7z020clg400-1"), tmp_path / "v")
+    vcmds = _tcl_commands(vitis)
+    assert not any(c.startswith("config_array_partition") for c in vcmds)
+    assert "config_schedule -enable_dsp_full_reg=false" in vcmds
+    cfg = (vitis / "hls_config.cfg").read_text().splitlines()
+    assert "part=xc7z020clg400-1" in cfg and "syn.top=tiny" in cfg and "clock_uncertainty=12.5%" in cfg
+    assert "syn.file=firmware/layer_fc1.cpp" in cfg and "tb.file=tb/tiny_test.cpp" in cfg
+    assert not (project / "hls_config.cfg").exists()
 
 
 def test_config_errors(tmp_path):

@@ -5,7 +5,7 @@ Each layer is its own function with its own pragmas; the top is pipelined or DAT
 
 Layout (all paths relative, files byte-identical for the same graph and config):
 
-    <out>/build_prj.tcl  README.md  nn2hls_project.json
+    <out>/build_prj.tcl  README.md  nn2hls_project.json  (vitis: hls_config.cfg, the v++/vitis-run flow)
     <out>/firmware/<name>.cpp .h  <name>_types.h  <name>_layers.h  layer_<node>.cpp  nn2hls/*.h
     <out>/tb/<name>_test.cpp   <out>/tb_data/tb_input.dat tb_output.dat   <out>/csim/<name>_batch.cpp
 
@@ -40,6 +40,9 @@ from nn2hls.ir.verify import verify
 from nn2hls.resources import hls_lib_dir, templates_dir
 
 MANIFEST = "nn2hls_project.json"
+# Margin HLS keeps from the clock period for logic synthesis and routing (set_clock_uncertainty; the
+# tools' default is 27%, UG1399; 12.5% is the margin commonly used for trigger firmware).
+CLOCK_UNCERTAINTY = "12.5%"
 
 
 def _environment() -> jinja2.Environment:
@@ -120,7 +123,7 @@ def build_context(graph: Graph, config: Config) -> dict:
         "input": inputs[0], "inputs": inputs, "total_in": sum(i["size"] for i in inputs),
         "outputs": outputs, "total_out": offset, "vitis": vitis, "tool_name": tool, "top_pipeline": pipelined,
         "run_command": "vitis_hls -f build_prj.tcl" if vitis else "vivado_hls -f build_prj.tcl",
-        "part": config.part, "clock": literal(config.clock_period_ns),
+        "part": config.part, "clock": literal(config.clock_period_ns), "clock_uncertainty": CLOCK_UNCERTAINTY,
         "sources": [f"{name}.cpp"] + [f"layer_{l['name']}.cpp" for l in layer_dicts],
     }
 
@@ -162,6 +165,8 @@ def write_project(graph: Graph, config: Config, out_dir, *, tb_input=None, tb_ou
     files[f"tb/{name}_test.cpp"] = render("test.cpp.j2")
     files[f"csim/{name}_batch.cpp"] = render("batch.cpp.j2")
     files["build_prj.tcl"] = render("build_prj.tcl.j2")
+    if ctx["vitis"]:
+        files["hls_config.cfg"] = render("hls_config.cfg.j2")
     testbench = None
     if tb_input is not None and tb_source:
         first = tb_input[0] if isinstance(tb_input, (list, tuple)) else tb_input
