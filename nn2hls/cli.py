@@ -191,6 +191,15 @@ def build_parser() -> argparse.ArgumentParser:
                    help="calibration samples (MODEL only; " + _SEVERAL + ")")
     p.set_defaults(handler=cmd_report)
 
+    p = sub.add_parser("lint", parents=[common], help="synthesizability lint of a project (clang LLVM IR)",
+                       description="Compile the project's synthesis view with clang -O1 and report recursion, "
+                                   "loops without a constant trip count and weight/index array reads at "
+                                   "run-time addresses (criteria: nn2hls/backends/vivado/lint.py). Exit 1 "
+                                   "when something is found.")
+    p.add_argument("project", metavar="PROJECT", help="project folder made by nn2hls convert")
+    p.add_argument("--ap-types", metavar="DIR", help="ap types headers (default $NN2HLS_AP_TYPES, else hls_lib)")
+    p.set_defaults(handler=cmd_lint)
+
     p = sub.add_parser("profile", parents=[common], help="per-layer weight distributions and sparsity",
                        description="Per-layer log-scale |w| histograms (PNG, needs matplotlib), sparsity, "
                                    "summary.txt and profile.json in DIR; --compare overlays another version.")
@@ -579,6 +588,18 @@ def cmd_report(args: argparse.Namespace) -> int:
         if synthesis is not None:
             print()
             print(synth.side_by_side(report, synthesis), end="")
+    return EXIT_OK
+
+
+def cmd_lint(args: argparse.Namespace) -> int:
+    from nn2hls.backends.vivado.lint import lint_project
+
+    findings = lint_project(args.project, args.ap_types)
+    for finding in findings:
+        print(finding)
+    if findings:
+        return EXIT_MISMATCH
+    print(f"{args.project}: no recursion, constant trip counts, constant-address weight/index reads")
     return EXIT_OK
 
 

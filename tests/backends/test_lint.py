@@ -104,9 +104,11 @@ def test_unrolled_variable_bound_loop_is_found(tiny_project, tmp_path):
 
 
 def test_surviving_array_load_is_found(tiny_project, tmp_path):
-    project = _with_defect(tiny_project, tmp_path, "", "  y[1] = bias[x0[2].to_int() & 3];")
+    statement = "  y[1] = bias[x0[2].to_int() & 3];"
+    project = _with_defect(tiny_project, tmp_path, "", statement)
     findings = lint_project(project, VENDOR)
-    assert [f.kind for f in findings] == ["array"], findings
+    line = (project / "firmware" / "layer_fc1.cpp").read_text().splitlines().index(statement) + 1
+    assert [(f.kind, f.where) for f in findings] == [("array", f"firmware/layer_fc1.cpp:{line}")], findings
     assert "fc1::bias" in findings[0].message
 
 
@@ -114,3 +116,13 @@ def test_constant_index_load_is_not_a_finding(tiny_project, tmp_path):
     """The control for the test above: the same read at a constant address folds (no finding)."""
     project = _with_defect(tiny_project, tmp_path, "", "  y[1] = bias[2];")
     assert lint_project(project, VENDOR) == []
+
+
+def test_cli_lint(tiny_project, tmp_path):
+    import subprocess
+    project = _with_defect(tiny_project, tmp_path, "", "  y[1] = bias[x0[2].to_int() & 3];")
+    run = subprocess.run([sys.executable, "-m", "nn2hls", "lint", str(project), "--ap-types", VENDOR],
+                         capture_output=True, text=True)
+    assert run.returncode == 1 and run.stdout.startswith("array: firmware/layer_fc1.cpp:"), run.stdout + run.stderr
+    run = subprocess.run([sys.executable, "-m", "nn2hls", "lint", str(tmp_path)], capture_output=True, text=True)
+    assert run.returncode == 2 and run.stderr.startswith("error: ") and "not an nn2hls project" in run.stderr

@@ -34,7 +34,8 @@ Exact criteria, each a `Finding` with its kind:
   ap_fixed arrays (their constructors run at start-up), while the HLS tools read the initializers. A
   layer array passed to a call that was not inlined is also reported (its reads cannot be checked).
 
-`lint_project(path)` returns the findings (empty: clean); `nn2hls lint PROJECT` prints them.
+`lint_project(path)` returns the findings (empty: clean); `nn2hls lint PROJECT` prints them (exit 1
+when there are any).
 """
 from __future__ import annotations
 
@@ -245,6 +246,20 @@ class _Debug:
         return _relative(file), line
 
     def _where(self, ref: str | None) -> tuple[str, int]:
+        """The location, or the first location of its inlinedAt chain in the project's firmware."""
+        first = None
+        seen = 0
+        while ref and seen < 100:
+            here = self._one(ref)
+            first = first or here
+            if _relative(here[0]).startswith("firmware/") or "/firmware/" in here[0]:
+                return here
+            inlined = re.search(r"inlinedAt: (![0-9]+)", self.meta.get(ref, ""))
+            ref = inlined.group(1) if inlined else None
+            seen += 1
+        return first or ("?", 0)
+
+    def _one(self, ref: str | None) -> tuple[str, int]:
         loc = self.meta.get(ref or "", "")
         line = re.search(r"line: (\d+)", loc)
         scope = re.search(r"scope: (![0-9]+)", loc)
@@ -394,7 +409,7 @@ def _params(define_line: str) -> list[str]:
     return [(_VALUE.findall(p) or [""])[-1] for p in _split_top(inside)]
 
 
-def array_findings(ir: str) -> list[Finding]:
+def array_findings(ir: str, own: Callable[[str], bool] = lambda f: True) -> list[Finding]:
     """Loads from layer arrays at run-time addresses (module doc), followed into calls left in the IR.
 
     Each pointer value gets a state per layer array it is computed from: 'const' (a constant address:
@@ -406,6 +421,7 @@ def array_findings(ir: str) -> list[Finding]:
     defs = {f: {m.group(1): m.group(2).split(", !dbg")[0] for line in body if (m := _DEF.match(line))}
             for f, body in bodies.items()}
     param_state: dict[tuple[str, str], dict[str, str]] = {}
+    param_site: dict[tuple[str, str], tuple[str, int]] = {}  # where a run-time address entered a function
 
     def join(a: dict[str, str], b: dict[str, str]) -> dict[str, str]:
         out = dict(a)
@@ -461,6 +477,10 @@ def array_findings(ir: str) -> list[Finding]:
                     if bad:
                         dbg = re.search(r"!dbg (![0-9]+)", line)
                         file, lineno = debug.where(dbg.group(1) if dbg else None)
+                        if not own(file):  # inside a header's function: cite where the address came in
+                            sites = [param_site[k] for k in param_site if k[0] == f and
+                                     any(param_state[k].get(a) == "var" for a in bad)]
+                            file, lineno = min(sites) if sites else (file, lineno)
                         names = ", ".join("::".join(layer_array(a)) for a in bad)
                         findings.add(Finding("array", f"{file}:{lineno}", f"load from the constant array {names} "
                                              "at an address computed at run time (not folded into a constant: "
@@ -472,6 +492,11 @@ def array_findings(ir: str) -> list[Finding]:
                         state = operand_state(f, arg, frozenset())
                         if state:
                             param_state[(callee, name)] = join(param_state.get((callee, name), {}), state)
+                            if "var" in state.values() and (callee, name) not in param_site:
+                                dbg = re.search(r"!dbg (![0-9]+)", line)
+                                site = debug.where(dbg.group(1) if dbg else None)
+                                outer = [param_site[k] for k in param_site if k[0] == f]
+                                param_site[(callee, name)] = site if own(site[0]) or not outer else min(outer)
         if param_state == before:
             break
     return sorted(findings, key=str)
@@ -489,7 +514,7 @@ def lint_ir(ir: str, stderr: str = "", work: Path | None = None) -> list[Finding
             work is not None and file.startswith(str(work)))
     findings = recursion_findings(ir, own) + unroll_findings(stderr, work or Path("."))
     unrolled = {f.where for f in findings if f.kind == "loop"}
-    findings += [f for f in loop_findings(ir, own) if f.where not in unrolled] + array_findings(ir)
+    findings += [f for f in loop_findings(ir, own) if f.where not in unrolled] + array_findings(ir, own)
     return findings
 
 
