@@ -6,12 +6,15 @@ a trainable PyTorch module through `nn2hls.compress.from_ir`, is compressed by
 `DIR/history.csv`, the plots, the checkpoints and `DIR/summary.json`.
 DATA.npz holds `x_train`, `y_train`, `x_val`, `y_val` and optionally `x_test`, `y_test` (inputs in the
 model's own layout, integer class labels). DIR may not be a non-empty folder of the user's (use --force)
-unless it holds this command's own checkpoints, which resume the run.
+unless it holds this command's own checkpoints: the same command resumes after the last finished stage,
+other arguments are refused, and --force starts over (removing that run's checkpoints and outputs).
 """
 from __future__ import annotations
 
 import argparse
 import json
+import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +47,8 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--qat-epochs", type=int, default=10, help="epochs of quantization-aware training (10)")
     p.add_argument("--seed", type=int, default=0, help="random seed (0)")
     p.add_argument("--no-check", action="store_true", help="skip the C simulation check")
-    p.add_argument("--force", action="store_true", help="use a non-empty output folder anyway")
+    p.add_argument("--force", action="store_true",
+                   help="use a non-empty output folder anyway; start over instead of resuming a previous run")
     p.set_defaults(handler=run)
 
 
@@ -88,11 +92,16 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"--target-sparsity {args.target_sparsity} must be in (0, 1]")
     model = to_torch(args.model)
     test = (data["x_test"], data["y_test"]) if "x_test" in data else None
-    result = compress(model, (data["x_train"], data["y_train"]), (data["x_val"], data["y_val"]), test=test,
-                      recipe=args.recipe, strength=args.strength, target_sparsity=args.target_sparsity,
-                      tolerance=args.tolerance, bits=args.bits, share_bits=args.share_bits, epochs=args.epochs,
-                      retrain_epochs=args.retrain_epochs, qat_epochs=args.qat_epochs, seed=args.seed,
-                      out_dir=out, check=not args.no_check)
+    with warnings.catch_warnings(record=True) as caught:  # printed as one-line warnings, not Python's form
+        warnings.simplefilter("always")
+        result = compress(model, (data["x_train"], data["y_train"]), (data["x_val"], data["y_val"]), test=test,
+                          recipe=args.recipe, strength=args.strength, target_sparsity=args.target_sparsity,
+                          tolerance=args.tolerance, bits=args.bits, share_bits=args.share_bits,
+                          epochs=args.epochs, retrain_epochs=args.retrain_epochs, qat_epochs=args.qat_epochs,
+                          seed=args.seed, out_dir=out, check=not args.no_check, resume=not args.force)
+    for w in caught:
+        if "nn2hls" in str(w.filename):  # ours; the frameworks' own warnings stay out of the summary
+            print(f"warning: {w.message}", file=sys.stderr)
     final = result.final
     summary = {
         "reference_accuracy": result.reference_accuracy,

@@ -133,7 +133,12 @@ def _checkpoint_dir(out_dir: Path | None) -> Path | None:
     return out_dir / "checkpoints" if out_dir is not None else None
 
 
-def _save_stage(ckpt: Path | None, stage: str, model: nn.Module, result: CompressResult) -> None:
+OUTPUT_FILES = ("compressed.onnx", "compressed.qonnx.onnx", "history.csv", "accuracy_vs_sparsity.png",
+                "layer_sparsity.png")
+
+
+def _save_stage(ckpt: Path | None, stage: str, model: nn.Module, result: CompressResult,
+                arguments: dict[str, Any]) -> None:
     # a state dict, not the pickled module: Brevitas layers do not pickle; `_rebuild` recreates the
     # structure (masks are re-derived from the saved zeros, masks.py)
     if ckpt is None:
@@ -141,14 +146,42 @@ def _save_stage(ckpt: Path | None, stage: str, model: nn.Module, result: Compres
     ckpt.mkdir(parents=True, exist_ok=True)
     torch.save(model.state_dict(), ckpt / f"{stage}.pt")
     state = {"stage": stage, "history": result.history, "stop_reason": result.stop_reason,
-             "reference_accuracy": result.reference_accuracy}
+             "reference_accuracy": result.reference_accuracy, "arguments": arguments}
     (ckpt / "state.json").write_text(json.dumps(state, indent=1))
 
 
-def _resume(ckpt: Path | None, stages: Sequence[str], rebuild) -> tuple[str | None, nn.Module | None, dict | None]:
+def _start_over(out: Path | None) -> None:
+    """Remove a previous run's checkpoints and outputs (this flow's own files only) before a new run."""
+    if out is None:
+        return
+    import shutil
+
+    shutil.rmtree(out / "checkpoints", ignore_errors=True)
+    for name in OUTPUT_FILES:
+        (out / name).unlink(missing_ok=True)
+
+
+def _run_arguments(values: dict[str, Any], data: Sequence[torch.Tensor]) -> dict[str, Any]:
+    """What decides a run's result: the schedule's arguments and a digest of the data."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for t in data:
+        digest.update(t.numpy().tobytes())
+    return {**{k: repr(v) for k, v in values.items()}, "data_sha256": digest.hexdigest()}
+
+
+def _resume(ckpt: Path | None, stages: Sequence[str], rebuild, arguments: dict[str, Any]
+            ) -> tuple[str | None, nn.Module | None, dict | None]:
     if ckpt is None or not (ckpt / "state.json").is_file():
         return None, None, None
     state = json.loads((ckpt / "state.json").read_text())
+    differ = sorted(k for k in set(arguments) | set(state.get("arguments", {}))
+                    if arguments.get(k) != state.get("arguments", {}).get(k))
+    if differ:
+        raise ConfigError(f"'{ckpt.parent}' holds a compression run with other arguments (differs in: "
+                          f"{', '.join(differ)}); start over with resume=False (command line: --force) or "
+                          "choose another output folder")
     stage = state.get("stage")
     if stage not in stages or not (ckpt / f"{stage}.pt").is_file():
         return None, None, None
@@ -190,7 +223,9 @@ def compress(model: nn.Module, train: Any, val: Any, *, test: Any = None, recipe
     k-means weight sharing with 2^bits values per layer, or None. `weight_width`: the width of the
     compiler's automatic weight type used for `effective_sparsity`. `out_dir`: where exports,
     checkpoints, the history CSV and the plots go (None: a temporary folder for the export only,
-    nothing kept). `check`: run `nn2hls.check` on up to `check_samples` validation inputs (needs g++).
+    nothing kept). `resume`: go on after the last finished stage of a previous run in `out_dir` with the
+    same arguments and data (other arguments are a ConfigError); False starts over, removing the previous
+    run's checkpoints and outputs. `check`: run `nn2hls.check` on up to `check_samples` validation inputs (needs g++).
     Raises ConfigError for bad arguments.
     """
     import tempfile
@@ -226,7 +261,18 @@ def compress(model: nn.Module, train: Any, val: Any, *, test: Any = None, recipe
             fresh = qat.quantize_model(fresh, bits, layers=qat_layers, edge=qat_edge)
         return fresh
 
-    done, resumed, state = _resume(ckpt, stages, rebuild) if resume else (None, None, None)
+    arguments = _run_arguments(
+        dict(recipe=recipe, strength=strength, p=p, target_sparsity=target_sparsity, tolerance=tolerance,
+             fraction=fraction, scope=scope, criterion=criterion, sensitivity=sensitivity,
+             sensitivity_drop=sensitivity_drop, bits=bits, qat_layers=qat_layers, qat_edge=qat_edge,
+             share_bits=share_bits, epochs=epochs, retrain_epochs=retrain_epochs, qat_epochs=qat_epochs,
+             share_epochs=share_epochs, lr=lr, batch_size=batch_size, seed=seed, weight_width=weight_width),
+        [x_tr, y_tr, *val_t])
+    if resume:
+        done, resumed, state = _resume(ckpt, stages, rebuild, arguments)
+    else:
+        _start_over(out)
+        done, resumed, state = None, None, None
     if done is not None:
         result = CompressResult(resumed, state["reference_accuracy"], state["history"], state["stop_reason"])
         work = resumed
@@ -263,7 +309,7 @@ def compress(model: nn.Module, train: Any, val: Any, *, test: Any = None, recipe
                                  tolerance=tolerance, fraction=rule, threshold=threshold, scope=use_scope,
                                  clip_to_target=True, on_iteration=record, scores=scores)
         result.stop_reason = pruned.stop_reason
-        _save_stage(ckpt, "prune", work, result)
+        _save_stage(ckpt, "prune", work, result, arguments)
 
     if "qat" in todo:
         start = time.perf_counter()
@@ -273,7 +319,7 @@ def compress(model: nn.Module, train: Any, val: Any, *, test: Any = None, recipe
         row["accepted"] = True
         result.history.append(row)
         _say(row, result.reference_accuracy)
-        _save_stage(ckpt, "qat", work, result)
+        _save_stage(ckpt, "qat", work, result, arguments)
 
     if "share" in todo:
         start = time.perf_counter()
@@ -284,7 +330,7 @@ def compress(model: nn.Module, train: Any, val: Any, *, test: Any = None, recipe
         row = measure(work, "share", 0, time.perf_counter() - start)
         result.history.append(row)
         _say(row, result.reference_accuracy)
-        _save_stage(ckpt, "share", work, result)
+        _save_stage(ckpt, "share", work, result, arguments)
 
     result.model = work
     tmp = None

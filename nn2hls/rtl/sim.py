@@ -138,7 +138,7 @@ def build(project, simulator: str | None = None, graph: Any = None) -> RtlSimula
             _run([exe[0], "--binary", "-Wno-fatal", "-Wno-lint", "-Wno-style", "--top-module", top,
                   "-Mdir", "obj", "-o", "sim", "-CFLAGS", "-O1", *sources], folder, folder / "build.log",
                  "Verilator build")
-        command = [str(binary)]
+        command = [str(binary.resolve())]  # run with cwd=folder: a relative path would not resolve
     else:
         image = folder / "sim.vvp"
         if not image.is_file():

@@ -80,6 +80,17 @@ def test_resume_skips_finished_stages(task, compressed, monkeypatch):
         assert torch.equal(qat.quantized_weight(a), qat.quantized_weight(b))
 
 
+@pytest.mark.slow
+@pytest.mark.csim
+def test_other_arguments_do_not_resume_silently(task, compressed, monkeypatch):
+    net, train, val, test = task
+    res, out = compressed
+    with pytest.raises(ConfigError, match="other arguments \\(differs in: tolerance\\).*resume=False"):
+        flow.compress(net, train, val, test=test, target_sparsity=0.6, tolerance=0.05, epochs=3,
+                      retrain_epochs=3, bits="fixed6", qat_epochs=2, out_dir=out, check=False)
+    assert (out / "checkpoints" / "qat.pt").is_file()  # nothing of the previous run was touched
+
+
 def test_bad_arguments_are_named(task):
     net, train, val, _ = task
     with pytest.raises(ConfigError, match="recipe 'l3' is unknown"):
