@@ -426,7 +426,7 @@ def _print_check(r) -> None:
         lines.append(f"  first difference:    {r.first_mismatch}")
     if r.rtl is not None:
         rtl = r.rtl
-        lines.append(f"  RTL vs emulator:     " + ("BIT-EXACT" if rtl["bit_exact"] else
+        lines.append("  RTL vs emulator:     " + ("BIT-EXACT" if rtl["bit_exact"] else
                                                  f"NOT BIT-EXACT ({rtl['mismatches']} samples differ)") +
                      f" ({rtl['simulator']}, build {rtl['build_s']:.1f} s)")
         if rtl["first_mismatch"]:

@@ -46,8 +46,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from nn2hls.errors import UnsupportedOpError
-from nn2hls.frontends.keras_build import (Builder, KTensor, channels_first, cl_axis, cl_shape, int_tuple,
+from nn2hls.frontends.keras_build import (Builder, KTensor, channels_first, cl_axis, int_tuple,
                                          keras_axis, refuse)
 from nn2hls.frontends.keras_config import LayerCall
 from nn2hls.ir import ops

@@ -35,7 +35,7 @@ from nn2hls.emulate.arith import exact_weight
 from nn2hls.errors import GraphError, UnsupportedOpError
 from nn2hls.ir import fixed, ops, tables
 from nn2hls.ir.conv_groups import expand_groups
-from nn2hls.ir.graph import Graph, Node
+from nn2hls.ir.graph import Node
 from nn2hls.ir.types import FixedType
 
 Builder = Callable[[Body, Node, list[list[Sig]], list[tuple[int, ...]]], list[Sig]]
