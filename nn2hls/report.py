@@ -563,8 +563,8 @@ def format_report(report: dict[str, Any]) -> str:
         lines.append(f"part {part['device']} ({part['source']}): {part['dsp']} DSP, {part['lut']} LUT, "
                      f"{part['ff']} FF, {part['bram18']} BRAM18")
     lines += [f"warning: {w}" for w in report.get("warnings", [])]
-    if report.get("synthesis"):
-        lines += ["", _synthesis_text(report)]
+    if report.get("synthesis") and "top" in report["synthesis"]:  # csynth reports (a Verilog project's
+        lines += ["", _synthesis_text(report)]                     # yosys cells are printed by the CLI)
     return "\n".join(lines) + "\n"
 
 
