@@ -29,6 +29,7 @@ from torch import nn
 from nn2hls.errors import ConfigError
 from nn2hls.ir import ops
 from nn2hls.ir.graph import Graph, Node
+from nn2hls.ir.rearrange import block_rearrangement
 
 _ACTIVATIONS: dict[str, Callable[[ops.Activation, torch.Tensor], torch.Tensor]] = {
     "linear": lambda op, x: x,
@@ -218,20 +219,9 @@ class IRModule(nn.Module):
                 if scale != 1:
                     x = torch.repeat_interleave(x, int(scale), dim=axis)
             return x
-        if isinstance(op, ops.DepthToSpace):
-            n, h, w, depth = x.shape
-            b = op.block
-            c = depth // (b * b)
-            if op.mode == "DCR":  # channel = (i * b + j) * C + c
-                y = x.reshape(n, h, w, b, b, c).permute(0, 1, 3, 2, 4, 5)
-            else:  # CRD: channel = c * b * b + i * b + j
-                y = x.reshape(n, h, w, c, b, b).permute(0, 1, 4, 2, 5, 3)
-            return y.reshape(n, h * b, w * b, c)
-        if isinstance(op, ops.SpaceToDepth):
-            n, hb, wb, c = x.shape
-            b = op.block
-            y = x.reshape(n, hb // b, b, wb // b, b, c).permute(0, 1, 3, 2, 4, 5)
-            return y.reshape(n, hb // b, wb // b, b * b * c)
+        if isinstance(op, (ops.DepthToSpace, ops.SpaceToDepth)):
+            split, perm, out = block_rearrangement(op, tuple(x.shape))  # the executor's rule (rearrange.py)
+            return x.reshape(split).permute(perm).reshape(out)
         raise ConfigError(f"node {node.label()}: op {op.kind} cannot be made trainable in PyTorch")
 
     @staticmethod

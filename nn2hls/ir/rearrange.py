@@ -52,21 +52,30 @@ def apply(op: ops.Op, x: np.ndarray, fill=0) -> np.ndarray:
             if scale != 1:
                 x = np.repeat(x, scale, axis=axis)
         return x
-    if isinstance(op, ops.DepthToSpace):
-        n, h, w, depth = x.shape
-        b = op.block
-        c = depth // (b * b)
-        if op.mode == "DCR":  # channel = (i * b + j) * C + c
-            y = x.reshape(n, h, w, b, b, c).transpose(0, 1, 3, 2, 4, 5)
-        else:  # CRD: channel = c * b * b + i * b + j
-            y = x.reshape(n, h, w, c, b, b).transpose(0, 1, 4, 2, 5, 3)
-        return y.reshape(n, h * b, w * b, c)
-    if isinstance(op, ops.SpaceToDepth):
-        n, hb, wb, c = x.shape
-        b = op.block
-        y = x.reshape(n, hb // b, b, wb // b, b, c).transpose(0, 1, 3, 2, 4, 5)
-        return y.reshape(n, hb // b, wb // b, b * b * c)
+    if isinstance(op, (ops.DepthToSpace, ops.SpaceToDepth)):
+        split, perm, out = block_rearrangement(op, x.shape)
+        return x.reshape(split).transpose(perm).reshape(out)
     raise TypeError(f"{op.kind} is not a structural op")
+
+
+def block_rearrangement(op: "ops.DepthToSpace | ops.SpaceToDepth", shape: Shape) -> tuple[Shape, Shape, Shape]:
+    """DepthToSpace / SpaceToDepth on a batch of shape (N, H, W, C) as reshape -> transpose -> reshape:
+    (split shape, axis permutation, output shape). One rule for every array library (numpy `transpose`,
+    torch `permute`):
+      DepthToSpace DCR: channel = (i * b + j) * C + c;  CRD: channel = c * b * b + i * b + j
+      (i, j: the row and column inside the b x b block written at (h * b + i, w * b + j));
+      SpaceToDepth: the inverse of DCR, channel = (i * b + j) * C + c."""
+    b = op.block
+    if isinstance(op, ops.DepthToSpace):
+        n, h, w, depth = (int(s) for s in shape)
+        c = depth // (b * b)
+        if op.mode == "DCR":
+            return (n, h, w, b, b, c), (0, 1, 3, 2, 4, 5), (n, h * b, w * b, c)
+        return (n, h, w, c, b, b), (0, 1, 4, 2, 5, 3), (n, h * b, w * b, c)
+    if isinstance(op, ops.SpaceToDepth):
+        n, hb, wb, c = (int(s) for s in shape)
+        return (n, hb // b, b, wb // b, b, c), (0, 1, 3, 2, 4, 5), (n, hb // b, wb // b, b * b * c)
+    raise TypeError(f"{op.kind} is not DepthToSpace or SpaceToDepth")
 
 
 # ---- (2) gather form -------------------------------------------------------------------------------

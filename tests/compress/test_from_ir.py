@@ -49,3 +49,31 @@ def test_quantized_nodes_are_refused_by_name():
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
     with pytest.raises(ConfigError, match="node 'in_quant.*op Quant cannot be made trainable"):
         to_torch(onnx.load_from_string(model.SerializeToString()))
+
+
+@pytest.mark.parametrize("op_type, mode, in_shape", [("DepthToSpace", "DCR", [1, 8, 2, 3]),
+                                                     ("DepthToSpace", "CRD", [1, 8, 2, 3]),
+                                                     ("SpaceToDepth", None, [1, 3, 4, 6])])
+def test_block_rearrangements_equal_onnxruntime(op_type, mode, in_shape):
+    """DepthToSpace (both modes) and SpaceToDepth in the trainable module against onnxruntime's own
+    operators (the index rule is shared with the float executor, nn2hls.ir.rearrange)."""
+    import onnx
+    import onnxruntime as ort
+    from onnx import TensorProto, helper
+
+    attrs = {"blocksize": 2, **({"mode": mode} if mode else {})}
+    out_shape = ([1, in_shape[1] // 4, in_shape[2] * 2, in_shape[3] * 2] if op_type == "DepthToSpace"
+                 else [1, in_shape[1] * 4, in_shape[2] // 2, in_shape[3] // 2])
+    node = helper.make_node(op_type, ["x"], ["y"], name="rearrange", **attrs)
+    graph = helper.make_graph([node], "block", [helper.make_tensor_value_info("x", TensorProto.FLOAT, in_shape)],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, out_shape)])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    x = np.random.default_rng(2).normal(size=(5, *in_shape[1:])).astype(np.float32)
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    session = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+    expect = np.concatenate([session.run(None, {"x": x[i:i + 1]})[0] for i in range(len(x))])
+    module = to_torch(onnx.load_from_string(model.SerializeToString()))
+    with torch.no_grad():
+        got = module(torch.as_tensor(x)).numpy()
+    np.testing.assert_array_equal(got, expect)
