@@ -62,7 +62,7 @@ VARIANTS = {"l1": ("l1", "magnitude", None, None), "l1+qat8": ("l1", "magnitude"
             "lp+energy": ("lp", "energy", None, 0.93)}
 
 
-def run(seed: int, target: float, out: Path, variants: tuple[str, ...] = tuple(VARIANTS)) -> dict:
+def run(seed: int, target: float, out: Path, variants: tuple[str, ...] = tuple(VARIANTS), quiet: bool = False) -> dict:
     train, val, test = data(seed)
     torch.manual_seed(seed)
     net = mlp()
@@ -83,11 +83,12 @@ def run(seed: int, target: float, out: Path, variants: tuple[str, ...] = tuple(V
                      "effective_sparsity": final["effective_sparsity"], "stop_reason": res.stop_reason,
                      "mult_general": t["mult_general"], "dsp": t.get("dsp"), "mismatches": res.check.mismatches,
                      "hardware_sparsity": t["sparsity"], "seconds": round(time.perf_counter() - start, 1)}
-        print(f"seed {seed} {name}: {json.dumps(row[name])}", flush=True)
+        print(f"seed {seed} {name}: {json.dumps(row[name])}", flush=True, file=sys.stderr if quiet else sys.stdout)
     return row
 
 
-def section(rows: list[dict], target: float) -> str:
+def section(rows: list[dict], target: float, tables_only: bool = False) -> str:
+    """The RESULTS.md section; `tables_only`: the table alone (the region bench/regenerate.py replaces)."""
     lines = ["## Compression: one call on the jet-like task (issue #21)", "",
              "`python bench/compress_jet.py --seeds 3`: make_classification(20000, 16 features, 10 informative, "
              "5 classes, class_sep 1.0), MLP 16-64-32-32-5, `compress(recipe='l1', target_sparsity="
@@ -96,6 +97,8 @@ def section(rows: list[dict], target: float) -> str:
              "energy ranking (`criterion=`).", "",
              "| seed | float test | recipe | test acc | Δ pt | sparsity | hardware sparsity | general products | "
              "C-sim mismatches | stop | time (s) |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+    if tables_only:
+        lines = lines[-2:]
     for r in rows:
         for name in VARIANTS:
             if name not in r:
@@ -114,6 +117,8 @@ def main() -> None:
     parser.add_argument("--target", type=float, default=0.75)
     parser.add_argument("--out", default=str(ROOT / "bench" / "compress_jet"))
     parser.add_argument("--variants", default=",".join(VARIANTS), help="comma-separated subset of " + ", ".join(VARIANTS))
+    parser.add_argument("--markdown", action="store_true", help="stdout: only the table (bench/regenerate.py); "
+                        "per-seed lines go to stderr")
     args = parser.parse_args()
     torch.set_num_threads(1)
     progress.set_quiet(True)
@@ -122,11 +127,12 @@ def main() -> None:
     import tempfile
 
     with tempfile.TemporaryDirectory(prefix="nn2hls_compress_jet_") as work:  # exports, checkpoints, plots
-        rows = [run(seed, args.target, Path(work), tuple(args.variants.split(","))) for seed in range(args.seeds)]
+        rows = [run(seed, args.target, Path(work), tuple(args.variants.split(",")), quiet=args.markdown)
+                for seed in range(args.seeds)]
     (out / "results.json").write_text(json.dumps(rows, indent=1))
     text = section(rows, args.target)
     (out / "section.md").write_text(text)
-    print(text)
+    print(section(rows, args.target, tables_only=True) if args.markdown else text)
 
 
 if __name__ == "__main__":

@@ -245,7 +245,9 @@ def summarize(results: dict) -> dict:
     return summary
 
 
-def markdown(results: dict) -> str:
+def markdown(results: dict, tables_only: bool = False) -> str:
+    """The RESULTS.md section; `tables_only`: without the heading and the provenance paragraph (the region
+    bench/regenerate.py replaces)."""
     s = results["summary"]
     lines = ["## Compression", "",
              f"`python bench/compress_seed.py --seeds {results['seeds']}` ({results['seconds']:.0f} s on "
@@ -319,7 +321,7 @@ def markdown(results: dict) -> str:
     if results.get("figures"):
         lines.append("Figures (log-scale |w| histograms per layer, float vs pruned): " +
                      ", ".join(f"`{f}/`" for f in results["figures"]))
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines[4:] if tables_only else lines) + "\n"
 
 
 def main(argv=None) -> int:
@@ -332,7 +334,10 @@ def main(argv=None) -> int:
     ap.add_argument("--scope", default="auto", choices=["auto", "layer", "global"])
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config value")
     ap.add_argument("--dry", action="store_true", help="print the per-seed lines only; write nothing")
+    ap.add_argument("--markdown", action="store_true", help="stdout: only the tables, curves and figure list "
+                    "(bench/regenerate.py); progress lines go to stderr")
     args = ap.parse_args(argv)
+    say = sys.stderr if args.markdown else sys.stdout
     torch.set_num_threads(1)
     cfg = dict(CONFIG)
     if args.quick:
@@ -359,7 +364,7 @@ def main(argv=None) -> int:
             print(f"{arch} seed {seed} ({time.perf_counter() - t1:.0f} s): " + ", ".join(
                 f"{k} {v['test_acc']*100:.1f}%" + (f"@{v['sparsity']*100:.1f}%" if 'sparsity' in v else '')
                 + (f" (mult {v['mult_sparsity']*100:.1f}%, {v['stop_reason']})" if 'mult_sparsity' in v else '')
-                for k, v in out.items()), flush=True)
+                for k, v in out.items()), flush=True, file=say)
             if args.dry:
                 continue
             if seed == 0:
@@ -378,7 +383,7 @@ def main(argv=None) -> int:
     (OUT / "results.json").write_text(json.dumps(results, indent=1))
     md = markdown(results)
     (OUT / "section.md").write_text(md)
-    print(md)
+    print(markdown(results, tables_only=True) if args.markdown else md)
     return 0
 
 

@@ -107,6 +107,8 @@ def _timed(fn, x) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="skip the 1M-weight scaling point")
+    ap.add_argument("--markdown", action="store_true", help="print only the table and the pruned/dense ratio "
+                    "line (bench/regenerate.py); the load averages go to stderr")
     args = ap.parse_args()
     d = example_models_dir()
     load_before = os.getloadavg()
@@ -135,7 +137,8 @@ def main() -> None:
         kernel[np.random.default_rng(2).random(kernel.shape) < 0.75] = 0.0  # irregular rows: every block kind
         rows.append(measure("Dense 316x316 75% pruned", pruned, rng.normal(size=(2_000, 316)), root, repeats=1))
     load_after = os.getloadavg()
-    print(f"load average before {load_before[0]:.2f}, after {load_after[0]:.2f} (1 min)")
+    print(f"load average before {load_before[0]:.2f}, after {load_after[0]:.2f} (1 min)",
+          file=sys.stderr if args.markdown else sys.stdout)
     keys = list(rows[0])
     print("| " + " | ".join(keys) + " |")
     print("|" + "---|" * len(keys))

@@ -128,15 +128,17 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=7)
     ap.add_argument("--batch", type=int, default=10000)
+    ap.add_argument("--markdown", action="store_true", help="print only the table (bench/regenerate.py)")
     args = ap.parse_args()
     rng = np.random.default_rng(0)
     rows = [bench_model("mlp 16-64-32-32-5", mlp_model(rng), rng.normal(0, 1, (args.batch, 16)), args.repeat),
             bench_model("cnn 1x8x8 conv3x3x8-relu-maxpool2-dense10", cnn_model(rng),
                         rng.uniform(0, 1, (args.batch, 1, 8, 8)), args.repeat)]
-    print(f"## Emulator\n\n`python bench/emulator.py` on {datetime.date.today()}, {platform.processor() or platform.machine()}, "
-          f"{os.cpu_count()} cores (shared with other jobs), numpy {np.__version__}, best of {args.repeat}. "
-          "Default Config (16-bit results, exact accumulators), typed by run_passes with 1,000 calibration "
-          "samples; onnxruntime runs the float model.\n")
+    if not args.markdown:
+        print(f"## Emulator\n\n`python bench/emulator.py` on {datetime.date.today()}, {platform.processor() or platform.machine()}, "
+              f"{os.cpu_count()} cores (shared with other jobs), numpy {np.__version__}, best of {args.repeat}. "
+              "Default Config (16-bit results, exact accumulators), typed by run_passes with 1,000 calibration "
+              "samples; onnxruntime runs the float model.\n")
     print("| model | batch | emulator samples/s | emulator, no overflow count | CPU µs/sample (samples per CPU-s) | "
           "onnxruntime 1 thread | onnxruntime default | max abs err vs float | argmax agreement |")
     print("|---|---|---|---|---|---|---|---|---|")

@@ -54,6 +54,8 @@ def _comparable(rows):
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--skip-csim", action="store_true")
+    parser.add_argument("--markdown", action="store_true", help="print only the table and the best-point line "
+                        "(bench/regenerate.py)")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="nn2hls_bench_explore_"))
     lines = []
@@ -88,12 +90,13 @@ def main() -> None:
     finally:
         shutil.rmtree(work, ignore_errors=True)
     load = os.getloadavg()
-    print(f"## Design-space exploration (serial vs Ray)\n")
+    head = sys.stderr if args.markdown else sys.stdout
+    print("## Design-space exploration (serial vs Ray)\n", file=head)
     print(f"`python bench/explore.py` on {datetime.date.today()}, {platform.machine()}, {os.cpu_count()} cores "
           f"(load average {load[0]:.2f} at the end), Python {platform.python_version()}, "
           f"Ray {__import__('ray').__version__}. jet MLP (16-64-32-32-5), 1,000 samples with labels; Ray = a local "
           "instance with 2 CPUs (2 points at a time), its time including starting and stopping Ray "
-          f"({startup:.1f} s alone). Both engines gave identical rows (every number but eval_s).\n")
+          f"({startup:.1f} s alone). Both engines gave identical rows (every number but eval_s).\n", file=head)
     print("| scan | points | s per point (serial) | serial s | Ray 2 workers s | speed-up |")
     print("|---|---|---|---|---|---|")
     print("\n".join(lines))

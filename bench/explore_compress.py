@@ -30,6 +30,12 @@ SPACE = {"recipe": ["l1", "lp"], "strength": [1e-5, 1e-4], "target_sparsity": [0
 
 
 def main() -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--markdown", action="store_true", help="(the output is already one Markdown line; "
+                        "accepted for bench/regenerate.py)")
+    parser.parse_args()
     x = np.load(ROOT / "example_models" / "jet_mlp_input.npy").astype(np.float32)
     y = np.load(ROOT / "example_models" / "jet_mlp_labels.npy")
     y = y.argmax(axis=1) if y.ndim == 2 else y

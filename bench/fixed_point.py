@@ -129,6 +129,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--ap-types", default=os.environ.get("NN2HLS_AP_TYPES"),
                     help="vendor ap_types directory (default: $NN2HLS_AP_TYPES)")
+    ap.add_argument("--markdown", action="store_true", help="print only the table and the quantizer line "
+                    "(bench/regenerate.py)")
     args = ap.parse_args()
     vendor = Path(args.ap_types) if args.ap_types else None
     if vendor is not None and not (vendor / "ap_fixed.h").is_file():
@@ -151,9 +153,10 @@ def main() -> int:
     except OSError:
         pass
     gxx = subprocess.run(["g++", "--version"], capture_output=True, text=True).stdout.splitlines()[0]
-    print("## Fixed-point arithmetic\n")
-    print(f"Measured {datetime.date.today().isoformat()} with `python bench/fixed_point.py` on {cpu} "
-          f"({os.cpu_count()} cores, {platform.system()}), {gxx}, -O2.\n")
+    if not args.markdown:
+        print("## Fixed-point arithmetic\n")
+        print(f"Measured {datetime.date.today().isoformat()} with `python bench/fixed_point.py` on {cpu} "
+              f"({os.cpu_count()} cores, {platform.system()}), {gxx}, -O2.\n")
     print("| measurement | hls_lib | plain int64 | vendor headers |")
     print("|---|---|---|---|")
     v = f"{theirs:.3f}" if theirs else "n/a"

@@ -57,6 +57,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=7)
     ap.add_argument("--batch", type=int, default=10000)
+    ap.add_argument("--markdown", action="store_true", help="print only the table (bench/regenerate.py)")
     args = ap.parse_args()
     rng = np.random.default_rng(0)
     graph, layers = mlp(rng)
@@ -72,10 +73,11 @@ def main() -> None:
         t_numpy.append(time.perf_counter() - start)
     best_exec, best_numpy = min(t_exec), min(t_numpy)
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    print(f"## Float executor\n\n`python bench/float_executor.py` on {datetime.date.today()}, "
-          f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores (load average {load:.2f}), "
-          f"numpy {np.__version__}, best of {args.repeat} interleaved runs, MLP {'-'.join(map(str, SIZES))} "
-          f"with softmax, batch {args.batch}.\n")
+    if not args.markdown:
+        print(f"## Float executor\n\n`python bench/float_executor.py` on {datetime.date.today()}, "
+              f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores (load average {load:.2f}), "
+              f"numpy {np.__version__}, best of {args.repeat} interleaved runs, MLP {'-'.join(map(str, SIZES))} "
+              f"with softmax, batch {args.batch}.\n")
     print("| path | samples/s | ratio to plain numpy |")
     print("|---|---|---|")
     print(f"| nn2hls.ir.execute | {args.batch / best_exec:,.0f} | {best_exec / best_numpy:.2f}x the time |")

@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -61,6 +62,8 @@ def main() -> None:
     parser.add_argument("--thresholds", default="0.05,0.1")
     parser.add_argument("--check", type=int, default=0)
     parser.add_argument("--out", default="")
+    parser.add_argument("--markdown", action="store_true", help="print only the table (bench/regenerate.py); "
+                        "progress rows go to stderr")
     args = parser.parse_args()
     import yaml
 
@@ -68,11 +71,11 @@ def main() -> None:
     x = np.load(EX / "jet_mlp_input.npy")
     layers = [s for s in args.layers.split(",") if s]
     thresholds = [float(t) for t in args.thresholds.split(",") if t]
-    lines = [f"`python bench/verilog_synth.py --layers {args.layers} --thresholds {args.thresholds} --check "
+    context = [f"`python bench/verilog_synth.py --layers {args.layers} --thresholds {args.thresholds} --check "
              f"{args.check}` on {time.strftime('%Y-%m-%d')}, {platform.machine()}, {os.cpu_count()} cores shared "
              f"(load average {os.getloadavg()[0]:.1f}), yosys 0.23 `synth_xilinx -family xcup -noiopad`, part "
-             "xcvu13p; types from example_models/jet_mlp.yml (10-bit weights, 16-bit results).", "",
-             "| model | layer | nonzero / weights | general products (report) | distinct products (RTL) | "
+             "xcvu13p; types from example_models/jet_mlp.yml (10-bit weights, 16-bit results).", ""]
+    lines = ["| model | layer | nonzero / weights | general products (report) | distinct products (RTL) | "
              "DSP48E2 | LUT | FF | CARRY | yosys s | RTL == emulator (whole model) |",
              "|---|---|---|---|---|---|---|---|---|---|---|"]
     with tempfile.TemporaryDirectory() as tmp:
@@ -96,8 +99,8 @@ def main() -> None:
                 lines.append(f"| {label} | {name} | {r['nonzero_weights']} / {r['weights']} | {r['mult_general']} | "
                              f"{manifest['layer_multipliers'][name]} | {cells['DSP']} | {cells['LUT']} | "
                              f"{cells['FF']} | {cells['CARRY']} | {result['seconds']:.0f} | {exact} |")
-                print(lines[-1], flush=True)
-    text = "\n".join(lines) + "\n"
+                print(lines[-1], flush=True, file=sys.stderr if args.markdown else sys.stdout)
+    text = "\n".join(lines if args.markdown else context + lines) + "\n"
     print(text)
     if args.out:
         Path(args.out).write_text(text)
