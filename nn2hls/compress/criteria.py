@@ -11,6 +11,14 @@ Scores (one tensor shaped like each prunable layer's weight; lowest pruned first
              e_i = uses_i * E_mult(act_bits, weight_bits) (`masks.reuse_counts` uses; E_mult from
              `nn2hls.energy`): with one global threshold, weights whose products are expensive (conv taps
              reused at many positions) go first, the energy-aware pruning of Yang, Chen, Sze (CVPR 2017).
+Per-layer steps by measured cost (`LayerSteps`, what `compress(sensitivity=True)` uses): at every
+iteration, on the model as the last fine-tuning left it, each open layer's next step (a fraction of its
+remaining weights, lowest scores first) is tried alone and its cost measured as the increase of the
+training loss per multiply it removes (`masks.reuse_counts`: a conv tap counts once per output position
+it is used at); the cheapest step is taken. The training data judge the cost, so the validation data
+only accept or reject (the schedule's tolerance). A rejected step is rolled back and that layer's step
+halved (finer steps near the limit); a layer is closed when its step would remove less than one weight
+or less than `min_share` of the model's multiplies (steps too small to matter).
 Sensitivity (Han et al. 2015, "Learning both weights and connections"): each layer alone is pruned to
 increasing sparsities (no retraining) and the accuracy drop measured; a layer's target is the largest
 sparsity whose drop stays within `max_drop`. `toward_targets` turns the targets into a threshold rule
@@ -184,3 +192,99 @@ class SensitivityTargets:
                     least = min(open_layers, key=lambda n: accuracy - sens[n][levels[n][0]])
                     self.targets[least] = levels[least][0]
         return toward_targets(self.targets, self.steps)(model)
+
+
+def _training_loss(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int,
+                   loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -> float:
+    was = model.training
+    model.eval()
+    total = 0.0
+    with torch.no_grad():
+        for start in range(0, len(x), batch_size):
+            xb, yb = x[start:start + batch_size], y[start:start + batch_size]
+            total += float(loss(model(xb), yb)) * len(xb)
+    model.train(was)
+    return total / len(x)
+
+
+def prune_lowest(module: nn.Module, scores: torch.Tensor, count: int) -> int:
+    """Prune the `count` still-nonzero weights of `module` with the lowest scores (ties: first position);
+    returns how many were pruned."""
+    alive = masks.effective_weight(module) != 0
+    count = min(int(count), int(alive.sum()))
+    if count <= 0:
+        return 0
+    s = scores.detach().double().flatten().clone()
+    s[~alive.flatten()] = float("inf")
+    keep = torch.ones(s.numel(), dtype=torch.bool)
+    keep[torch.argsort(s, stable=True)[:count]] = False
+    masks.apply_mask(module, keep.reshape(module.weight.shape))
+    return count
+
+
+class LayerSteps:
+    """A `schedule.PruneStep`: per-layer steps chosen by measured cost per multiply, halved when rejected
+    (module docstring). `x`, `y`: training data (the cost is the training-loss increase); `reuse`:
+    `masks.reuse_counts` of the model; `criterion`: how weights are ranked inside a layer ("magnitude",
+    "obd", "energy"); `step`: the first fraction of a layer's remaining weights per step; `min_share`:
+    the smallest step, as a share of all the model's multiplies (0.005: a step removing fewer closes the
+    layer). `steps` holds each layer's current fraction, `closed` the closed layers, `last` the layer of
+    the latest step."""
+
+    def __init__(self, x: torch.Tensor, y: torch.Tensor, reuse: dict[str, torch.Tensor], *,
+                 criterion: str = "magnitude", step: float = 0.2, min_share: float = 0.005, batch_size: int = 1024,
+                 loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] = F.cross_entropy) -> None:
+        if not 0.0 < step < 1.0:
+            raise ConfigError(f"LayerSteps step {step} must be in (0, 1)")
+        if criterion not in CRITERIA:
+            raise ConfigError(f"pruning criterion '{criterion}' is unknown; use one of {', '.join(CRITERIA)}")
+        self.x, self.y, self.reuse, self.criterion = x, y, reuse, criterion
+        self.first_step, self.batch_size, self.loss = step, batch_size, loss
+        self.min_multiplies = min_share * float(sum(float(r.sum()) for r in reuse.values()))
+        self.steps: dict[str, float] = {}
+        self.closed: set[str] = set()
+        self.last: str | None = None
+
+    def _count(self, module: nn.Module, name: str) -> int:
+        alive = int((masks.effective_weight(module) != 0).sum())
+        return int(round(self.steps[name] * alive))
+
+    def _too_small(self, module: nn.Module, name: str) -> bool:
+        count = self._count(module, name)
+        per_weight = float(self.reuse[name].max()) if self.reuse[name].numel() else 0.0
+        return count < 1 or count * per_weight < self.min_multiplies
+
+    def prune(self, model: nn.Module) -> None:
+        layers = masks.prunable_layers(model)
+        for name, _ in layers:
+            self.steps.setdefault(name, self.first_step)
+        scores = scores_for(self.criterion, model, self.x, self.y)
+        base = _training_loss(model, self.x, self.y, self.batch_size, self.loss)
+        best: tuple[float, str] | None = None
+        for name, module in layers:
+            if name in self.closed or self._too_small(module, name):
+                self.closed.add(name)
+                continue
+            trial = masks.copy_model(model)
+            layer = trial.get_submodule(name) if name else trial
+            before = masks.effective_weight(layer) != 0
+            prune_lowest(layer, scores[name], self._count(module, name))
+            removed = before & (masks.effective_weight(layer) == 0)
+            saved = float((self.reuse[name] * removed).sum())
+            cost = (_training_loss(trial, self.x, self.y, self.batch_size, self.loss) - base) / max(saved, 1e-12)
+            if best is None or cost < best[0]:
+                best = (cost, name)
+        self.last = None
+        if best is not None:
+            self.last = best[1]
+            module = model.get_submodule(best[1]) if best[1] else model
+            prune_lowest(module, scores[best[1]], self._count(module, best[1]))
+
+    def rejected(self, model: nn.Module) -> bool:
+        """Halve the rejected layer's step (closing it below one weight); True while a layer is open."""
+        if self.last is not None:
+            self.steps[self.last] /= 2.0
+            module = model.get_submodule(self.last) if self.last else model
+            if self._too_small(module, self.last):
+                self.closed.add(self.last)
+        return any(name not in self.closed for name, _ in masks.prunable_layers(model))

@@ -197,11 +197,12 @@ def _resume(ckpt: Path | None, stages: Sequence[str], rebuild, arguments: dict[s
 def compress(model: nn.Module, train: Any, val: Any, *, test: Any = None, recipe: str = "l1",
              strength: float | None = None, p: float = 0.1, target_sparsity: float = 0.75,
              tolerance: float = 0.005, fraction: float | None = None, scope: str = "auto",
-             criterion: str = "magnitude", sensitivity: bool = False, sensitivity_drop: float = 0.05,
+             criterion: str = "magnitude", sensitivity: "bool | str" = False, sensitivity_drop: float = 0.05,
              bits: str | None = None, qat_layers: str = "all", qat_edge: str | None = None,
              share_bits: int | None = None, epochs: int = 20, retrain_epochs: int = 10,
              qat_epochs: int = 10, share_epochs: int = 5, lr: float = 1e-3, batch_size: int = 64,
-             seed: int = 0, weight_width: int = 16, out_dir: str | Path | None = None, resume: bool = True,
+             seed: int = 0, lr_decay: str | None = "auto", weight_width: int = 16,
+             out_dir: str | Path | None = None, resume: bool = True,
              check: bool = True, check_samples: int = 1000) -> CompressResult:
     """Compress a trained classifier and compile it (module docstring for the stages). Returns a
     CompressResult; `model` itself is not modified (a copy is compressed). `model`: a torch.nn.Module, or
@@ -214,11 +215,15 @@ def compress(model: nn.Module, train: Any, val: Any, *, test: Any = None, recipe
     default a taper from 0.3 to 0.15 at 60% sparsity), `scope` ("auto", "layer", "global"): as in
     `schedule.iterative_prune` / `masks.auto_scope`. `criterion`: "magnitude", "obd" (Optimal Brain
     Damage saliency) or "energy" (|w| per picojoule of its products), `nn2hls.compress.criteria`.
-    `sensitivity`: per-layer sparsity targets measured on the trained model (each layer pruned alone
-    without retraining, the largest sparsity losing at most `sensitivity_drop`; retraining recovers most
-    of it) and re-measured whenever every layer reached its target (`criteria.SensitivityTargets`), each
-    layer stepped towards its own target, within `tolerance` of the model passed in (for CNNs, whose
-    layers differ). `bits`: a QAT spec ("fixed8", "ternary", ...) or
+    `sensitivity`: per-layer sparsity by measured sensitivity, for CNNs, whose layers differ. True (or
+    "steps"): `criteria.LayerSteps`: at every iteration, on the fine-tuned model, each layer's next step
+    is tried alone and the one costing the least training loss per removed multiply is taken (weights
+    ranked by `criterion` inside the layer); a step the tolerance rejects is rolled back and that layer's
+    step halved, until no layer can take one more weight. "targets": the earlier rule
+    (`criteria.SensitivityTargets`: one-shot targets losing at most `sensitivity_drop`, re-measured when
+    every layer reached its target; the first rejected step ends the schedule). `lr_decay`: the
+    learning-rate schedule of every retraining (`schedule.fit`: None or "cosine"); "auto" = "cosine" with
+    sensitivity steps, else None. `bits`: a QAT spec ("fixed8", "ternary", ...) or
     None to skip QAT; `qat_layers`/`qat_edge` as `qat.quantize_model`'s `layers`/`edge`. `share_bits`:
     k-means weight sharing with 2^bits values per layer, or None. `weight_width`: the width of the
     compiler's automatic weight type used for `effective_sparsity`. `out_dir`: where exports,
@@ -266,7 +271,8 @@ def compress(model: nn.Module, train: Any, val: Any, *, test: Any = None, recipe
              fraction=fraction, scope=scope, criterion=criterion, sensitivity=sensitivity,
              sensitivity_drop=sensitivity_drop, bits=bits, qat_layers=qat_layers, qat_edge=qat_edge,
              share_bits=share_bits, epochs=epochs, retrain_epochs=retrain_epochs, qat_epochs=qat_epochs,
-             share_epochs=share_epochs, lr=lr, batch_size=batch_size, seed=seed, weight_width=weight_width),
+             share_epochs=share_epochs, lr=lr, batch_size=batch_size, seed=seed, weight_width=weight_width,
+             **({} if lr_decay == "auto" else {"lr_decay": lr_decay})),
         [x_tr, y_tr, *val_t])
     if resume:
         done, resumed, state = _resume(ckpt, stages, rebuild, arguments)
@@ -281,13 +287,20 @@ def compress(model: nn.Module, train: Any, val: Any, *, test: Any = None, recipe
         result = CompressResult(work, reference["val_acc"], [reference])
     todo = stages[stages.index(done) + 1:] if done is not None else stages
 
+    if sensitivity not in (False, True, "steps", "targets"):
+        raise ConfigError(f"sensitivity={sensitivity!r}: use False, True / 'steps' or 'targets'")
+    steps_rule = sensitivity is True or sensitivity == "steps"
+    decay = ("cosine" if steps_rule else None) if lr_decay == "auto" else lr_decay
+    if decay not in (None, "cosine"):
+        raise ConfigError(f"lr_decay '{lr_decay}' is unknown; use 'auto', None or 'cosine'")
     if "prune" in todo:
         use_scope = masks.auto_scope(reuse) if scope == "auto" else scope
         rule = fraction if fraction is not None else taper(0.3, 0.15, at=0.6)
 
         def train_step(m: nn.Module, iteration: int) -> None:
             fit(m, x_tr, y_tr, epochs=epochs if iteration == 0 else retrain_epochs, lr=lr,
-                batch_size=batch_size, penalty=penalty, seed=seed + 1000 * iteration)
+                batch_size=batch_size, penalty=penalty, seed=seed + 1000 * iteration,
+                lr_decay=None if iteration == 0 else decay)
 
         def evaluate(m: nn.Module) -> float:
             return accuracy(m, *val_t)
@@ -300,14 +313,16 @@ def compress(model: nn.Module, train: Any, val: Any, *, test: Any = None, recipe
         evaluate.n_samples = len(val_t[1])  # type: ignore[attr-defined]
         from nn2hls.compress import criteria
 
-        threshold = None
-        if sensitivity:
+        threshold = step = None
+        if steps_rule:
+            step = criteria.LayerSteps(x_tr, y_tr, reuse, criterion=criterion)
+        elif sensitivity == "targets":
             threshold = criteria.SensitivityTargets(evaluate, sensitivity_drop)
         scores = None if criterion == "magnitude" else (
             lambda m: criteria.scores_for(criterion, m, x_tr, y_tr))
         pruned = iterative_prune(work, train_step, evaluate, target_sparsity=target_sparsity,
                                  tolerance=tolerance, fraction=rule, threshold=threshold, scope=use_scope,
-                                 clip_to_target=True, on_iteration=record, scores=scores)
+                                 clip_to_target=True, on_iteration=record, scores=scores, step=step)
         result.stop_reason = pruned.stop_reason
         _save_stage(ckpt, "prune", work, result, arguments)
 

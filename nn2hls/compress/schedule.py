@@ -21,6 +21,11 @@ The prune fraction may change per iteration (`fraction` a function of (iteration
 T the target, at most 1 - (1 - T)/(1 - s) of the remaining weights (+ half a percent of them, so the
 integer counts of whole weights still reach T). Without `max_iterations`, a constant fraction f gets
 enough iterations to reach the target: ceil(log(1 - T) / log(1 - f)).
+Backtracking (`step`, e.g. `criteria.LayerSteps`): a rule object that prunes the model itself
+(`step.prune(model)`) and, when the tolerance rejects its step, is told so (`step.rejected(model)`, after
+the model was rolled back) and answers whether it has a smaller step to try; the schedule then goes on
+from the last accepted state instead of stopping ("tolerance" only when the rule has nothing left).
+Every rejected attempt is one more look at the validation data: its history row says so (accepted=False).
 The training step is the user's callback, so any loss, optimizer or data pipeline works; `fit` and
 `make_callbacks` give one for plain classification data (cross-entropy, Adam, optional penalty).
 """
@@ -32,7 +37,7 @@ import sys
 import time
 import warnings
 from dataclasses import asdict, dataclass, field
-from typing import Callable
+from typing import Callable, Protocol
 
 import numpy as np
 import torch
@@ -48,6 +53,14 @@ ThresholdFn = Callable[[nn.Module], "float | dict[str, float]"]
 FractionFn = Callable[[int, float], float]
 
 MAX_DERIVED_ITERATIONS = 50
+
+
+class PruneStep(Protocol):
+    """A pruning rule that applies its own step and can back off when the tolerance rejects it."""
+
+    def prune(self, model: nn.Module) -> None: ...
+
+    def rejected(self, model: nn.Module) -> bool: ...
 
 
 @dataclass
@@ -104,7 +117,10 @@ def _checked_accuracy(evaluate: EvalFn, model: nn.Module) -> float:
     return value
 
 
-def _derived_iterations(fraction: "float | FractionFn | None", threshold: object, target: float) -> int:
+def _derived_iterations(fraction: "float | FractionFn | None", threshold: object, target: float,
+                        step: object = None) -> int:
+    if step is not None:
+        return MAX_DERIVED_ITERATIONS
     if threshold is not None or callable(fraction) or fraction is None or not 0.0 < fraction < 1.0:
         return 10
     if target >= 1.0:
@@ -126,7 +142,8 @@ def iterative_prune(model: nn.Module, train: TrainFn, evaluate: EvalFn, *, targe
                     fraction: "float | FractionFn | None" = 0.2, threshold: "float | ThresholdFn | None" = None,
                     scope: str = "layer", clip_to_target: bool = False, n_val: int | None = None,
                     confirm: bool = True, on_iteration: "Callable[[nn.Module, IterationRecord], None] | None" = None,
-                    scores: "Callable[[nn.Module], dict[str, torch.Tensor]] | None" = None) -> PruneResult:
+                    scores: "Callable[[nn.Module], dict[str, torch.Tensor]] | None" = None,
+                    step: PruneStep | None = None) -> PruneResult:
     """Run the schedule on `model` in place and return its history (see module docstring).
 
     Exactly one of `fraction` (prune this fraction of the remaining nonzero weights per iteration,
@@ -135,7 +152,8 @@ def iterative_prune(model: nn.Module, train: TrainFn, evaluate: EvalFn, *, targe
     `threshold` wins when given. `fraction` may be a function (iteration, current sparsity) -> fraction;
     `clip_to_target` shrinks the step that would overshoot `target_sparsity` (module docstring).
     `scores(model)` (e.g. from `nn2hls.compress.criteria`: OBD saliency, energy) ranks the weights for
-    the fraction rule instead of |w|. `tolerance` is in accuracy units (0.005 = 0.5 percentage points) below the reference accuracy of the
+    the fraction rule instead of |w|. `step` (a `PruneStep`) wins over both: it prunes, and backs off
+    when rejected (module docstring). `tolerance` is in accuracy units (0.005 = 0.5 percentage points) below the reference accuracy of the
     model as passed in. `n_val`: the number of validation samples `evaluate` uses (read from
     `evaluate.n_samples` when the callback has it, as `make_callbacks`' does); a tolerance below one
     sample is warned. `on_iteration(model, record)` is called after each evaluation, with the model
@@ -144,7 +162,7 @@ def iterative_prune(model: nn.Module, train: TrainFn, evaluate: EvalFn, *, targe
     """
     if not 0.0 < target_sparsity <= 1.0:
         raise ConfigError(f"target_sparsity {target_sparsity} must be in (0, 1]")
-    if threshold is None and fraction is None:
+    if threshold is None and fraction is None and step is None:
         raise ConfigError("iterative_prune needs a pruning rule: give fraction= or threshold=")
     if tolerance < 0:
         raise ConfigError(f"tolerance {tolerance} must be >= 0 (accuracy units: 0.005 = 0.5 points)")
@@ -154,7 +172,7 @@ def iterative_prune(model: nn.Module, train: TrainFn, evaluate: EvalFn, *, targe
                       "the first flipped sample stops the schedule; use more validation data or a larger "
                       "tolerance", stacklevel=2)
     if max_iterations is None:
-        max_iterations = _derived_iterations(fraction, threshold, target_sparsity)
+        max_iterations = _derived_iterations(fraction, threshold, target_sparsity, step)
     masks.install_masks(model)
     result = PruneResult(reference_accuracy=_checked_accuracy(evaluate, model))
     start = time.perf_counter()
@@ -172,19 +190,21 @@ def iterative_prune(model: nn.Module, train: TrainFn, evaluate: EvalFn, *, targe
         start = time.perf_counter()
         accepted_state = copy.deepcopy(model.state_dict())
         before = masks.sparsity(model)
-        if threshold is not None:
+        if step is not None:
+            step.prune(model)
+        elif threshold is not None:
             thr = threshold(model) if callable(threshold) else threshold
             masks.prune_below(model, thr)
         else:
-            step = fraction(it, before) if callable(fraction) else fraction
+            share = fraction(it, before) if callable(fraction) else fraction
             if clip_to_target and before < 1.0:
-                step = min(step, 1.0 - (1.0 - target_sparsity) / (1.0 - before) + 0.005)
+                share = min(share, 1.0 - (1.0 - target_sparsity) / (1.0 - before) + 0.005)
             if scores is not None:
                 from nn2hls.compress.criteria import prune_by_score
 
-                prune_by_score(model, scores(model), step, scope)
+                prune_by_score(model, scores(model), share, scope)
             else:
-                masks.prune_fraction(model, step, scope)
+                masks.prune_fraction(model, share, scope)
         if masks.sparsity(model) <= before:
             result.stop_reason = "stalled"
             return result
@@ -202,6 +222,8 @@ def iterative_prune(model: nn.Module, train: TrainFn, evaluate: EvalFn, *, targe
             on_iteration(model, rec)
         if not rec.accepted:
             model.load_state_dict(accepted_state)  # masks re-derived from the saved zeros (masks.py)
+            if step is not None and step.rejected(model):
+                continue  # a smaller step from the last accepted state
             result.stop_reason = "tolerance"
             return result
         if rec.sparsity >= target_sparsity:
@@ -250,8 +272,11 @@ def accuracy(model: nn.Module, x: "torch.Tensor | np.ndarray", y: "torch.Tensor 
 
 def fit(model: nn.Module, x: "torch.Tensor | np.ndarray", y: "torch.Tensor | np.ndarray", *, epochs: int = 20, lr: float = 1e-3,
         batch_size: int = 64, penalty: Callable[[nn.Module], torch.Tensor] | None = None,
-        weight_decay: float = 0.0, seed: int = 0) -> list[float]:
+        weight_decay: float = 0.0, seed: int = 0, lr_decay: str | None = None) -> list[float]:
     """Train a classifier with cross-entropy (+ penalty(model)) and Adam; returns the loss per epoch.
+
+    `lr_decay`: None keeps `lr` constant; "cosine" anneals it from `lr` towards 0 over the epochs
+    (cosine schedule, one step per epoch), so a fine-tuning after a pruning step ends in small steps.
 
     Batches are shuffled by a generator seeded with `seed`, so a run is deterministic on CPU.
     Pruning masks, if installed, are respected (pruned weights stay zero). `x`, `y` may be numpy
@@ -260,7 +285,10 @@ def fit(model: nn.Module, x: "torch.Tensor | np.ndarray", y: "torch.Tensor | np.
     if not isinstance(x, torch.Tensor) or not isinstance(y, torch.Tensor):
         x, y = to_tensors(x, y)
     gen = torch.Generator().manual_seed(seed)
+    if lr_decay not in (None, "cosine"):
+        raise ConfigError(f"lr_decay '{lr_decay}' is unknown; use None or 'cosine'")
     opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=lr, weight_decay=weight_decay)
+    anneal = torch.optim.lr_scheduler.CosineAnnealingLR(opt, max(1, epochs)) if lr_decay == "cosine" else None
     loss_fn = nn.CrossEntropyLoss()
     model.train()
     losses = []
@@ -278,6 +306,8 @@ def fit(model: nn.Module, x: "torch.Tensor | np.ndarray", y: "torch.Tensor | np.
             opt.step()
             total += float(loss.detach()) * len(idx)
         losses.append(total / n)
+        if anneal is not None:
+            anneal.step()
     model.eval()
     return losses
 

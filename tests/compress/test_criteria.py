@@ -86,3 +86,42 @@ def test_sensitivity_targets_rule_prunes_each_layer_as_far_as_it_allows():
     assert res.stop_reason == "stalled"
     assert 0.5 <= ls["0"] <= 0.52      # stops within the 2-point drop it was given
     assert ls["2"] >= 0.95             # the insensitive layer goes (nearly) all the way
+
+
+def test_layer_steps_take_the_free_weights_first_and_back_off_when_rejected():
+    """Inputs 4..7 are always zero, so the first layer's weights reading them cost no training loss: OBD
+    ranks them last-but-free and the cheapest step per multiply is always in that layer until they are
+    gone; the second layer (every weight used) stays untouched. Rejection halves, then closes."""
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(8, 8), nn.ReLU(), nn.Linear(8, 3))
+    x = torch.randn(256, 8)
+    x[:, 4:] = 0.0
+    with torch.no_grad():
+        y = net(x).argmax(dim=1)
+    reuse = masks.reuse_counts(net, x[:1])
+    rule = criteria.LayerSteps(x, y, reuse, criterion="obd", step=0.2, min_share=0.0)
+    masks.install_masks(net)
+    for _ in range(3):
+        rule.prune(net)
+        assert rule.last == "0"
+    zeros = masks.effective_weight(net[0]) == 0
+    assert 0 < int(zeros.sum()) <= 32 and not bool(zeros[:, :4].any())   # only weights of the dead inputs
+    assert masks.layer_sparsity(net)["2"] == 0.0
+    # rejection: the step halves (13 -> 7 -> 3 -> 2 -> 1 of the remaining weights) until below one weight
+    open_flags = [rule.rejected(net) for _ in range(8)]
+    assert rule.steps["0"] < 0.2 and "0" in rule.closed
+    assert open_flags[0] is True and all(open_flags)                      # layer "2" is still open
+
+
+def test_layer_steps_min_share_closes_layers_whose_steps_save_too_little():
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(10, 10), nn.ReLU(), nn.Linear(10, 2))   # 100 + 20 multiplies
+    x, y = torch.randn(64, 10), torch.randint(0, 2, (64,))
+    reuse = masks.reuse_counts(net, x[:1])
+    rule = criteria.LayerSteps(x, y, reuse, step=0.2, min_share=0.05)    # a step must save >= 6 multiplies
+    masks.install_masks(net)
+    rule.prune(net)                                                     # "2": 4 weights < 6: closed at once
+    assert "2" in rule.closed and rule.last == "0"
+    assert masks.layer_sparsity(net) == {"0": pytest.approx(0.2), "2": 0.0}
+    assert rule.rejected(net) is True                                   # "0": 0.1 * 80 = 8 >= 6, open
+    assert rule.rejected(net) is False                                  # 0.05 * 80 = 4 < 6: all closed

@@ -156,3 +156,33 @@ def test_fit_and_accuracy_take_numpy_arrays():
     assert losses[-1] < losses[0]
     acc = accuracy(net, x, y)
     assert 0.9 <= acc <= 1.0  # a fraction; the sign of x0 is linearly separable
+
+
+def test_a_step_rule_backs_off_after_a_rejection_and_goes_on():
+    """A PruneStep that prunes 40% of the remaining weights, 20% after one rejection: with accuracy
+    1 - max(0, sparsity - 0.5) and tolerance 0.05, the 40% steps go 0 -> 40% -> 64% (rejected, rolled
+    back to 40%), then 20% steps: 52% (accepted), 61.6% (rejected), and the rule gives up."""
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(50, 50))
+
+    class Halving:
+        def __init__(self):
+            self.share, self.rejections = 0.4, 0
+
+        def prune(self, model):
+            masks.prune_fraction(model, self.share)
+
+        def rejected(self, model):
+            self.rejections += 1
+            self.share /= 2
+            return self.rejections < 2
+
+    def evaluate(m):
+        return 1.0 - max(0.0, masks.sparsity(m) - 0.5)
+
+    rule = Halving()
+    res = iterative_prune(net, lambda m, i: None, evaluate, target_sparsity=0.9, tolerance=0.05, step=rule,
+                          confirm=False)
+    seen = [(round(r.sparsity, 3), r.accepted) for r in res.history]
+    assert seen == [(0.0, True), (0.4, True), (0.64, False), (0.52, True), (0.616, False)]
+    assert res.stop_reason == "tolerance" and masks.sparsity(net) == pytest.approx(0.52)
