@@ -58,7 +58,7 @@ def apply(op: ops.Op, x: np.ndarray, fill=0) -> np.ndarray:
     raise TypeError(f"{op.kind} is not a structural op")
 
 
-def block_rearrangement(op: "ops.DepthToSpace | ops.SpaceToDepth", shape: Shape) -> tuple[Shape, Shape, Shape]:
+def block_rearrangement(op: ops.DepthToSpace | ops.SpaceToDepth, shape: Shape) -> tuple[Shape, Shape, Shape]:
     """DepthToSpace / SpaceToDepth on a batch of shape (N, H, W, C) as reshape -> transpose -> reshape:
     (split shape, axis permutation, output shape). One rule for every array library (numpy `transpose`,
     torch `permute`):
