@@ -1,6 +1,7 @@
 """The `nn2hls` command line (DESIGN.md fixes the commands, options and exit codes).
 
-    nn2hls convert MODEL [-o OUT] [-c CONFIG.yml] [--backend vivado|vitis|verilog] [--precision TYPE]
+    nn2hls convert MODEL [-o OUT] [-c CONFIG.yml] [--backend vivado|vitis|verilog] [--io-type io_parallel|io_stream]
+                         [--precision TYPE]
                          [--integer-input TYPE]
                          [--calibration X.npy] [--force] [--weights FILE]
     nn2hls check   MODEL --input X.npy [-c CONFIG.yml] [--calibration X.npy] [--json] [--weights FILE]
@@ -100,6 +101,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--backend", choices=("vivado", "vitis", "verilog"),
                    help="HLS tool flavour, or verilog for RTL written by nn2hls (docs/verilog.md; overrides the "
                         "config)")
+    p.add_argument("--io-type", choices=("io_parallel", "io_stream"),
+                   help="top-level interface (default io_parallel; io_stream: hls::stream ports, docs/io_stream.md)")
     p.add_argument("--precision", metavar="TYPE",
                    help="default weight, bias, result and input type, e.g. 'ap_fixed<16,6>' (accumulators "
                         "stay exact; per-op-type and per-layer config entries still win)")
@@ -357,6 +360,8 @@ def cmd_convert(args: argparse.Namespace) -> int:
     cfg = _config(args.config)
     if args.backend:
         cfg.backend = args.backend
+    if getattr(args, "io_type", None):
+        cfg.io_type = args.io_type
     if args.precision:
         apply_default_precision(cfg, args.precision)
     if args.integer_input:

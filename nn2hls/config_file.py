@@ -4,7 +4,7 @@ The schema (documented with examples in docs/config.md) is nested for readabilit
 optional and defaults to the value in `nn2hls.config`:
 
     project_name: str                  clock_period_ns: float > 0      reuse_factor: int >= 1
-    backend: vivado | vitis | verilog  io_type: io_parallel            strategy: latency | resource
+    backend: vivado | vitis | verilog  io_type: io_parallel | io_stream  strategy: latency | resource
     layers:  {<layer name>: {reuse_factor: int >= 1, strategy: latency | resource}}
     rtl_pipeline: bool (Verilog backend: a register after every computing layer; default true)
     part: str                          calibration: path of an .npy file (an .npz keyed by input name for
@@ -40,7 +40,7 @@ from nn2hls.ir.ap_modes import OVERFLOW_MODES, QUANT_MODES
 from nn2hls.ir.types import MAX_WIDTH, FixedType
 
 BACKENDS = ("vivado", "vitis", "verilog")
-IO_TYPES = ("io_parallel",)
+IO_TYPES = ("io_parallel", "io_stream")  # io_stream: Vivado/Vitis backends (docs/io_stream.md)
 STRATEGIES = ("latency", "resource")  # docs/config.md: what each asks of the HLS tool
 LAYER_KEYS = ("reuse_factor", "strategy")
 SEARCH_METRICS = ("argmax", "max_abs")

@@ -80,7 +80,7 @@ def test_example_config_is_valid():
     ({"pruning": {"sparsity": {"fc": 1.5}}}, "'pruning.sparsity.fc' must be a number >= 0.0 and < 1.0, got 1.5"),
     ({"passes": {"remove": ["x"]}}, "unknown key 'remove' in 'passes'; valid keys: disable, add"),
     ({"backend": "quartus"}, "'backend' must be one of vivado, vitis, verilog, got 'quartus'"),
-    ({"io_type": "io_stream"}, "'io_type' must be one of io_parallel, got 'io_stream'"),
+    ({"io_type": "io_axi"}, "'io_type' must be one of io_parallel, io_stream, got 'io_axi'"),
     ({"strategy": 3}, "'strategy' must be one of latency, resource, got 3"),
     ({"reuse_factor": 0}, "'reuse_factor' must be an integer >= 1, got 0"),
     ({"reuse_factor": True}, "'reuse_factor' must be an integer >= 1, got True"),

@@ -232,7 +232,7 @@ def test_config_errors(tmp_path):
     with pytest.raises(ConfigError, match="backend"):
         write_project(backend_models.tiny_mlp(), Config(backend="quartus"), tmp_path / "q")
     with pytest.raises(ConfigError, match="io_type"):
-        write_project(backend_models.tiny_mlp(), Config(io_type="io_stream"), tmp_path / "q")
+        write_project(backend_models.tiny_mlp(), Config(io_type="io_axi"), tmp_path / "q")
 
 
 @pytest.mark.csim

@@ -20,7 +20,7 @@ MODEL = Path(__file__).resolve().parents[2] / "example_models" / "jet_mlp.onnx"
     ("pruning.threshold: []\n", "key 'pruning.threshold' must map to a non-empty list"),
     ("pruning.sparsity.*: [0.5, 1.5]\n", "'pruning.sparsity.layer' must be a number >= 0.0 and < 1.0, got 1.5"),
     ("precision.default.weight: [ap_fixed<8,3>, ap_fxd<8>]\n", "key 'precision.default.weight'"),
-    ("io_type: [io_stream]\n", "'io_type' must be one of io_parallel"),
+    ("io_type: [io_axi]\n", "'io_type' must be one of io_parallel, io_stream"),
     ("precision.*.weight_width: [4]\n", "'*' may only stand for a layer name"),
     ("precision..weight_width: [4]\n", "has an empty segment"),
     ("- 4\n- 8\n", "must hold a mapping of keys"),

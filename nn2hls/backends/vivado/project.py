@@ -29,6 +29,7 @@ import jinja2
 import numpy as np
 
 from nn2hls.backends.vivado.context import LayerContext, build_layer, type_name
+from nn2hls.backends.vivado import stream
 from nn2hls.backends.vivado.cpp import comment_text, cpp_type, literal
 from nn2hls.backends.vivado.schedule import layer_pragmas, top_pipelined
 from nn2hls.config import Config
@@ -85,8 +86,8 @@ def build_context(graph: Graph, config: Config) -> dict:
     """The plain data all templates of one project render from."""
     if config.backend not in ("vivado", "vitis"):
         raise ConfigError(f"backend {config.backend!r} is not supported; use 'vivado' or 'vitis'")
-    if config.io_type != "io_parallel":
-        raise ConfigError(f"io_type {config.io_type!r} is not supported yet; use 'io_parallel'")
+    if config.io_type not in ("io_parallel", "io_stream"):
+        raise ConfigError(f"io_type {config.io_type!r} is not supported; use 'io_parallel' or 'io_stream'")
     verify(graph, typed=True)
     name = project_name(graph, config)
     inputs = _inputs(graph)
@@ -118,14 +119,22 @@ def build_context(graph: Graph, config: Config) -> dict:
                         "shape": list(graph[out].shape), "shape_comment": _shape_comment(graph[out].shape)})
         offset += size
     tool = "Vitis HLS" if vitis else "Vivado HLS"
-    return {
+    ctx = {
         "project": name, "guard": name.upper(), "typedefs": typedefs, "layers": layer_dicts,
         "input": inputs[0], "inputs": inputs, "total_in": sum(i["size"] for i in inputs),
         "outputs": outputs, "total_out": offset, "vitis": vitis, "tool_name": tool, "top_pipeline": pipelined,
         "run_command": "vitis_hls -f build_prj.tcl" if vitis else "vivado_hls -f build_prj.tcl",
         "part": config.part, "clock": literal(config.clock_period_ns), "clock_uncertainty": CLOCK_UNCERTAINTY,
-        "sources": [f"{name}.cpp"] + [f"layer_{l['name']}.cpp" for l in layer_dicts],
+        "sources": [f"{name}.cpp"] + [f"layer_{l['name']}.cpp" for l in layer_dicts], "io_type": "io_parallel",
     }
+    if config.io_type == "io_stream":
+        for d in layer_dicts:
+            d["tensor_pragmas"] = d["pragmas"]
+            d["rf"] = config.layer_reuse(d["name"])
+            c = stream.channels(tuple(graph[d["name"]].shape))
+            d["pixel_view"] = {**d, "out_size": c, "inputs": [{**i, "size": c} for i in d["inputs"]]}
+        ctx.update(stream.build_stream_context(graph, ctx, layer_dicts))
+    return ctx
 
 
 def _data_lines(arr: np.ndarray, per_sample: int, what: str) -> str:
@@ -155,15 +164,16 @@ def write_project(graph: Graph, config: Config, out_dir, *, tb_input=None, tb_ou
     def render(template: str, **extra) -> str:
         return env.get_template(template).render(**ctx, **extra)
 
+    suffix = "_stream" if ctx["io_type"] == "io_stream" else ""
     files[f"firmware/{name}_types.h"] = render("types.h.j2")
-    files[f"firmware/{name}_layers.h"] = render("layers.h.j2")
-    files[f"firmware/{name}.h"] = render("top.h.j2")
-    files[f"firmware/{name}.cpp"] = render("top.cpp.j2")
+    files[f"firmware/{name}_layers.h"] = render(f"layers{suffix}.h.j2")
+    files[f"firmware/{name}.h"] = render(f"top{suffix}.h.j2")
+    files[f"firmware/{name}.cpp"] = render(f"top{suffix}.cpp.j2")
     for layer in ctx["layers"]:
-        files[f"firmware/layer_{layer['name']}.cpp"] = render("layer.cpp.j2", layer=layer,
+        files[f"firmware/layer_{layer['name']}.cpp"] = render(f"layer{suffix}.cpp.j2", layer=layer,
                                                               signature=layer["signature"])
-    files[f"tb/{name}_test.cpp"] = render("test.cpp.j2")
-    files[f"csim/{name}_batch.cpp"] = render("batch.cpp.j2")
+    files[f"tb/{name}_test.cpp"] = render(f"test{suffix}.cpp.j2")
+    files[f"csim/{name}_batch.cpp"] = render(f"batch{suffix}.cpp.j2")
     files["build_prj.tcl"] = render("build_prj.tcl.j2")
     if ctx["vitis"]:
         files["hls_config.cfg"] = render("hls_config.cfg.j2")
@@ -194,6 +204,8 @@ def write_project(graph: Graph, config: Config, out_dir, *, tb_input=None, tb_ou
                 "sources": [f"firmware/{s}" for s in ctx["sources"]] + [f"csim/{name}_batch.cpp"],
                 "layer_weights": {l["name"]: l["weight_entries"] for l in ctx["layers"]},
                 "layer_products": {l["name"]: l["products"] for l in ctx["layers"]}}
+    if suffix:
+        manifest["io_type"] = ctx["io_type"]
     if len(ctx["inputs"]) > 1:
         manifest["input_shapes"] = [i["shape"] for i in ctx["inputs"]]
         manifest["input_names"] = [inp.source_name or inp.name for inp in graph.inputs]

@@ -15,6 +15,9 @@ Rules (UG1399, "Function Pipelining", "Optimizing for Throughput: DATAFLOW", "pr
   products per call (per position for Conv; all positions for Dense): each multiplier is shared by
   RF products, so the pragmas request exactly ceil(P / RF) multipliers. Zero weights have no product
   (no entry), so sparsity still reduces P before the division.
+- io_stream (`stream.py`): the top is always DATAFLOW; a Conv's position loop (over the padded raster
+  scan of its line buffer) keeps II = RF and the same ALLOCATION limit, element-wise layers pipeline
+  their pixel loop at II = RF, and every other layer keeps the pragmas above on its io_parallel function.
 - strategy `resource` differs from `latency` only at RF 1: the layer stays rolled (its own DATAFLOW
   process with an ALLOCATION limit) instead of joining a fully unrolled, pipelined top.
 """
@@ -32,7 +35,10 @@ WEIGHTED_KINDS = ("dense", "dense_shared", "conv_rows")
 
 
 def top_pipelined(graph: Graph, config: Config) -> bool:
-    """True when every layer is fully unrolled on purpose (latency strategy, RF 1)."""
+    """True when every layer is fully unrolled on purpose (latency strategy, RF 1); never for io_stream,
+    whose top is DATAFLOW over stream processes (backends/vivado/stream.py)."""
+    if config.io_type == "io_stream":
+        return False
     layers = [n for n in graph.topological() if not isinstance(n.op, Input)]
     return all(config.layer_reuse(n.name) == 1 and config.layer_strategy(n.name) == "latency" for n in layers)
 
