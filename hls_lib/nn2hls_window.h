@@ -182,7 +182,12 @@ Positions:
 #pragma HLS UNROLL
         if (padded_inside<IH, IW, PT, PL>(s.py - KH + 1 + k / KW, s.px - KW + 1 + k % KW)) count++;
       }
-      const r_t r = recip[COUNT_PAD ? KH * KW : count];
+      r_t r = recip[KH * KW];
+    Reciprocal:  // recip[count] as a multiplexer of constants (constant addresses only)
+      for (int k = 0; k < KH * KW; k++) {
+#pragma HLS UNROLL
+        if (!COUNT_PAD && k == count) r = recip[k];
+      }
     Channels:
       for (int c = 0; c < C; c++) {
 #pragma HLS UNROLL

@@ -429,6 +429,8 @@ def layer_report(graph: Graph, node: Node, config: Config) -> dict[str, Any]:
         if cost is not None:  # an op without a cost rule counts as wiring
             cost(layer, node, graph, clock, reuse)
     row = layer.row
+    if config.io_type == "io_stream":
+        _stream_schedule(row, graph, node, reuse)
     row["energy_pj"] = layer_energy_pj(row, in_bits=_width(layer.in_type),
                                        weight_bits=_width(node.precision.get("weight")),
                                        accum_bits=_width(node.precision.get("accum") or node.precision.get("result")),
@@ -440,6 +442,35 @@ def layer_report(graph: Graph, node: Node, config: Config) -> dict[str, Any]:
     pruning = node.annotations.pruning
     row["pruned_by_pass"] = int(pruning.pruned) if pruning is not None else 0
     return row
+
+
+def _stream_schedule(row: dict[str, Any], graph: Graph, node: Node, reuse: int) -> None:
+    """io_stream (backends/vivado/stream.py, docs/report.md): a Conv or Pool walks its padded raster scan
+    PH x PW at II = RF (the Conv's DSPs as io_parallel's position loop); pooling and element-wise layers
+    build one pixel's datapath (DSPs / output elements), global pooling one running sum per channel; an
+    adapter adds its read and write loops (one element per cycle) to its io_parallel function."""
+    from nn2hls.backends.vivado import stream
+    source = graph[node.inputs[0]] if node.inputs else None
+    if source is not None and isinstance(source.op, Input) and stream.absorbed_layout(graph, source) is node:
+        row["latency_cycles"] = 0  # not emitted: the input port carries its output
+        return
+    mode = stream.stream_mode(graph, node)
+    out_elements = stream.elements(tuple(node.shape))
+    in_elements = sum(stream.elements(tuple(graph[i].shape)) for i in node.inputs)
+    if mode == "conv":
+        ph, pw = stream.padded_scan(graph, node)
+        row["latency_cycles"] += (ph * pw - out_elements) * reuse
+    elif mode == "pool":
+        ph, pw = stream.padded_scan(graph, node)
+        row["dsp"] = math.ceil(row["dsp"] / max(out_elements, 1))
+        row["latency_cycles"] += (ph * pw - 1) * reuse
+    elif mode == "global_pool":
+        row["latency_cycles"] += (in_elements - 1) * reuse
+    elif mode == "pixel":
+        row["dsp"] = math.ceil(row["dsp"] / max(out_elements, 1))
+        row["latency_cycles"] += (out_elements - 1) * reuse
+    else:
+        row["latency_cycles"] += in_elements + out_elements
 
 
 def _critical_path(graph: Graph, rows: dict[str, dict[str, Any]]) -> int:
@@ -462,6 +493,8 @@ def build_report(graph: Graph, config: Config | None = None) -> dict[str, Any]:
     totals["sparsity"] = (round(1.0 - totals["nonzero_weights"] / totals["weights"], 6)
                           if totals["weights"] else 0.0)
     totals["latency_ns"] = round(totals["latency_cycles"] * float(config.clock_period_ns), 3)
+    if config.io_type == "io_stream":  # DATAFLOW over streams: a new image every slowest-process time
+        totals["interval_cycles"] = max((r["latency_cycles"] for r in layers), default=0)
     totals["energy_pj"] = round(sum(r["energy_pj"] for r in layers), 3)
     inputs = [{"name": n.source_name or n.name, "shape": list(n.shape),
                "type": str(n.precision["result"]) if "result" in n.precision else ""} for n in graph.inputs]

@@ -9,7 +9,9 @@ is a ROM plus a multiplexer, or blocks the unrolling that was asked for).
 How the project is read: its synthesis view, `firmware/*.cpp` in one translation unit compiled by
 clang (14 or later) with `-O1 -D__SYNTHESIS__` against the ap types headers (the vendor's, via
 `NN2HLS_AP_TYPES`; they are included before `__SYNTHESIS__` is defined, because the open-source
-vendor headers rely on the HLS compiler's built-ins in that mode). In a copy of the sources the HLS
+vendor headers rely on the HLS compiler's built-ins in that mode). `NN2HLS_LINT` is defined too: an
+io_stream project's `hls::stream` read/write are then declared only (hls_lib/nn2hls_stream.h), the
+FIFO ports they are in hardware, not the host model's std::deque. In a copy of the sources the HLS
 pragmas that unroll are turned into clang's own: `#pragma HLS UNROLL` (no factor) becomes
 `#pragma clang loop unroll(full)` on its loop, and when the top function itself is pipelined (UG1399
 "Function Pipelining": every loop beneath is unrolled) so does every loop-level `#pragma HLS PIPELINE`.
@@ -174,7 +176,7 @@ def compile_ir(project: str | os.PathLike, ap_types: str | os.PathLike | None = 
             dst.write_text(clang_view(src.read_text(), unroll_pipelined))
     units = sorted(p.name for p in (work / "firmware").glob("*.cpp"))
     unit = work / "synthesis_view.cpp"
-    unit.write_text('#include "ap_fixed.h"\n#include "ap_int.h"\n#define __SYNTHESIS__\n'
+    unit.write_text('#define NN2HLS_LINT\n#include "ap_fixed.h"\n#include "ap_int.h"\n#define __SYNTHESIS__\n'
                     + "".join(f'#include "firmware/{u}"\n' for u in units))
     cmd = [clang, "-std=c++11", "-S", "-emit-llvm", "-O1", "-gline-tables-only", "-fno-optimize-sibling-calls",
            "-Wno-unknown-pragmas", "-mllvm", "-pragma-unroll-threshold=1000000000",

@@ -15,7 +15,7 @@ Rules:
           row-block products as io_parallel (zero weights absent, output positions at II = RF);
   `pool`  Pool max/avg, the same line buffer; `global_pool` GlobalPool, a running max / exact sum;
   `pixel` element-wise layers (activations, Quant, a Reshape keeping the last axis, same-shape
-          Elementwise, PReLU/ScaleShift with per-channel constants): the io_parallel kernel per pixel;
+          Elementwise, PReLU with per-channel slopes): the io_parallel kernel per pixel;
   `tensor` every other layer (Dense, Flatten, Softmax, Concat, Transpose, ...): an adapter reads the
           whole input tensor into an array, calls the io_parallel layer function, writes the result out.
 - FIFO depths (`fifo_depths`): a stream read by one process only has depth 2. Whatever the rates, a
@@ -30,19 +30,17 @@ Rules:
 """
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
 
-from nn2hls.backends.vivado.layer_context import LayerContext, flat_size, type_name
+from nn2hls.backends.vivado.layer_context import flat_size, type_name
 from nn2hls.errors import ConfigError
 from nn2hls.ir.graph import Graph, Node
-from nn2hls.ir.ops import Conv, GlobalPool, Input, Pool, Reshape, Transpose
+from nn2hls.ir.ops import Activation, Conv, Elementwise, GlobalPool, Input, Pool, Quant, Reshape, Transpose
 
 PIXEL_KINDS = frozenset({"relu", "clip", "leaky_relu", "hard_sigmoid", "table_activation", "elu", "selu", "steps",
                          "thresholded_relu", "hard_swish", "relu_plus_table", "copy"})
-PERIOD_KINDS = frozenset({"prelu", "scale_shift"})  # per pixel when their constants repeat per channel
 CHAIN_DEPTH = 2
 
 
@@ -60,24 +58,32 @@ def stream_type(ctype: str, shape: tuple[int, ...]) -> str:
     return f"hls::stream<nn2hls::pixel<{ctype}, {channels(shape)}> >"
 
 
-def stream_mode(graph: Graph, node: Node, layer: LayerContext) -> str:
-    """How the layer runs on streams (module doc): conv, pool, global_pool, pixel or tensor."""
+def stream_mode(graph: Graph, node: Node) -> str:
+    """How the layer runs on streams (module doc): conv, pool, global_pool, pixel or tensor. Decided from
+    the node alone, so the report (`nn2hls.report`) and the backend agree."""
+    from nn2hls.backends.vivado.context import ACTIVATION_TABLE, _period
+    op = node.op
     shapes = [tuple(graph[i].shape) for i in node.inputs]
-    if isinstance(node.op, Conv) and layer.kind == "conv_rows":
+    if isinstance(op, Conv):
         return "conv"
-    if isinstance(node.op, Pool):
+    if isinstance(op, Pool):
         return "pool"
-    if isinstance(node.op, GlobalPool) and len(shapes[0]) >= 2:
+    if isinstance(op, GlobalPool) and len(shapes[0]) >= 2:
         return "global_pool"
-    same = all(s and s[-1] == node.shape[-1] and flat_size(s) == flat_size(node.shape) for s in shapes) and node.shape
-    if not same:
+    out = tuple(node.shape)
+    if not out or not all(s and s[-1] == out[-1] and flat_size(s) == flat_size(out) for s in shapes):
         return "tensor"
-    if layer.kind in PIXEL_KINDS and len(shapes) == 1:
+    if isinstance(op, (Quant, Reshape)) and len(shapes) == 1:
         return "pixel"
-    if layer.kind == "elementwise" and all(s == tuple(node.shape) for s in shapes):
+    if isinstance(op, Elementwise) and all(s == out for s in shapes):
         return "pixel"
-    if layer.kind in PERIOD_KINDS and int(layer.params.get("period", 0)) == channels(node.shape):
-        return "pixel"
+    if isinstance(op, Activation) and op.function in ACTIVATION_TABLE:
+        kind = ACTIVATION_TABLE[op.function].kind
+        if kind in PIXEL_KINDS:
+            return "pixel"
+        if kind == "prelu":
+            _, period = _period(np.asarray(node.weights["alpha"], dtype=np.float64), out)
+            return "pixel" if period == channels(out) else "tensor"
     return "tensor"
 
 
@@ -138,7 +144,7 @@ def build_stream_context(graph: Graph, ctx: dict[str, Any], layers: list[dict[st
     `stream_args`/`stream_signature` and, for adapters, `tensor_signature`."""
     for out in graph.outputs:
         if isinstance(graph[out].op, Input):
-            raise ConfigError(f"io_stream: output '{graph[out].label()}' is a model input; a stream design needs "
+            raise ConfigError(f"io_stream: output {graph[out].label()} is a model input; a stream design needs "
                               "at least one layer between them (use io_parallel)")
     skipped: set[str] = set()
     tensor_of: dict[str, str] = {}  # port tensor name per input node
@@ -155,7 +161,6 @@ def build_stream_context(graph: Graph, ctx: dict[str, Any], layers: list[dict[st
                        "tensor": tensor, "stream": stream_type(i["ctype"], shape),
                        "layout": (graph[tensor].op.kind if layout is not None else "")})
     several_inputs = len(inputs) > 1
-    by_name = {l["name"]: l for l in layers}
     emitted = [l for l in layers if l["name"] not in skipped]
     # readers of every tensor: (layer, input slot) in call order, then output ports
     readers: dict[str, list[tuple[str, int]]] = {}
@@ -220,7 +225,7 @@ def build_stream_context(graph: Graph, ctx: dict[str, Any], layers: list[dict[st
             calls.append({"function": s["name"], "args": [s["in"]] + s["outs"], "comment": "copies of " + i["port"]})
     for l in emitted:
         node = graph[l["name"]]
-        mode = stream_mode(graph, node, _as_context(l))
+        mode = stream_mode(graph, node)
         srcs = [tensor_of.get(s, s) for s in node.inputs]
         in_shapes = [tuple(graph[s].shape) for s in srcs]
         out_shape = tuple(node.shape)
@@ -241,16 +246,9 @@ def build_stream_context(graph: Graph, ctx: dict[str, Any], layers: list[dict[st
             calls.append({"function": s["name"], "args": [s["in"]] + s["outs"], "comment": "copies of " + l["name"]})
     for l in emitted:
         l["pragmas"] = stream_pragmas(l)
-    del by_name
     return {"inputs": inputs, "outputs": outputs, "input": inputs[0], "layers": emitted, "streams": streams,
             "splits": splits, "calls": calls, "io_type": "io_stream",
             "sources": [f"{ctx['project']}.cpp"] + [f"layer_{l['name']}.cpp" for l in emitted]}
-
-
-def _as_context(layer: dict[str, Any]) -> LayerContext:
-    fields = {k: layer[k] for k in ("name", "kind", "comment", "header", "inputs", "out_type", "out_size", "params",
-                                    "arrays", "typedefs", "products", "weight_entries")}
-    return LayerContext(**fields)
 
 
 def stream_pragmas(layer: dict[str, Any]) -> list[str]:
@@ -260,19 +258,3 @@ def stream_pragmas(layer: dict[str, Any]) -> list[str]:
     if layer["mode"] == "conv":
         return [p for p in layer["pragmas"] if "ALLOCATION" in p]
     return []
-
-
-def interval_cycles(mode: str, layer: dict[str, Any], reuse: int) -> int:
-    """Cycles per image of a stream process's main loop (docs/report.md, io_stream)."""
-    if mode in ("conv", "pool"):
-        w = layer["window"]
-        return w["ph"] * w["pw"] * reuse
-    if mode in ("global_pool",):
-        return layer["in_streams"][0]["pixels"] * reuse
-    if mode == "pixel":
-        return layer["out_stream"]["pixels"] * reuse
-    return sum(s["pixels"] for s in layer["in_streams"]) + layer["out_stream"]["pixels"] + reuse
-
-
-def math_ceil_div(a: int, b: int) -> int:
-    return math.ceil(a / max(b, 1))
