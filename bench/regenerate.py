@@ -79,6 +79,8 @@ REGISTRY: dict[str, Section] = {
     "verilog_synth": Section(("bench/verilog_synth.py", "--layers", "n_0_0_6_Gemm,n_0_0_4_Gemm", "--thresholds",
                               "0.05,0.1", "--check", "100", "--markdown"),
                              ("program:yosys", "program:iverilog"), 25),
+    "iostream": Section(("bench/iostream.py", "--markdown"), ("program:g++",), 4,
+                        note="vendor-header column needs $NN2HLS_AP_TYPES ('not run' without it)"),
 }
 
 
