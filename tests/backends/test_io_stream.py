@@ -342,3 +342,27 @@ def test_stream_projects_pass_the_lint(cnn_case, branchy_case):
         pytest.skip("clang++ is not installed (apt-get install clang): needed by the lint")
     assert lint_project(cnn_case[2], VENDOR) == []
     assert lint_project(branchy_case[2], VENDOR) == []
+
+
+# ---- command line -----------------------------------------------------------------------------------
+def _cli(*args):
+    import subprocess
+    import sys
+    return subprocess.run([sys.executable, "-m", "nn2hls", *map(str, args)], capture_output=True, text=True,
+                          timeout=600)
+
+
+def test_cli_convert_io_stream_vitis_and_verilog_refusal(tmp_path):
+    from nn2hls.resources import example_models_dir
+    digits = example_models_dir() / "digits_cnn.onnx"
+    proc = _cli("convert", digits, "-o", tmp_path / "prj", "--io-type", "io_stream", "--backend", "vitis", "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    project = tmp_path / "prj"
+    assert '"io_type": "io_stream"' in (project / "nn2hls_project.json").read_text()
+    top = (project / "firmware" / "digits_cnn.cpp").read_text()
+    assert "#pragma HLS INTERFACE mode=axis port=x_in" in top and "DATA_PACK" not in top  # Vitis: structs aggregate
+    assert "io_stream" in (project / "nn2hls_config.yml").read_text()
+    proc = _cli("convert", digits, "-o", tmp_path / "v", "--io-type", "io_stream", "--backend", "verilog")
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 2 and lines[-1].startswith("error: ") and "Traceback" not in proc.stderr
+    assert "io_type 'io_stream' is not supported by the Verilog backend; use 'io_parallel'" in lines[-1]
