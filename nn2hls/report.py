@@ -15,6 +15,7 @@ What is counted (the estimation rules themselves are in `nn2hls.report_rules` an
 - grouped Conv rows (groups > 1) add `groups` and `multiplies_per_group` (the `multiplies` of each
   group's filters: a pruned or zero weight is no product in its group either).
 - `latency_cycles`: the layer's own latency; the total is the longest path through the graph.
+  io_stream (docs/report.md): a stream process's cycles per image; `totals.interval_cycles` the largest.
 - `table_sizes` / `table_widths`: entries and entry width of each lookup table of the layer (roles
   `table`, `exp`, `inv`; `{}` for layers without tables).
 - `energy_pj`: estimated energy per inference (products by kind and width, additions, table reads;
@@ -590,6 +591,9 @@ def format_report(report: dict[str, Any]) -> str:
                 f"multiplies (saving {t['shared_saving']})"] if t["shared_saving"] else []),
              f"estimated: {t['dsp']} DSP48E2, {t['adders']} adders, latency {t['latency_cycles']} cycles "
              f"({t['latency_ns']:g} ns) along the critical path (rules: docs/report.md)",
+             *([f"io_stream: one image every {t['interval_cycles']} cycles (DATAFLOW interval: the slowest "
+                "process; the processes overlap, so the critical-path latency is an upper bound)"]
+               if "interval_cycles" in t else []),
              f"energy per inference: {t['energy_pj']:g} pJ (relative estimate, 45 nm constants: nn2hls.energy)"]
     part = report.get("part_resources")
     if part:
