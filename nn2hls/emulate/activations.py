@@ -32,7 +32,8 @@ import numpy as np
 
 from nn2hls.errors import GraphError
 from nn2hls.emulate.arith import Tally, as_dtype, cast, max_abs, scale_pow2, storage_dtype, work_dtype
-from nn2hls.emulate.linear import Kernel, role_types
+from nn2hls.emulate.linear import Kernel
+from nn2hls.ir.roles import role_types
 from nn2hls.ir import fixed, ops, tables
 from nn2hls.ir.graph import Node
 from nn2hls.ir.types import FixedType

@@ -32,18 +32,10 @@ from nn2hls.ir.ap_modes import Overflow, Rounding
 from nn2hls.ir import fixed, ops
 from nn2hls.ir.conv_groups import expand_groups
 from nn2hls.ir.graph import Node
+from nn2hls.ir.roles import role_types
 from nn2hls.ir.types import FixedType
 
 Kernel = Callable[[list, Tally], np.ndarray]
-
-
-def role_types(node: Node, *roles: str) -> list[FixedType]:
-    out = []
-    for role in roles:
-        if role not in node.precision:
-            raise GraphError(f"node {node.label()} has no '{role}' type: run precision assignment first")
-        out.append(node.precision[role])
-    return out
 
 
 class _Product:

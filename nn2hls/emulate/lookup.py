@@ -9,7 +9,8 @@ from __future__ import annotations
 import numpy as np
 
 from nn2hls.emulate.arith import Tally, as_dtype, cast, exact_weight
-from nn2hls.emulate.linear import Kernel, role_types
+from nn2hls.emulate.linear import Kernel
+from nn2hls.ir.roles import role_types
 from nn2hls.ir import lookup
 from nn2hls.ir.graph import Node
 from nn2hls.ir.types import FixedType

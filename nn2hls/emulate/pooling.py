@@ -18,7 +18,8 @@ import numpy as np
 from nn2hls.emulate.arith import Tally, as_dtype, cast, max_abs, work_dtype
 import functools
 
-from nn2hls.emulate.linear import Kernel, role_types, window_slices
+from nn2hls.emulate.linear import Kernel, window_slices
+from nn2hls.ir.roles import role_types
 from nn2hls.ir import fixed, ops
 from nn2hls.ir.graph import Node
 from nn2hls.ir.types import FixedType

@@ -12,7 +12,8 @@ import numpy as np
 
 from nn2hls.emulate.activations import table_lookup
 from nn2hls.emulate.arith import Tally, as_dtype, cast, max_abs, work_dtype
-from nn2hls.emulate.linear import Kernel, role_types
+from nn2hls.emulate.linear import Kernel
+from nn2hls.ir.roles import role_types
 from nn2hls.ir import ops, tables
 from nn2hls.ir.graph import Node
 from nn2hls.ir.types import FixedType

@@ -11,7 +11,8 @@ from __future__ import annotations
 import numpy as np
 
 from nn2hls.emulate.arith import Tally, as_dtype, cast, storage_dtype
-from nn2hls.emulate.linear import Kernel, role_types
+from nn2hls.emulate.linear import Kernel
+from nn2hls.ir.roles import role_types
 from nn2hls.ir import fixed, rearrange
 from nn2hls.ir.graph import Node
 from nn2hls.ir.types import FixedType

@@ -32,22 +32,14 @@ import numpy as np
 from nn2hls.backends.verilog.netlist import Body, Sig, literal, signed_width
 from nn2hls.emulate.activations import table_lookup
 from nn2hls.emulate.arith import exact_weight
-from nn2hls.errors import GraphError, UnsupportedOpError
+from nn2hls.errors import UnsupportedOpError
 from nn2hls.ir import fixed, ops, tables
 from nn2hls.ir.conv_groups import expand_groups
 from nn2hls.ir.graph import Node
+from nn2hls.ir.roles import role_types
 from nn2hls.ir.types import FixedType
 
 Builder = Callable[[Body, Node, list[list[Sig]], list[tuple[int, ...]]], list[Sig]]
-
-
-def _types(node: Node, *roles: str) -> list[FixedType]:
-    out = []
-    for role in roles:
-        if role not in node.precision:
-            raise GraphError(f"node {node.label()} has no '{role}' type: run precision assignment first")
-        out.append(node.precision[role])
-    return out
 
 
 def _ints(values) -> list[int]:
@@ -71,7 +63,7 @@ def weighted_term(body: Body, x: Sig, w: int, w_frac: int) -> tuple[Sig, bool] |
 
 
 def _affine(body: Body, node: Node, terms: list[tuple[Sig, bool]], bias: int | None, bias_frac: int) -> Sig:
-    ta, tr = _types(node, "accum", "result")
+    ta, tr = role_types(node, "accum", "result")
     if bias:
         terms = terms + [(body.const(bias, bias_frac), False)]
     frac = max([s.frac for s, _ in terms] or [ta.frac])
@@ -81,14 +73,14 @@ def _affine(body: Body, node: Node, terms: list[tuple[Sig, bool]], bias: int | N
 
 def build_dense(body: Body, node: Node, ins: list[list[Sig]], shapes) -> list[Sig]:
     (x,) = ins
-    (tw,) = _types(node, "weight")
+    (tw,) = role_types(node, "weight")
     kernel = exact_weight(node.weights["kernel"], tw, f"node {node.label()} weight 'kernel'")
     n_in, n_out = kernel.shape
     has_bias = "bias" in node.weights and np.any(node.weights["bias"] != 0)
     bias = [0] * n_out
     tb_frac = 0
     if has_bias:
-        (tb,) = _types(node, "bias")
+        (tb,) = role_types(node, "bias")
         bias = _ints(exact_weight(node.weights["bias"], tb, f"node {node.label()} weight 'bias'"))
         tb_frac = tb.frac
     columns = [[(i, int(kernel[i, o])) for i in range(n_in) if int(kernel[i, o]) != 0] for o in range(n_out)]
@@ -103,7 +95,7 @@ def build_dense(body: Body, node: Node, ins: list[list[Sig]], shapes) -> list[Si
 
 def build_scaleshift(body: Body, node: Node, ins, shapes) -> list[Sig]:
     (x,) = ins
-    tw, tb = _types(node, "weight", "bias")
+    tw, tb = role_types(node, "weight", "bias")
     shape = tuple(node.shape)
     scale = np.broadcast_to(np.asarray(exact_weight(node.weights["scale"], tw, f"node {node.label()} weight "
                                                     "'scale'"), dtype=object), shape).reshape(-1)
@@ -135,7 +127,7 @@ def build_conv(body: Body, node: Node, ins, shapes) -> list[Sig]:
     """Conv as one Dense per output position over the taps inside the input (padding adds nothing)."""
     (x,) = ins
     op: ops.Conv = node.op
-    (tw,) = _types(node, "weight")
+    (tw,) = role_types(node, "weight")
     kernel = expand_groups(exact_weight(node.weights["kernel"], tw, f"node {node.label()} weight 'kernel'"),
                            op.groups)
     channels, filters = kernel.shape[-2:]
@@ -143,7 +135,7 @@ def build_conv(body: Body, node: Node, ins, shapes) -> list[Sig]:
     has_bias = "bias" in node.weights and np.any(node.weights["bias"] != 0)
     bias, tb_frac = [0] * filters, 0
     if has_bias:
-        (tb,) = _types(node, "bias")
+        (tb,) = role_types(node, "bias")
         bias = _ints(exact_weight(node.weights["bias"], tb, f"node {node.label()} weight 'bias'"))
         tb_frac = tb.frac
     out = []
@@ -162,7 +154,7 @@ def build_conv(body: Body, node: Node, ins, shapes) -> list[Sig]:
 
 
 def _pool_windows(body: Body, node: Node, x: list[Sig], in_shape, size, strides, pads, include_pad: bool):
-    (tr,) = _types(node, "result")
+    (tr,) = role_types(node, "result")
     channels = in_shape[-1]
     out_shape = tuple(node.shape) if len(node.shape) == len(in_shape) else (1,) * (len(in_shape) - 1) + (channels,)
     out = []
@@ -177,7 +169,7 @@ def _pool_windows(body: Body, node: Node, x: list[Sig], in_shape, size, strides,
                         [level[-1]] if len(level) % 2 else [])
                 out.append(body.requant(level[0], tr))
                 continue
-            ta, tq = _types(node, "accum", "recip")
+            ta, tq = role_types(node, "accum", "recip")
             count = len(taps) if include_pad else len(real)
             recip = int(np.asarray(fixed.quantize(np.asarray([1.0 / count]), tq)).reshape(-1)[0])
             s = body.requant(body.tree([(e, False) for e in elems], elems[0].frac), ta)
@@ -237,7 +229,7 @@ def _lookup(body: Body, rom: tuple[str, int, Sig], x: Sig, spec: tables.TableSpe
 
 def build_activation(body: Body, node: Node, ins, shapes) -> list[Sig]:
     (x,) = ins
-    (tr,) = _types(node, "result")
+    (tr,) = role_types(node, "result")
     f = node.op.function
     if f == "linear":
         return [body.requant(e, tr) for e in x]
@@ -249,7 +241,7 @@ def build_activation(body: Body, node: Node, ins, shapes) -> list[Sig]:
             out.append(body.requant(e, tr))
         return out
     if f == "clip":
-        (tp,) = _types(node, "param")
+        (tp,) = role_types(node, "param")
         out = []
         for e in x:
             frac = max(e.frac, tp.frac)
@@ -259,7 +251,7 @@ def build_activation(body: Body, node: Node, ins, shapes) -> list[Sig]:
             out.append(body.requant(body.clamp(e, lo, hi), tr))
         return out
     if f in ("sigmoid", "tanh", "softsign"):
-        (tt,) = _types(node, "table")
+        (tt,) = role_types(node, "table")
         spec, entries, _, _ = table_lookup(node, "table", tt, tr)
         rom = _rom(body, "rom_table", _ints(entries), tr.frac)
         return [_lookup(body, rom, e, spec) for e in x]
@@ -268,18 +260,18 @@ def build_activation(body: Body, node: Node, ins, shapes) -> list[Sig]:
 
 
 def build_cast(body: Body, node: Node, ins, shapes) -> list[Sig]:
-    (tr,) = _types(node, "result")
+    (tr,) = role_types(node, "result")
     return [body.requant(e, tr) for e in ins[0]]
 
 
 def build_transpose(body: Body, node: Node, ins, shapes) -> list[Sig]:
-    (tr,) = _types(node, "result")
+    (tr,) = role_types(node, "result")
     order = np.arange(len(ins[0])).reshape(shapes[0]).transpose(node.op.perm).reshape(-1)
     return [body.requant(ins[0][int(i)], tr) for i in order]
 
 
 def build_concat(body: Body, node: Node, ins, shapes) -> list[Sig]:
-    (tr,) = _types(node, "result")
+    (tr,) = role_types(node, "result")
     axis = node.op.axis % len(node.shape)
     flat = [e for x in ins for e in x]
     starts = np.cumsum([0] + [len(x) for x in ins])[:-1]
@@ -288,7 +280,7 @@ def build_concat(body: Body, node: Node, ins, shapes) -> list[Sig]:
 
 
 def build_elementwise(body: Body, node: Node, ins, shapes) -> list[Sig]:
-    (tr,) = _types(node, "result")
+    (tr,) = role_types(node, "result")
     op = node.op.operation
     shape = tuple(node.shape)
     ia = np.broadcast_to(np.arange(len(ins[0])).reshape(shapes[0]), shape).reshape(-1)
@@ -308,7 +300,7 @@ def build_elementwise(body: Body, node: Node, ins, shapes) -> list[Sig]:
 
 def build_softmax(body: Body, node: Node, ins, shapes) -> list[Sig]:
     (x,) = ins
-    te, ts, ti, tr = _types(node, "exp", "sum", "inv", "result")
+    te, ts, ti, tr = role_types(node, "exp", "sum", "inv", "result")
     rank = len(node.shape)
     if node.op.axis % rank != rank - 1:
         raise UnsupportedOpError(f"node {node.label()}: Softmax over axis {node.op.axis} is not supported by "
