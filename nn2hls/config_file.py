@@ -4,8 +4,9 @@ The schema (documented with examples in docs/config.md) is nested for readabilit
 optional and defaults to the value in `nn2hls.config`:
 
     project_name: str                  clock_period_ns: float > 0      reuse_factor: int >= 1
-    backend: vivado | vitis | verilog  io_type: io_parallel | io_stream  strategy: latency | resource
-    layers:  {<layer name>: {reuse_factor: int >= 1, strategy: latency | resource}}
+    backend: vivado | vitis | verilog  io_type: io_parallel | io_stream  strategy: latency | resource |
+                                                                         distributed_arithmetic (verilog)
+    layers:  {<layer name>: {reuse_factor: int >= 1, strategy: latency | resource | distributed_arithmetic}}
     rtl_pipeline: bool (Verilog backend: a register after every computing layer; default true)
     part: str                          calibration: path of an .npy file (an .npz keyed by input name for
                                        several inputs), relative to the YAML file
@@ -41,7 +42,7 @@ from nn2hls.ir.types import MAX_WIDTH, FixedType
 
 BACKENDS = ("vivado", "vitis", "verilog")
 IO_TYPES = ("io_parallel", "io_stream")  # io_stream: Vivado/Vitis backends (docs/io_stream.md)
-STRATEGIES = ("latency", "resource")  # docs/config.md: what each asks of the HLS tool
+STRATEGIES = ("latency", "resource", "distributed_arithmetic")  # docs/config.md; the last: Verilog backend only
 LAYER_KEYS = ("reuse_factor", "strategy")
 SEARCH_METRICS = ("argmax", "max_abs")
 TYPE_ROLES = ("weight", "bias", "accum", "result")

@@ -31,7 +31,7 @@ import numpy as np
 from nn2hls import report_rules as rules
 from nn2hls.config import Config
 from nn2hls.energy import layer_energy_pj
-from nn2hls.ir.conv_groups import filter_groups
+from nn2hls.ir.conv_groups import expand_groups, filter_groups
 from nn2hls.ir.graph import Graph, Node
 from nn2hls.ir import fixed, ops
 from nn2hls.ir.ops import Conv, Dense, GlobalPool, Input, Reduce, Softmax
@@ -191,6 +191,40 @@ def _conv(layer: _Layer, node: Node, graph: Graph, clock: float, reuse: int, unr
     else:
         layer.row["dsp"] = math.ceil(dsp / reuse)
         layer.row["latency_cycles"] = (positions - 1) * reuse + one
+
+
+def _distributed_arithmetic(layer: _Layer, node: Node, graph: Graph, clock: float) -> None:
+    """strategy distributed_arithmetic (the Verilog backend's adder graphs, `nn2hls.ir.cmvm`): no DSP;
+    `da_adders` / `da_depth` the adder graph's adders over all positions and its depth, `adders` those
+    plus one per output that adds a nonzero bias to a nonzero sum (the module's count, every position
+    of a Conv unrolled). Needs the weight type (a typed graph); otherwise only `dsp` becomes 0."""
+    layer.row["dsp"] = 0
+    tw = node.precision.get("weight")
+    if tw is None:
+        return
+    from nn2hls.backends.verilog.layers import windows
+    from nn2hls.emulate.arith import exact_weight
+    from nn2hls.ir import cmvm
+
+    kernel = exact_weight(node.weights["kernel"], tw, f"node {node.label()} weight 'kernel'")
+    bias = np.asarray(node.weights.get("bias", np.zeros(kernel.shape[-1]))).reshape(-1) != 0
+    if isinstance(node.op, Conv):
+        op: Conv = node.op
+        kernel = expand_groups(kernel, op.groups)
+        channels = kernel.shape[-2]
+        in_shape = graph.nodes[node.inputs[0]].shape
+        plan = cmvm.plan_for(kernel.reshape(-1, kernel.shape[-1]))
+        costs = [cmvm.cost(plan, [b is not None for b in taps for _ in range(channels)])
+                 for taps in windows(in_shape, node.shape, op.kernel_size, op.strides, op.dilations, op.pads)]
+    else:
+        plan = cmvm.plan_for(kernel)
+        costs = [cmvm.cost(plan)] * math.prod(node.shape[:-1])
+    graph_adders = sum(c.adders for c in costs)
+    depth = max((c.depth for c in costs), default=0)
+    layer.row["da_adders"] = int(graph_adders)
+    layer.row["da_depth"] = int(depth)
+    layer.row["adders"] = int(graph_adders + sum(int(np.count_nonzero(np.asarray(c.outputs) & bias)) for c in costs))
+    layer.row["latency_cycles"] = rules.adder_cycles(depth + int(bias.any()), clock) + 1
 
 
 def _conv_groups(layer: _Layer, op: Conv, kernel: np.ndarray, uses: np.ndarray) -> None:
@@ -429,6 +463,8 @@ def layer_report(graph: Graph, node: Node, config: Config) -> dict[str, Any]:
         cost = OP_TABLE.get(type(op))
         if cost is not None:  # an op without a cost rule counts as wiring
             cost(layer, node, graph, clock, reuse)
+    if isinstance(op, (Dense, Conv)) and config.layer_strategy(node.name) == "distributed_arithmetic":
+        _distributed_arithmetic(layer, node, graph, clock)
     row = layer.row
     if config.io_type == "io_stream":
         _stream_schedule(row, graph, node, reuse)
@@ -587,6 +623,9 @@ def format_report(report: dict[str, Any]) -> str:
              f"removed by zero weights: {t['pruned_multiplies']}",
              *[f"grouped conv {r['name']}: {r['groups']} groups, multiplies per group "
                f"{_per_group(r['multiplies_per_group'])}" for r in report["layers"] if "groups" in r],
+             *[f"distributed arithmetic {r['name']}: {r['da_adders']} adders in its adder graph (CSD + shared "
+               f"subexpressions), adder depth {r['da_depth']}, no multipliers" for r in report["layers"]
+               if "da_adders" in r],
              *([f"weight sharing: grouping equal weights per output would leave {t['mult_shared']} general "
                 f"multiplies (saving {t['shared_saving']})"] if t["shared_saving"] else []),
              f"estimated: {t['dsp']} DSP48E2, {t['adders']} adders, latency {t['latency_cycles']} cycles "

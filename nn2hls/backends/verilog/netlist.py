@@ -70,6 +70,7 @@ class Body:
         self.general_terms = 0  # terms x * w with w not 0 or +-2**k (before sharing equal products)
         self.multipliers = 0  # distinct products written (general weights, one per (input, constant))
         self._products: dict[tuple[str, int], Sig] = {}
+        self.da_depth = 0  # adder depth of a distributed-arithmetic layer's adder graph (backends/verilog/da.py)
 
     # -- declarations ---------------------------------------------------------------------------------
     def name(self, hint: str = "") -> str:

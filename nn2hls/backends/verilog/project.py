@@ -20,6 +20,7 @@ from pathlib import Path
 
 import jinja2
 
+from nn2hls.backends.verilog import da
 from nn2hls.backends.verilog.layers import WIRING, builder_for
 from nn2hls.backends.verilog.netlist import Body
 from nn2hls.backends.vivado.project import project_name
@@ -105,7 +106,8 @@ def build_layers(graph: Graph, config: Config) -> dict:
     for node in graph.topological():
         if isinstance(node.op, ops.Input):
             continue
-        builder = builder_for(node)
+        use_da = config.layer_strategy(node.name) == da.STRATEGY and type(node.op) in da.BUILDERS
+        builder = da.BUILDERS[type(node.op)] if use_da else builder_for(node)
         body = Body()
         in_sigs, shapes, args, ports = [], [], [], []
         for j, producer in enumerate(node.inputs):
@@ -127,11 +129,14 @@ def build_layers(graph: Graph, config: Config) -> dict:
         layers.append({
             "name": node.name, "module": module_name, "op": node.op.kind,
             "comment": f"{node.label()}: {node.op.describe()} -> {tr}{_shape_comment(node.shape)}",
-            "stats": f"{products} general products, {body.multipliers} multipliers, {body.adders} adders",
+            "stats": (f"distributed arithmetic: {body.adders} adders, adder depth {body.da_depth}, no multipliers"
+                      if use_da else
+                      f"{products} general products, {body.multipliers} multipliers, {body.adders} adders"),
             "inputs": ports, "out_bits": out_bits, "registered": registered,
             "functions": body.functions, "lines": body.lines,
             "out_elements": [body.bits(s, tr.width) for s in reversed(outs)],
             "products": products, "multipliers": body.multipliers, "adders": body.adders,
+            "da": {"adders": body.adders, "depth": body.da_depth} if use_da else None,
         })
         wire[node.name], bits[node.name] = f"v_{node.name}", out_bits
         stage[node.name] = s_in + int(registered)
@@ -174,6 +179,8 @@ def write_project(graph: Graph, config: Config, out_dir) -> Path:
         "layer_adders": {l["name"]: l["adders"] for l in ctx["layers"]},
         "layer_multipliers": {l["name"]: l["multipliers"] for l in ctx["layers"]},
     }
+    if any(l["da"] for l in ctx["layers"]):  # strategy distributed_arithmetic: adders and depth per layer
+        manifest["layer_da"] = {l["name"]: l["da"] for l in ctx["layers"] if l["da"]}
     files[MANIFEST] = json.dumps(manifest, indent=1, sort_keys=True) + "\n"
     for rel, text in sorted(files.items()):
         path = out / rel

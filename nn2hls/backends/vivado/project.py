@@ -36,7 +36,7 @@ from nn2hls.config import Config
 from nn2hls.errors import ConfigError, InputDataError
 from nn2hls.ir.graph import Graph
 from nn2hls.ir.names import safe_identifier
-from nn2hls.ir.ops import Input
+from nn2hls.ir.ops import Conv, Dense, Input
 from nn2hls.ir.verify import verify
 from nn2hls.resources import hls_lib_dir, templates_dir
 
@@ -89,6 +89,10 @@ def build_context(graph: Graph, config: Config) -> dict:
     if config.io_type not in ("io_parallel", "io_stream"):
         raise ConfigError(f"io_type {config.io_type!r} is not supported; use 'io_parallel' or 'io_stream'")
     verify(graph, typed=True)
+    for node in graph.topological():
+        if isinstance(node.op, (Dense, Conv)) and config.layer_strategy(node.name) == "distributed_arithmetic":
+            raise ConfigError(f"layer {node.name}: strategy 'distributed_arithmetic' is built by the Verilog backend "
+                              f"only; use --backend verilog (or strategy latency/resource for {config.backend})")
     name = project_name(graph, config)
     inputs = _inputs(graph)
     typedefs = []

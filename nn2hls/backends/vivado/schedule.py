@@ -35,12 +35,14 @@ WEIGHTED_KINDS = ("dense", "dense_shared", "conv_rows")
 
 
 def top_pipelined(graph: Graph, config: Config) -> bool:
-    """True when every layer is fully unrolled on purpose (latency strategy, RF 1); never for io_stream,
-    whose top is DATAFLOW over stream processes (backends/vivado/stream.py)."""
+    """True when every layer is fully unrolled on purpose (latency strategy, RF 1; distributed_arithmetic,
+    the Verilog backend's adder graphs, is unrolled too); never for io_stream, whose top is DATAFLOW
+    over stream processes (backends/vivado/stream.py)."""
     if config.io_type == "io_stream":
         return False
     layers = [n for n in graph.topological() if not isinstance(n.op, Input)]
-    return all(config.layer_reuse(n.name) == 1 and config.layer_strategy(n.name) == "latency" for n in layers)
+    return all(config.layer_reuse(n.name) == 1 and config.layer_strategy(n.name) in ("latency", "distributed_arithmetic")
+               for n in layers)
 
 
 def multiplier_limit(products: int, reuse: int) -> int:
