@@ -81,7 +81,7 @@ def test_example_config_is_valid():
     ({"passes": {"remove": ["x"]}}, "unknown key 'remove' in 'passes'; valid keys: disable, add"),
     ({"backend": "quartus"}, "'backend' must be one of vivado, vitis, verilog, got 'quartus'"),
     ({"io_type": "io_axi"}, "'io_type' must be one of io_parallel, io_stream, got 'io_axi'"),
-    ({"strategy": 3}, "'strategy' must be one of latency, resource, got 3"),
+    ({"strategy": 3}, "'strategy' must be one of latency, resource, distributed_arithmetic, got 3"),
     ({"reuse_factor": 0}, "'reuse_factor' must be an integer >= 1, got 0"),
     ({"reuse_factor": True}, "'reuse_factor' must be an integer >= 1, got True"),
     ({"clock_period_ns": -1}, "'clock_period_ns' must be a number > 0.0, got -1.0"),

@@ -109,8 +109,10 @@ def test_hls_backends_refuse_da(tmp_path):
     g = backend_models.tiny_mlp()
     with pytest.raises(ConfigError, match=r"layer fc2: strategy 'distributed_arithmetic'.*--backend verilog"):
         nn2hls.backends.vivado.write_project(g, load_config({"layers": {"fc2": {"strategy": DA}}}), tmp_path / "v")
-    with pytest.raises(ConfigError, match=r"strategy must be one of|strategy"):
+    with pytest.raises(ConfigError, match="'strategy' must be one of latency, resource, distributed_arithmetic"):
         load_config({"strategy": "bogus"})
+    with pytest.raises(ConfigError, match="'layers.fc1.strategy' must be one of"):
+        load_config({"layers": {"fc1": {"strategy": "bogus"}}})
     assert load_config({"strategy": DA}).layer_strategy("fc1") == DA
 
 
