@@ -19,7 +19,9 @@ FF, yosys seconds; for the two adder graphs also LUT / CARRY of the same script 
 adders, which costs more LUTs than one carry chain per adder; see RESULTS.md). Registers differ:
 nn2hls registers the output (`rtl_pipeline`), da4ml's design registers its input, each of its
 pipeline stages and its output. nn2hls's Verilog is also simulated (iverilog) against the integer
-product x @ W on 200 random full-range inputs (column "exact").
+product x @ W on 200 random full-range inputs (column "exact"). For da4ml the last column gives the
+register bits da4ml itself counts (metadata.json `reg_bits`, to compare with yosys's FF) and the
+number of yosys "select out of bounds ... set to undef" warnings on its RTL.
 
 Usage: python bench/da_bench.py [--markdown] [--skip-synth] [--only SUBSTRING] [--no-multipliers]
 Yosys on the dense 32x32 layer takes minutes (multipliers: ~5 min); the whole run ~15-25 min.
@@ -117,7 +119,8 @@ def yosys_cells(sources: list[Path], top: str, folder: Path, macc: bool = True) 
         raise RuntimeError(f"yosys failed on {top}: see {folder / 'yosys.log'}")
     modules = json.loads(stat.read_text())["modules"]
     cells = synth.classify(next(m for n, m in modules.items() if n.lstrip("\\") == top).get("num_cells_by_type", {}))
-    return {**cells, "seconds": seconds}
+    undef = sum("out of bounds" in line for line in (folder / "yosys.log").read_text().splitlines())
+    return {**cells, "seconds": seconds, "undef_warnings": undef}
 
 
 def _synth_both(sources: list[Path], top: str, folder: Path, out: dict, macc_only: bool = False) -> None:
@@ -149,8 +152,9 @@ def da4ml_run(w: np.ndarray, xmin: int, xmax: int, folder: Path, do_synth: bool)
     VerilogModel(pipe, "da4ml_cmvm", str(folder / "prj"), latency_cutoff=-1).write()
     gen = time.perf_counter() - start
     adders = sum(1 for st in pipe.solutions for op in st.ops if op.opcode in (0, 1))
+    reg_bits = json.loads((folder / "prj" / "metadata.json").read_text()).get("reg_bits")
     out = {"adders": adders, "cost": float(pipe.cost), "depth": float(max(pipe.latency)), "solve_s": solve_s,
-           "generate_s": gen}
+           "generate_s": gen, "reg_bits": reg_bits}
     if do_synth:
         src = folder / "prj" / "src"
         files = sorted(src.glob("*.v")) + sorted((src / "static").glob("*.v"))
@@ -176,6 +180,13 @@ def _cells(r: dict | None) -> list[str]:
             f"{n['LUT']} / {n['CARRY']}" if n else "-"]
 
 
+def _da4ml_note(r: dict) -> str:
+    """da4ml's own register count and yosys's out-of-bounds-select warnings (bits set to undef) on its RTL."""
+    if "cells" not in r:
+        return f"reg_bits {r['reg_bits']}"
+    return f"reg_bits {r['reg_bits']}, {r['cells']['undef_warnings']} undef warnings"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--markdown", action="store_true", help="print only the Markdown table (for RESULTS.md)")
@@ -185,7 +196,7 @@ def main() -> None:
     args = parser.parse_args()
     do_synth = not args.skip_synth
     header = ("| matrix | nonzero | method | adders | adder depth | optimizer s | generate s | DSP48E2 | LUT | "
-              "CARRY | FF | yosys s | LUT / CARRY without $macc | exact |")
+              "CARRY | FF | yosys s | LUT / CARRY without $macc | exact (nn2hls) / RTL notes (da4ml) |")
     lines = [header, "|" + "---|" * (header.count("|") - 1)]
     log = (lambda s: None) if args.markdown else (lambda s: print(s, flush=True))
     with tempfile.TemporaryDirectory() as tmp:
@@ -205,7 +216,7 @@ def main() -> None:
             log("| " + " | ".join(rows[-1]) + " |")
             d4 = da4ml_run(w, xmin, xmax, Path(tmp) / f"d4{k}", do_synth)
             rows.append([label, nz, "da4ml 0.6.0", str(d4["adders"]), f"{d4['depth']:g}", f"{d4['solve_s']:.2f}",
-                         f"{d4['generate_s']:.2f}", *_cells(d4), "-"])
+                         f"{d4['generate_s']:.2f}", *_cells(d4), _da4ml_note(d4)])
             log("| " + " | ".join(rows[-1]) + " |")
             if not args.no_multipliers:
                 mu = ours(g, "latency", Path(tmp) / f"mu{k}", do_synth)
@@ -220,8 +231,9 @@ def main() -> None:
     note = (f"`python bench/da_bench.py{flags}` on {time.strftime('%Y-%m-%d')}, "
             f"{platform.machine()}, {os.cpu_count()} cores shared (load average {os.getloadavg()[0]:.1f}), "
             f"yosys `synth_xilinx -family {PART_FAMILY} -noiopad -flatten`.")
-    print("\n".join(["<!-- begin generated: distributed_arithmetic -->", note, "", *lines,
-                     "<!-- end generated: distributed_arithmetic -->"]))
+    if not args.markdown:
+        print()
+    print("\n".join([note, "", *lines]))  # RESULTS.md: between <!-- begin/end generated: distributed_arithmetic -->
 
 
 if __name__ == "__main__":

@@ -12,8 +12,8 @@ outputs ``y_o = sum_i x_i * W[i, o]`` of an integer matrix W are sums of shifted
    each occurrence is replaced by ``sign * (t << a)``; occurrences of one pattern inside one output do
    not overlap (a chain x<<0, x<<d, x<<2d gives one). Repeated, on the new signals too, until no
    pattern occurs twice. Ties go to the pattern whose operands are shallower (adder depth), then to
-   the smallest key: the result is deterministic. Pattern counts are kept incrementally (a term
-   removed or added updates the pairs it forms in its output), the maximum found with a lazy heap.
+   the one counted first: the result is deterministic. Pattern counts are kept incrementally (a
+   term removed or added updates the pairs it forms in its output), in buckets by count.
 3. Each output's remaining terms are summed by a depth-first (Huffman-like) tree: the two shallowest
    terms are added first, which gives the least adder depth for the given leaves.
 
@@ -77,44 +77,73 @@ def _pair(t1: tuple[int, int], g1: int, t2: tuple[int, int], g2: int) -> tuple[i
 
 
 class _Terms:
-    """Terms of every output and the incremental pattern counts."""
+    """Terms of every output and the incremental pattern counts. Patterns seen at least twice sit in
+    buckets keyed by (count, operand depth), each an insertion-ordered dict: the next pattern is the
+    first of the highest-count, shallowest non-empty bucket (deterministic, no sorting)."""
 
     def __init__(self, columns: list[dict[tuple[int, int], int]], depth: list[int]) -> None:
         self.columns = columns
         self.depth = depth
         self.count: dict[tuple[int, int, int, int], int] = {}
-        self.where: dict[tuple[int, int, int, int], dict[int, int]] = {}
-        self.heap: list[tuple[int, int, tuple[int, int, int, int]]] = []
+        self.signals: list[dict[int, int]] = []  # per output: signal -> its number of terms there
+        self.buckets: dict[tuple[int, int], dict[tuple[int, int, int, int], None]] = {}
+        self.blocked: set[tuple[int, int, int, int]] = set()
+        self.top = 0
         for o, col in enumerate(columns):
+            sigs: dict[int, int] = {}
+            for sig, _ in col:
+                sigs[sig] = sigs.get(sig, 0) + 1
+            self.signals.append(sigs)
             items = sorted(col.items())
             for a in range(len(items)):
                 for b in range(a + 1, len(items)):
                     self._bump(_pair(items[a][0], items[a][1], items[b][0], items[b][1]), o, 1)
 
     def _bump(self, pat: tuple[int, int, int, int], o: int, delta: int) -> None:
-        c = self.count.get(pat, 0) + delta
-        self.count[pat] = c
-        w = self.where.setdefault(pat, {})
-        n = w.get(o, 0) + delta
-        if n:
-            w[o] = n
+        old = self.count.get(pat, 0)
+        c = old + delta
+        if c:
+            self.count[pat] = c
         else:
-            del w[o]
-        if delta > 0 and c >= 2:
-            heapq.heappush(self.heap, (-c, max(self.depth[pat[0]], self.depth[pat[1]]), pat))
+            del self.count[pat]
+        if (old >= 2 or c >= 2) and pat not in self.blocked:
+            level = max(self.depth[pat[0]], self.depth[pat[1]])
+            if old >= 2:
+                del self.buckets[(old, level)][pat]
+            if c >= 2:
+                self.buckets.setdefault((c, level), {})[pat] = None
+                self.top = max(self.top, c)
+
+    def block(self, pat: tuple[int, int, int, int]) -> None:
+        """Never choose pat again (its occurrences overlap: fewer than two usable)."""
+        del self.buckets[(self.count[pat], max(self.depth[pat[0]], self.depth[pat[1]]))][pat]
+        self.blocked.add(pat)
 
     def remove(self, o: int, term: tuple[int, int]) -> int:
         col = self.columns[o]
         g = col.pop(term)
-        for other, g2 in col.items():
-            self._bump(_pair(term, g, other, g2), o, -1)
+        sigs = self.signals[o]
+        sigs[term[0]] -= 1
+        if not sigs[term[0]]:
+            del sigs[term[0]]
+        self._pairs(term, g, o, -1)
         return g
+
+    def _pairs(self, term: tuple[int, int], g: int, o: int, delta: int) -> None:
+        """Count (delta +-1) the patterns `term` forms with every other term of output o (`_pair` inlined)."""
+        p, sp = term
+        bump = self._bump
+        for (q, sq), g2 in self.columns[o].items():
+            if sp < sq or (sp == sq and p < q):
+                bump((p, q, sq - sp, g * g2), o, delta)
+            else:
+                bump((q, p, sp - sq, g * g2), o, delta)
 
     def add(self, o: int, term: tuple[int, int], g: int) -> None:
         col = self.columns[o]
-        for other, g2 in col.items():
-            self._bump(_pair(term, g, other, g2), o, 1)
+        self._pairs(term, g, o, 1)
         col[term] = g
+        self.signals[o][term[0]] = self.signals[o].get(term[0], 0) + 1
 
     def matches(self, o: int, pat: tuple[int, int, int, int]) -> list[int]:
         """Base shifts a of the non-overlapping occurrences of pat in output o (ascending, greedy)."""
@@ -129,17 +158,15 @@ class _Terms:
                 found.append(sa)
         return found
 
-    def best(self, blocked: set) -> tuple[int, int, int, int] | None:
-        """The most frequent pattern (count >= 2), or None."""
-        while self.heap:
-            negc, dep, pat = heapq.heappop(self.heap)
-            c = self.count.get(pat, 0)
-            if c < 2 or pat in blocked or -negc < c:
-                continue  # gone, refused, or an older entry below the current one (which is queued)
-            if -negc > c:  # the count fell since this entry: queue it again at its current count
-                heapq.heappush(self.heap, (-c, dep, pat))
-                continue
-            return pat
+    def best(self) -> tuple[int, int, int, int] | None:
+        """The most frequent pattern (count >= 2; ties: shallowest operands, then first counted), or None."""
+        levels = max(self.depth) + 1
+        while self.top >= 2:
+            for level in range(levels):
+                bucket = self.buckets.get((self.top, level))
+                if bucket:
+                    return next(iter(bucket))
+            self.top -= 1
         return None
 
 
@@ -155,11 +182,11 @@ def optimize(matrix: np.ndarray) -> Plan:
     depth = [0] * n_in
     terms = _Terms(columns, depth)
     adders: list[Adder] = []
-    blocked: set = set()
-    while (pat := terms.best(blocked)) is not None:
-        occurrences = [(o, sa) for o in sorted(terms.where[pat]) for sa in terms.matches(o, pat)]
+    while (pat := terms.best()) is not None:
+        occurrences = [(o, sa) for o, sigs in enumerate(terms.signals) if pat[0] in sigs and pat[1] in sigs
+                       for sa in terms.matches(o, pat)]
         if len(occurrences) < 2:  # overlapping occurrences of x<<a, x<<a+d counted, one usable
-            blocked.add(pat)
+            terms.block(pat)
             continue
         i, j, d, s = pat
         t = n_in + len(adders)
