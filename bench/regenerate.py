@@ -81,6 +81,9 @@ REGISTRY: dict[str, Section] = {
                              ("program:yosys", "program:iverilog"), 25),
     "iostream": Section(("bench/iostream.py", "--markdown"), ("program:g++",), 4,
                         note="vendor-header column needs $NN2HLS_AP_TYPES ('not run' without it)"),
+    "distributed_arithmetic": Section(("bench/da_bench.py", "--markdown"),
+                                      ("module:da4ml", "program:yosys", "program:iverilog"), 25,
+                                      note="da4ml is the `bench` extra (pip install da4ml==0.6.0)"),
 }
 
 
