@@ -6,7 +6,9 @@ default options, its own Verilog from `da4ml.codegen.VerilogModel`) and nn2hls's
 Matrices: a random 8-bit 16x16 matrix (seed 0, 8-bit signed inputs), and the jet MLP's 32x32
 (n_0_0_4_Gemm) and 32x5 (n_0_0_6_Gemm) layers, dense (example_models/jet_mlp.onnx) and pruned
 (jet_mlp_pruned.onnx), compiled with example_models/jet_mlp.yml (10-bit weights) and 1,000
-calibration samples: the raw integer weights, inputs of the layer's input type read as integers.
+calibration samples: the raw integer weights, and inputs as wide as the layer's input type (16 bits)
+but signed (the real ones are unsigned ReLU outputs; yosys 0.23 reduces da4ml's RTL for unsigned
+inputs to no cells, see RESULTS.md).
 Each matrix is one layer y = x @ W with an exact output (an integer type as wide as the largest sum:
 no rounding or saturation, which da4ml's product does not have either), so the three designs compute
 the same integers. Columns: adders (nn2hls: the adder graph, `da_adders`; da4ml: its add/subtract
@@ -70,7 +72,10 @@ def matrices():
             tin = compiled.graph[node.inputs[0]].precision["result"]
             w = exact_weight(node.weights["kernel"], node.precision["weight"], name)
             w = np.asarray(w, dtype=np.int64)
-            yield f"jet {label} {name} {w.shape[0]}x{w.shape[1]}", w, tin.width, tin.signed
+            # signed inputs of the input type's width for every design: the layers' real inputs are unsigned
+            # (ReLU outputs), and yosys 0.23 reduces da4ml's RTL for unsigned inputs to no cells at all
+            # (out-of-bounds selects in its shift_adder.v become undef; RESULTS.md)
+            yield f"jet {label} {name} {w.shape[0]}x{w.shape[1]}", w, tin.width, True
 
 
 def _bits(lo: int, hi: int) -> int:
