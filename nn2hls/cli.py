@@ -62,11 +62,54 @@ def warn(message: str) -> None:
     print(f"warning: {message}", file=sys.stderr)
 
 
+def log(kind: str, message: str) -> None:
+    """The library's log(kind, message) callback on the shell: a warning, or else a note."""
+    (warn if kind == "warning" else note)(message)
+
+
 # ---- argument parsing -------------------------------------------------------------------------------
 _SEVERAL = ("several inputs: repeat the option once per input in the model's input order, or give one .npz "
             "keyed by input name")
 _INPUT_HELP = "samples (N, *input_shape), model layout (" + _SEVERAL + ")"
 _OUTPUT_HELP = "where to save the outputs (float64; several outputs: one .npz keyed by output name)"
+_MODEL_HELP = "model file (.onnx, .keras, .h5, Keras .json, .pt2, TorchScript .pt)"
+
+
+def _add_model(p: argparse.ArgumentParser, dest: str = "model", metavar: str = "MODEL",
+               help: str = _MODEL_HELP) -> None:
+    """The model positional and --weights (its weights when it is a Keras architecture .json)."""
+    p.add_argument(dest, metavar=metavar, help=help)
+    p.add_argument("--weights", metavar="FILE", help="weights .h5 of a Keras architecture .json MODEL "
+                   "(default: <stem>_weights.h5 beside it)")
+
+
+def _add_samples(p: argparse.ArgumentParser, output: bool = True) -> None:
+    """--input X.npy (repeatable: one per model input) and, when the command saves outputs, --output Y.npy."""
+    p.add_argument("--input", required=True, metavar="X.npy", action="append", help=_INPUT_HELP)
+    if output:
+        p.add_argument("--output", required=True, metavar="Y.npy", help=_OUTPUT_HELP)
+
+
+def _add_config_calibration(p: argparse.ArgumentParser, model_only: bool = False, config_help: str | None = None,
+                            config_metavar: str = "CONFIG.yml") -> None:
+    """-c/--config and --calibration of a command that compiles a model: with model_only, a command that also
+    takes a project (which carries its own config and types); otherwise calibration defaults to --input."""
+    p.add_argument("-c", "--config", metavar=config_metavar,
+                   help=config_help or f"YAML configuration ({'MODEL only' if model_only else 'docs/config.md'})")
+    p.add_argument("--calibration", metavar="X.npy", action="append",
+                   help=f"calibration samples ({'MODEL only' if model_only else 'default: the --input data'}; "
+                        + _SEVERAL + ")")
+
+
+def _add_force_output(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--force", action="store_true", help="overwrite an existing output file")
+
+
+def _refuse_existing_output(args: argparse.Namespace) -> None:
+    """OutputExistsError when --output names an existing file and --force is not given."""
+    out = Path(args.output)
+    if out.exists() and not args.force:
+        raise OutputExistsError(f"output file '{out}' already exists; use --force to overwrite it")
 
 
 def _common() -> argparse.ArgumentParser:
@@ -92,10 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Compile MODEL (.onnx, .keras, .h5, Keras .json, .pt2, TorchScript .pt) and "
                                    "write an HLS project folder with the fully resolved config "
                                    "(nn2hls_config.yml) and the typed graph.")
-    p.add_argument("model", metavar="MODEL",
-                   help="model file (.onnx, .keras, .h5, Keras .json, .pt2, TorchScript .pt)")
-    p.add_argument("--weights", metavar="FILE", help="weights .h5 of a Keras architecture .json MODEL "
-                   "(default: <stem>_weights.h5 beside it)")
+    _add_model(p)
     p.add_argument("-o", "--output", metavar="OUT", help="project folder (default: ./<model name>_hls)")
     p.add_argument("-c", "--config", metavar="CONFIG.yml", help="YAML configuration (docs/config.md)")
     p.add_argument("--backend", choices=("vivado", "vitis", "verilog"),
@@ -120,14 +160,9 @@ def build_parser() -> argparse.ArgumentParser:
                                    "every bit and every gate (--min-agreement, --max-error) holds, 1 otherwise. "
                                    "X is also the calibration data unless --calibration (or the config's "
                                    "calibration) is given.")
-    p.add_argument("model", metavar="MODEL",
-                   help="model file (.onnx, .keras, .h5, Keras .json, .pt2, TorchScript .pt)")
-    p.add_argument("--weights", metavar="FILE", help="weights .h5 of a Keras architecture .json MODEL "
-                   "(default: <stem>_weights.h5 beside it)")
-    p.add_argument("--input", required=True, metavar="X.npy", action="append", help=_INPUT_HELP)
-    p.add_argument("-c", "--config", metavar="CONFIG.yml", help="YAML configuration (docs/config.md)")
-    p.add_argument("--calibration", metavar="X.npy", action="append",
-                   help="calibration samples (default: the --input data; " + _SEVERAL + ")")
+    _add_model(p)
+    _add_samples(p, output=False)
+    _add_config_calibration(p)
     p.add_argument("--ap-types", metavar="DIR", help="build against vendor ap_types headers in DIR")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of the summary")
     p.add_argument("--min-agreement", type=float, metavar="F",
@@ -139,12 +174,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("csim", parents=[common], help="run a project's C simulation on samples",
                        description="Build (or reuse) PROJECT's C simulation and write its outputs for X to Y.")
     p.add_argument("project", metavar="PROJECT", help="project folder made by `nn2hls convert`")
-    p.add_argument("--input", required=True, metavar="X.npy", action="append", help=_INPUT_HELP)
-    p.add_argument("--output", required=True, metavar="Y.npy", help=_OUTPUT_HELP)
+    _add_samples(p)
     p.add_argument("--ap-types", metavar="DIR",
                    help="build against vendor ap_types headers in DIR (default: $NN2HLS_AP_TYPES, else "
                         "nn2hls's own headers)")
-    p.add_argument("--force", action="store_true", help="overwrite an existing output file")
+    _add_force_output(p)
     p.set_defaults(handler=cmd_csim)
 
     p = sub.add_parser("rtlsim", parents=[common], help="run a Verilog project's RTL simulation on samples",
@@ -152,11 +186,10 @@ def build_parser() -> argparse.ArgumentParser:
                                    "with Verilator (iverilog as a fallback) and write its outputs for X to Y.")
     p.add_argument("project", metavar="PROJECT", help="Verilog project folder made by `nn2hls convert --backend "
                    "verilog`")
-    p.add_argument("--input", required=True, metavar="X.npy", action="append", help=_INPUT_HELP)
-    p.add_argument("--output", required=True, metavar="Y.npy", help=_OUTPUT_HELP)
+    _add_samples(p)
     p.add_argument("--simulator", choices=("verilator", "iverilog"),
                    help="use this simulator (default: Verilator when installed, else iverilog)")
-    p.add_argument("--force", action="store_true", help="overwrite an existing output file")
+    _add_force_output(p)
     p.set_defaults(handler=cmd_rtlsim)
 
     p = sub.add_parser("synth", parents=[common], help="synthesize a Verilog project with yosys",
@@ -170,28 +203,19 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("emulate", parents=[common], help="run the bit-accurate numpy emulator",
                        description="Emulate a PROJECT (exactly its C-sim's numbers) or a MODEL (compiled first, "
                                    "with X as calibration data unless --calibration is given) on X.")
-    p.add_argument("target", metavar="MODEL|PROJECT", help="model file or project folder")
-    p.add_argument("--weights", metavar="FILE", help="weights .h5 of a Keras architecture .json MODEL "
-                   "(default: <stem>_weights.h5 beside it)")
-    p.add_argument("--input", required=True, metavar="X.npy", action="append", help=_INPUT_HELP)
-    p.add_argument("--output", required=True, metavar="Y.npy", help=_OUTPUT_HELP)
-    p.add_argument("-c", "--config", metavar="CONFIG.yml", help="YAML configuration (MODEL only)")
-    p.add_argument("--calibration", metavar="X.npy", action="append",
-                   help="calibration samples (MODEL only; " + _SEVERAL + ")")
-    p.add_argument("--force", action="store_true", help="overwrite an existing output file")
+    _add_model(p, "target", "MODEL|PROJECT", "model file or project folder")
+    _add_samples(p)
+    _add_config_calibration(p, model_only=True)
+    _add_force_output(p)
     p.set_defaults(handler=cmd_emulate)
 
     p = sub.add_parser("report", parents=[common], help="estimated resources and latency per layer",
                        description="Per-layer weights, sparsity, types, multiplies by kind, DSPs, adders and "
                                    "latency (rules: docs/report.md), for a PROJECT or a MODEL (compiled with "
                                    "the default or given config).")
-    p.add_argument("target", metavar="MODEL|PROJECT", help="model file or project folder")
-    p.add_argument("--weights", metavar="FILE", help="weights .h5 of a Keras architecture .json MODEL "
-                   "(default: <stem>_weights.h5 beside it)")
+    _add_model(p, "target", "MODEL|PROJECT", "model file or project folder")
     p.add_argument("--json", action="store_true", help="print the report as one JSON object")
-    p.add_argument("-c", "--config", metavar="CONFIG.yml", help="YAML configuration (MODEL only)")
-    p.add_argument("--calibration", metavar="X.npy", action="append",
-                   help="calibration samples (MODEL only; " + _SEVERAL + ")")
+    _add_config_calibration(p, model_only=True)
     p.set_defaults(handler=cmd_report)
 
     p = sub.add_parser("lint", parents=[common], help="synthesizability lint of a project (clang LLVM IR)",
@@ -212,6 +236,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=cmd_profile)
 
     from nn2hls.compress.command import add_parser as add_compress_parser
+    from nn2hls.explore import options
 
     add_compress_parser(sub, common)
 
@@ -221,31 +246,20 @@ def build_parser() -> argparse.ArgumentParser:
                                    "as Ray tasks (or serially), and write results.csv/.json (+ .parquet), the "
                                    "Pareto front (accuracy vs DSP vs latency) as pareto.png and the best point's "
                                    "config as best_config.yml into DIR. A scan in DIR is resumed.")
-    p.add_argument("model", metavar="MODEL",
-                   help="model file (.onnx, .keras, .h5, Keras .json, .pt2, TorchScript .pt)")
-    p.add_argument("--weights", metavar="FILE", help="weights .h5 of a Keras architecture .json MODEL "
-                   "(default: <stem>_weights.h5 beside it)")
-    p.add_argument("--input", required=True, metavar="X.npy", action="append", help=_INPUT_HELP)
+    _add_model(p)
+    _add_samples(p, output=False)
     p.add_argument("--labels", metavar="Y.npy", help="class indices (N,) or one-hot rows (N, C): accuracy per point")
     p.add_argument("--space", required=True, metavar="SPACE.yml", help="dotted config keys -> lists of values")
-    p.add_argument("-o", "--output", required=True, metavar="DIR", help="results folder (resumed when it holds "
-                   "the same scan)")
-    p.add_argument("-c", "--config", metavar="BASE.yml", help="base configuration the points modify")
-    p.add_argument("--calibration", metavar="X.npy", action="append",
-                   help="calibration samples (default: the --input data; " + _SEVERAL + ")")
-    p.add_argument("--engine", choices=("ray", "serial"), default="ray",
-                   help="ray (default; local unless --address/RAY_ADDRESS) or serial (this process, no Ray)")
-    p.add_argument("--address", metavar="RAY", help="address of a running Ray cluster (default: $RAY_ADDRESS, "
-                   "else a local Ray instance)")
-    p.add_argument("--num-cpus", type=int, metavar="N", help="CPUs of the local Ray instance (default: all)")
-    p.add_argument("--cpus-per-point", type=float, default=1.0, metavar="C",
-                   help="CPUs each point's Ray task declares (default 1)")
+    options.add_results_folder(p)
+    _add_config_calibration(p, config_help="base configuration the points modify", config_metavar="BASE.yml")
+    options.add_engine(p, ("ray", "serial"), "ray (default; local unless --address/RAY_ADDRESS) or serial (this "
+                       "process, no Ray)", "point", "CPUs each point's Ray task declares (default 1)")
     p.add_argument("--csim", action="store_true", help="also build and run each point's C simulation")
     p.add_argument("--ap-types", metavar="DIR", help="with --csim: build against vendor ap_types headers in DIR")
     p.add_argument("--tolerance", type=float, default=0.01, metavar="T",
                    help="accuracy drop from the float model the best point may have (default 0.01)")
     p.add_argument("--json", action="store_true", help="print results.json's summary as one JSON object")
-    p.add_argument("--force", action="store_true", help="start over in a DIR holding another scan")
+    options.add_force(p)
     p.set_defaults(handler=cmd_explore)
 
     from nn2hls.explore.compress_command import add_parser as add_explore_compress_parser
@@ -400,10 +414,6 @@ def cmd_convert(args: argparse.Namespace) -> int:
 
 def cmd_check(args: argparse.Namespace) -> int:
     from nn2hls.checker import check
-
-    def log(kind: str, message: str) -> None:
-        (warn if kind == "warning" else note)(message)
-
     from nn2hls.pipeline import load
 
     graph = load(args.model, _torch_example(args.model, args.input), weights=args.weights)
@@ -473,9 +483,7 @@ def cmd_csim(args: argparse.Namespace) -> int:
     compiled = CompiledModel.from_project(args.project)
     x = _input(args.input, compiled.graph)
     n = n_samples(x)
-    out = Path(args.output)
-    if out.exists() and not args.force:
-        raise OutputExistsError(f"output file '{out}' already exists; use --force to overwrite it")
+    _refuse_existing_output(args)
     with progress.step("building C simulation"):
         sim = compiled.build(ap_types=args.ap_types)
     with progress.step(f"running C simulation on {n} samples"):
@@ -513,9 +521,7 @@ def cmd_rtlsim(args: argparse.Namespace) -> int:
     compiled = CompiledModel.from_project(args.project)
     x = _input(args.input, compiled.graph)
     n = n_samples(x)
-    out = Path(args.output)
-    if out.exists() and not args.force:
-        raise OutputExistsError(f"output file '{out}' already exists; use --force to overwrite it")
+    _refuse_existing_output(args)
     with progress.step("building RTL simulation"):
         simulator = sim.build(args.project, args.simulator)
     with progress.step(f"running RTL simulation ({simulator.kind}) on {n} samples"):
@@ -546,9 +552,7 @@ def cmd_emulate(args: argparse.Namespace) -> int:
     from nn2hls import progress
     from nn2hls.ir.feeds import n_samples
 
-    out = Path(args.output)
-    if out.exists() and not args.force:
-        raise OutputExistsError(f"output file '{out}' already exists; use --force to overwrite it")
+    _refuse_existing_output(args)
     compiled, graph = _target(args.target, args.config, args.calibration, args.weights, args.input)
     if compiled is None:
         x = _input(args.input, graph)
@@ -633,16 +637,13 @@ def cmd_profile(args: argparse.Namespace) -> int:
 
 
 def cmd_explore(args: argparse.Namespace) -> int:
+    from nn2hls.explore.options import check_num_cpus
     from nn2hls.explore.run import explore, summary_rows
     from nn2hls.progress import format_table
 
-    if args.num_cpus is not None and args.num_cpus < 1:
-        raise Nn2hlsError(f"--num-cpus is {args.num_cpus}: give at least 1")
+    check_num_cpus(args.num_cpus)
     if not args.cpus_per_point > 0:
         raise Nn2hlsError(f"--cpus-per-point is {args.cpus_per_point}: give a number of CPUs > 0, e.g. 1 or 0.5")
-
-    def log(kind: str, message: str) -> None:
-        (warn if kind == "warning" else note)(message)
 
     result = explore(args.model, args.input if len(args.input) > 1 else args.input[0], args.space, args.output,
                      labels=args.labels, config=args.config, calibration=args.calibration, engine=args.engine,

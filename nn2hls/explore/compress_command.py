@@ -10,7 +10,7 @@ import argparse
 import json
 from typing import Any
 
-from nn2hls.errors import ConfigError
+from nn2hls.explore import options
 
 SUMMARY = ("evaluated", "resumed", "failed", "stopped", "engine", "elapsed_s", "pareto_front", "best", "accuracy_key")
 
@@ -27,14 +27,9 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("model", metavar="MODEL", help="float model file (.onnx, .keras, .h5, .pt2, TorchScript .pt)")
     p.add_argument("--data", metavar="DATA.npz", required=True, help="x_train, y_train, x_val, y_val[, x_test, y_test]")
     p.add_argument("--space", metavar="SPACE.yml", required=True, help="compress() arguments -> values")
-    p.add_argument("-o", "--output", metavar="DIR", required=True, help="results folder (resumed when it holds "
-                   "the same scan)")
-    p.add_argument("--engine", choices=("ray", "tune", "serial"), default="ray",
-                   help="ray (= tune, Ray Tune; local unless --address/RAY_ADDRESS) or serial (this process)")
-    p.add_argument("--address", metavar="RAY", help="address of a running Ray cluster (default: $RAY_ADDRESS, "
-                   "else a local Ray instance)")
-    p.add_argument("--num-cpus", type=int, metavar="N", help="CPUs of the local Ray instance (default: all)")
-    p.add_argument("--cpus-per-trial", type=float, default=1.0, metavar="C", help="CPUs each trial declares (1)")
+    options.add_results_folder(p)
+    options.add_engine(p, ("ray", "tune", "serial"), "ray (= tune, Ray Tune; local unless --address/RAY_ADDRESS) "
+                       "or serial (this process)", "trial", "CPUs each trial declares (1)")
     p.add_argument("--samples", type=int, default=1, metavar="N",
                    help="repetitions of the grid, random keys drawn anew each time (1)")
     p.add_argument("--seed", type=int, default=0, help="seed of the random draws (0)")
@@ -46,26 +41,17 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--tolerance", type=float, default=0.01, metavar="T",
                    help="accuracy drop from the model given that the best trial may have (0.01)")
     p.add_argument("--json", action="store_true", help="print a summary as one JSON object")
-    p.add_argument("--force", action="store_true", help="start over in a DIR holding another scan")
+    options.add_force(p)
     p.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """The `explore-compress` command; returns the exit code (0: the scan ran, failed trials included)."""
-    import sys
-
+    from nn2hls.cli import log
     from nn2hls.explore.compress_scan import explore_compress
     from nn2hls.progress import format_table
 
-    if args.num_cpus is not None and args.num_cpus < 1:
-        raise ConfigError(f"--num-cpus is {args.num_cpus}: give at least 1")
-
-    quiet = getattr(args, "quiet", False)
-
-    def log(kind: str, message: str) -> None:  # as nn2hls.cli's note/warn: notes silenced by --quiet
-        if kind == "warning" or not quiet:
-            print(f"{kind}: {message}", file=sys.stderr)
-
+    options.check_num_cpus(args.num_cpus)
     result = explore_compress(args.model, args.data, args.space, args.output, engine=args.engine,
                               address=args.address, num_cpus=args.num_cpus, cpus_per_trial=args.cpus_per_trial,
                               samples=args.samples, seed=args.seed, early_stop=not args.no_early_stop,
