@@ -5,6 +5,10 @@ Rule (per layer, in picojoules): products by kind and operand width, additions a
 width, and one lookup-table read per table per output element:
   E = mult_general * E_mult(in_bits, weight_bits) + (mult_pm_one + mult_pow2) * E_add(in_bits)
       + adders * E_add(accum_bits) + sum over tables of elements * E_read(entry_bits)
+The general products are those the backend builds: for a shared-weight Dense (one product per weight
+group, of the group's magnitude by the group sum; `nn2hls.report` takes the groups and the group sum's
+width from the same rule as its DSP count) the first term is groups * E_mult(sum_bits, weight_bits)
+instead; its additions are as many as the plain sum's (each weight still enters one sum).
 Constants: M. Horowitz, "Computing's energy problem (and what we can do about it)", ISSCC 2014, 45 nm
 at 0.9 V: a 32-bit integer multiply 3.1 pJ and a 32-bit integer add 0.1 pJ (8-bit: 0.2 pJ and 0.03 pJ),
 an 8 KB SRAM read of 64 bits 10 pJ. Scaled to other widths as an array multiplier (area and energy grow
@@ -38,9 +42,14 @@ def read_pj(bits: int) -> float:
 
 
 def layer_energy_pj(row: Mapping[str, Any], *, in_bits: int, weight_bits: int, accum_bits: int,
-                    out_elements: int) -> float:
-    """The rule of the module docstring for one report row (`nn2hls.report` keys)."""
-    energy = row["mult_general"] * multiply_pj(in_bits, weight_bits)
+                    out_elements: int, general: tuple[int, int] | None = None) -> float:
+    """The rule of the module docstring for one report row (`nn2hls.report` keys).
+
+    general: (count, operand bits) of the general products the backend builds per inference when they
+    are not the row's mult_general products of in_bits (a shared-weight Dense: groups, group sum bits).
+    """
+    count, bits = general if general is not None else (row["mult_general"], in_bits)
+    energy = count * multiply_pj(bits, weight_bits)
     energy += (row["mult_pm_one"] + row["mult_pow2"]) * add_pj(in_bits)
     energy += row["adders"] * add_pj(accum_bits)
     for role in row.get("table_sizes", {}):

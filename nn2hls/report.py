@@ -55,6 +55,9 @@ class _Layer:
 
     def __init__(self, graph: Graph, node: Node) -> None:
         self.node = node
+        # the general products the backend builds per inference as (count, operand bits), when they are not
+        # one per general weight use of the layer's input width (a shared-weight Dense); energy counts these
+        self.built_products: tuple[int, int] | None = None
         self.row: dict[str, Any] = {
             "name": node.name, "op": node.op.kind, "source_name": node.source_name,
             "input_shapes": [list(graph.nodes[i].shape) for i in node.inputs],
@@ -122,28 +125,34 @@ def _dense(layer: _Layer, node: Node, clock: float, reuse: int = 1) -> None:
     terms = np.count_nonzero(kernel, axis=0) + (bias != 0)
     layer.row["adders"] = positions * int(np.maximum(terms - 1, 0).sum())
     layer.row["mult_shared"] = grouped_multiplies(kernel, positions=positions)
-    from nn2hls.backends.vivado.shared import use_shared
-    if node.precision.get("weight") is not None and use_shared(node):
-        dsp = _shared_dsp(kernel, node.precision.get("weight"), _width(layer.in_type))
+    shared = _shared_products(node, _width(layer.in_type))
+    if shared is not None:
+        bits, sum_bits = shared
+        dsp = int(sum(rules.dsp_per_product(int(b), sum_bits) for b in bits))
+        layer.built_products = (positions * len(bits), sum_bits)
     layer.row["dsp"] = math.ceil(positions * dsp / reuse)
     depth = rules.tree_depth(int(terms.max()) if terms.size else 0)
     layer.row["latency_cycles"] = (rules.mult_latency(uses_dsp, uses_lut)
                                    + rules.adder_cycles(depth, clock) + 1) + (reuse - 1)
 
 
-def _shared_dsp(kernel: np.ndarray, wtype: FixedType | None, in_bits: int) -> int:
-    """DSPs of a shared-weight Dense (backends/vivado/shared.py): one product per group (distinct general
-    magnitude of an output), of the magnitude by the group sum (in_bits plus the bits the largest
-    group's sum needs, plus a sign bit)."""
-    from nn2hls.backends.vivado.shared import group_dense
-    lists = group_dense(kernel)
+def _shared_products(node: Node, in_bits: int) -> tuple[np.ndarray, int] | None:
+    """The general products of one position of a Dense the backend builds shared-weight
+    (backends/vivado/shared.py: `use_shared` with a weight type), else None (one product per weight).
+
+    One product per group (distinct general magnitude of an output), of the magnitude by the group sum:
+    returns the significant bits of each group's magnitude and the group sum's width (in_bits plus
+    the bits the largest group's sum needs, plus a sign bit). The DSP count and the energy both use it."""
+    from nn2hls.backends.vivado.shared import group_dense, use_shared
+
+    wtype = node.precision.get("weight")
+    if wtype is None or not use_shared(node):
+        return None
+    lists = group_dense(node.weights["kernel"])
     grp, pos, neg = lists["grp"], lists["pos"], lists["neg"]
-    if not len(grp):
-        return 0
     largest = int((np.diff(pos.start) + np.diff(neg.start)).max())
     sum_bits = in_bits + max(1, math.ceil(math.log2(largest + 1))) + 1
-    bits = rules.significant_bits(np.asarray(grp.columns["w"], dtype=np.float64), wtype)
-    return int(sum(rules.dsp_per_product(int(b), sum_bits) for b in bits))
+    return rules.significant_bits(np.asarray(grp.columns["w"], dtype=np.float64), wtype), sum_bits
 
 
 def _valid_taps(op: Conv, in_shape: tuple[int, ...], out_shape: tuple[int, ...]) -> np.ndarray:
@@ -471,7 +480,7 @@ def layer_report(graph: Graph, node: Node, config: Config) -> dict[str, Any]:
     row["energy_pj"] = layer_energy_pj(row, in_bits=_width(layer.in_type),
                                        weight_bits=_width(node.precision.get("weight")),
                                        accum_bits=_width(node.precision.get("accum") or node.precision.get("result")),
-                                       out_elements=math.prod(node.shape))
+                                       out_elements=math.prod(node.shape), general=layer.built_products)
     if not isinstance(op, (Dense, Conv)):
         row["mult_shared"] = row["mult_general"]  # nothing to group
     row["shared_saving"] = row["mult_general"] - row["mult_shared"]

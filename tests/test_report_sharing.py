@@ -94,3 +94,33 @@ def test_other_ops_carry_their_general_multiplies():
     g.outputs = [s.name]
     row = build_report(run_passes(g, Config(precision_input="ap_fixed<8,4>")), Config())["layers"][0]
     assert row["mult_shared"] == row["mult_general"] == 4 and row["shared_saving"] == 0
+
+
+def test_energy_of_shared_dense_counts_the_group_products_by_hand():
+    """energy_pj of a Dense the backend builds shared-weight (one product per weight group, of the group
+    sum), from the constants of docs/report.md "Energy per inference" (Horowitz ISSCC 2014)."""
+    from nn2hls.config import PrecisionSpec
+
+    kernel = np.array([[0.375, 0.625],
+                       [0.375, 0.625],
+                       [-0.375, 0.625],
+                       [0.625, 0.0]])
+    g = Graph("e")
+    x = g.add(ops.Input(shape=(4,)), name="x")
+    d = g.add(ops.Dense(), [x.name], name="d", weights={"kernel": kernel, "bias": np.zeros(2)})
+    g.outputs = [d.name]
+    config = Config(precision_input="ap_fixed<8,4>",
+                    precision=PrecisionSpec(weight="ap_fixed<8,2>", bias="ap_fixed<8,2>", accum="ap_fixed<24,12>",
+                                            result="ap_fixed<16,6>"))
+    typed = run_passes(g, config)
+    row = build_report(typed, config)["layers"][0]
+    assert np.array_equal(typed.nodes["d"].weights["kernel"], kernel)  # exact in ap_fixed<8,2>
+    # 7 general weights, 3 groups (column 0: 0.375 on inputs 0, 1, -2 and 0.625 on input 3; column 1: 0.625 on
+    # inputs 0, 1, 2): grouping more than halves the products, so the backend builds the shared kernel.
+    # The largest group sums 3 inputs: group sum width 8 + ceil(log2(3 + 1)) + 1 sign bit = 11 bits.
+    multiply = 3.1 * 11 * 8 / 32**2      # one 11 x 8-bit product: 0.26640625 pJ
+    add = 0.1 * 24 / 32                  # one 24-bit (accumulator) addition: 0.075 pJ
+    adders = (4 - 1) + (3 - 1)           # each weight enters one sum: as many additions as the plain sums
+    assert row["mult_general"] == 7 and row["mult_shared"] == 3 and row["adders"] == adders
+    assert row["energy_pj"] == round(3 * multiply + adders * add, 3) == 1.174
+    # one product per weight (7 x 0.19375 pJ at 8 x 8 bits) would have given 1.731 pJ
