@@ -26,7 +26,7 @@ import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, ClassVar, Sequence
 
 import numpy as np
 
@@ -34,6 +34,7 @@ from nn2hls.errors import ConfigError
 from nn2hls.explore import pareto, table
 from nn2hls.explore.compress_space import Trial, load_compress_space
 from nn2hls.explore.compress_trial import ROW_KEYS, TRIALS, TrialData, failed_row, run_trial
+from nn2hls.explore.run import ScanResult, prepare_dir
 
 ENGINES = ("tune", "serial")
 Log = Callable[[str, str], None]
@@ -43,14 +44,10 @@ DONE = ("ok", "stopped")
 
 
 @dataclass
-class CompressScanResult:
-    """Rows in trial order, the Pareto front and best trial ids, counts and files."""
+class CompressScanResult(ScanResult):
+    """ScanResult's fields (rows in trial order, the front and best trial ids), counts and files."""
 
-    out_dir: Path
-    rows: list[dict[str, Any]]
-    pareto_front: list[str]
-    best: str | None
-    accuracy_key: str
+    ID_KEY: ClassVar[str] = "trial_id"
     evaluated: int
     resumed: int
     failed: int
@@ -59,9 +56,6 @@ class CompressScanResult:
     elapsed_s: float
     space_keys: list[str] = field(default_factory=list)
     files: dict[str, str] = field(default_factory=dict)
-
-    def row(self, trial_id: str) -> dict[str, Any]:
-        return next(r for r in self.rows if r["trial_id"] == trial_id)
 
 
 def run_serial(trials: Sequence[Trial], data: TrialData, on_result: OnResult) -> None:
@@ -90,9 +84,9 @@ def run_tune(trials: Sequence[Trial], data: TrialData, on_result: OnResult, *, a
              num_cpus: int | None = None, cpus_per_trial: float = 1.0, early_stop: bool = True,
              grace_period: int = 2, reduction_factor: float = 2.0) -> None:
     """Run the trials as Ray Tune trials (module rule); each row goes to `on_result` as its trial ends."""
-    from nn2hls.explore.engine import connect, import_ray
+    from nn2hls.explore.engine import import_ray, session
 
-    ray = import_ray()
+    import_ray()
     tune = _import_tune()
     from ray.tune.schedulers import ASHAScheduler
 
@@ -137,10 +131,9 @@ def run_tune(trials: Sequence[Trial], data: TrialData, on_result: OnResult, *, a
 
     if not trials:
         return
-    started = connect(ray, address, num_cpus)
     os.environ.setdefault("TUNE_DISABLE_AUTO_CALLBACK_LOGGERS", "1")
     os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
-    try:
+    with session(address, num_cpus):
         scheduler = (ASHAScheduler(time_attr="training_iteration", max_t=10_000, grace_period=grace_period,
                                    reduction_factor=reduction_factor) if early_stop else None)
         runs = Path(data.out_dir).resolve() / "tune_runs"
@@ -156,20 +149,6 @@ def run_tune(trials: Sequence[Trial], data: TrialData, on_result: OnResult, *, a
             if trial.trial_id not in saved:
                 saved.add(trial.trial_id)
                 on_result(failed_row(trial.trial_id, trial.args, "Tune did not report this trial"))
-    finally:
-        if started:
-            ray.shutdown()
-
-
-def _digest(*parts: Any) -> str:
-    h = hashlib.sha256()
-    for part in parts:
-        if isinstance(part, np.ndarray):
-            h.update(str((part.shape, str(part.dtype))).encode())
-            h.update(np.ascontiguousarray(part).tobytes())
-        else:
-            h.update(repr(part).encode())
-    return h.hexdigest()
 
 
 def _model(model: Any) -> tuple[Any, str]:
@@ -178,7 +157,7 @@ def _model(model: Any) -> tuple[Any, str]:
 
     if isinstance(model, torch.nn.Module):
         state = model.state_dict()
-        return model, _digest(*[state[k].detach().cpu().numpy() for k in sorted(state)], type(model).__name__)
+        return model, table.digest(*[state[k].detach().cpu().numpy() for k in sorted(state)], type(model).__name__)
     from nn2hls.compress.from_ir import to_torch
 
     digest = hashlib.sha256(Path(model).read_bytes()).hexdigest() if Path(str(model)).is_file() else repr(model)
@@ -198,14 +177,12 @@ def _data(data: Any) -> dict[str, np.ndarray]:
 
 
 def _prepare_dir(out: Path, fingerprint: dict[str, Any], force: bool) -> None:
-    from nn2hls.explore.run import prepare_dir as prepare
-
     if force:
         for name in RESULT_FILES:
             (out / name).unlink(missing_ok=True)
         shutil.rmtree(out / TRIALS, ignore_errors=True)
         shutil.rmtree(out / "tune_runs", ignore_errors=True)
-    prepare(out, fingerprint, force)
+    prepare_dir(out, fingerprint, force)
 
 
 def explore_compress(model: Any, data: Any, space: Any, out_dir: str | Path, *, engine: str = "tune",
@@ -245,7 +222,7 @@ def explore_compress(model: Any, data: Any, space: Any, out_dir: str | Path, *, 
     out = Path(out_dir)
     has_test = "x_test" in arrays
     fingerprint = {"kind": "compress", "model": model_digest,
-                   "data": _digest(*[arrays[k] for k in sorted(arrays)]), "check": bool(check)}
+                   "data": table.digest(*[arrays[k] for k in sorted(arrays)]), "check": bool(check)}
     _prepare_dir(out, fingerprint, force)
     space_doc = {a.key: {"kind": a.kind, "values": list(a.args)} for a in scan_space.axes}
     table.write_json(out / table.SCAN_FILE, {"fingerprint": fingerprint, "space": space_doc, "samples": samples,
@@ -254,7 +231,7 @@ def explore_compress(model: Any, data: Any, space: Any, out_dir: str | Path, *, 
                            (arrays["x_test"], arrays["y_test"]) if has_test else None, str(out.resolve()),
                            bool(check), check_samples)
 
-    recorded = {tid: row for tid, row in _load_rows(out).items() if row.get("status") in DONE}
+    recorded = {tid: row for tid, row in table.load_points(out, "trial_id").items() if row.get("status") in DONE}
     todo = [t for t in trials if t.trial_id not in recorded]
     if len(todo) < len(trials):
         say("note", f"resuming: {len(trials) - len(todo)} of {len(trials)} trials are already in '{out}'")
@@ -296,19 +273,6 @@ def explore_compress(model: Any, data: Any, space: Any, out_dir: str | Path, *, 
     return result
 
 
-def _load_rows(out: Path) -> dict[str, dict[str, Any]]:
-    """The trial rows already in DIR/points/, by trial id (unreadable records are ignored)."""
-    rows: dict[str, dict[str, Any]] = {}
-    for path in sorted((out / table.POINTS).glob("*.json")):
-        try:
-            row = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            continue
-        if isinstance(row, dict) and row.get("trial_id") == path.stem:
-            rows[path.stem] = row
-    return rows
-
-
 def _row(trial: Trial, recorded: dict[str, Any], varying: Sequence[str]) -> dict[str, Any]:
     row = {"trial_id": trial.trial_id, "status": recorded.get("status"), "error": recorded.get("error", "")}
     row.update({key: trial.args.get(key) for key in varying})
@@ -321,10 +285,7 @@ def _write_results(result: CompressScanResult, front: list[int], best: int | Non
     import yaml
 
     out, rows = result.out_dir, result.rows
-    result.files["csv"] = str(table.write_csv(out / "results.csv", rows))
-    parquet = table.write_parquet(out / "results.parquet", rows)
-    if parquet is not None:
-        result.files["parquet"] = str(parquet)
+    table.write_tables(out, rows, result.files)
     if best is None:
         (out / "best_trial.yml").unlink(missing_ok=True)
         (out / "pareto.png").unlink(missing_ok=True)

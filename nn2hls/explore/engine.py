@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Any, Callable, Sequence
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator, Sequence
 
 from nn2hls.errors import ConfigError
 from nn2hls.explore.evaluate import METRIC_KEYS, ScanData, evaluate_point
@@ -63,6 +64,18 @@ def connect(ray: Any, address: str | None, num_cpus: int | None) -> bool:
     return True
 
 
+@contextmanager
+def session(address: str | None, num_cpus: int | None) -> Iterator[Any]:
+    """Ray connected (or started) for the block, disconnected after it only if this call connected it."""
+    ray = import_ray()
+    started = connect(ray, address, num_cpus)
+    try:
+        yield ray
+    finally:
+        if started:
+            ray.shutdown()
+
+
 def _failed_row(point: Point, message: str) -> dict[str, Any]:
     row: dict[str, Any] = {"point_id": point.point_id, "status": "failed", "error": message}
     row.update(point.values)
@@ -74,9 +87,7 @@ def _failed_row(point: Point, message: str) -> dict[str, Any]:
 def run_ray(points: Sequence[Point], data: ScanData, on_result: OnResult, *, address: str | None = None,
             num_cpus: int | None = None, cpus_per_point: float = 1.0) -> int:
     """Evaluate the points as Ray tasks; returns the CPUs the cluster offers."""
-    ray = import_ray()
-    started = connect(ray, address, num_cpus)
-    try:
+    with session(address, num_cpus) as ray:
         cpus = int(ray.cluster_resources().get("CPU", 0))
         if not points:
             return cpus
@@ -94,6 +105,3 @@ def run_ray(points: Sequence[Point], data: ScanData, on_result: OnResult, *, add
                     row = _failed_row(point, f"Ray task failed: {type(exc).__name__}: {text[0] if text else ''}")
                 on_result(row)
         return cpus
-    finally:
-        if started:
-            ray.shutdown()

@@ -16,7 +16,7 @@ import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, ClassVar, Mapping
 
 import numpy as np
 
@@ -32,14 +32,24 @@ RESULT_FILES = ("results.csv", "results.json", "results.parquet", "pareto.png", 
 
 
 @dataclass
-class ExploreResult:
-    """What a scan produced: rows in space order, the front and best point ids, counts and files."""
+class ScanResult:
+    """What a scan (points or compression trials) produced: rows in scan order, the front and best ids."""
 
+    ID_KEY: ClassVar[str] = "point_id"
     out_dir: Path
     rows: list[dict[str, Any]]
     pareto_front: list[str]
     best: str | None
     accuracy_key: str
+
+    def row(self, row_id: str) -> dict[str, Any]:
+        return next(r for r in self.rows if r[self.ID_KEY] == row_id)
+
+
+@dataclass
+class ExploreResult(ScanResult):
+    """What `explore` produced: ScanResult's fields, the float accuracy, counts and files."""
+
     float_accuracy: float | None
     evaluated: int
     resumed: int
@@ -49,9 +59,6 @@ class ExploreResult:
     elapsed_s: float
     space_keys: list[str] = field(default_factory=list)
     files: dict[str, str] = field(default_factory=dict)
-
-    def row(self, point_id: str) -> dict[str, Any]:
-        return next(r for r in self.rows if r["point_id"] == point_id)
 
 
 def _space(space: Any) -> Space:
@@ -77,19 +84,6 @@ def _labels(labels: Any, n: int) -> np.ndarray | None:
     if arr.dtype.kind not in "iub" and not np.all(arr == np.round(arr)):
         raise InputDataError(f"{what} holds non-integer values; give class indices (0, 1, ...)")
     return arr.astype(np.int64)
-
-
-def _digest(*parts: Any) -> str:
-    h = hashlib.sha256()
-    for part in parts:
-        if isinstance(part, np.ndarray):
-            h.update(str((part.shape, str(part.dtype))).encode())
-            h.update(np.ascontiguousarray(part).tobytes())
-        elif isinstance(part, (list, tuple)):
-            h.update(_digest(*part).encode())
-        else:
-            h.update(repr(part).encode())
-    return h.hexdigest()
 
 
 def _model_digest(model: Any) -> str:
@@ -284,9 +278,9 @@ def explore(model: Any, x: Any, space: Any, out_dir: str | Path, *, labels: Any 
     scan_space = _space(space)
     out = Path(out_dir)
     inputs = _read_inputs(model, x, labels, calibration, weights, say)
-    fingerprint = {"model": _model_digest(model), "input": _digest(feeds.as_list(inputs.x)),
-                   "labels": _digest(inputs.labels) if inputs.labels is not None else None,
-                   "calibration": _digest(feeds.as_list(inputs.calibration)), "csim": bool(csim)}
+    fingerprint = {"model": _model_digest(model), "input": table.digest(feeds.as_list(inputs.x)),
+                   "labels": table.digest(inputs.labels) if inputs.labels is not None else None,
+                   "calibration": table.digest(feeds.as_list(inputs.calibration)), "csim": bool(csim)}
     prepare_dir(out, fingerprint, force)
     model_name = str(model) if isinstance(model, (str, Path)) else inputs.graph.name
     space_dict = {k: list(v) for k, v in zip(scan_space.keys, scan_space.values)}
@@ -348,10 +342,7 @@ def _write_results(result: ExploreResult, by_id: Mapping[str, Point], front: lis
     from nn2hls.explore.plot import plot_pareto
 
     out, rows, files = result.out_dir, result.rows, result.files
-    files["csv"] = str(table.write_csv(out / "results.csv", rows))
-    parquet = table.write_parquet(out / "results.parquet", rows)
-    if parquet is not None:
-        files["parquet"] = str(parquet)
+    table.write_tables(out, rows, files)
     if best is None:
         (out / "best_config.yml").unlink(missing_ok=True)
         (out / "pareto.png").unlink(missing_ok=True)
