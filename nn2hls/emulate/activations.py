@@ -99,18 +99,25 @@ def _clip(node: Node, tx: FixedType, tr: FixedType) -> Kernel:
     return clip
 
 
+def _slopes(tx: FixedType, tr: FixedType, raw: np.ndarray, slope_frac: int) -> Kernel:
+    """x where x >= 0, else x * a, for raw slopes a with slope_frac fractional bits (one slope, or one per
+    element): leaky ReLU and PReLU, exact at tx.frac + slope_frac fractional bits, then cast to tr."""
+    frac = tx.frac + slope_frac
+    amax = max((abs(int(v)) for v in raw.reshape(-1).tolist()), default=0)
+    bound = max_abs(tx) * max(amax, 1 << slope_frac)
+    dtype = work_dtype(bound)
+    a = as_dtype(np.ascontiguousarray(raw), dtype)
+
+    def slope(args, tally):
+        x = as_dtype(args[0], dtype)
+        y = np.where(x >= 0, scale_pow2(x, slope_frac), x * a)
+        return cast(y, frac, -bound, bound, tr, tally)
+    return slope
+
+
 def _leaky_relu(node: Node, tx: FixedType, tr: FixedType) -> Kernel:
     (tp,) = role_types(node, "param")
-    a = _param(node.op.alpha, tp)
-    frac = tx.frac + tp.frac
-    bound = max_abs(tx) * max(abs(a), 1 << tp.frac)
-    dtype = work_dtype(bound)
-
-    def leaky(args, tally):
-        x = as_dtype(args[0], dtype)
-        y = np.where(x >= 0, scale_pow2(x, tp.frac), x * a)
-        return cast(y, frac, -bound, bound, tr, tally)
-    return leaky
+    return _slopes(tx, tr, np.array(_param(node.op.alpha, tp)), tp.frac)
 
 
 def _hard_sigmoid(node: Node, tx: FixedType, tr: FixedType) -> Kernel:
@@ -160,17 +167,7 @@ def _elu(node: Node, tx: FixedType, tr: FixedType) -> Kernel:
 def _prelu(node: Node, tx: FixedType, tr: FixedType) -> Kernel:
     (tw,) = role_types(node, "weight")
     slopes = np.broadcast_to(fixed.quantize(np.asarray(node.weights["alpha"], dtype=np.float64), tw), node.shape)
-    frac = tx.frac + tw.frac
-    amax = max(abs(int(v)) for v in slopes.reshape(-1).tolist()) if slopes.size else 0
-    bound = max_abs(tx) * max(amax, 1 << tw.frac)
-    dtype = work_dtype(bound)
-    a = as_dtype(np.ascontiguousarray(slopes), dtype)
-
-    def prelu(args, tally):
-        x = as_dtype(args[0], dtype)
-        y = np.where(x >= 0, scale_pow2(x, tw.frac), x * a)
-        return cast(y, frac, -bound, bound, tr, tally)
-    return prelu
+    return _slopes(tx, tr, slopes, tw.frac)
 
 
 def _thresholded_relu(node: Node, tx: FixedType, tr: FixedType) -> Kernel:
