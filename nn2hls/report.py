@@ -113,9 +113,10 @@ class _Layer:
                    for b in np.unique(bits[kinds == 1]))
 
 
-def _dense(layer: _Layer, node: Node, clock: float, reuse: int = 1) -> None:
+def _dense(layer: _Layer, node: Node, clock: float, reuse: int = 1, grouped: bool = True) -> None:
     """reuse > 1: the layer function is pipelined at II = reuse with ceil(products / reuse) multipliers
-    (backends/vivado/schedule.py)."""
+    (backends/vivado/schedule.py). grouped: the backend builds shared-weight kernels (the HLS backends;
+    the Verilog backend writes one product per weight)."""
     kernel = node.weights["kernel"]
     bias = node.weights.get("bias", np.zeros(kernel.shape[1]))
     positions = math.prod(node.shape[:-1])
@@ -125,7 +126,7 @@ def _dense(layer: _Layer, node: Node, clock: float, reuse: int = 1) -> None:
     terms = np.count_nonzero(kernel, axis=0) + (bias != 0)
     layer.row["adders"] = positions * int(np.maximum(terms - 1, 0).sum())
     layer.row["mult_shared"] = grouped_multiplies(kernel, positions=positions)
-    shared = _shared_products(node, _width(layer.in_type))
+    shared = _shared_products(node, _width(layer.in_type)) if grouped else None
     if shared is not None:
         bits, sum_bits = shared
         dsp = int(sum(rules.dsp_per_product(int(b), sum_bits) for b in bits))
@@ -465,14 +466,15 @@ def layer_report(graph: Graph, node: Node, config: Config) -> dict[str, Any]:
     unrolled = top_pipelined(graph, config)  # the schedule the pragmas request (backends/vivado/schedule.py)
     shared = not unrolled and (reuse > 1 or config.layer_strategy(node.name) == "resource")
     if isinstance(op, Dense):
-        _dense(layer, node, clock, reuse if shared else 1)
+        _dense(layer, node, clock, reuse if shared else 1, grouped=config.backend != "verilog")
     elif isinstance(op, Conv):
         _conv(layer, node, graph, clock, reuse, unrolled)
     else:
         cost = OP_TABLE.get(type(op))
         if cost is not None:  # an op without a cost rule counts as wiring
             cost(layer, node, graph, clock, reuse)
-    if isinstance(op, (Dense, Conv)) and config.layer_strategy(node.name) == "distributed_arithmetic":
+    adder_graph = isinstance(op, (Dense, Conv)) and config.layer_strategy(node.name) == "distributed_arithmetic"
+    if adder_graph:
         _distributed_arithmetic(layer, node, graph, clock)
     row = layer.row
     if config.io_type == "io_stream":
@@ -480,7 +482,8 @@ def layer_report(graph: Graph, node: Node, config: Config) -> dict[str, Any]:
     row["energy_pj"] = layer_energy_pj(row, in_bits=_width(layer.in_type),
                                        weight_bits=_width(node.precision.get("weight")),
                                        accum_bits=_width(node.precision.get("accum") or node.precision.get("result")),
-                                       out_elements=math.prod(node.shape), general=layer.built_products)
+                                       out_elements=math.prod(node.shape), general=layer.built_products,
+                                       adder_graph=adder_graph)
     if not isinstance(op, (Dense, Conv)):
         row["mult_shared"] = row["mult_general"]  # nothing to group
     row["shared_saving"] = row["mult_general"] - row["mult_shared"]

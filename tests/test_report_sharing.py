@@ -96,24 +96,32 @@ def test_other_ops_carry_their_general_multiplies():
     assert row["mult_shared"] == row["mult_general"] == 4 and row["shared_saving"] == 0
 
 
-def test_energy_of_shared_dense_counts_the_group_products_by_hand():
-    """energy_pj of a Dense the backend builds shared-weight (one product per weight group, of the group
-    sum), from the constants of docs/report.md "Energy per inference" (Horowitz ISSCC 2014)."""
+SHARED_KERNEL = np.array([[0.375, 0.625],
+                          [0.375, 0.625],
+                          [-0.375, 0.625],
+                          [0.625, 0.0]])
+
+
+def _shared_dense_row(**config_args):
+    """(the typed graph, the report row) of a 4 -> 2 Dense with SHARED_KERNEL, 8-bit weights and inputs."""
     from nn2hls.config import PrecisionSpec
 
-    kernel = np.array([[0.375, 0.625],
-                       [0.375, 0.625],
-                       [-0.375, 0.625],
-                       [0.625, 0.0]])
     g = Graph("e")
     x = g.add(ops.Input(shape=(4,)), name="x")
-    d = g.add(ops.Dense(), [x.name], name="d", weights={"kernel": kernel, "bias": np.zeros(2)})
+    d = g.add(ops.Dense(), [x.name], name="d", weights={"kernel": SHARED_KERNEL, "bias": np.zeros(2)})
     g.outputs = [d.name]
     config = Config(precision_input="ap_fixed<8,4>",
                     precision=PrecisionSpec(weight="ap_fixed<8,2>", bias="ap_fixed<8,2>", accum="ap_fixed<24,12>",
-                                            result="ap_fixed<16,6>"))
+                                            result="ap_fixed<16,6>"), **config_args)
     typed = run_passes(g, config)
-    row = build_report(typed, config)["layers"][0]
+    return typed, build_report(typed, config)["layers"][0]
+
+
+def test_energy_of_shared_dense_counts_the_group_products_by_hand():
+    """energy_pj of a Dense the backend builds shared-weight (one product per weight group, of the group
+    sum), from the constants of docs/report.md "Energy per inference" (Horowitz ISSCC 2014)."""
+    kernel = SHARED_KERNEL
+    typed, row = _shared_dense_row()
     assert np.array_equal(typed.nodes["d"].weights["kernel"], kernel)  # exact in ap_fixed<8,2>
     # 7 general weights, 3 groups (column 0: 0.375 on inputs 0, 1, -2 and 0.625 on input 3; column 1: 0.625 on
     # inputs 0, 1, 2): grouping more than halves the products, so the backend builds the shared kernel.
@@ -124,3 +132,21 @@ def test_energy_of_shared_dense_counts_the_group_products_by_hand():
     assert row["mult_general"] == 7 and row["mult_shared"] == 3 and row["adders"] == adders
     assert row["energy_pj"] == round(3 * multiply + adders * add, 3) == 1.174
     # one product per weight (7 x 0.19375 pJ at 8 x 8 bits) would have given 1.731 pJ
+
+
+def test_verilog_backend_energy_and_dsp_count_one_product_per_weight():
+    """The Verilog backend builds no shared-weight groups (one constant product per weight): the same
+    Dense costs 7 products of 8 x 8 bits (the HLS backends: 3 group products, 1.174 pJ)."""
+    _, row = _shared_dense_row(backend="verilog")
+    multiply = 3.1 * 8 * 8 / 32**2       # one 8 x 8-bit product: 0.19375 pJ
+    add = 0.1 * 24 / 32
+    assert row["mult_general"] == 7 and row["mult_shared"] == 3
+    assert row["energy_pj"] == round(7 * multiply + 5 * add, 3) == 1.731
+
+
+def test_distributed_arithmetic_energy_is_its_adders_only():
+    """An adder graph (strategy distributed_arithmetic) builds no products: its energy is its adders at
+    the accumulator width, not the 7 products plus the plain sum's 5 additions (1.731 pJ)."""
+    _, row = _shared_dense_row(backend="verilog", strategy="distributed_arithmetic")
+    assert row["dsp"] == 0 and row["da_adders"] > 0
+    assert row["energy_pj"] == round(row["adders"] * 0.1 * 24 / 32, 3)
