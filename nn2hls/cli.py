@@ -44,6 +44,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from nn2hls.errors import InputDataError, ModelLoadError, Nn2hlsError, OutputExistsError
+from nn2hls.progress import log, note, warn
 
 EXIT_OK, EXIT_MISMATCH, EXIT_USER, EXIT_INTERNAL = 0, 1, 2, 3
 
@@ -52,19 +53,6 @@ class _State:
     quiet = False
 
 
-def note(message: str) -> None:
-    """An informational line on stderr (silenced by --quiet)."""
-    if not _State.quiet:
-        print(f"note: {message}", file=sys.stderr)
-
-
-def warn(message: str) -> None:
-    print(f"warning: {message}", file=sys.stderr)
-
-
-def log(kind: str, message: str) -> None:
-    """The library's log(kind, message) callback on the shell: a warning, or else a note."""
-    (warn if kind == "warning" else note)(message)
 
 
 # ---- argument parsing -------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Terminal output helpers: a progress line for long steps and aligned text tables.
+"""Terminal output helpers: notes and warnings, a progress line for long steps and aligned text tables.
 
 Rule: progress goes to stderr and only when stderr is a terminal and the user did not ask for quiet
 output (`--quiet`, or `NN2HLS_QUIET=1`); piped or captured output never contains progress lines, so
@@ -21,6 +21,22 @@ def set_quiet(quiet: bool) -> None:
     """Silence (or re-enable) progress output for this process."""
     global _quiet
     _quiet = bool(quiet)
+
+
+def note(message: str) -> None:
+    """An informational line on stderr (silenced by --quiet)."""
+    if not _quiet:
+        print(f"note: {message}", file=sys.stderr)
+
+
+def warn(message: str) -> None:
+    """A warning line on stderr (never silenced)."""
+    print(f"warning: {message}", file=sys.stderr)
+
+
+def log(kind: str, message: str) -> None:
+    """The library's log(kind, message) callback on the shell: a warning, or else a note."""
+    (warn if kind == "warning" else note)(message)
 
 
 def enabled(stream: TextIO | None = None) -> bool:

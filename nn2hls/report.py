@@ -31,7 +31,7 @@ import numpy as np
 from nn2hls import report_rules as rules
 from nn2hls.config import Config
 from nn2hls.energy import layer_energy_pj
-from nn2hls.ir.conv_groups import expand_groups, filter_groups
+from nn2hls.ir.conv_groups import filter_groups
 from nn2hls.ir.graph import Graph, Node
 from nn2hls.ir import fixed, ops
 from nn2hls.ir.ops import Conv, Dense, GlobalPool, Input, Reduce, Softmax
@@ -212,15 +212,13 @@ def _distributed_arithmetic(layer: _Layer, node: Node, graph: Graph, clock: floa
     tw = node.precision.get("weight")
     if tw is None:
         return
-    from nn2hls.backends.verilog.layers import windows
-    from nn2hls.emulate.arith import exact_weight
+    from nn2hls.backends.verilog.layers import raw_kernel, windows
     from nn2hls.ir import cmvm
 
-    kernel = exact_weight(node.weights["kernel"], tw, f"node {node.label()} weight 'kernel'")
+    kernel, _ = raw_kernel(node)
     bias = np.asarray(node.weights.get("bias", np.zeros(kernel.shape[-1]))).reshape(-1) != 0
     if isinstance(node.op, Conv):
         op: Conv = node.op
-        kernel = expand_groups(kernel, op.groups)
         channels = kernel.shape[-2]
         in_shape = graph.nodes[node.inputs[0]].shape
         plan = cmvm.plan_for(kernel.reshape(-1, kernel.shape[-1]))

@@ -47,9 +47,8 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """The `explore-compress` command; returns the exit code (0: the scan ran, failed trials included)."""
-    from nn2hls.cli import log
     from nn2hls.explore.compress_scan import explore_compress
-    from nn2hls.progress import format_table
+    from nn2hls.progress import format_table, log
 
     options.check_num_cpus(args.num_cpus)
     result = explore_compress(args.model, args.data, args.space, args.output, engine=args.engine,

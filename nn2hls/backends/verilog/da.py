@@ -7,34 +7,23 @@ outputs, shallowest-first adder trees). The graph is evaluated on the layer's in
 same wire at frac f - k), so every adder is exact at its proven width exactly as in the multiplier
 path. Input x_i enters at frac ``fx + fw`` (the raw weight's scale folded in), so the graph's output
 is the exact sum ``sum_i x_i * w_i`` the multiplier path builds; bias, accumulator and result casts
-are then the same `_affine` (docs/semantics.md), hence bit-exact with the emulator. A Conv position
+are then the same `affine` (docs/semantics.md), hence bit-exact with the emulator. A Conv position
 evaluates the graph with the padding taps absent (an adder with one absent operand is a wire).
 The counts (`Body.adders`) and the deepest output (`Body.da_depth`) are the layer's report.
 """
 from __future__ import annotations
 
-import numpy as np
 
-from nn2hls.backends.verilog.layers import _affine, _ints, windows
+from nn2hls.backends.verilog.layers import affine, raw_bias, raw_kernel, windows
 from nn2hls.backends.verilog.netlist import Body, Sig
-from nn2hls.emulate.arith import exact_weight
 from nn2hls.ir import cmvm, ops
-from nn2hls.ir.conv_groups import expand_groups
 from nn2hls.ir.graph import Node
-from nn2hls.ir.roles import role_types
 
 STRATEGY = "distributed_arithmetic"
 
 
 def _shifted(s: Sig, k: int) -> Sig:
     return Sig(s.name, s.width, s.frac - k, s.lo, s.hi)
-
-
-def _bias(node: Node, n_out: int) -> tuple[list[int], int]:
-    if "bias" in node.weights and np.any(node.weights["bias"] != 0):
-        (tb,) = role_types(node, "bias")
-        return _ints(exact_weight(node.weights["bias"], tb, f"node {node.label()} weight 'bias'")), tb.frac
-    return [0] * n_out, 0
 
 
 def _outputs(body: Body, node: Node, plan: cmvm.Plan, row: list[Sig | None], w_frac: int,
@@ -53,17 +42,16 @@ def _outputs(body: Body, node: Node, plan: cmvm.Plan, row: list[Sig | None], w_f
         terms = [] if value is None else [(_shifted(value[0], value[1]), value[2] < 0)]
         if value is not None:
             body.da_depth = max(body.da_depth, depth.get(value[0].name, 0))
-        out.append(_affine(body, node, terms, bias[o], bias_frac))
+        out.append(affine(body, node, terms, bias[o], bias_frac))
     return out
 
 
 def build_dense_da(body: Body, node: Node, ins: list[list[Sig]], shapes) -> list[Sig]:
     (x,) = ins
-    (tw,) = role_types(node, "weight")
-    kernel = exact_weight(node.weights["kernel"], tw, f"node {node.label()} weight 'kernel'")
+    kernel, tw = raw_kernel(node)
     n_in, n_out = kernel.shape
     plan = cmvm.plan_for(kernel)
-    bias, bias_frac = _bias(node, n_out)
+    bias, bias_frac = raw_bias(node, n_out)
     out = []
     for p in range(len(x) // n_in):
         out += _outputs(body, node, plan, x[p * n_in:(p + 1) * n_in], tw.frac, bias, bias_frac)
@@ -73,12 +61,10 @@ def build_dense_da(body: Body, node: Node, ins: list[list[Sig]], shapes) -> list
 def build_conv_da(body: Body, node: Node, ins: list[list[Sig]], shapes) -> list[Sig]:
     (x,) = ins
     op: ops.Conv = node.op
-    (tw,) = role_types(node, "weight")
-    kernel = expand_groups(exact_weight(node.weights["kernel"], tw, f"node {node.label()} weight 'kernel'"),
-                           op.groups)
+    kernel, tw = raw_kernel(node)
     channels, filters = kernel.shape[-2:]
     plan = cmvm.plan_for(kernel.reshape(-1, filters))
-    bias, bias_frac = _bias(node, filters)
+    bias, bias_frac = raw_bias(node, filters)
     out = []
     for taps in windows(shapes[0], node.shape, op.kernel_size, op.strides, op.dilations, op.pads):
         row = [None if base is None else x[base + c] for base in taps for c in range(channels)]

@@ -46,6 +46,24 @@ def _ints(values) -> list[int]:
     return [int(v) for v in np.asarray(values, dtype=object).reshape(-1).tolist()]
 
 
+def raw_kernel(node: Node) -> tuple[np.ndarray, FixedType]:
+    """A Dense/Conv kernel as the integers of its weight type (value * 2^frac; a Conv's groups expanded to
+    a dense (*k, C, F) kernel) and that type. Raises the emulator's error for a weight off its grid."""
+    (tw,) = role_types(node, "weight")
+    kernel = exact_weight(node.weights["kernel"], tw, f"node {node.label()} weight 'kernel'")
+    if isinstance(node.op, ops.Conv):
+        kernel = expand_groups(kernel, node.op.groups)
+    return kernel, tw
+
+
+def raw_bias(node: Node, n_out: int) -> tuple[list[int], int]:
+    """(the bias as integers of its type, its fraction bits); all zeros and 0 when the layer has none."""
+    if "bias" in node.weights and np.any(node.weights["bias"] != 0):
+        (tb,) = role_types(node, "bias")
+        return _ints(exact_weight(node.weights["bias"], tb, f"node {node.label()} weight 'bias'")), tb.frac
+    return [0] * n_out, 0
+
+
 def weighted_term(body: Body, x: Sig, w: int, w_frac: int) -> tuple[Sig, bool] | None:
     """x * w (w a raw weight at w_frac bits) as (signal, negated): None for 0, a relabelled x for
     +-2**k (no logic), one constant product x * m for w = +-m * 2**k with m odd > 1."""
@@ -62,7 +80,7 @@ def weighted_term(body: Body, x: Sig, w: int, w_frac: int) -> tuple[Sig, bool] |
     return body.mul_const(x, m, frac), negated
 
 
-def _affine(body: Body, node: Node, terms: list[tuple[Sig, bool]], bias: int | None, bias_frac: int) -> Sig:
+def affine(body: Body, node: Node, terms: list[tuple[Sig, bool]], bias: int | None, bias_frac: int) -> Sig:
     ta, tr = role_types(node, "accum", "result")
     if bias:
         terms = terms + [(body.const(bias, bias_frac), False)]
@@ -73,23 +91,16 @@ def _affine(body: Body, node: Node, terms: list[tuple[Sig, bool]], bias: int | N
 
 def build_dense(body: Body, node: Node, ins: list[list[Sig]], shapes) -> list[Sig]:
     (x,) = ins
-    (tw,) = role_types(node, "weight")
-    kernel = exact_weight(node.weights["kernel"], tw, f"node {node.label()} weight 'kernel'")
+    kernel, tw = raw_kernel(node)
     n_in, n_out = kernel.shape
-    has_bias = "bias" in node.weights and np.any(node.weights["bias"] != 0)
-    bias = [0] * n_out
-    tb_frac = 0
-    if has_bias:
-        (tb,) = role_types(node, "bias")
-        bias = _ints(exact_weight(node.weights["bias"], tb, f"node {node.label()} weight 'bias'"))
-        tb_frac = tb.frac
+    bias, tb_frac = raw_bias(node, n_out)
     columns = [[(i, int(kernel[i, o])) for i in range(n_in) if int(kernel[i, o]) != 0] for o in range(n_out)]
     out = []
     for p in range(len(x) // n_in):
         row = x[p * n_in:(p + 1) * n_in]
         for o in range(n_out):
             terms = [t for t in (weighted_term(body, row[i], w, tw.frac) for i, w in columns[o]) if t]
-            out.append(_affine(body, node, terms, bias[o], tb_frac))
+            out.append(affine(body, node, terms, bias[o], tb_frac))
     return out
 
 
@@ -104,7 +115,7 @@ def build_scaleshift(body: Body, node: Node, ins, shapes) -> list[Sig]:
     out = []
     for e, xe in enumerate(x):
         term = weighted_term(body, xe, int(scale[e]), tw.frac)
-        out.append(_affine(body, node, [term] if term else [], int(shift[e]), tb.frac))
+        out.append(affine(body, node, [term] if term else [], int(shift[e]), tb.frac))
     return out
 
 
@@ -127,17 +138,10 @@ def build_conv(body: Body, node: Node, ins, shapes) -> list[Sig]:
     """Conv as one Dense per output position over the taps inside the input (padding adds nothing)."""
     (x,) = ins
     op: ops.Conv = node.op
-    (tw,) = role_types(node, "weight")
-    kernel = expand_groups(exact_weight(node.weights["kernel"], tw, f"node {node.label()} weight 'kernel'"),
-                           op.groups)
+    kernel, tw = raw_kernel(node)
     channels, filters = kernel.shape[-2:]
     kernel = kernel.reshape(-1, channels, filters)
-    has_bias = "bias" in node.weights and np.any(node.weights["bias"] != 0)
-    bias, tb_frac = [0] * filters, 0
-    if has_bias:
-        (tb,) = role_types(node, "bias")
-        bias = _ints(exact_weight(node.weights["bias"], tb, f"node {node.label()} weight 'bias'"))
-        tb_frac = tb.frac
+    bias, tb_frac = raw_bias(node, filters)
     out = []
     for taps in windows(shapes[0], node.shape, op.kernel_size, op.strides, op.dilations, op.pads):
         for f in range(filters):
@@ -149,7 +153,7 @@ def build_conv(body: Body, node: Node, ins, shapes) -> list[Sig]:
                     term = weighted_term(body, x[base + int(c)], int(kernel[t, c, f]), tw.frac)
                     if term:
                         terms.append(term)
-            out.append(_affine(body, node, terms, bias[f], tb_frac))
+            out.append(affine(body, node, terms, bias[f], tb_frac))
     return out
 
 

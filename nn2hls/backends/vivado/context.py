@@ -140,7 +140,7 @@ def _prelu_slopes(ctx: LayerContext, node: Node) -> None:
     """Per-element slopes array (weight 'alpha'), cycled with the channel period."""
     wt = prec(node, "weight")
     ctx.add_type("weight", wt)
-    slopes, period = _period(np.asarray(node.weights["alpha"], dtype=np.float64), node.shape)
+    slopes, period = broadcast_period(np.asarray(node.weights["alpha"], dtype=np.float64), node.shape)
     ctx.add_array("alpha", type_name(node.name, "weight"), constant_values(slopes, wt, f"node {node.label()} parameters"))
     ctx.params["period"] = period
 
@@ -199,7 +199,7 @@ ACTIVATION_TABLE: dict[str, ActivationCode] = {
 """Activation function (`ops.ACTIVATIONS`) -> its ActivationCode."""
 
 
-def _period(values: np.ndarray, shape: tuple[int, ...]) -> tuple[np.ndarray, int]:
+def broadcast_period(values: np.ndarray, shape: tuple[int, ...]) -> tuple[np.ndarray, int]:
     """values broadcast to shape, flattened; and the shortest prefix period (the channel count when the
     values are per channel, else the whole size)."""
     flat = np.broadcast_to(values, shape).reshape(-1)

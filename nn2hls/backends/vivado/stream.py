@@ -61,7 +61,7 @@ def stream_type(ctype: str, shape: tuple[int, ...]) -> str:
 def stream_mode(graph: Graph, node: Node) -> str:
     """How the layer runs on streams (module doc): conv, pool, global_pool, pixel or tensor. Decided from
     the node alone, so the report (`nn2hls.report`) and the backend agree."""
-    from nn2hls.backends.vivado.context import ACTIVATION_TABLE, _period
+    from nn2hls.backends.vivado.context import ACTIVATION_TABLE, broadcast_period
     op = node.op
     shapes = [tuple(graph[i].shape) for i in node.inputs]
     if isinstance(op, Conv):
@@ -82,7 +82,7 @@ def stream_mode(graph: Graph, node: Node) -> str:
         if kind in PIXEL_KINDS:
             return "pixel"
         if kind == "prelu":
-            _, period = _period(np.asarray(node.weights["alpha"], dtype=np.float64), out)
+            _, period = broadcast_period(np.asarray(node.weights["alpha"], dtype=np.float64), out)
             return "pixel" if period == channels(out) else "tensor"
     return "tensor"
 
