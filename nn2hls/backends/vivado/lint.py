@@ -8,8 +8,9 @@ is a ROM plus a multiplexer, or blocks the unrolling that was asked for).
 
 How the project is read: its synthesis view, `firmware/*.cpp` in one translation unit compiled by
 clang (14 or later) with `-O1 -D__SYNTHESIS__` against the ap types headers (the vendor's, via
-`NN2HLS_AP_TYPES`; they are included before `__SYNTHESIS__` is defined, because the open-source
-vendor headers rely on the HLS compiler's built-ins in that mode). `NN2HLS_LINT` is defined too: an
+`--ap-types` or `NN2HLS_AP_TYPES`, as C++11; they are included before `__SYNTHESIS__` is defined, because
+the open-source vendor headers rely on the HLS compiler's built-ins in that mode; without them
+nn2hls's own hls_lib headers, as C++17, which they need). `NN2HLS_LINT` is defined too: an
 io_stream project's `hls::stream` read/write are then declared only (hls_lib/nn2hls_stream.h), the
 FIFO ports they are in hardware, not the host model's std::deque. In a copy of the sources the HLS
 pragmas that unroll are turned into clang's own: `#pragma HLS UNROLL` (no factor) becomes
@@ -158,6 +159,14 @@ def _manifest_name(project: Path) -> str:
     return json.loads(path.read_text())["project"]
 
 
+def cxx_standard(headers: Path) -> str:
+    """clang's -std for the synthesis view: C++11 with the vendor headers (what the HLS tools accept),
+    C++17 with nn2hls's own hls_lib ap types, which need it (the C simulation's standard)."""
+    from nn2hls.resources import hls_lib_dir
+    own = Path(headers).resolve() == Path(hls_lib_dir()).resolve()
+    return "-std=c++17" if own else "-std=c++11"
+
+
 def compile_ir(project: str | os.PathLike, ap_types: str | os.PathLike | None = None,
                work: str | os.PathLike | None = None) -> tuple[str, str, Path]:
     """(LLVM IR text, clang's stderr, the folder of the clang view) of a project's synthesis view."""
@@ -178,14 +187,16 @@ def compile_ir(project: str | os.PathLike, ap_types: str | os.PathLike | None = 
     unit = work / "synthesis_view.cpp"
     unit.write_text('#define NN2HLS_LINT\n#include "ap_fixed.h"\n#include "ap_int.h"\n#define __SYNTHESIS__\n'
                     + "".join(f'#include "firmware/{u}"\n' for u in units))
-    cmd = [clang, "-std=c++11", "-S", "-emit-llvm", "-O1", "-gline-tables-only", "-fno-optimize-sibling-calls",
+    cmd = [clang, cxx_standard(headers), "-S", "-emit-llvm", "-O1", "-gline-tables-only", "-fno-optimize-sibling-calls",
            "-Wno-unknown-pragmas", "-mllvm", "-pragma-unroll-threshold=1000000000",
            "-I", str(headers), "-I", "firmware",
            unit.name, "-o", "synthesis_view.ll"]
     run = subprocess.run(cmd, cwd=work, capture_output=True, text=True, timeout=1800)
     if run.returncode != 0:
+        lines = run.stderr.strip().splitlines()
+        errors = [line for line in lines if "error:" in line]
         raise BuildError(f"clang could not compile the synthesis view of '{project}': "
-                         + (run.stderr.strip().splitlines() or ["(no message)"])[0])
+                         + (errors or lines or ["(no message)"])[0])
     return (work / "synthesis_view.ll").read_text(), run.stderr, work
 
 
