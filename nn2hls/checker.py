@@ -67,6 +67,8 @@ class CheckResult:
     warnings: list[str] = field(default_factory=list)
     passed: bool = False
     rtl: dict[str, Any] | None = None
+    backend: str = "vivado"  # the config's backend and io_type: which generated design the C-sim ran
+    io_type: str = "io_parallel"
 
     @property
     def unintended_overflows(self) -> int:
@@ -295,6 +297,8 @@ def check(model: Any, x: Any, *, config: Any = None, calibration: Any = None, ap
         float_reference=ref.name if ref is not None else "none",
         calibration=calib_name,
         ap_types=str(ap_types or os.environ.get("NN2HLS_AP_TYPES", "") or "nn2hls"),
+        backend=str(compiled.config.backend),
+        io_type=str(compiled.config.io_type),
     )
     if rtl_out is not None:
         rtl_mismatches = int(compare.mismatching_samples(emu_out, rtl_out, n).sum())

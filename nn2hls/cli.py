@@ -4,7 +4,8 @@
                          [--precision TYPE]
                          [--integer-input TYPE]
                          [--calibration X.npy] [--force] [--weights FILE]
-    nn2hls check   MODEL --input X.npy [-c CONFIG.yml] [--calibration X.npy] [--json] [--weights FILE]
+    nn2hls check   MODEL --input X.npy [-c CONFIG.yml] [--backend B] [--io-type T] [--calibration X.npy] [--json]
+                         [--weights FILE]
                          [--min-agreement F] [--max-error X]
     nn2hls csim    PROJECT --input X.npy --output Y.npy [--ap-types DIR] [--force]
     nn2hls emulate MODEL|PROJECT --input X.npy --output Y.npy [-c CONFIG.yml] [--calibration X.npy] [--force]
@@ -151,6 +152,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_model(p)
     _add_samples(p, output=False)
     _add_config_calibration(p)
+    p.add_argument("--backend", choices=("vivado", "vitis", "verilog"),
+                   help="as convert's (overrides the config); verilog adds the RTL simulation to the comparison")
+    p.add_argument("--io-type", choices=("io_parallel", "io_stream"),
+                   help="as convert's (overrides the config; docs/io_stream.md)")
     p.add_argument("--ap-types", metavar="DIR", help="build against vendor ap_types headers in DIR")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of the summary")
     p.add_argument("--min-agreement", type=float, metavar="F",
@@ -407,7 +412,12 @@ def cmd_check(args: argparse.Namespace) -> int:
     graph = load(args.model, _torch_example(args.model, args.input), weights=args.weights)
     x = _input(args.input, graph)  # its inputs say how to read the files
     label = f"input '{args.input[0]}'" if len(args.input) == 1 else "input"
-    result = check(args.model, x, config=_config(args.config), calibration=args.calibration,
+    cfg = _config(args.config)
+    if args.backend:
+        cfg.backend = args.backend
+    if args.io_type:
+        cfg.io_type = args.io_type
+    result = check(args.model, x, config=cfg, calibration=args.calibration,
                    ap_types=args.ap_types, min_agreement=args.min_agreement, max_error=args.max_error, log=log,
                    input_label=label, weights=args.weights)
     if args.json:
@@ -422,7 +432,7 @@ def _print_check(r) -> None:
     overflowing = {k: v for k, v in r.overflows.items() if v}
     clamping = {k: v for k, v in r.quantizer_clamps.items() if v}
     lines = [
-        f"check {r.model}: {r.samples} samples",
+        f"check {r.model}: {r.samples} samples" + (f" ({r.io_type})" if r.io_type != "io_parallel" else ""),
         f"  C-sim vs emulator:   {verdict}",
     ]
     if r.first_mismatch:
