@@ -245,8 +245,9 @@ def check(model: Any, x: Any, *, config: Any = None, calibration: Any = None, ap
         project_dir = compiled.project_dir
         if project_dir is None:
             with progress.step("writing project"):
-                compiled.write(Path(tmp) / compiled.name, tb_input=feeds.take(xs, slice(0, TESTBENCH_SAMPLES)),
-                               tb_source="the first checked samples", backend="vivado" if verilog else None)
+                write = compiled.write_csim_stand_in if verilog else compiled.write
+                write(Path(tmp) / compiled.name, tb_input=feeds.take(xs, slice(0, TESTBENCH_SAMPLES)),
+                      tb_source="the first checked samples")
         start = time.perf_counter()
         with progress.step("building C simulation"):
             sim = compiled.build(ap_types=ap_types)

@@ -309,8 +309,29 @@ class CompiledModel:
         if self.project_dir is None:
             self._tmp = tempfile.mkdtemp(prefix="nn2hls_")
             weakref.finalize(self, shutil.rmtree, self._tmp, True)
-            self.write(Path(self._tmp) / self.name, backend="vivado" if self.config.backend == "verilog" else None)
+            if self.config.backend == "verilog":
+                self.write_csim_stand_in(Path(self._tmp) / self.name)
+            else:
+                self.write(Path(self._tmp) / self.name)
         return build(self.project_dir, ap_types=ap_types)
+
+    def write_csim_stand_in(self, out_dir: str | Path, **kwargs: Any) -> Path:
+        """Write the HLS project whose C simulation stands in for a Verilog design (`build`, `check`):
+        this model with backend vivado and every `distributed_arithmetic` layer as `latency`. Only the
+        Verilog backend builds adder graphs, and an adder graph sums exactly what the products sum, with
+        the same casts (docs/verilog.md), so the C simulation's numbers are the design's."""
+        import dataclasses
+
+        da = "distributed_arithmetic"
+        cfg = self.config
+        layers = {name: ({**spec, "strategy": "latency"} if spec.get("strategy") == da else spec)
+                  for name, spec in cfg.layers.items()}
+        self.config = dataclasses.replace(cfg, backend="vivado", layers=layers,
+                                          strategy="latency" if cfg.strategy == da else cfg.strategy)
+        try:
+            return self.write(out_dir, **kwargs)
+        finally:
+            self.config = cfg
 
     def __repr__(self) -> str:
         return f"CompiledModel({self.name!r}, {len(self.graph)} nodes, backend={self.config.backend})"
