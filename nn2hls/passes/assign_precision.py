@@ -259,7 +259,8 @@ class _Assigner:
             else:
                 integer = DEFAULT_INPUT_INTEGER_BITS
                 self.ctx.warn(f"no calibration data: input type ap_fixed<{width},{integer}> assumed "
-                              f"(|x| < {2 ** (integer - 1)}); give calibration data or precision_input")
+                              f"(|x| < {2 ** (integer - 1)}); give calibration data (--calibration) or the config's "
+                              "precision.input")
             given = FixedType.fixed(width, integer, True, spec.rounding, spec.overflow)
             exact, why = quant_rules.threshold_input_type(self.graph, given, node)
             if exact is not None:
