@@ -28,7 +28,8 @@ single output as a plain .npy (`_save_outputs`).
 
 Exit codes: 0 success; 1 `check` found a C-sim/emulator difference or missed a gate; 2 an error the user can fix,
 printed as one line `error: ...` on stderr (a traceback only with `--debug`); 3 an internal error (a
-bug in nn2hls: one line plus a request to rerun with --debug and report it). Results go to stdout;
+bug in nn2hls: one line plus a request to rerun with --debug and report it); 141 (quietly) when the reader
+of stdout closed it (`| head`). Results go to stdout;
 notes, warnings and progress to stderr (progress only on a terminal, never with --quiet). Nothing the
 user owns is overwritten without `--force` (project folders, output .npy files).
 """
@@ -48,6 +49,7 @@ from nn2hls.errors import InputDataError, ModelLoadError, Nn2hlsError, OutputExi
 from nn2hls.progress import log, note, warn
 
 EXIT_OK, EXIT_MISMATCH, EXIT_USER, EXIT_INTERNAL = 0, 1, 2, 3
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: what a shell reports for a tool whose output pipe closed
 
 
 class _State:
@@ -703,6 +705,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             traceback.print_exc()
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USER
+    except BrokenPipeError:  # stdout's reader left (`nn2hls report P | head`): stop quietly, as SIGPIPE would
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # the exit flush must not fail again
+        return EXIT_BROKEN_PIPE
     except OSError as exc:  # unreadable/unwritable user paths
         if debug:
             traceback.print_exc()
