@@ -43,6 +43,13 @@ def load_model(source: Any, example_input: Any = None, weights: "str | Path | No
     if isinstance(source, (str, Path)):
         path = Path(source)
         kind = SUFFIXES.get(path.suffix.lower())
+        if kind is None and path.is_dir():
+            from nn2hls.project_io import is_project
+            if is_project(path):
+                raise ModelLoadError(f"'{path}' is an nn2hls project folder, not a model file: give the model "
+                                     "(.onnx, .keras, ...) it was converted from; csim, emulate, report, lint and "
+                                     "rtlsim read projects")
+            raise ModelLoadError(f"'{path}' is a folder, not a model file; supported: {', '.join(SUFFIXES)}")
         if kind is None:
             raise ModelLoadError(f"'{path}': unknown model file suffix '{path.suffix}'; supported: "
                                  f"{', '.join(SUFFIXES)}")
