@@ -135,13 +135,19 @@ def check(text: str, registry: Iterable[str]) -> tuple[list[str], list[str]]:
     return sorted(registered - marked), sorted(marked - registered)
 
 
+# the pip extra of pyproject.toml that installs a bench's Python module (`pip install -e ".[EXTRA]"`)
+MODULE_EXTRAS = {"torch": "compress", "sklearn": "compress", "ray": "explore",
+                 "da4ml": "bench"}
+
+
 def missing_requirements(section: Section) -> list[str]:
-    """The requirements of `section` not available here."""
+    """The requirements of `section` not available here (a module with the extra that installs it)."""
     missing = []
     for req in section.requires:
         kind, _, what = req.partition(":")
         if kind == "module" and importlib.util.find_spec(what) is None:
-            missing.append(f"Python module {what}")
+            extra = MODULE_EXTRAS.get(what)
+            missing.append(f"Python module {what}" + (f" (the '{extra}' extra)" if extra else ""))
         elif kind == "program" and shutil.which(what) is None:
             missing.append(f"program {what}")
     return missing

@@ -10,7 +10,8 @@ group, of the group's magnitude by the group sum; `nn2hls.report` takes the grou
 width from the same rule as its DSP count) the first term is groups * E_mult(sum_bits, weight_bits)
 instead; its additions are as many as the plain sum's (each weight still enters one sum). A layer built as
 an adder graph (`strategy: distributed_arithmetic`, Verilog backend) has no products at all: every CSD
-digit is one of its `adders`, so E = adders * E_add(accum_bits) + table reads. The Verilog backend
+digit is one of its `adders` (its report row counts no products), so E = adders * E_add(accum_bits) +
+table reads. The Verilog backend
 builds no shared-weight groups: one product per weight.
 Constants: M. Horowitz, "Computing's energy problem (and what we can do about it)", ISSCC 2014, 45 nm
 at 0.9 V: a 32-bit integer multiply 3.1 pJ and a 32-bit integer add 0.1 pJ (8-bit: 0.2 pJ and 0.03 pJ),
@@ -45,19 +46,15 @@ def read_pj(bits: int) -> float:
 
 
 def layer_energy_pj(row: Mapping[str, Any], *, in_bits: int, weight_bits: int, accum_bits: int,
-                    out_elements: int, general: tuple[int, int] | None = None,
-                    adder_graph: bool = False) -> float:
+                    out_elements: int, general: tuple[int, int] | None = None) -> float:
     """The rule of the module docstring for one report row (`nn2hls.report` keys).
 
     general: (count, operand bits) of the general products the backend builds per inference when they
     are not the row's mult_general products of in_bits (a shared-weight Dense: groups, group sum bits).
-    adder_graph: the layer is a multiplier-free adder graph whose `adders` include every product's digits.
     """
-    energy = 0.0
-    if not adder_graph:
-        count, bits = general if general is not None else (row["mult_general"], in_bits)
-        energy += count * multiply_pj(bits, weight_bits)
-        energy += (row["mult_pm_one"] + row["mult_pow2"]) * add_pj(in_bits)
+    count, bits = general if general is not None else (row["mult_general"], in_bits)
+    energy = count * multiply_pj(bits, weight_bits)
+    energy += (row["mult_pm_one"] + row["mult_pow2"]) * add_pj(in_bits)
     energy += row["adders"] * add_pj(accum_bits)
     for role in row.get("table_sizes", {}):
         energy += out_elements * read_pj(int(row.get("table_widths", {}).get(role, 16)))

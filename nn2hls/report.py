@@ -207,8 +207,12 @@ def _distributed_arithmetic(layer: _Layer, node: Node, graph: Graph, clock: floa
     """strategy distributed_arithmetic (the Verilog backend's adder graphs, `nn2hls.ir.cmvm`): no DSP;
     `da_adders` / `da_depth` the adder graph's adders over all positions and its depth, `adders` those
     plus one per output that adds a nonzero bias to a nonzero sum (the module's count, every position
-    of a Conv unrolled). Needs the weight type (a typed graph); otherwise only `dsp` becomes 0."""
-    layer.row["dsp"] = 0
+    of a Conv unrolled). The layer computes no products: its product counts become 0 (every CSD digit
+    is an adder; `pruned_multiplies` still counts what the zero weights removed). Needs the weight type
+    (a typed graph); otherwise only the products and `dsp` become 0."""
+    for key in ("dsp", "multiplies", "mult_general", "mult_pm_one", "mult_pow2", "lut_multiplies", "mult_shared"):
+        layer.row[key] = 0
+    layer.built_products = None
     tw = node.precision.get("weight")
     if tw is None:
         return
@@ -471,8 +475,7 @@ def layer_report(graph: Graph, node: Node, config: Config) -> dict[str, Any]:
         cost = OP_TABLE.get(type(op))
         if cost is not None:  # an op without a cost rule counts as wiring
             cost(layer, node, graph, clock, reuse)
-    adder_graph = isinstance(op, (Dense, Conv)) and config.layer_strategy(node.name) == "distributed_arithmetic"
-    if adder_graph:
+    if isinstance(op, (Dense, Conv)) and config.layer_strategy(node.name) == "distributed_arithmetic":
         _distributed_arithmetic(layer, node, graph, clock)
     row = layer.row
     if config.io_type == "io_stream":
@@ -480,8 +483,7 @@ def layer_report(graph: Graph, node: Node, config: Config) -> dict[str, Any]:
     row["energy_pj"] = layer_energy_pj(row, in_bits=_width(layer.in_type),
                                        weight_bits=_width(node.precision.get("weight")),
                                        accum_bits=_width(node.precision.get("accum") or node.precision.get("result")),
-                                       out_elements=math.prod(node.shape), general=layer.built_products,
-                                       adder_graph=adder_graph)
+                                       out_elements=math.prod(node.shape), general=layer.built_products)
     if not isinstance(op, (Dense, Conv)):
         row["mult_shared"] = row["mult_general"]  # nothing to group
     row["shared_saving"] = row["mult_general"] - row["mult_shared"]

@@ -149,4 +149,5 @@ def test_distributed_arithmetic_energy_is_its_adders_only():
     the accumulator width, not the 7 products plus the plain sum's 5 additions (1.731 pJ)."""
     _, row = _shared_dense_row(backend="verilog", strategy="distributed_arithmetic")
     assert row["dsp"] == 0 and row["da_adders"] > 0
+    assert row["multiplies"] == row["mult_general"] == row["mult_pm_one"] == row["mult_pow2"] == 0
     assert row["energy_pj"] == round(row["adders"] * 0.1 * 24 / 32, 3)
