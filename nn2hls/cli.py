@@ -371,6 +371,7 @@ def cmd_convert(args: argparse.Namespace) -> int:
         cfg.backend = args.backend
     if getattr(args, "io_type", None):
         cfg.io_type = args.io_type
+    cfg.check_backend()
     if args.precision:
         apply_default_precision(cfg, args.precision)
     if args.integer_input:
@@ -419,6 +420,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         cfg.backend = args.backend
     if args.io_type:
         cfg.io_type = args.io_type
+    cfg.check_backend()
     result = check(args.model, x, config=cfg, calibration=args.calibration,
                    ap_types=args.ap_types, min_agreement=args.min_agreement, max_error=args.max_error, log=log,
                    input_label=label, weights=args.weights)

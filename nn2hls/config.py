@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from nn2hls.errors import ConfigError
+
 DEFAULT_PART = "xcvu13p-flga2577-2-e"  # a Virtex UltraScale+ part
 
 
@@ -86,6 +88,13 @@ class Config:
 
     def layer_strategy(self, layer: str) -> str:
         return str(self.layers.get(layer, {}).get("strategy", self.strategy))
+
+    def check_backend(self) -> None:
+        """Refuse an interface the chosen backend cannot build, before any work is done.
+
+        Raises ConfigError: the Verilog backend writes io_parallel designs only (docs/verilog.md)."""
+        if self.backend == "verilog" and self.io_type != "io_parallel":
+            raise ConfigError(f"io_type {self.io_type!r} is not supported by the Verilog backend; use 'io_parallel'")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -366,3 +366,4 @@ def test_cli_convert_io_stream_vitis_and_verilog_refusal(tmp_path):
     lines = proc.stderr.strip().splitlines()
     assert proc.returncode == 2 and lines[-1].startswith("error: ") and "Traceback" not in proc.stderr
     assert "io_type 'io_stream' is not supported by the Verilog backend; use 'io_parallel'" in lines[-1]
+    assert len(lines) == 1 and not (tmp_path / "v").exists()  # refused before calibration notes and any file

@@ -25,7 +25,6 @@ from nn2hls.backends.verilog.layers import WIRING, builder_for
 from nn2hls.backends.verilog.netlist import Body
 from nn2hls.backends.vivado.project import project_name
 from nn2hls.config import Config
-from nn2hls.errors import ConfigError
 from nn2hls.ir import ops
 from nn2hls.ir.graph import Graph
 from nn2hls.ir.names import safe_identifier
@@ -71,8 +70,7 @@ def _shape_comment(shape) -> str:
 
 def build_layers(graph: Graph, config: Config) -> dict:
     """The plain data the templates render from (layers, ports, instances, delay lines)."""
-    if config.io_type != "io_parallel":
-        raise ConfigError(f"io_type {config.io_type!r} is not supported by the Verilog backend; use 'io_parallel'")
+    config.check_backend()
     verify(graph, typed=True)
     name = top_name(graph, config)
     pipelined = bool(getattr(config, "rtl_pipeline", True))
