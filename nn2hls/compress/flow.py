@@ -19,6 +19,11 @@ Checkpoints: with `out_dir`, each finished stage saves the model and the history
 `out_dir/checkpoints/`; a rerun with `resume=True` (the default) loads the last finished stage and goes
 on from there. Plots (matplotlib): accuracy vs sparsity and per-layer sparsity, as PNG in `out_dir`.
 Progress: one line per iteration and stage on stderr when it is a terminal (`nn2hls.progress`).
+Selection: the tolerance is checked on the validation data at every pruning step, so the state the
+schedule ends in is the one that passed many looks at the same samples; its accuracy on unseen data is
+often lower than the validation says (the digits CNN with 360 validation samples: bench/RESULTS.md).
+With `test` data, a final model more than `tolerance` below the model passed in on the test data (while
+within it on validation) is warned, naming the number of looks.
 """
 from __future__ import annotations
 
@@ -51,7 +56,10 @@ class CompressResult:
     `onnx_path` / `qonnx_path`: the exports (None without `out_dir`, or no Brevitas QAT for QONNX);
     `compiled`: the nn2hls CompiledModel of the export; `check`: its CheckResult (None when not run);
     `report`: the compiled model's resource report; `history`: one dict per measurement (HISTORY_KEYS
-    plus `sparsity/<layer>`); `stop_reason`: why pruning stopped; `plots`: name -> PNG path."""
+    plus `sparsity/<layer>`); `stop_reason`: why pruning stopped; `plots`: name -> PNG path;
+    `validation_looks`: how many times the pruning schedule evaluated the validation data (the reference,
+    every step and every confirming retrain): every look selects the accepted state a little more for
+    validation luck (module docstring, "Selection")."""
 
     model: nn.Module
     reference_accuracy: float
@@ -63,6 +71,7 @@ class CompressResult:
     check: Any = None
     report: dict[str, Any] | None = None
     plots: dict[str, Path] = field(default_factory=dict)
+    validation_looks: int = 0
 
     @property
     def final(self) -> dict[str, Any]:
@@ -146,7 +155,8 @@ def _save_stage(ckpt: Path | None, stage: str, model: nn.Module, result: Compres
     ckpt.mkdir(parents=True, exist_ok=True)
     torch.save(model.state_dict(), ckpt / f"{stage}.pt")
     state = {"stage": stage, "history": result.history, "stop_reason": result.stop_reason,
-             "reference_accuracy": result.reference_accuracy, "arguments": arguments}
+             "reference_accuracy": result.reference_accuracy, "validation_looks": result.validation_looks,
+             "arguments": arguments}
     (ckpt / "state.json").write_text(json.dumps(state, indent=1))
 
 
@@ -280,7 +290,8 @@ def compress(model: nn.Module, train: Any, val: Any, *, test: Any = None, recipe
         _start_over(out)
         done, resumed, state = None, None, None
     if done is not None:
-        result = CompressResult(resumed, state["reference_accuracy"], state["history"], state["stop_reason"])
+        result = CompressResult(resumed, state["reference_accuracy"], state["history"], state["stop_reason"],
+                                validation_looks=state.get("validation_looks", 0))
         work = resumed
     else:
         reference = measure(work, "reference", 0, 0.0)
@@ -303,6 +314,7 @@ def compress(model: nn.Module, train: Any, val: Any, *, test: Any = None, recipe
                 lr_decay=None if iteration == 0 else decay)
 
         def evaluate(m: nn.Module) -> float:
+            result.validation_looks += 1
             return accuracy(m, *val_t)
 
         def record(m: nn.Module, rec: Any) -> None:
@@ -348,6 +360,9 @@ def compress(model: nn.Module, train: Any, val: Any, *, test: Any = None, recipe
         _save_stage(ckpt, "share", work, result, arguments)
 
     result.model = work
+    warning = selection_warning(result, tolerance)
+    if warning:
+        progress.warn(warning)
     tmp = None
     if out is None:
         tmp = tempfile.mkdtemp(prefix="nn2hls_compress_")
@@ -373,6 +388,24 @@ def compress(model: nn.Module, train: Any, val: Any, *, test: Any = None, recipe
             shutil.rmtree(tmp, ignore_errors=True)
             result.onnx_path = result.qonnx_path = None
     return result
+
+
+def selection_warning(result: CompressResult, tolerance: float) -> str | None:
+    """The warning for a final model within `tolerance` of the reference on validation data but not on
+    test data (module docstring, "Selection"), or None (no test data, or no such gap). Accuracies are the
+    history's fractions; the message gives percentage points."""
+    reference, final = result.history[0], result.final
+    if reference.get("test_acc") is None or final.get("test_acc") is None:
+        return None
+    test_drop = reference["test_acc"] - final["test_acc"]
+    val_drop = result.reference_accuracy - final["val_acc"]
+    if test_drop <= tolerance or val_drop > tolerance:
+        return None
+    return (f"the compressed model is {100 * test_drop:.2f} pt below the model passed in on the test data "
+            f"but {100 * val_drop:.2f} pt on the validation data, which pruning evaluated "
+            f"{result.validation_looks} times (tolerance {100 * tolerance:.2f} pt): the steps it accepted are "
+            "selected for validation luck; trust the test number, or use more validation data or a larger "
+            "tolerance")
 
 
 @contextlib.contextmanager

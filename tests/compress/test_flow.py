@@ -52,6 +52,9 @@ def test_one_call_prunes_quantizes_and_compiles_bit_exact(task, compressed):
     if res.stop_reason == "target":
         assert prune_final["sparsity"] >= 0.6
     assert qat_row["sparsity"] == pytest.approx(prune_final["sparsity"])  # QAT kept the pruning
+    # the reference and every recorded prune measurement looked once, a confirming retrain once more
+    prune_rows = [r for r in res.history if r["stage"] == "prune"]
+    assert len(prune_rows) + 1 <= res.validation_looks <= 2 * len(prune_rows)
     # the compiler's count of nonzero weights equals torch's count of nonzero quantized weights
     torch_nonzero = sum(int((qat.quantized_weight(m) != 0).sum()) for _, m in masks.prunable_layers(res.model))
     assert res.report["totals"]["nonzero_weights"] == torch_nonzero
@@ -76,6 +79,7 @@ def test_resume_skips_finished_stages(task, compressed, monkeypatch):
     again = flow.compress(net, train, val, test=test, target_sparsity=0.6, tolerance=0.03, epochs=3,
                           retrain_epochs=3, bits="fixed6", qat_epochs=2, out_dir=out, check=False)
     assert again.history == res.history
+    assert again.validation_looks == res.validation_looks
     for (_, a), (_, b) in zip(masks.prunable_layers(again.model), masks.prunable_layers(res.model)):
         assert torch.equal(qat.quantized_weight(a), qat.quantized_weight(b))
 
@@ -99,3 +103,18 @@ def test_bad_arguments_are_named(task):
         flow.compress(net, train, (val[0], val[1][:3]))
     with pytest.raises(ConfigError, match="quantization spec"):
         flow.compress(net, train, val, bits="fixed99")
+
+
+def _result(test_ref: float | None, test_final: float | None, val_final: float) -> flow.CompressResult:
+    rows = [{"stage": "reference", "val_acc": 0.95, "test_acc": test_ref, "accepted": True},
+            {"stage": "prune", "val_acc": val_final, "test_acc": test_final, "accepted": True}]
+    return flow.CompressResult(model=nn.Identity(), reference_accuracy=0.95, history=rows, validation_looks=17)
+
+
+def test_selection_warning_names_the_test_gap_and_the_looks():
+    text = flow.selection_warning(_result(0.96, 0.93, 0.945), tolerance=0.01)
+    assert "3.00 pt below the model passed in on the test data" in text
+    assert "0.50 pt on the validation data, which pruning evaluated 17 times" in text
+    assert flow.selection_warning(_result(0.96, 0.955, 0.945), tolerance=0.01) is None  # test within
+    assert flow.selection_warning(_result(None, None, 0.945), tolerance=0.01) is None  # no test data
+    assert flow.selection_warning(_result(0.96, 0.90, 0.92), tolerance=0.01) is None  # validation shows it
