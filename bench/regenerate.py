@@ -76,6 +76,8 @@ REGISTRY: dict[str, Section] = {
     "compress_digits_cnn": Section(("bench/compress_digits_cnn.py", "--seeds", "3", "--markdown"),
                                    ("module:torch", "module:sklearn", "program:g++"), 15,
                                    figures=("bench/compress_digits_cnn/",)),
+    "compress_digits_cnn_seeds": Section(("bench/compress_digits_cnn_seeds.py", "--seeds", "6", "--markdown"),
+                                         ("module:torch", "module:sklearn"), 8),
     "verilog_synth": Section(("bench/verilog_synth.py", "--layers", "n_0_0_6_Gemm,n_0_0_4_Gemm", "--thresholds",
                               "0.05,0.1", "--check", "100", "--markdown"),
                              ("program:yosys", "program:iverilog"), 25),
