@@ -40,6 +40,9 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--target-sparsity", type=float, default=0.75, help="fraction of weights to prune (0.75)")
     p.add_argument("--tolerance", type=float, default=0.005,
                    help="allowed validation accuracy loss vs the model given, as a fraction (0.005)")
+    p.add_argument("--confidence", type=float, default=0.0, metavar="Z",
+                   help="accept a pruning step only when its validation drop plus Z paired standard errors "
+                        "stays within the tolerance (default 0: the drop alone; 1 is about 84%% one-sided)")
     p.add_argument("--bits", metavar="SPEC", help="QAT weight spec: fixed8, ternary, binary, ... (default: none)")
     p.add_argument("--share-bits", type=int, metavar="N", help="k-means weight sharing with 2^N values per layer")
     p.add_argument("--epochs", type=int, default=20, help="epochs of the first (penalized) training (20)")
@@ -96,9 +99,10 @@ def run(args: argparse.Namespace) -> int:
         warnings.simplefilter("always")
         result = compress(model, (data["x_train"], data["y_train"]), (data["x_val"], data["y_val"]), test=test,
                           recipe=args.recipe, strength=args.strength, target_sparsity=args.target_sparsity,
-                          tolerance=args.tolerance, bits=args.bits, share_bits=args.share_bits,
-                          epochs=args.epochs, retrain_epochs=args.retrain_epochs, qat_epochs=args.qat_epochs,
-                          seed=args.seed, out_dir=out, check=not args.no_check, resume=not args.force)
+                          tolerance=args.tolerance, confidence=args.confidence, bits=args.bits,
+                          share_bits=args.share_bits, epochs=args.epochs, retrain_epochs=args.retrain_epochs,
+                          qat_epochs=args.qat_epochs, seed=args.seed, out_dir=out, check=not args.no_check,
+                          resume=not args.force)
     for w in caught:
         if "nn2hls" in str(w.filename):  # ours; the frameworks' own warnings stay out of the summary
             print(f"warning: {w.message}", file=sys.stderr)
@@ -107,6 +111,7 @@ def run(args: argparse.Namespace) -> int:
         "reference_accuracy": result.reference_accuracy,
         "final": {k: v for k, v in final.items() if "/" not in k},
         "stop_reason": result.stop_reason,
+        "validation_looks": result.validation_looks,
         "onnx": str(result.onnx_path),
         "qonnx": str(result.qonnx_path) if result.qonnx_path else None,
         "hardware_sparsity": result.report["totals"]["sparsity"] if result.report else None,

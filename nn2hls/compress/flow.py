@@ -41,7 +41,7 @@ from torch import nn
 from nn2hls import progress
 from nn2hls.compress import masks
 from nn2hls.compress.penalties import L1Penalty, LpPenalty
-from nn2hls.compress.schedule import (accuracy, fit, iterative_prune, taper, to_tensors)
+from nn2hls.compress.schedule import accuracy, fit, iterative_prune, paired_margin, taper, to_tensors
 from nn2hls.errors import ConfigError
 
 RECIPES = ("l1", "lp", "none")
@@ -211,7 +211,7 @@ def compress(model: nn.Module, train: Any, val: Any, *, test: Any = None, recipe
              bits: str | None = None, qat_layers: str = "all", qat_edge: str | None = None,
              share_bits: int | None = None, epochs: int = 20, retrain_epochs: int = 10,
              qat_epochs: int = 10, share_epochs: int = 5, lr: float = 1e-3, batch_size: int = 64,
-             seed: int = 0, lr_decay: str | None = "auto", weight_width: int = 16,
+             seed: int = 0, lr_decay: str | None = "auto", weight_width: int = 16, confidence: float = 0.0,
              out_dir: str | Path | None = None, resume: bool = True,
              check: bool = True, check_samples: int = 1000) -> CompressResult:
     """Compress a trained classifier and compile it (module docstring for the stages). Returns a
@@ -225,6 +225,8 @@ def compress(model: nn.Module, train: Any, val: Any, *, test: Any = None, recipe
     default a taper from 0.3 to 0.15 at 60% sparsity), `scope` ("auto", "layer", "global"): as in
     `schedule.iterative_prune` / `masks.auto_scope`. `criterion`: "magnitude", "obd" (Optimal Brain
     Damage saliency) or "energy" (|w| per picojoule of its products), `nn2hls.compress.criteria`.
+    `confidence`: z >= 0; a step is accepted only when its validation drop plus z paired standard errors
+    (`schedule.paired_margin`, against the model passed in) stays within `tolerance` (0: the drop alone).
     `sensitivity`: per-layer sparsity by measured sensitivity, for CNNs, whose layers differ. True (or
     "steps"): `criteria.LayerSteps`: at every iteration, on the fine-tuned model, each layer's next step
     is tried alone and the one costing the least training loss per removed multiply is taken (weights
@@ -265,6 +267,8 @@ def compress(model: nn.Module, train: Any, val: Any, *, test: Any = None, recipe
     stages = ["prune"] + (["qat"] if bits is not None else []) + (["share"] if share_bits is not None else [])
     if bits is not None:
         qat.QuantSpec.parse(bits)  # fail early on a bad spec
+    if not confidence >= 0.0:
+        raise ConfigError(f"confidence {confidence} must be >= 0 (standard errors; 0 compares the drop alone)")
 
     work = masks.copy_model(model).eval()
     reuse = masks.reuse_counts(work, x_tr[:1])
@@ -282,7 +286,8 @@ def compress(model: nn.Module, train: Any, val: Any, *, test: Any = None, recipe
              sensitivity_drop=sensitivity_drop, bits=bits, qat_layers=qat_layers, qat_edge=qat_edge,
              share_bits=share_bits, epochs=epochs, retrain_epochs=retrain_epochs, qat_epochs=qat_epochs,
              share_epochs=share_epochs, lr=lr, batch_size=batch_size, seed=seed, weight_width=weight_width,
-             **({} if lr_decay == "auto" else {"lr_decay": lr_decay})),
+             **({} if lr_decay == "auto" else {"lr_decay": lr_decay}),
+             **({"confidence": confidence} if confidence else {})),
         [x_tr, y_tr, *val_t])
     if resume:
         done, resumed, state = _resume(ckpt, stages, rebuild, arguments)
@@ -319,6 +324,7 @@ def compress(model: nn.Module, train: Any, val: Any, *, test: Any = None, recipe
 
         def record(m: nn.Module, rec: Any) -> None:
             row = measure(m, "prune", rec.iteration, rec.seconds, rec.accepted, val_acc=rec.accuracy)
+            row["margin"] = rec.margin
             result.history.append(row)
             _say(row, result.reference_accuracy)
 
@@ -332,9 +338,11 @@ def compress(model: nn.Module, train: Any, val: Any, *, test: Any = None, recipe
             threshold = criteria.SensitivityTargets(evaluate, sensitivity_drop)
         scores = None if criterion == "magnitude" else (
             lambda m: criteria.scores_for(criterion, m, x_tr, y_tr))
+        margin = paired_margin(work, *val_t, z=confidence) if confidence else None
         pruned = iterative_prune(work, train_step, evaluate, target_sparsity=target_sparsity,
                                  tolerance=tolerance, fraction=rule, threshold=threshold, scope=use_scope,
-                                 clip_to_target=True, on_iteration=record, scores=scores, step=step)
+                                 clip_to_target=True, on_iteration=record, scores=scores, step=step,
+                                 margin=margin)
         result.stop_reason = pruned.stop_reason
         _save_stage(ckpt, "prune", work, result, arguments)
 

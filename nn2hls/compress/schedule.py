@@ -15,6 +15,14 @@ Statistical resolution: on n validation samples one flipped sample moves the acc
 tolerance below 1/n stops at the first flip (warned). A step that breaks the tolerance is retrained
 once more (`train(model, i)` again, its masks unchanged) and judged on that second evaluation
 (`confirm=True`): a single noisy evaluation no longer ends the schedule on a flat accuracy curve.
+Margin (`margin`, e.g. `paired_margin`): a step is accepted only when the accuracy drop plus the margin
+stays within the tolerance. `paired_margin` is z standard errors of the paired accuracy difference on
+the validation samples, from the samples on which the model and the reference disagree (McNemar 1947;
+Agresti, "Categorical Data Analysis", paired proportions): with n10 samples only the reference gets right,
+n01 only the model, d = (n10 - n01) / n and SE = sqrt((n10 + n01) / n - d^2) / n^0.5. It is the
+statistical resolution of the validation set for this comparison: a drop within the tolerance by less
+than z SE could be the sample's luck (z = 1: about 84% one-sided confidence that the true drop is within
+the tolerance, for one look; many looks select for luck all the same, bench/RESULTS.md).
 The prune fraction may change per iteration (`fraction` a function of (iteration, sparsity), e.g.
 `taper(0.3, 0.15, at=0.8)`: smaller steps near the end, where each removed weight costs more), and with
 `clip_to_target` the last step removes only what reaches the target: with s the current sparsity and
@@ -71,6 +79,7 @@ class IterationRecord:
     layer_sparsity: dict[str, float]
     accepted: bool = True
     seconds: float = 0.0
+    margin: float = 0.0
 
 
 @dataclass
@@ -143,7 +152,8 @@ def iterative_prune(model: nn.Module, train: TrainFn, evaluate: EvalFn, *, targe
                     scope: str = "layer", clip_to_target: bool = False, n_val: int | None = None,
                     confirm: bool = True, on_iteration: "Callable[[nn.Module, IterationRecord], None] | None" = None,
                     scores: "Callable[[nn.Module], dict[str, torch.Tensor]] | None" = None,
-                    step: PruneStep | None = None) -> PruneResult:
+                    step: PruneStep | None = None,
+                    margin: "Callable[[nn.Module], float] | None" = None) -> PruneResult:
     """Run the schedule on `model` in place and return its history (see module docstring).
 
     Exactly one of `fraction` (prune this fraction of the remaining nonzero weights per iteration,
@@ -153,7 +163,8 @@ def iterative_prune(model: nn.Module, train: TrainFn, evaluate: EvalFn, *, targe
     `clip_to_target` shrinks the step that would overshoot `target_sparsity` (module docstring).
     `scores(model)` (e.g. from `nn2hls.compress.criteria`: OBD saliency, energy) ranks the weights for
     the fraction rule instead of |w|. `step` (a `PruneStep`) wins over both: it prunes, and backs off
-    when rejected (module docstring). `tolerance` is in accuracy units (0.005 = 0.5 percentage points) below the reference accuracy of the
+    when rejected (module docstring). `margin(model)` (accuracy units, e.g. `paired_margin`) is added to
+    every step's drop before it is compared with the tolerance. `tolerance` is in accuracy units (0.005 = 0.5 percentage points) below the reference accuracy of the
     model as passed in. `n_val`: the number of validation samples `evaluate` uses (read from
     `evaluate.n_samples` when the callback has it, as `make_callbacks`' does); a tolerance below one
     sample is warned. `on_iteration(model, record)` is called after each evaluation, with the model
@@ -210,13 +221,15 @@ def iterative_prune(model: nn.Module, train: TrainFn, evaluate: EvalFn, *, targe
             return result
         train(model, it)
         acc = _checked_accuracy(evaluate, model)
-        if confirm and result.reference_accuracy - acc > tolerance:
+        extra = margin(model) if margin is not None else 0.0
+        if confirm and result.reference_accuracy - acc + extra > tolerance:
             train(model, it)
             acc = _checked_accuracy(evaluate, model)
+            extra = margin(model) if margin is not None else 0.0
         rec = IterationRecord(it, masks.sparsity(model), acc, masks.layer_sparsity(model),
-                              seconds=time.perf_counter() - start)
+                              seconds=time.perf_counter() - start, margin=extra)
         result.history.append(rec)
-        rec.accepted = result.reference_accuracy - acc <= tolerance
+        rec.accepted = result.reference_accuracy - acc + extra <= tolerance
         _report(rec, result.reference_accuracy)
         if on_iteration is not None:
             on_iteration(model, rec)
@@ -231,6 +244,28 @@ def iterative_prune(model: nn.Module, train: TrainFn, evaluate: EvalFn, *, targe
             return result
     result.stop_reason = "max_iterations"
     return result
+
+
+def paired_margin(reference: nn.Module, x: "torch.Tensor | np.ndarray", y: "torch.Tensor | np.ndarray",
+                  z: float = 1.0) -> Callable[[nn.Module], float]:
+    """A `margin` for `iterative_prune`: z paired standard errors of the accuracy difference between
+    `reference` (its predictions on (x, y) taken now) and a later model (module docstring, "Margin").
+    `x`: inputs (N, ...), `y`: integer labels (N,). Raises ConfigError for z < 0 or no samples."""
+    if z < 0:
+        raise ConfigError(f"margin z {z} must be >= 0 (standard errors)")
+    if not isinstance(x, torch.Tensor) or not isinstance(y, torch.Tensor):
+        x, y = to_tensors(x, y)
+    if len(y) == 0:
+        raise ConfigError("paired_margin needs at least one validation sample")
+    ref_ok = _correct(reference, x, y)
+    n = len(y)
+
+    def margin(model: nn.Module) -> float:
+        ok = _correct(model, x, y)
+        n10, n01 = int((ref_ok & ~ok).sum()), int((~ref_ok & ok).sum())
+        d = (n10 - n01) / n
+        return z * math.sqrt(max((n10 + n01) / n - d * d, 0.0) / n)
+    return margin
 
 
 def taper(start: float, end: float, at: float) -> FractionFn:
@@ -262,12 +297,16 @@ def accuracy(model: nn.Module, x: "torch.Tensor | np.ndarray", y: "torch.Tensor 
     """Top-1 accuracy of `model` on (x, y) as a fraction in [0, 1], in eval mode, without gradients."""
     if not isinstance(x, torch.Tensor) or not isinstance(y, torch.Tensor):
         x, y = to_tensors(x, y)
+    return float(_correct(model, x, y).float().mean())
+
+
+def _correct(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     was = model.training
     model.eval()
     with torch.no_grad():
-        acc = float((model(x).argmax(dim=1) == y).float().mean())
+        ok = model(x).argmax(dim=1) == y
     model.train(was)
-    return acc
+    return ok
 
 
 def fit(model: nn.Module, x: "torch.Tensor | np.ndarray", y: "torch.Tensor | np.ndarray", *, epochs: int = 20, lr: float = 1e-3,

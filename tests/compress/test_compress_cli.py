@@ -2,6 +2,7 @@
 back pruned as ONNX whose zero weights nn2hls reads; bad data files and foreign folders are one-line errors."""
 from __future__ import annotations
 
+import csv
 import json
 
 import numpy as np
@@ -40,9 +41,16 @@ def test_compress_command_writes_a_pruned_model(files, capsys):
     model, data, folder = files
     out = folder / "out"
     code = main(["compress", str(model), "--data", str(data), "-o", str(out), "--epochs", "2",
-                 "--retrain-epochs", "2", "--target-sparsity", "0.5", "--tolerance", "0.05", "--no-check", "-q"])
+                 "--retrain-epochs", "2", "--target-sparsity", "0.5", "--tolerance", "0.05", "--confidence", "1",
+                 "--no-check", "-q"])
     assert code == 0, capsys.readouterr().err
     summary = json.loads((out / "summary.json").read_text())
+    with open(out / "history.csv") as f:
+        prune = [r for r in csv.DictReader(f) if r["stage"] == "prune"]
+    assert summary["validation_looks"] >= len(prune) + 1  # the reference, then every prune measurement
+    for r in prune[1:]:  # every step after the first training: accepted only with the margin inside the tolerance
+        drop = summary["reference_accuracy"] - float(r["val_acc"]) + float(r["margin"])
+        assert (drop <= 0.05 + 1e-12) == (r["accepted"] == "True")
     kernels = [n.weights["kernel"] for n in load(str(out / "compressed.onnx")).topological() if "kernel" in n.weights]
     zeros = sum(int((k == 0).sum()) for k in kernels) / sum(k.size for k in kernels)
     assert zeros == pytest.approx(summary["final"]["sparsity"])

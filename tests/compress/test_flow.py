@@ -103,6 +103,8 @@ def test_bad_arguments_are_named(task):
         flow.compress(net, train, (val[0], val[1][:3]))
     with pytest.raises(ConfigError, match="quantization spec"):
         flow.compress(net, train, val, bits="fixed99")
+    with pytest.raises(ConfigError, match="confidence -1.0 must be >= 0"):
+        flow.compress(net, train, val, confidence=-1.0)
 
 
 def _result(test_ref: float | None, test_final: float | None, val_final: float) -> flow.CompressResult:

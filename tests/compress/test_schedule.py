@@ -7,8 +7,8 @@ torch = pytest.importorskip("torch")
 from torch import nn  # noqa: E402
 
 from nn2hls.compress import masks  # noqa: E402
-from nn2hls.compress.schedule import (accuracy, fit, iterative_prune, std_threshold,  # noqa: E402
-                                      taper, to_tensors)
+from nn2hls.compress.schedule import (accuracy, fit, iterative_prune, paired_margin,  # noqa: E402
+                                      std_threshold, taper, to_tensors)
 from nn2hls.errors import ConfigError  # noqa: E402
 
 
@@ -186,3 +186,38 @@ def test_a_step_rule_backs_off_after_a_rejection_and_goes_on():
     seen = [(round(r.sparsity, 3), r.accepted) for r in res.history]
     assert seen == [(0.0, True), (0.4, True), (0.64, False), (0.52, True), (0.616, False)]
     assert res.stop_reason == "tolerance" and masks.sparsity(net) == pytest.approx(0.52)
+
+
+class _Lookup(nn.Module):
+    """Sample i (a one-hot row of x) gets the logits of row i: predictions written down per sample."""
+
+    def __init__(self, predictions: list[int], classes: int = 2) -> None:
+        super().__init__()
+        self.logits = torch.nn.functional.one_hot(torch.tensor(predictions), classes).float()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x @ self.logits
+
+
+def test_paired_margin_is_the_standard_error_of_the_paired_difference():
+    x, y = torch.eye(10), torch.zeros(10, dtype=torch.int64)
+    reference = _Lookup([0, 0, 0, 0, 0, 0, 0, 0, 1, 1])   # right on samples 0-7
+    model = _Lookup([1, 1, 0, 0, 0, 0, 0, 0, 0, 1])       # loses 0 and 1, gains 8: n10 = 2, n01 = 1
+    # d = (2 - 1) / 10 = 0.1; SE = sqrt((3 / 10 - 0.01) / 10) = sqrt(0.029) = 0.170294; z = 2
+    assert paired_margin(reference, x, y, z=2.0)(model) == pytest.approx(2 * 0.170294, abs=1e-6)
+    assert paired_margin(reference, x, y)(reference) == 0.0  # no disagreement, no margin
+    with pytest.raises(ConfigError, match="margin z -1"):
+        paired_margin(reference, x, y, z=-1)
+
+
+def test_a_margin_rejects_a_step_the_drop_alone_accepts():
+    accs = iter([0.95, 0.95, 0.945, 0.945])
+    res = iterative_prune(_net(), lambda m, i: None, lambda m: next(accs), target_sparsity=0.99,
+                          tolerance=0.01, fraction=0.5, max_iterations=1, margin=lambda m: 0.006)
+    # drop 0.005 + margin 0.006 > 0.01: rejected after the confirming retrain; without it accepted
+    assert [(r.accepted, r.margin) for r in res.history] == [(True, 0.0), (False, 0.006)]
+    assert res.stop_reason == "tolerance"
+    accs = iter([0.95, 0.95, 0.945])
+    res = iterative_prune(_net(), lambda m, i: None, lambda m: next(accs), target_sparsity=0.99,
+                          tolerance=0.01, fraction=0.5, max_iterations=1)
+    assert [r.accepted for r in res.history] == [True, True]
