@@ -9,7 +9,9 @@ bench/compress_digits_cnn.py) on seeds 0-5 with four retraining settings:
   rewind_lr   lr 3e-3, the float training's rate (learning-rate rewinding, Renda, Frankle, Carbin,
               ICLR 2020 "Comparing rewinding and fine-tuning in neural network pruning");
   batch32     batch 32 (twice the updates per epoch);
-  retrain50   50 fine-tuning epochs per step.
+  retrain50   50 fine-tuning epochs per step;
+  rewind_margin1  rewind_lr, and a step accepted only when its drop plus one paired standard error
+              (`confidence=1.0`, `schedule.paired_margin`) stays within the tolerance.
 Multiplies removed are the flow's multiply-weighted sparsity (a conv tap counts once per output position,
 `masks.multiply_sparsity`; bench/compress_digits_cnn.py shows it equals the compiled report's count).
 No compilation here: the study is about accuracy.
@@ -39,7 +41,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 SETTINGS = {"default": {}, "rewind_lr": {"lr": 3e-3}, "batch32": {"batch_size": 32},
-            "retrain50": {"retrain_epochs": 50}}
+            "retrain50": {"retrain_epochs": 50}, "rewind_margin1": {"lr": 3e-3, "confidence": 1.0}}
 BANDS = ((0.0, 0.5), (0.5, 0.6), (0.6, 0.65), (0.65, 0.7), (0.7, 0.72), (0.72, 0.75), (0.75, 0.8), (0.8, 1.0))
 GOAL = 0.72
 
