@@ -24,6 +24,7 @@ from nn2hls.errors import ConfigError, InputDataError, OutputExistsError
 
 REQUIRED_KEYS = ("x_train", "y_train", "x_val", "y_val")
 SUMMARY_FILE = "summary.json"
+SENSITIVITY = {"off": False, "steps": "steps", "targets": "targets"}  # --sensitivity -> compress(sensitivity=)
 
 
 def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -48,6 +49,14 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--epochs", type=int, default=20, help="epochs of the first (penalized) training (20)")
     p.add_argument("--retrain-epochs", type=int, default=10, help="epochs after each pruning step (10)")
     p.add_argument("--qat-epochs", type=int, default=10, help="epochs of quantization-aware training (10)")
+    p.add_argument("--lr", type=float, default=1e-3,
+                   help="Adam learning rate of every training and retraining (1e-3)")
+    p.add_argument("--batch-size", type=int, default=64, help="training batch size (64)")
+    p.add_argument("--criterion", choices=("magnitude", "obd", "energy"), default="magnitude",
+                   help="how weights are ranked for pruning (magnitude; obd: Optimal Brain Damage saliency)")
+    p.add_argument("--sensitivity", choices=("off", "steps", "targets"), default="off",
+                   help="per-layer sparsity for CNNs: steps = the cheapest layer step per iteration "
+                        "(criteria.LayerSteps), targets = one-shot sensitivity targets (default off)")
     p.add_argument("--seed", type=int, default=0, help="random seed (0)")
     p.add_argument("--no-check", action="store_true", help="skip the C simulation check")
     p.add_argument("--force", action="store_true",
@@ -101,14 +110,16 @@ def run(args: argparse.Namespace) -> int:
                           recipe=args.recipe, strength=args.strength, target_sparsity=args.target_sparsity,
                           tolerance=args.tolerance, confidence=args.confidence, bits=args.bits,
                           share_bits=args.share_bits, epochs=args.epochs, retrain_epochs=args.retrain_epochs,
-                          qat_epochs=args.qat_epochs, seed=args.seed, out_dir=out, check=not args.no_check,
-                          resume=not args.force)
+                          qat_epochs=args.qat_epochs, lr=args.lr, batch_size=args.batch_size,
+                          criterion=args.criterion, sensitivity=SENSITIVITY[args.sensitivity], seed=args.seed,
+                          out_dir=out, check=not args.no_check, resume=not args.force)
     for w in caught:
         if "nn2hls" in str(w.filename):  # ours; the frameworks' own warnings stay out of the summary
             print(f"warning: {w.message}", file=sys.stderr)
     final = result.final
     summary = {
         "reference_accuracy": result.reference_accuracy,
+        "reference_test_accuracy": result.history[0]["test_acc"],
         "final": {k: v for k, v in final.items() if "/" not in k},
         "stop_reason": result.stop_reason,
         "validation_looks": result.validation_looks,
@@ -119,8 +130,11 @@ def run(args: argparse.Namespace) -> int:
         "bit_exact": (result.check.mismatches == 0) if result.check is not None else None,
     }
     (out / SUMMARY_FILE).write_text(json.dumps(summary, indent=1))
+    tested = result.history[0]["test_acc"] is not None and final["test_acc"] is not None
+    test = (f", {100 * result.history[0]['test_acc']:.2f}% -> {100 * final['test_acc']:.2f}% (test)"
+            if tested else "")
     print(f"reference accuracy {100 * result.reference_accuracy:.2f}% -> {100 * final['val_acc']:.2f}% "
-          f"(validation) at {100 * final['sparsity']:.1f}% sparsity "
+          f"(validation){test} at {100 * final['sparsity']:.1f}% sparsity "
           f"({100 * final['effective_sparsity']:.1f}% in hardware); pruning stopped: {result.stop_reason}")
     print(f"wrote {result.onnx_path}" + (f", {result.qonnx_path}" if result.qonnx_path else "")
           + f", {out / 'history.csv'}, {out / SUMMARY_FILE}")

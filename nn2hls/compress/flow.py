@@ -23,13 +23,16 @@ Selection: the tolerance is checked on the validation data at every pruning step
 schedule ends in is the one that passed many looks at the same samples; its accuracy on unseen data is
 often lower than the validation says (the digits CNN with 360 validation samples: bench/RESULTS.md).
 With `test` data, a final model more than `tolerance` below the model passed in on the test data (while
-within it on validation) is warned, naming the number of looks.
+within it on validation) is warned (a Python UserWarning: `warnings.catch_warnings` records it), with
+the test drop's own paired standard error and the number of looks.
 """
 from __future__ import annotations
 
 import contextlib
 import json
+import math
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Sequence
@@ -133,9 +136,11 @@ def _say(row: dict[str, Any], reference: float) -> None:
     if progress.enabled():
         import sys
 
+        margin = f" + margin {100 * row['margin']:.2f} pt" if row.get("margin") else ""
+        test = f", test acc {100 * row['test_acc']:.2f}%" if row.get("test_acc") is not None else ""
         sys.stderr.write(f"{row['stage']} {row['iteration']}: sparsity {100 * row['sparsity']:.1f}% "
                          f"(effective {100 * row['effective_sparsity']:.1f}%), val acc {100 * row['val_acc']:.2f}% "
-                         f"(reference {100 * reference:.2f}%){'' if row['accepted'] else ' rejected'}\n")
+                         f"(reference {100 * reference:.2f}%{margin}){test}{'' if row['accepted'] else ' rejected'}\n")
 
 
 def _checkpoint_dir(out_dir: Path | None) -> Path | None:
@@ -226,7 +231,11 @@ def compress(model: nn.Module, train: Any, val: Any, *, test: Any = None, recipe
     `schedule.iterative_prune` / `masks.auto_scope`. `criterion`: "magnitude", "obd" (Optimal Brain
     Damage saliency) or "energy" (|w| per picojoule of its products), `nn2hls.compress.criteria`.
     `confidence`: z >= 0; a step is accepted only when its validation drop plus z paired standard errors
-    (`schedule.paired_margin`, against the model passed in) stays within `tolerance` (0: the drop alone).
+    (`schedule.paired_margin`, against the model passed in) stays within `tolerance` (0: the drop alone;
+    the margin of each judged step is the history's `margin`). With a few hundred validation samples one
+    standard error is about 1 pt, so z = 1 with a 1 pt tolerance allows almost no net loss. The result's
+    `validation_looks` counts how often pruning evaluated the validation data; with `test` data a final
+    model within the tolerance on validation but not on test is warned (module docstring, "Selection").
     `sensitivity`: per-layer sparsity by measured sensitivity, for CNNs, whose layers differ. True (or
     "steps"): `criteria.LayerSteps`: at every iteration, on the fine-tuned model, each layer's next step
     is tried alone and the one costing the least training loss per removed multiply is taken (weights
@@ -267,8 +276,9 @@ def compress(model: nn.Module, train: Any, val: Any, *, test: Any = None, recipe
     stages = ["prune"] + (["qat"] if bits is not None else []) + (["share"] if share_bits is not None else [])
     if bits is not None:
         qat.QuantSpec.parse(bits)  # fail early on a bad spec
-    if not confidence >= 0.0:
-        raise ConfigError(f"confidence {confidence} must be >= 0 (standard errors; 0 compares the drop alone)")
+    if isinstance(confidence, bool) or not isinstance(confidence, (int, float)) or not 0.0 <= confidence < math.inf:
+        raise ConfigError(f"confidence {confidence!r} must be a finite number >= 0 (standard errors; 0 compares the "
+                          "drop alone)")
 
     work = masks.copy_model(model).eval()
     reuse = masks.reuse_counts(work, x_tr[:1])
@@ -324,7 +334,7 @@ def compress(model: nn.Module, train: Any, val: Any, *, test: Any = None, recipe
 
         def record(m: nn.Module, rec: Any) -> None:
             row = measure(m, "prune", rec.iteration, rec.seconds, rec.accepted, val_acc=rec.accuracy)
-            row["margin"] = rec.margin
+            row["margin"] = rec.margin if margin is not None and rec.iteration > 0 else None  # judged steps only
             result.history.append(row)
             _say(row, result.reference_accuracy)
 
@@ -368,9 +378,10 @@ def compress(model: nn.Module, train: Any, val: Any, *, test: Any = None, recipe
         _save_stage(ckpt, "share", work, result, arguments)
 
     result.model = work
-    warning = selection_warning(result, tolerance)
+    test_se = paired_margin(model, *test_t)(work) if test_t is not None else None
+    warning = selection_warning(result, tolerance, test_se)
     if warning:
-        progress.warn(warning)
+        warnings.warn(warning, UserWarning, stacklevel=2)
     tmp = None
     if out is None:
         tmp = tempfile.mkdtemp(prefix="nn2hls_compress_")
@@ -398,10 +409,11 @@ def compress(model: nn.Module, train: Any, val: Any, *, test: Any = None, recipe
     return result
 
 
-def selection_warning(result: CompressResult, tolerance: float) -> str | None:
+def selection_warning(result: CompressResult, tolerance: float, test_se: float | None = None) -> str | None:
     """The warning for a final model within `tolerance` of the reference on validation data but not on
     test data (module docstring, "Selection"), or None (no test data, or no such gap). Accuracies are the
-    history's fractions; the message gives percentage points."""
+    history's fractions; `test_se`: one paired standard error of the test drop (`schedule.paired_margin`
+    with z = 1), shown when given; the message gives percentage points."""
     reference, final = result.history[0], result.final
     if reference.get("test_acc") is None or final.get("test_acc") is None:
         return None
@@ -409,11 +421,12 @@ def selection_warning(result: CompressResult, tolerance: float) -> str | None:
     val_drop = result.reference_accuracy - final["val_acc"]
     if test_drop <= tolerance or val_drop > tolerance:
         return None
-    return (f"the compressed model is {100 * test_drop:.2f} pt below the model passed in on the test data "
-            f"but {100 * val_drop:.2f} pt on the validation data, which pruning evaluated "
+    spread = f" +- {100 * test_se:.2f}" if test_se is not None else ""
+    return (f"the compressed model is {100 * test_drop:.2f}{spread} pt below the model passed in on the test "
+            f"data but {100 * val_drop:.2f} pt on the validation data, which pruning evaluated "
             f"{result.validation_looks} times (tolerance {100 * tolerance:.2f} pt): the steps it accepted are "
-            "selected for validation luck; trust the test number, or use more validation data or a larger "
-            "tolerance")
+            "selected for validation luck, and the test data took no decision; consider confidence= "
+            "(--confidence), more validation data or a larger tolerance")
 
 
 @contextlib.contextmanager
@@ -422,7 +435,6 @@ def _quiet_exporters() -> Iterator[None]:
     nn2hls's progress lines (errors still raise)."""
     import io
     import logging
-    import warnings
 
     logger = logging.getLogger("torch.onnx")
     level = logger.level
@@ -463,6 +475,10 @@ def plot_history(result: CompressResult, out_dir: str | Path) -> dict[str, Path]
     for r in prune_rows:
         if not r["accepted"]:
             ax.plot(100 * r["sparsity"], 100 * r["val_acc"], "rx")
+    tested = [r for r in prune_rows if r["accepted"] and r.get("test_acc") is not None]
+    if tested:  # the held-out curve: no decision was taken on it (module docstring, "Selection")
+        ax.plot([100 * r["sparsity"] for r in tested], [100 * r["test_acc"] for r in tested], "^--", ms=3,
+                label="prune (test, accepted steps)")
     for r in result.history:
         if r["stage"] in ("qat", "share"):
             ax.plot(100 * r["sparsity"], 100 * r["val_acc"], "s", label=f"{r['stage']} (val)")

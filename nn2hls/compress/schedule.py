@@ -153,7 +153,7 @@ def iterative_prune(model: nn.Module, train: TrainFn, evaluate: EvalFn, *, targe
                     confirm: bool = True, on_iteration: "Callable[[nn.Module, IterationRecord], None] | None" = None,
                     scores: "Callable[[nn.Module], dict[str, torch.Tensor]] | None" = None,
                     step: PruneStep | None = None,
-                    margin: "Callable[[nn.Module], float] | None" = None) -> PruneResult:
+                    margin: "Callable[[nn.Module], float] | None" = None, report: bool = True) -> PruneResult:
     """Run the schedule on `model` in place and return its history (see module docstring).
 
     Exactly one of `fraction` (prune this fraction of the remaining nonzero weights per iteration,
@@ -168,8 +168,9 @@ def iterative_prune(model: nn.Module, train: TrainFn, evaluate: EvalFn, *, targe
     model as passed in. `n_val`: the number of validation samples `evaluate` uses (read from
     `evaluate.n_samples` when the callback has it, as `make_callbacks`' does); a tolerance below one
     sample is warned. `on_iteration(model, record)` is called after each evaluation, with the model
-    in the state that was evaluated (before a rejected step is rolled back). Raises ConfigError for bad arguments or an `evaluate` that does not return a
-    fraction in [0, 1].
+    in the state that was evaluated (before a rejected step is rolled back). `report`: one progress line
+    per iteration on stderr (when `nn2hls.progress` is enabled); False when `on_iteration` prints its
+    own. Raises ConfigError for bad arguments or an `evaluate` that does not return a fraction in [0, 1].
     """
     if not 0.0 < target_sparsity <= 1.0:
         raise ConfigError(f"target_sparsity {target_sparsity} must be in (0, 1]")
@@ -191,7 +192,8 @@ def iterative_prune(model: nn.Module, train: TrainFn, evaluate: EvalFn, *, targe
     rec = IterationRecord(0, masks.sparsity(model), _checked_accuracy(evaluate, model),
                           masks.layer_sparsity(model), seconds=time.perf_counter() - start)
     result.history.append(rec)
-    _report(rec, result.reference_accuracy)
+    if report:
+        _report(rec, result.reference_accuracy)
     if on_iteration is not None:
         on_iteration(model, rec)
     if masks.sparsity(model) >= target_sparsity:
@@ -230,7 +232,8 @@ def iterative_prune(model: nn.Module, train: TrainFn, evaluate: EvalFn, *, targe
                               seconds=time.perf_counter() - start, margin=extra)
         result.history.append(rec)
         rec.accepted = result.reference_accuracy - acc + extra <= tolerance
-        _report(rec, result.reference_accuracy)
+        if report:
+            _report(rec, result.reference_accuracy)
         if on_iteration is not None:
             on_iteration(model, rec)
         if not rec.accepted:

@@ -42,12 +42,18 @@ def test_compress_command_writes_a_pruned_model(files, capsys):
     out = folder / "out"
     code = main(["compress", str(model), "--data", str(data), "-o", str(out), "--epochs", "2",
                  "--retrain-epochs", "2", "--target-sparsity", "0.5", "--tolerance", "0.05", "--confidence", "1",
+                 "--sensitivity", "steps", "--criterion", "obd", "--lr", "0.003", "--batch-size", "32",
                  "--no-check", "-q"])
     assert code == 0, capsys.readouterr().err
     summary = json.loads((out / "summary.json").read_text())
+    recorded = json.loads((out / "checkpoints" / "state.json").read_text())["arguments"]
+    assert (recorded["sensitivity"], recorded["criterion"], recorded["lr"], recorded["batch_size"]) == (
+        repr("steps"), repr("obd"), repr(0.003), repr(32))  # the run's arguments, recorded as repr
+    assert summary["reference_test_accuracy"] is None  # no x_test / y_test in DATA.npz
     with open(out / "history.csv") as f:
         prune = [r for r in csv.DictReader(f) if r["stage"] == "prune"]
     assert summary["validation_looks"] >= len(prune) + 1  # the reference, then every prune measurement
+    assert prune[0]["margin"] == ""  # the first training is not judged
     for r in prune[1:]:  # every step after the first training: accepted only with the margin inside the tolerance
         drop = summary["reference_accuracy"] - float(r["val_acc"]) + float(r["margin"])
         assert (drop <= 0.05 + 1e-12) == (r["accepted"] == "True")

@@ -103,8 +103,9 @@ def test_bad_arguments_are_named(task):
         flow.compress(net, train, (val[0], val[1][:3]))
     with pytest.raises(ConfigError, match="quantization spec"):
         flow.compress(net, train, val, bits="fixed99")
-    with pytest.raises(ConfigError, match="confidence -1.0 must be >= 0"):
-        flow.compress(net, train, val, confidence=-1.0)
+    for bad in (-1.0, float("inf"), "1"):
+        with pytest.raises(ConfigError, match="confidence .* must be a finite number >= 0"):
+            flow.compress(net, train, val, confidence=bad)
 
 
 def _result(test_ref: float | None, test_final: float | None, val_final: float) -> flow.CompressResult:
@@ -116,7 +117,22 @@ def _result(test_ref: float | None, test_final: float | None, val_final: float) 
 def test_selection_warning_names_the_test_gap_and_the_looks():
     text = flow.selection_warning(_result(0.96, 0.93, 0.945), tolerance=0.01)
     assert "3.00 pt below the model passed in on the test data" in text
+    assert "3.00 +- 1.07 pt below" in flow.selection_warning(_result(0.96, 0.93, 0.945), 0.01, test_se=0.0107)
     assert "0.50 pt on the validation data, which pruning evaluated 17 times" in text
     assert flow.selection_warning(_result(0.96, 0.955, 0.945), tolerance=0.01) is None  # test within
     assert flow.selection_warning(_result(None, None, 0.945), tolerance=0.01) is None  # no test data
     assert flow.selection_warning(_result(0.96, 0.90, 0.92), tolerance=0.01) is None  # validation shows it
+
+
+def test_the_selection_warning_is_a_python_warning_with_the_test_error(task, monkeypatch):
+    net, train, val, test = task
+    seen = {}
+
+    def fake(result, tolerance, test_se=None):
+        seen["test_se"] = test_se
+        return "validation and test disagree"
+
+    monkeypatch.setattr(flow, "selection_warning", fake)
+    with pytest.warns(UserWarning, match="validation and test disagree"):
+        flow.compress(net, train, val, test=test, target_sparsity=0.3, epochs=1, retrain_epochs=1, check=False)
+    assert 0.0 <= seen["test_se"] < 0.1  # one paired standard error on 150 test samples
