@@ -70,7 +70,7 @@ def run(seed: int, setting: str) -> dict:
     f = res.final
     return {"seed": seed, "setting": setting, "float_val": fv, "float_test": ft,
             "removed": f["multiply_sparsity"], "val_delta": f["val_acc"] - fv, "test_delta": f["test_acc"] - ft,
-            "looks": sum(h["stage"] == "prune" for h in res.history), "stop": res.stop_reason,
+            "validation_looks": res.validation_looks, "stop": res.stop_reason,
             "accepted": [[h["multiply_sparsity"], h["val_acc"] - fv, h["test_acc"] - ft]
                          for h in res.history if h["stage"] == "prune" and h["accepted"]]}
 
